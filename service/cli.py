@@ -1,0 +1,376 @@
+"""The ``remap`` command: the same operations as the API, for analysts and scripts.
+
+Every command takes ``--json`` for scripts. The store is chosen by
+``REMAP_DATABASE_URL`` (default: ``remap.db`` in the working directory).
+Errors print one clear line (or a JSON error with ``--json``) and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spatial.errors import RemapError
+
+from .settings import Settings, get_settings
+from .store import ROLES, Store
+
+EXIT_USER_ERROR = 2
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    settings = settings or get_settings()
+    return Store(settings.database_url, h3_resolution=settings.h3_resolution)
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        human(data)
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="machine-readable JSON on stdout")(f)
+
+
+def handles_errors(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Domain errors become one line on stderr (or JSON) and exit code 2."""
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except RemapError as exc:
+            if kwargs.get("as_json"):
+                click.echo(json.dumps(exc.as_dict(), indent=2, default=str))
+            else:
+                click.echo(f"error: {exc.message}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+    return wrapper
+
+
+def progress_printer() -> Callable[[str, int, int], None] | None:
+    """A progress bar on a terminal; nothing when piped."""
+    if not sys.stderr.isatty():
+        return None
+    state: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = state.get(stage)
+        if bar is None:
+            bar = click.progressbar(length=max(total, 1), label=f"{stage:>6}", file=sys.stderr)
+            bar.__enter__()
+            state[stage] = bar
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    return update
+
+
+@click.group()
+@click.version_option("0.1.0", prog_name="remap")
+def main() -> None:
+    """remap: hotspot and displacement analysis for drug-market policing."""
+
+
+# ------------------------------------------------------------------ import
+@main.group("import")
+def import_group() -> None:
+    """Import events: police.uk downloads, mapped CSV, GeoJSON, GeoPackage."""
+
+
+def _print_import(report: dict[str, Any]) -> None:
+    click.echo(f"layer {report['layer']} ({report['format']}): {report['accepted']} accepted, "
+               f"{report['rejected']} rejected, {report['duplicates']} already stored, "
+               f"{report['inserted']} added")
+    for f in report["files"]:
+        click.echo(f"  {f['file']}: {f['rows']} rows, {f['accepted']} accepted, "
+                   f"{f['rejected']} rejected, {f['inserted']} added")
+    rej = report["rejections"]
+    for r in rej[:20]:
+        click.echo(f"  rejected {r['file']} row {r['row']} [{r['field']}]: {r['reason']}")
+    if report["rejections_total"] > 20:
+        click.echo(f"  ... and {report['rejections_total'] - 20} more rejections "
+                   "(--json lists them all)")
+    if report["boundary_sets_placed"]:
+        click.echo(f"  placed in boundary sets: {', '.join(report['boundary_sets_placed'])}")
+
+
+def _run_import(files: tuple[Path, ...], fmt: str, layer: str, mapping_spec: str | None,
+                as_json: bool, **reader_options: Any) -> None:
+    from spatial.ingest import ColumnMapping
+
+    from .importer import import_events
+
+    settings = get_settings()
+    store = open_store(settings)
+    mapping = ColumnMapping.parse(mapping_spec) if mapping_spec else None
+    report = import_events(store, [(str(p), p) for p in files], fmt=fmt, layer=layer,
+                           mapping=mapping, area_of_interest=settings.aoi_bounds, actor="cli",
+                           progress=progress_printer(), **reader_options)
+    emit(report.as_dict(), as_json, _print_import)
+
+
+@import_group.command("policeuk")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
+                                                                    path_type=Path))
+@click.option("--layer", default="crime", show_default=True)
+@json_option
+@handles_errors
+def import_policeuk(files: tuple[Path, ...], layer: str, as_json: bool) -> None:
+    """police.uk street-level CSVs exactly as downloaded."""
+    _run_import(files, "policeuk", layer, None, as_json)
+
+
+MAP_HELP = ("column mapping, e.g. 'id=ref,time=date,lon=longitude,lat=latitude,category=type' "
+            "or 'easting=e,northing=n,crs=27700,...'")
+
+
+@import_group.command("csv")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
+                                                                    path_type=Path))
+@click.option("--layer", required=True)
+@click.option("--map", "mapping", required=True, help=MAP_HELP)
+@json_option
+@handles_errors
+def import_csv(files: tuple[Path, ...], layer: str, mapping: str, as_json: bool) -> None:
+    """Any CSV, with a column mapping."""
+    _run_import(files, "csv", layer, mapping, as_json)
+
+
+@import_group.command("geojson")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
+                                                                    path_type=Path))
+@click.option("--layer", required=True)
+@click.option("--map", "mapping", required=True, help=MAP_HELP)
+@json_option
+@handles_errors
+def import_geojson(files: tuple[Path, ...], layer: str, mapping: str, as_json: bool) -> None:
+    """GeoJSON point features, with a property mapping."""
+    _run_import(files, "geojson", layer, mapping, as_json)
+
+
+@import_group.command("gpkg")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
+                                                                    path_type=Path))
+@click.option("--layer", required=True)
+@click.option("--map", "mapping", required=True, help=MAP_HELP)
+@click.option("--gpkg-layer", default=None, help="layer inside the GeoPackage")
+@json_option
+@handles_errors
+def import_gpkg(files: tuple[Path, ...], layer: str, mapping: str, gpkg_layer: str | None,
+                as_json: bool) -> None:
+    """GeoPackage point layers, with an attribute mapping."""
+    _run_import(files, "gpkg", layer, mapping, as_json, gpkg_layer=gpkg_layer)
+
+
+# ------------------------------------------------------------------ boundaries
+@main.group("boundaries")
+def boundaries_group() -> None:
+    """Boundary sets (beats, neighbourhoods, LSOAs), versioned."""
+
+
+@boundaries_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="name of the set, e.g. 'beats'")
+@click.option("--id-field", required=True)
+@click.option("--label-field", default=None)
+@click.option("--effective-date", default=None, help="YYYY-MM-DD the boundaries took effect")
+@click.option("--layer", default=None, help="layer inside a multi-layer file")
+@json_option
+@handles_errors
+def boundaries_import(file: Path, name: str, id_field: str, label_field: str | None,
+                      effective_date: str | None, layer: str | None, as_json: bool) -> None:
+    """Import a polygon set (GeoJSON, GeoPackage, KML, shapefile) as a new version."""
+    from .importer import import_boundaries
+    from .routers.boundaries import parse_effective_date
+
+    store = open_store()
+    report = import_boundaries(store, file, file_name=str(file), name=name, id_field=id_field,
+                               label_field=label_field,
+                               effective_date=parse_effective_date(effective_date),
+                               layer=layer, actor="cli")
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(f"boundary set {r['name']} v{r['version']}: {r['units']} units; "
+                   f"{r['events_placed']} stored events inside, {r['events_outside']} outside")
+        for rep in r["repairs"]:
+            click.echo(f"  repaired: {rep}")
+        for rej in r["rejections"]:
+            click.echo(f"  rejected feature {rej['row']} [{rej['field']}]: {rej['reason']}")
+
+    emit(report.as_dict(), as_json, human)
+
+
+@boundaries_group.command("list")
+@json_option
+@handles_errors
+def boundaries_list(as_json: bool) -> None:
+    """Boundary sets and versions."""
+    sets = [s.as_dict() for s in open_store().boundary_sets_list()]
+
+    def human(rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            click.echo("no boundary sets; add one with `remap boundaries import`")
+        for s in rows:
+            click.echo(f"{s['name']} v{s['version']}: {s['unit_count']} units "
+                       f"(effective {s['effective_date'] or 'unknown'}, from {s['source_file']})")
+
+    emit(sets, as_json, human)
+
+
+# ------------------------------------------------------------------ layers, counts
+@main.command("layers")
+@json_option
+@handles_errors
+def layers_cmd(as_json: bool) -> None:
+    """Layers with event counts and time ranges."""
+    rows = open_store().list_layers()
+
+    def human(data: list[dict[str, Any]]) -> None:
+        if not data:
+            click.echo("no layers yet; import events with `remap import`")
+        for r in data:
+            click.echo(f"{r['name']:<18} {r['count']:>9} events  {r['time_min'] or '-'} .. "
+                       f"{r['time_max'] or '-'}  ({r['sensitivity']})")
+
+    emit(rows, as_json, human)
+
+
+@main.command("counts")
+@click.option("--layer", required=True)
+@click.option("--category", "categories", multiple=True, help="repeat for several")
+@click.option("--start", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)")
+@click.option("--end", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)")
+@click.option("--unit", required=True,
+              help="h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES")
+@click.option("--area", default=None,
+              help="study area: boundary:SET[@VERSION][:UNIT,UNIT] | bbox:minlon,minlat,maxlon,"
+                   "maxlat (default: the unit's boundary set, or the events' extent)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the GeoJSON FeatureCollection here")
+@json_option
+@handles_errors
+def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
+               unit: str, area: str | None, out: Path | None, as_json: bool) -> None:
+    """Counts per unit for a layer, categories and window, zero units included."""
+    from .analysis import CountsRequest, counts_collection
+
+    req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
+                              unit=unit, area=area)
+    fc = counts_collection(open_store(), req, role="admin")
+    if out:
+        out.write_text(json.dumps(fc, default=str))
+
+    def human(data: dict[str, Any]) -> None:
+        p = data["parameters"]
+        click.echo(f"{p['units']} units ({p['unit']}), {p['events_counted']} events counted, "
+                   f"{p['zero_units']} units with zero events")
+        top = sorted(data["features"], key=lambda f: -_num(f["properties"]["count"]))[:10]
+        for f in top:
+            pr = f["properties"]
+            click.echo(f"  {pr['unit_id']:<24} {pr.get('label') or '':<28} {pr['count']}")
+        for w in data["warnings"]:
+            click.echo(f"  warning: {w}")
+        if out:
+            click.echo(f"written {out}")
+
+    if as_json and out is None:
+        click.echo(json.dumps(fc, default=str))
+    else:
+        emit(fc, False, human)
+
+
+def _num(v: Any) -> float:
+    return float(v) if isinstance(v, int | float) else 0.0
+
+
+# ------------------------------------------------------------------ keys
+@main.group("keys")
+def keys_group() -> None:
+    """API keys (roles: admin, analyst, partner)."""
+
+
+@keys_group.command("create")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--label", default="", help="who or what the key is for")
+@json_option
+@handles_errors
+def keys_create(role: str, label: str, as_json: bool) -> None:
+    """Make a key; it is printed once and only its hash is stored."""
+    key = open_store().create_key(role, label)
+    emit({"key": key, "role": role}, as_json,
+         lambda d: click.echo(f"{d['key']}\n(role {role}; store it now: it is not shown again)"))
+
+
+@keys_group.command("list")
+@json_option
+@handles_errors
+def keys_list(as_json: bool) -> None:
+    """Keys (prefix, role, label); never the key itself."""
+    rows = open_store().list_keys()
+    emit(rows, as_json, lambda d: [click.echo(
+        f"{r['id']:>4} {r['prefix']}...  {r['role']:<8} {r['label']}"
+        + (f"  revoked {r['revoked_at']}" if r["revoked_at"] else "")) for r in d])
+
+
+@keys_group.command("revoke")
+@click.argument("key_id", type=int)
+@json_option
+@handles_errors
+def keys_revoke(key_id: int, as_json: bool) -> None:
+    """Revoke a key by its id."""
+    open_store().revoke_key(key_id)
+    emit({"revoked": key_id}, as_json, lambda d: click.echo(f"revoked key {key_id}"))
+
+
+# ------------------------------------------------------------------ serve, migrate, demo
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the HTTP API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("service.main:app", host=host, port=port)
+
+
+@main.command("migrate")
+@json_option
+@handles_errors
+def migrate(as_json: bool) -> None:
+    """Bring the store's schema up to date (also done on every start)."""
+    store = open_store()
+    emit({"schema_version": store.schema_version(), "dialect": store.dialect}, as_json,
+         lambda d: click.echo(f"{d['dialect']} store at schema version {d['schema_version']}"))
+
+
+@main.command("demo")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("remap-demo"), show_default=True)
+@click.option("--seed", default=20181001, show_default=True, type=int)
+@json_option
+@handles_errors
+def demo(out_dir: Path, seed: int, as_json: bool) -> None:
+    """Build a demo store from a seeded synthetic town and show what remap does."""
+    from .demo import run_demo
+
+    summary = run_demo(out_dir, seed=seed, echo=None if as_json else click.echo)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

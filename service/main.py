@@ -1,0 +1,41 @@
+"""The FastAPI application: wiring only (settings, store, routers, error table)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from . import __doc__ as service_doc
+from .errors import install_error_handlers
+from .routers import boundaries, counts, events, health, imports, layers
+from .settings import Settings, get_settings
+from .store import Store
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """Build the app; the store opens (and migrates) when the app starts."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = store is None
+        app.state.store = store or Store(settings.database_url,
+                                         h3_resolution=settings.h3_resolution)
+        try:
+            yield
+        finally:
+            if own:
+                app.state.store.dispose()
+
+    app = FastAPI(title="remap", version="0.1.0", description=service_doc or "",
+                  lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, layers, imports, events, boundaries, counts):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,29 @@
+"""Counts per unit (H3 cells, a boundary set, a square grid), zeros included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from ..analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
+from ..auth import Principal, get_store, principal
+from ..dependencies import TimeWindow, categories_param, time_window
+from ..store import Store
+
+router = APIRouter(prefix="/v1", tags=["counts"])
+
+
+@router.get("/counts", summary="Counts per unit of a study area for a layer, categories and "
+                                "window; every unit appears, zeros included")
+def counts(layer: str = Query(..., description="layer name"),
+           categories: tuple[str, ...] = Depends(categories_param),
+           window: TimeWindow = Depends(time_window),
+           unit: str = Query(..., description="h3:RES | boundary:SET[@VERSION] | grid:METRES"),
+           area: str | None = Query(None, description="boundary:SET[@VERSION][:UNIT,...] | "
+                                                      "bbox:minlon,minlat,maxlon,maxlat"),
+           store: Store = Depends(get_store),
+           who: Principal = Depends(principal)) -> dict[str, Any]:
+    req = CountsRequest(layer=layer, categories=categories, window=window,
+                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
+    return counts_collection(store, req, role=who.role)

@@ -1,0 +1,18 @@
+"""Event layers with their counts and time ranges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from ..auth import Principal, get_store, principal
+from ..store import Store
+
+router = APIRouter(prefix="/v1", tags=["layers"])
+
+
+@router.get("/layers", summary="Layers with event counts, time ranges and categories")
+def list_layers(store: Store = Depends(get_store),
+                _who: Principal = Depends(principal)) -> dict[str, Any]:
+    return {"layers": store.list_layers()}

@@ -1,0 +1,77 @@
+"""The event model: what one event is, as a column of a pandas frame.
+
+A *layer* is a named set of events of one kind (``crime``, ``ambulance``,
+...). Readers in :mod:`spatial.ingest` produce an *events frame* with exactly
+:data:`EVENT_COLUMNS`; :mod:`spatial.placement` adds ``h3`` and the store
+keeps them. Keeping one frame shape through the whole path means every stage
+can be vectorised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pandas as pd
+
+TIME_PRECISIONS: Final = ("instant", "day", "month")
+LOCATION_PRECISIONS: Final = ("exact", "snapped", "rounded")
+SENSITIVITIES: Final = ("open", "restricted", "health")
+
+#: Columns of an events frame, in order, with their meaning.
+EVENT_COLUMNS: Final[dict[str, str]] = {
+    "layer": "layer name",
+    "event_key": "idempotency key, unique within a layer; same input row -> same key",
+    "source_id": "the id the source gave (police.uk Crime ID) or the derived key",
+    "time": "start of the event's time, naive UTC datetime64[ns]",
+    "time_precision": "instant | day | month",
+    "lon": "WGS84 longitude, degrees",
+    "lat": "WGS84 latitude, degrees",
+    "x": "easting in the projected CRS, metres",
+    "y": "northing in the projected CRS, metres",
+    "crs_epsg": "EPSG code of x/y: 27700 in Great Britain, else the UTM zone",
+    "location_precision": "exact | snapped | rounded",
+    "category": "e.g. police.uk Crime type",
+    "source": "where the row came from (e.g. 'police.uk')",
+    "sensitivity": "open | restricted | health",
+    "attributes": "dict of free attributes (JSON-serialisable)",
+}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A layer's defaults."""
+
+    name: str
+    sensitivity: str
+    description: str
+    #: Roles other than admin/analyst may only see aggregates of these layers.
+    point_level_restricted: bool
+
+
+BUILTIN_LAYERS: Final[dict[str, LayerSpec]] = {
+    spec.name: spec
+    for spec in (
+        LayerSpec("crime", "open", "Recorded crime (police.uk street-level or force export)", False),
+        LayerSpec("ambulance", "health", "Ambulance call-outs for suspected overdose", True),
+        LayerSpec("dealing_site", "restricted", "Intelligence on dealing sites", True),
+        LayerSpec("needle_find", "open", "Needle finds and drug litter", False),
+        LayerSpec("community_report", "restricted",
+                  "Community reports of dealing (Crimestoppers, housing, council)", False),
+    )
+}
+
+
+def layer_spec(name: str) -> LayerSpec:
+    """The built-in spec of ``name``, or an open user layer."""
+    return BUILTIN_LAYERS.get(name, LayerSpec(name, "open", "user layer", False))
+
+
+def empty_events_frame() -> pd.DataFrame:
+    """An events frame with no rows and the right dtypes."""
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in EVENT_COLUMNS})
+    for col in ("lon", "lat", "x", "y"):
+        frame[col] = frame[col].astype("float64")
+    frame["crs_epsg"] = frame["crs_epsg"].astype("int64")
+    frame["time"] = pd.to_datetime(frame["time"])
+    return frame
