@@ -143,6 +143,7 @@ class UnitCounts:
     """Events counted per unit of a study area (zeros kept), with what was used."""
 
     units: unitsmod.UnitSet
+    unit_ids: np.ndarray  # ids as users know them (boundary unit ids without the set prefix)
     labels: np.ndarray
     counts: np.ndarray
     events: pd.DataFrame
@@ -195,15 +196,16 @@ def unit_counts(store: Store, req: CountsRequest) -> UnitCounts:
                                     and req.area.boundary_set == req.unit.boundary_set) else ()
         gdf = boundary_frame(store, req.unit.boundary_set, req.unit.version, subset)
         info = store.boundary_set(req.unit.boundary_set, req.unit.version)
-        units = unitsmod.boundary_units(gdf, set_name=f"{info.name}@{info.version}")
+        units = unitsmod.boundary_units(gdf, set_name=info.name, version=info.version)
         if req.area.kind not in ("extent",) and not (
                 req.area.kind == "boundary" and req.area.boundary_set == req.unit.boundary_set):
             area_geom, w = study_area_geometry(store, req.area, events)
             keep = units.geometry.intersects(area_geom).to_numpy()
             gdf = gdf[keep]
-            units = unitsmod.boundary_units(gdf, set_name=f"{info.name}@{info.version}")
+            units = unitsmod.boundary_units(gdf, set_name=info.name, version=info.version)
             warnings += w
         labels = gdf["label"].to_numpy(dtype=object)
+        plain_ids = gdf["unit_id"].astype(str).to_numpy(dtype=object)
     else:
         area_geom, w = study_area_geometry(store, req.area, events)
         warnings += w
@@ -218,6 +220,7 @@ def unit_counts(store: Store, req: CountsRequest) -> UnitCounts:
             epsg = _events_epsg(events)
             units = unitsmod.grid_units(area_geom, req.unit.cell_size_m, epsg=epsg)
         labels = np.full(len(units.ids), None, dtype=object)
+        plain_ids = units.ids
     index = unitsmod.locate(units, events["lon"].to_numpy(), events["lat"].to_numpy(),
                             events["x"].to_numpy(), events["y"].to_numpy(),
                             h3_finest=_finest_cells(events))
@@ -233,7 +236,7 @@ def unit_counts(store: Store, req: CountsRequest) -> UnitCounts:
         **{f"unit_{k}": v for k, v in units.parameters.items()},
     }
     warnings += data_warnings(events, n_units, inside)
-    return UnitCounts(units=units, labels=labels, counts=counts, events=events, index=index,
+    return UnitCounts(units=units, unit_ids=plain_ids, labels=labels, counts=counts, events=events, index=index,
                       parameters=params, warnings=warnings)
 
 
@@ -278,7 +281,7 @@ def counts_collection(store: Store, req: CountsRequest, *, role: str) -> dict[st
     values: list[Any] = (suppress_counts(uc.counts) if suppress
                          else [int(c) for c in uc.counts])
     props = [{"unit_id": str(u), "label": lab, "count": v}
-             for u, lab, v in zip(uc.units.ids, uc.labels, values, strict=True)]
+             for u, lab, v in zip(uc.unit_ids, uc.labels, values, strict=True)]
     params = dict(uc.parameters)
     params["small_number_suppression"] = (
         "counts of 1-4 shown as '<5' (health data, role without point access)" if suppress

@@ -147,7 +147,7 @@ def _materialise(source: str | Path | IO[bytes] | bytes, name: str, tmp: Path) -
         data = source if isinstance(source, bytes) else source.read()
         if not data:
             raise InputFormatError(f"{name}: the file is empty", file=name)
-        suffix = Path(name).suffix.lower() if file_name_has_suffix(name) else _sniff(data)
+        suffix = Path(name).suffix.lower() if _known_suffix(name) else _sniff(data)
         if suffix == ".shp":
             raise InputFormatError(
                 f"{name}: a shapefile upload must be a .zip holding the .shp, .shx, .dbf "
@@ -159,7 +159,7 @@ def _materialise(source: str | Path | IO[bytes] | bytes, name: str, tmp: Path) -
     return str(path)
 
 
-def file_name_has_suffix(name: str) -> bool:
+def _known_suffix(name: str) -> bool:
     """Whether ``name`` ends in an extension remap recognises (or ``.zip``)."""
     return Path(name).suffix.lower() in (*VECTOR_SUFFIXES, ".zip")
 

@@ -110,6 +110,7 @@ POLICEUK_KEY_COLUMNS: Final = tuple(c for c in POLICEUK_COLUMNS
 _HASH_KEYS: Final = ("remap-event-key1", "remap-event-key2")  # 16 characters each
 _HEX: Final = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _BOM: Final = b"\xef\xbb\xbf"
+_JSON_TYPES: Final = (str, int, float, bool, list, dict)
 _TIME_MIN: Final = pd.Timestamp("1678-01-01")
 _TIME_MAX: Final = pd.Timestamp("2261-12-31")
 
@@ -119,11 +120,13 @@ _TIME_NAMES: Final = ("time", "datetime", "date_time", "timestamp", "date", "mon
 
 _MAGIC: Final = (
     (b"SQLite format 3\x00", "an SQLite database (a GeoPackage? use fmt=gpkg)"),
-    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook? export it as CSV, or unzip it)"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook? export it as CSV; or unzip it)"),
     (b"\x1f\x8b", "a gzip-compressed file (decompress it first)"),
     (b"%PDF", "a PDF document"),
-    (b"\xd0\xcf\x11\xe0", "an old-style Office document (an Excel .xls workbook? export it as CSV)"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (an Excel .xls workbook? export it as CSV)"),
     (b"\x89PNG", "a PNG image"),
+    (b"\xff\xfe", "UTF-16 text (save it as UTF-8)"),
+    (b"\xfe\xff", "UTF-16 text (save it as UTF-8)"),
     (b"\xff\xd8\xff", "a JPEG image"),
 )
 
@@ -183,10 +186,12 @@ class ColumnMapping:
     attributes: tuple[str, ...] | None = None
 
     #: Keys accepted by :meth:`parse`.
-    KEYS: ClassVar[tuple[str, ...]] = ("id", "time", "time_format", "time_precision", "lon", "lat", "easting",
-                   "northing", "crs", "category", "attributes")
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "id", "time", "time_format", "time_precision", "lon", "lat", "easting", "northing",
+        "crs", "category", "attributes")
     #: Mapping roles that name columns.
-    ROLES: ClassVar[tuple[str, ...]] = ("id", "time", "lon", "lat", "easting", "northing", "category")
+    ROLES: ClassVar[tuple[str, ...]] = (
+        "id", "time", "lon", "lat", "easting", "northing", "category")
 
     def __post_init__(self) -> None:
         if (self.lon is None) != (self.lat is None):
@@ -205,7 +210,8 @@ class ColumnMapping:
             raise ParameterError("mapping", f"crs must be a positive EPSG code, not {self.crs!r}")
         if self.time_precision is not None and self.time_precision not in TIME_PRECISIONS:
             raise ParameterError("mapping", f"time_precision must be one of "
-                                            f"{', '.join(TIME_PRECISIONS)}, not {self.time_precision!r}")
+                                            f"{', '.join(TIME_PRECISIONS)}, "
+                                            f"not {self.time_precision!r}")
         if self.attributes is not None and not isinstance(self.attributes, tuple):
             object.__setattr__(self, "attributes", tuple(self.attributes))
         for role in self.ROLES:
@@ -222,8 +228,9 @@ class ColumnMapping:
         spec : str or mapping
             ``"id=ref,time=date,lon=x,lat=y,category=offence"``; ``crs`` as
             ``27700`` or ``EPSG:27700``; ``attributes`` as a ``|``- or
-            ``;``-separated list (``attributes=`` for none). A dict uses the
-            same keys, ``attributes`` as a list.
+            ``;``-separated list (``attributes=`` for none). Values cannot
+            contain commas in this form (e.g. a ``time_format`` with a comma):
+            use a dict, with the same keys and ``attributes`` as a list.
 
         Raises
         ------
@@ -247,7 +254,8 @@ class ColumnMapping:
         elif isinstance(spec, Mapping):
             items = {str(k).strip().lower(): v for k, v in spec.items()}
         else:
-            raise ParameterError("mapping", f"expected a string or a dict, not {type(spec).__name__}")
+            raise ParameterError("mapping", f"expected a string or a dict, "
+                                            f"not {type(spec).__name__}")
         unknown = sorted(set(items) - set(cls.KEYS))
         if unknown:
             raise ParameterError("mapping", f"unknown key(s) {', '.join(map(repr, unknown))}; "
@@ -353,6 +361,7 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     data, name = _load(source, file_name)
     table = _read_csv(data, name, encoding="utf-8", what="a police.uk CSV")
     _check_policeuk_header(table.header, name)
+    _require_rows(table, name)
     t1 = perf_counter()
 
     frame = table.frame
@@ -363,7 +372,8 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     lon, lat = _numeric_pair(rej, raw_lon, raw_lat, "Longitude", "Latitude")
     _check_wgs84(rej, lon, lat, lon_field="Longitude", lat_field="Latitude",
                  pair_field="Longitude/Latitude", aoi=aoi,
-                 crs_hint="police.uk files are always WGS84; is this really a police.uk download?")
+                 crs_hint="police.uk downloads are WGS84; to read this file anyway, read it as a "
+                          "mapped CSV with easting=Longitude,northing=Latitude,crs=27700")
     times = _parse_month(rej, _col(frame, "Month"), "Month")
     category = _col(frame, "Crime type")
     rej.add(category == "", "Crime type", "Crime type is empty")
@@ -384,7 +394,8 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
                       rejections=rej.rejections(), timings={"parse": t1 - t0, "validate": t2 - t1})
 
 
-def read_mapped_csv(source: Source, *, layer: str, mapping: ColumnMapping | str | Mapping[str, Any],
+def read_mapped_csv(source: Source, *, layer: str,
+                    mapping: ColumnMapping | str | Mapping[str, Any],
                     file_name: str | None = None, source_name: str = "csv",
                     sensitivity: str | None = None, location_precision: str = "exact",
                     area_of_interest: Bounds | None = UK_BOUNDS, encoding: str = "utf-8",
@@ -440,6 +451,7 @@ def read_mapped_csv(source: Source, *, layer: str, mapping: ColumnMapping | str 
     data, name = _load(source, file_name)
     table = _read_csv(data, name, encoding=encoding, what="a CSV file")
     roles = _resolve_roles(mapping, table.header, name, geometry=False)
+    _require_rows(table, name)
     t1 = perf_counter()
 
     frame = table.frame
@@ -451,8 +463,8 @@ def read_mapped_csv(source: Source, *, layer: str, mapping: ColumnMapping | str 
         a, b = _numeric_pair(rej, _col(frame, roles["lon"]), _col(frame, roles["lat"]),
                              roles["lon"], roles["lat"])
         coords = _Coords(a, b, roles["lon"], roles["lat"], f"{roles['lon']}/{roles['lat']}", WGS84,
-                         "map the columns as easting=/northing= and declare the CRS with "
-                         "crs=... (e.g. crs=27700)")
+                         f"map them as easting={roles['lon']},northing={roles['lat']},crs=27700 "
+                         "or the CRS they are in")
     else:
         a, b = _numeric_pair(rej, _col(frame, roles["easting"]), _col(frame, roles["northing"]),
                              roles["easting"], roles["northing"])
@@ -744,13 +756,15 @@ def _read_csv(data: bytes, name: str, *, encoding: str, what: str) -> _CsvTable:
             raise InputFormatError(f"{name} cannot be parsed as CSV consistently "
                                    f"({len(raw)} vs {len(counts)} records)", file=name)
 
+    single = np.flatnonzero(counts == 1)
+    if single.size:  # whitespace-only lines are blank lines too
+        cells = pd.Series(raw.iloc[single, 0].to_numpy(dtype=object), dtype=object)
+        blank[single] |= (cells.str.strip() == "").to_numpy(dtype=bool)
     nonblank = np.flatnonzero(~blank)
     h = int(nonblank[0])  # _sniff guarantees some non-blank text
     m = int(counts[h])
     header = _dedupe([str(v).strip() for v in raw.iloc[h, :m].tolist()])
     data_idx = nonblank[nonblank > h]
-    if data_idx.size == 0:
-        raise InputFormatError(f"{name} has a header but no data rows", file=name)
     if data_idx.size == len(raw) - h - 1:
         frame = raw.iloc[h + 1:, :m]
     else:
@@ -758,6 +772,11 @@ def _read_csv(data: bytes, name: str, *, encoding: str, what: str) -> _CsvTable:
     frame = frame.set_axis(header, axis=1).reset_index(drop=True)
     return _CsvTable(header=header, frame=frame, rows=(data_idx + 1).astype(np.int64),
                      nfields=counts[data_idx].astype(np.int64))
+
+
+def _require_rows(table: _CsvTable, name: str) -> None:
+    if len(table.rows) == 0:
+        raise InputFormatError(f"{name} has a header but no data rows", file=name)
 
 
 def _pandas_cells(body: bytes, encoding: str, width: int) -> pd.DataFrame:
@@ -865,7 +884,8 @@ def _check_policeuk_header(header: list[str], name: str) -> None:
 def _reject_shape(rej: _Rejector, table: _CsvTable) -> None:
     m = len(table.header)
     wrong = table.nfields != m
-    rej.add(wrong, "<row>", lambda k: _join("row has ", table.nfields[k], f" fields, header has {m}"))
+    rej.add(wrong, "<row>",
+            lambda k: _join("row has ", table.nfields[k], f" fields, header has {m}"))
 
 
 # --------------------------------------------------------------------------- GeoJSON / GPKG parsing
@@ -908,7 +928,8 @@ def _geojson_crs(doc: dict[str, Any], name: str) -> int | None:
     found = re.search(r"EPSG:{1,2}(?:[\d.]*:)?(\d+)$", crs_name, flags=re.IGNORECASE)
     if not found:
         raise InputFormatError(f"{name}: cannot use its crs member {crs_name!r} "
-                               "(expected e.g. urn:ogc:def:crs:EPSG::27700)", file=name, field="crs")
+                               "(expected e.g. urn:ogc:def:crs:EPSG::27700)",
+                               file=name, field="crs")
     return int(found.group(1))
 
 
@@ -1118,19 +1139,23 @@ def _locate(rej: _Rejector, c: _Coords, aoi: Bounds | None) -> tuple[FloatArray,
 
 def _check_wgs84(rej: _Rejector, lon: FloatArray, lat: FloatArray, *, lon_field: str,
                  lat_field: str, pair_field: str, aoi: Bounds | None, crs_hint: str,
+                 declared: bool = True,
                  shown: Callable[[BoolArray], ObjArray] | None = None) -> None:
     """Range, null island, swapped axes and area of interest, in that order.
 
+    ``declared``: the values were given as WGS84 (not converted from another
+    CRS), so a file whose every row is out of range is in the wrong CRS (fatal).
     ``shown`` describes the point in reasons (default ``(lon, lat)``).
     """
     finite = np.isfinite(lon) & np.isfinite(lat) & rej.ok
     outside = (np.abs(lon) > 180.0) | (np.abs(lat) > 90.0)
-    if shown is None and finite.any() and outside[finite].all():
+    if declared and finite.any() and outside[finite].all():
         first = int(np.flatnonzero(finite)[0])
         raise InputFormatError(
             f"{rej.file}: coordinates look like projected metres (e.g. EPSG:27700), not WGS84 "
             f"degrees: every row is outside longitude -180..180 / latitude -90..90 (row "
-            f"{int(rej.rows[first])}: {lon_field} {lon[first]:.10g}, {lat_field} {lat[first]:.10g}); "
+            f"{int(rej.rows[first])}: {lon_field} {lon[first]:.10g}, "
+            f"{lat_field} {lat[first]:.10g}); "
             f"declare the CRS with crs=... ({crs_hint})",
             file=rej.file, field=pair_field, row=int(rej.rows[first]))
     describe = shown or (lambda m: _join("(", lon[m], ", ", lat[m], ")"))
@@ -1153,7 +1178,8 @@ def _check_wgs84(rej: _Rejector, lon: FloatArray, lat: FloatArray, *, lon_field:
         "(lon, lat) ", describe(m), f" is outside the area of interest {where}"))
 
 
-def _check_projected(rej: _Rejector, c: _Coords, aoi: Bounds | None) -> tuple[FloatArray, FloatArray]:
+def _check_projected(rej: _Rejector, c: _Coords,
+                     aoi: Bounds | None) -> tuple[FloatArray, FloatArray]:
     """Projected coordinates to WGS84 via :mod:`spatial.crs`, then the WGS84 checks."""
     try:
         source_crs = _crs.transformer(c.epsg, WGS84).source_crs
@@ -1182,7 +1208,7 @@ def _check_projected(rej: _Rejector, c: _Coords, aoi: Bounds | None) -> tuple[Fl
     rej.add(todo & ~(np.isfinite(lon) & np.isfinite(lat)), c.pair_field, lambda m: _join(
         "(", e[m], ", ", n[m], f") is not a valid position in EPSG:{c.epsg}"))
     _check_wgs84(rej, lon, lat, lon_field=c.pair_field, lat_field=c.pair_field,
-                 pair_field=c.pair_field, aoi=aoi, crs_hint=c.crs_hint,
+                 pair_field=c.pair_field, aoi=aoi, crs_hint=c.crs_hint, declared=False,
                  shown=lambda m: _join("(", lon[m], ", ", lat[m], f") from EPSG:{c.epsg} (",
                                        e[m], ", ", n[m], ")"))
     return lon, lat
@@ -1222,7 +1248,7 @@ def _parse_times(rej: _Rejector, raw: ObjArray, field: str, fmt: str | None,
             f"{field} ", _quoted(raw[m]), f" does not match time_format {fmt!r}"))
     else:
         is_month = s.str.fullmatch(r"\d{4}-\d{2}", na=False).to_numpy(dtype=bool)
-        is_day = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}", na=False).to_numpy(dtype=bool)
+        is_day = s.str.fullmatch(r"\d{4}-?\d{2}-?\d{2}", na=False).to_numpy(dtype=bool)
         year_only = s.str.fullmatch(r"[+-]?\d{1,6}", na=False).to_numpy(dtype=bool)
         aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy(dtype=bool)
         parsed = pd.to_datetime(s.where(~year_only), format="ISO8601", errors="coerce", utc=True)
@@ -1400,6 +1426,9 @@ def _resolve_roles(mapping: ColumnMapping, columns: list[str], name: str, *,
     """Mapped roles checked against the file's columns, with coordinates/time auto-detected."""
     roles = mapping.columns()
     what = "properties" if geometry else "columns"
+    if geometry and any(r in roles for r in ("lon", "lat", "easting", "northing")):
+        raise ParameterError("mapping", "GeoJSON/GeoPackage coordinates come from the "
+                                        "geometry; do not map lon/lat or easting/northing")
     missing = [f"{r}={c!r}" for r, c in roles.items() if c not in columns]
     missing += [f"attributes {c!r}" for c in (mapping.attributes or ()) if c not in columns]
     if missing:
@@ -1410,11 +1439,7 @@ def _resolve_roles(mapping: ColumnMapping, columns: list[str], name: str, *,
     lowered: dict[str, str] = {}
     for c in columns:
         lowered.setdefault(c.strip().lower(), c)
-    if geometry:
-        if any(r in roles for r in ("lon", "lat", "easting", "northing")):
-            raise ParameterError("mapping", "GeoJSON/GeoPackage coordinates come from the "
-                                            "geometry; do not map lon/lat or easting/northing")
-    elif not any(r in roles for r in ("lon", "easting")):
+    if not geometry and not any(r in roles for r in ("lon", "easting")):
         lon = next((lowered[c] for c in _LON_NAMES if c in lowered), None)
         lat = next((lowered[c] for c in _LAT_NAMES if c in lowered), None)
         if lon is not None and lat is not None:
@@ -1473,6 +1498,7 @@ def _finish(*, name: str, frame: pd.DataFrame, rows_read: int, rej: _Rejector,
         location_precision=options.location_precision, category=category,
         source=options.source_name, sensitivity=options.sensitivity,
         attributes=_attributes(attr_frame),
+        native=None if coords.epsg == WGS84 else (coords.a, coords.b, coords.epsg),
     )
     t2 = perf_counter()
     return ReadResult(file=name, layer=options.layer, rows_read=rows_read, events=events,
@@ -1487,7 +1513,7 @@ def _jsonable(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             s = s.map(lambda v: v.isoformat(), na_action="ignore").astype(object)
         elif s.dtype == object:
-            bad = s.map(lambda v: not (v is None or isinstance(v, (str, int, float, bool, list, dict))))
+            bad = s.map(lambda v: not (v is None or isinstance(v, _JSON_TYPES)))
             if bad.any():
                 s = s.where(~bad, s.astype(str))
         out[c] = s
@@ -1497,15 +1523,25 @@ def _jsonable(frame: pd.DataFrame) -> pd.DataFrame:
 def _assemble(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: ObjArray,
               time: npt.NDArray[np.datetime64], time_precision: str | ObjArray, lon: FloatArray,
               lat: FloatArray, location_precision: str, category: ObjArray, source: str,
-              sensitivity: str, attributes: ObjArray) -> pd.DataFrame:
-    """The events frame of the accepted rows, x/y in one metric CRS for the file."""
+              sensitivity: str, attributes: ObjArray,
+              native: tuple[FloatArray, FloatArray, int] | None = None) -> pd.DataFrame:
+    """The events frame of the accepted rows, x/y in one metric CRS for the file.
+
+    ``native`` is the input's own projected ``(x, y, epsg)``: when the file's
+    metric CRS is that one, its values are kept instead of a round trip.
+    """
     count = int(ok.sum())
     if count == 0:
-        return empty_events_frame()
+        empty = empty_events_frame()
+        empty["time"] = empty["time"].astype("datetime64[ns]")  # pandas 3 infers [s] when empty
+        return empty
     lon_ok = np.ascontiguousarray(lon[ok], dtype=np.float64)
     lat_ok = np.ascontiguousarray(lat[ok], dtype=np.float64)
     epsg = _crs.metric_epsg(lon_ok, lat_ok)
-    x, y = _crs.to_metric(lon_ok, lat_ok, epsg)
+    if native is not None and native[2] == epsg:
+        x, y = native[0][ok].astype(np.float64), native[1][ok].astype(np.float64)
+    else:
+        x, y = _crs.to_metric(lon_ok, lat_ok, epsg)
 
     def obj(v: Any) -> pd.Series:
         arr = np.full(count, v, dtype=object) if isinstance(v, str) or v is None else v[ok]

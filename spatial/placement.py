@@ -3,7 +3,7 @@
 Every function here works on whole arrays; there is no per-event Python loop.
 
 * H3 indexing goes through h3ronpy (Rust, Arrow arrays), which indexes about
-  2.5 times as many points per second as calling :func:`h3.latlng_to_cell` in a
+  3-4 times as many points per second as calling :func:`h3.latlng_to_cell` in a
   loop (see ``benchmarks/bench_placement.py``).
 * Cells are ``uint64`` H3 indexes; ``0`` (never a valid H3 index) marks "no
   cell" (missing or invalid coordinates).

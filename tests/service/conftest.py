@@ -7,72 +7,14 @@ PostgreSQL one is skipped, saying why, when no server is reachable, unless
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from service.main import create_app
 from service.settings import Settings
-from service.store import Store, metadata
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "REMAP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres")
-
-
-def _postgres_database(worker: str) -> str:
-    """A database of this test worker's own, created once, PostGIS enabled."""
-    name = f"remap_test_{worker}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                  {"n": name}).first()
-            if exists:
-                conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-@pytest.fixture(scope="session")
-def postgres_url(worker_id: str) -> str:
-    try:
-        return _postgres_database(worker_id)
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "not available"
-        message = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
-        if os.environ.get("REMAP_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message + " (REMAP_REQUIRE_POSTGRES=1)")
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def worker_id(request: pytest.FixtureRequest) -> str:
-    return getattr(request.config, "workerinput", {}).get("workerid", "main")
-
-
-def _truncate(store: Store) -> None:
-    names = ", ".join(t.name for t in reversed(metadata.sorted_tables)
-                      if t.name != "schema_migrations")
-    with store.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'remap.db'}")
-    else:
-        s = Store(request.getfixturevalue("postgres_url"))
-        _truncate(s)
-    try:
-        yield s
-    finally:
-        s.dispose()
-
+from service.store import Store
 
 @pytest.fixture
 def settings(store: Store) -> Settings:
