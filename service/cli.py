@@ -320,9 +320,13 @@ def keys_create(role: str, label: str, as_json: bool) -> None:
 def keys_list(as_json: bool) -> None:
     """Keys (prefix, role, label); never the key itself."""
     rows = open_store().list_keys()
-    emit(rows, as_json, lambda d: [click.echo(
-        f"{r['id']:>4} {r['prefix']}...  {r['role']:<8} {r['label']}"
-        + (f"  revoked {r['revoked_at']}" if r["revoked_at"] else "")) for r in d])
+
+    def human(data: list[dict[str, Any]]) -> None:
+        for r in data:
+            click.echo(f"{r['id']:>4} {r['prefix']}...  {r['role']:<8} {r['label']}"
+                       + (f"  revoked {r['revoked_at']}" if r["revoked_at"] else ""))
+
+    emit(rows, as_json, human)
 
 
 @keys_group.command("revoke")

@@ -201,7 +201,8 @@ def place_events_in_set(store: Store, conn: Any, set_id: int, units: pd.DataFram
     polygons = shapely.from_wkb(units["wkb"].to_numpy())
     index = placement.assign_polygons(lon, lat, polygons)
     unit_ids = units["unit_id"].to_numpy(dtype=object)
-    assigned = np.where(index >= 0, unit_ids[np.clip(index, 0, None)], None)
+    # index -1 (outside every polygon) picks the trailing None
+    assigned = np.append(unit_ids, np.array([None], dtype=object))[index]
     store.write_placements(conn, set_id, event_ids, assigned.tolist())
 
 

@@ -382,9 +382,45 @@ class Store:
                 sub = sub.where(event_units.c.unit_id.is_not(None))
             cond.append(events.c.id.in_(sub))
         if f.h3_cells:
-            cond.append(sa.or_(*[_h3_descendants_condition(c, self.h3_resolution)
-                                 for c in f.h3_cells]))
+            cond.append(events.c.id.in_(self._ids_in_cells(f.h3_cells)))
         return cond
+
+    MAX_FILTER_CELLS = 500
+
+    def _ids_in_cells(self, cells: Sequence[str]) -> list[int]:
+        """Ids of events whose position lies in one of ``cells`` (any resolution).
+
+        Membership is geometric, as in the counts (the point is indexed at the
+        cell's own resolution): an H3 parent does not contain all of its
+        children's area, so the stored finest cell's parent would disagree
+        with the counts for several per cent of events.
+        """
+        import h3
+
+        from spatial import placement
+
+        if len(cells) > self.MAX_FILTER_CELLS:
+            raise ParameterError("h3", f"at most {self.MAX_FILTER_CELLS} cells per request")
+        ids: list[int] = []
+        with self.engine.connect() as conn:
+            for cell in cells:
+                if not h3.is_valid_cell(cell):
+                    raise ParameterError("h3", f"{cell!r} is not a valid H3 cell")
+                ring = np.array(h3.cell_to_boundary(cell))  # (lat, lng) pairs
+                # pad: cell edges are arcs, bulging slightly beyond their vertices
+                pad = 0.05 * (ring.max(axis=0) - ring.min(axis=0))
+                lat_lo, lng_lo = ring.min(axis=0) - pad
+                lat_hi, lng_hi = ring.max(axis=0) + pad
+                rows = conn.execute(sa.select(events.c.id, events.c.lon, events.c.lat).where(
+                    events.c.lon >= lng_lo, events.c.lon <= lng_hi,
+                    events.c.lat >= lat_lo, events.c.lat <= lat_hi)).all()
+                if not rows:
+                    continue
+                arr = np.asarray(rows, dtype=np.float64)
+                found = placement.h3_cells(arr[:, 1], arr[:, 2], h3.get_resolution(cell))
+                keep = found == np.uint64(int(cell, 16))
+                ids.extend(int(i) for i in arr[keep, 0])
+        return ids
 
     def check_filter(self, f: EventFilter) -> None:
         """Raise on a malformed filter (bad H3 cell, unknown boundary set)."""
@@ -422,7 +458,7 @@ class Store:
         res = conn.execute(imports.insert().values(
             layer=layer, file_name=file_name, format=fmt, actor=actor, imported_at=_now(),
             accepted=0, rejected=0, duplicates=0))
-        return int(res.inserted_primary_key[0])
+        return _inserted_id(res)
 
     def finish_import(self, conn: Connection, import_id: int, *, accepted: int, rejected: int,
                       duplicates: int) -> None:
@@ -464,7 +500,7 @@ class Store:
             name=name, version=version, id_field=id_field, label_field=label_field,
             effective_date=effective_date, source_file=source_file,
             repairs=json.dumps(repairs), created_at=_now()))
-        set_id = int(res.inserted_primary_key[0])
+        set_id = _inserted_id(res)
         rows = [{"set_id": set_id, "unit_id": u, "label": lab, "wkb": w, "area_m2": a}
                 for u, lab, w, a in units]
         if rows:
@@ -573,6 +609,12 @@ class Store:
         return out
 
 
+def _inserted_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -599,35 +641,6 @@ def _set_info(r: Any) -> BoundarySetInfo:
         created_at=r.created_at, unit_count=int(r.n or 0))
 
 
-def _h3_descendants_condition(cell: str, stored_resolution: int) -> sa.ColumnElement[bool]:
-    """Events whose stored (finest) cell descends from ``cell``, as an indexable range."""
-    lo, hi = h3_descendant_range(cell, stored_resolution)
-    return sa.and_(events.c.h3 >= lo, events.c.h3 <= hi)
-
-
-def h3_descendant_range(cell: str, stored_resolution: int) -> tuple[str, str]:
-    """The range of hex ids of ``cell``'s descendants at ``stored_resolution``.
-
-    Descendants share the parent's base cell and digits; their remaining
-    digits run 0..6. Hex ids of one resolution have one length, so string
-    order equals numeric order and the range is a plain ``BETWEEN``.
-    """
-    import h3
-
-    if not h3.is_valid_cell(cell):
-        raise ParameterError("h3", f"{cell!r} is not a valid H3 cell")
-    parent_res = h3.get_resolution(cell)
-    if parent_res > stored_resolution:
-        raise ParameterError("h3", f"cell resolution {parent_res} is finer than the stored "
-                                   f"resolution {stored_resolution}")
-    first = int(h3.cell_to_center_child(cell, stored_resolution), 16)
-    last = first
-    for r in range(parent_res + 1, stored_resolution + 1):
-        shift = 3 * (15 - r)
-        last = (last & ~(7 << shift)) | (6 << shift)
-    return f"{first:x}", f"{last:x}"
-
-
 def _event_records(frame: pd.DataFrame, import_id: int | None) -> list[dict[str, Any]]:
     out = pd.DataFrame({
         "layer": frame["layer"].astype(str),
@@ -648,7 +661,7 @@ def _event_records(frame: pd.DataFrame, import_id: int | None) -> list[dict[str,
     out["import_id"] = import_id
     records = out.to_dict(orient="records")
     # numpy scalars -> python for the DB drivers
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+    return [{str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
             for r in records]
 
 

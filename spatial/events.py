@@ -73,5 +73,5 @@ def empty_events_frame() -> pd.DataFrame:
     for col in ("lon", "lat", "x", "y"):
         frame[col] = frame[col].astype("float64")
     frame["crs_epsg"] = frame["crs_epsg"].astype("int64")
-    frame["time"] = pd.to_datetime(frame["time"])
+    frame["time"] = pd.to_datetime(frame["time"]).astype("datetime64[ns]")
     return frame

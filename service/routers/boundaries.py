@@ -44,8 +44,8 @@ async def create_boundary_set(file: UploadFile = File(...),
     eff = parse_effective_date(effective_date)
     data = await read_upload(file, settings)
     report = import_boundaries(store, data, file_name=file.filename or "upload", name=name,
-                               id_field=id_field, label_field=label_field, effective_date=eff,
-                               layer=layer, actor=who.actor)
+                               id_field=id_field, label_field=label_field or None,
+                               effective_date=eff, layer=layer or None, actor=who.actor)
     return report.as_dict()
 
 

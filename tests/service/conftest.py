@@ -16,6 +16,7 @@ from service.main import create_app
 from service.settings import Settings
 from service.store import Store
 
+
 @pytest.fixture
 def settings(store: Store) -> Settings:
     return Settings(database_url=store.url)

@@ -91,14 +91,22 @@ def test_events_filters_and_paging(client: TestClient, keys) -> None:
         seen += [f["id"] for f in page["features"]]
         url = next((ln["href"] for ln in page["links"] if ln["rel"] == "next"), None)
     assert sorted(seen) == sorted(set(seen)) and len(seen) == 5
-    cell = r0 = client.get("/v1/events", headers=h, params={"limit": 1}).json()
-    cell = r0["features"][0]["properties"]["h3"]
     import h3
 
-    parent = h3.cell_to_parent(cell, 7)
-    r = client.get("/v1/events", headers=h, params={"h3": parent}).json()
+    r0 = client.get("/v1/events", headers=h, params={"limit": 1}).json()
+    lon, lat = r0["features"][0]["geometry"]["coordinates"]
+    cell = h3.latlng_to_cell(lat, lon, 7)
+    r = client.get("/v1/events", headers=h, params={"h3": cell}).json()
     assert r["numberMatched"] >= 1
-    assert all(h3.cell_to_parent(f["properties"]["h3"], 7) == parent for f in r["features"])
+    # membership is geometric, as in /v1/counts
+    assert all(h3.latlng_to_cell(f["geometry"]["coordinates"][1],
+                                 f["geometry"]["coordinates"][0], 7) == cell
+               for f in r["features"])
+    counts = client.get("/v1/counts", headers=h,
+                        params={"layer": "crime", "unit": "h3:7"}).json()
+    in_cell = [f["properties"]["count"] for f in counts["features"]
+               if f["properties"]["unit_id"] == cell]
+    assert in_cell == [r["numberMatched"]]
 
 
 def test_bad_parameters_are_422_with_the_field(client: TestClient, keys) -> None:
@@ -111,3 +119,76 @@ def test_bad_parameters_are_422_with_the_field(client: TestClient, keys) -> None
     assert r.status_code == 422
     r = client.get("/v1/counts", headers=h, params={"layer": "crime", "unit": "hex:9"})
     assert r.status_code == 422 and "unit" in r.json()["message"]
+
+
+AMBULANCE_CSV = """ref,date,lon,lat,substance
+A1,2019-01-05,-1.4280,53.3900,heroin
+A2,2019-01-05,-1.4281,53.3901,crack
+A3,2019-01-06,-1.4282,53.3902,heroin
+A4,2019-01-07,-1.4700,53.3800,unknown
+"""
+AMBULANCE_MAP = "id=ref,time=date,lon=lon,lat=lat,category=substance"
+
+
+def import_ambulance(client: TestClient, headers: dict[str, str]):
+    return client.post("/v1/imports", headers=headers,
+                       files=[("files", ("amb.csv", AMBULANCE_CSV.encode(), "text/csv"))],
+                       data={"format": "csv", "layer": "ambulance", "map": AMBULANCE_MAP})
+
+
+def test_partner_never_gets_ambulance_points(client: TestClient, keys, store: Store) -> None:
+    r = import_ambulance(client, keys["analyst"])
+    assert r.status_code == 200, r.text
+    assert r.json()["inserted"] == 4
+    upload(client, keys["analyst"], SMALL)
+    # analysts see the points, and the read is audited
+    fc = client.get("/v1/events", headers=keys["analyst"], params={"layer": "ambulance"}).json()
+    assert fc["numberMatched"] == 4
+    assert fc["features"][0]["properties"]["sensitivity"] == "health"
+    assert any(e["action"] == "read_points" for e in store.audit_entries())
+    # partners: refused when asked, and absent from unfiltered listings
+    r = client.get("/v1/events", headers=keys["partner"], params={"layer": "ambulance"})
+    assert r.status_code == 403
+    fc = client.get("/v1/events", headers=keys["partner"]).json()
+    assert {f["properties"]["layer"] for f in fc["features"]} == {"crime"}
+    # partners get counts with 1-4 suppressed
+    fc = client.get("/v1/counts", headers=keys["partner"],
+                    params={"layer": "ambulance", "unit": "h3:7"}).json()
+    values = [f["properties"]["count"] for f in fc["features"]]
+    assert values and all(v == 0 or v == "<5" for v in values)
+    assert "<5" in values
+    fc = client.get("/v1/counts", headers=keys["analyst"],
+                    params={"layer": "ambulance", "unit": "h3:7"}).json()
+    assert sum(f["properties"]["count"] for f in fc["features"]) == 4
+
+
+def test_boundaries_api_and_counts_by_beat(client: TestClient, keys) -> None:
+    upload(client, keys["analyst"], SMALL)
+    beats = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"beat": "E", "name": "East"},
+         "geometry": {"type": "Polygon", "coordinates": [[[-1.44, 53.37], [-1.40, 53.37],
+                                                          [-1.40, 53.41], [-1.44, 53.41],
+                                                          [-1.44, 53.37]]]}}]}
+    import json
+
+    r = client.post("/v1/boundaries", headers=keys["analyst"],
+                    files={"file": ("beats.geojson", json.dumps(beats).encode(),
+                                    "application/geo+json")},
+                    data={"name": "beats", "id_field": "beat", "label_field": "name",
+                          "effective_date": "2018-04-01"})
+    assert r.status_code == 200, r.text
+    units = client.get("/v1/boundaries/beats", headers=keys["partner"]).json()
+    assert units["features"][0]["properties"]["unit_id"] == "E"
+    assert units["boundary_set"]["effective_date"] == "2018-04-01"
+    fc = client.get("/v1/events", headers=keys["analyst"],
+                    params={"boundary_set": "beats", "unit": "E"}).json()
+    assert fc["numberMatched"] == 2
+    fc = client.get("/v1/counts", headers=keys["analyst"],
+                    params={"layer": "crime", "unit": "boundary:beats",
+                            "category": "Drugs"}).json()
+    assert fc["features"][0]["properties"]["count"] == 2
+    assert fc["parameters"]["unit"] == "boundary:beats"
+    assert any("snapped" in w for w in fc["warnings"])
+    r = client.get("/v1/counts", headers=keys["analyst"],
+                   params={"layer": "crime", "unit": "boundary:nope"})
+    assert r.status_code == 404
