@@ -296,6 +296,122 @@ def _num(v: Any) -> float:
     return float(v) if isinstance(v, int | float) else 0.0
 
 
+def _analysis_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by hotspots and autocorrelation."""
+    opts = [
+        click.option("--layer", required=True),
+        click.option("--category", "categories", multiple=True, help="repeat for several"),
+        click.option("--start", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)"),
+        click.option("--end", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)"),
+        click.option("--unit", required=True,
+                     help="h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES"),
+        click.option("--area", default=None,
+                     help="boundary:SET[:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"),
+        click.option("--k", default=1, show_default=True, help="H3 neighbour ring"),
+        click.option("--permutations", type=int, default=None,
+                     help="Gi*: 0 by default (analytical); LISA/Moran: 999"),
+        click.option("--seed", type=int, default=None, help="drawn and reported if omitted"),
+        click.option("--correction", default="fdr_bh", show_default=True,
+                     type=click.Choice(["fdr_bh", "bonferroni", "none"])),
+        click.option("--alpha", default=0.05, show_default=True),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+@main.command("hotspots")
+@_analysis_options
+@click.option("--method", default="gistar", show_default=True,
+              type=click.Choice(["count", "kde", "gistar", "lisa"]))
+@click.option("--bandwidth", default=None, help="KDE bandwidth in metres or a rule")
+@click.option("--cell-size", type=float, default=None, help="KDE cell size in metres")
+@click.option("--kernel", default="gaussian", type=click.Choice(["gaussian", "quartic"]))
+@click.option("--compare-start", default=None, help="KDE dual surface: compare window start")
+@click.option("--compare-end", default=None)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the GeoJSON FeatureCollection here")
+@json_option
+@handles_errors
+def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
+                 unit: str, area: str | None, k: int, permutations: int | None,
+                 seed: int | None, correction: str, alpha: float, method: str,
+                 bandwidth: str | None, cell_size: float | None, kernel: str,
+                 compare_start: str | None, compare_end: str | None, out: Path | None,
+                 as_json: bool) -> None:
+    """Hotspots per unit: counts, kernel density, Getis-Ord Gi* or local Moran (LISA)."""
+    from .analysis import CountsRequest
+    from .dependencies import parse_window
+    from .hotspots import HotspotOptions, hotspots_collection
+
+    req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
+                              unit=unit, area=area)
+    compare = (parse_window(compare_start, compare_end)
+               if compare_start or compare_end else None)
+    opts = HotspotOptions(method=method, k=k, permutations=permutations, seed=seed,
+                          correction=correction, alpha=alpha, bandwidth=bandwidth,
+                          cell_size_m=cell_size, kernel=kernel, compare_window=compare)
+    fc = hotspots_collection(open_store(), req, opts, role="admin")
+    if out:
+        out.write_text(json.dumps(fc, default=str))
+    if as_json and out is None:
+        click.echo(json.dumps(fc, default=str))
+        return
+    p = fc["parameters"]
+    click.echo(f"{method} on {p['units']} units ({p['unit']}), {p['events_counted']} events")
+    feats = [f["properties"] for f in fc["features"]]
+    if method == "gistar":
+        hot = sorted((f for f in feats if f["Gi_Bin"] > 0), key=lambda f: -f["Gi_Bin"])
+        click.echo(f"  hot spots (Gi_Bin > 0 after {correction}): {len(hot)}; cold spots: "
+                   f"{sum(1 for f in feats if f['Gi_Bin'] < 0)}")
+        for f in hot[:10]:
+            click.echo(f"  {f['unit_id']:<24} {f.get('label') or '':<24} count {f['count']:<5}"
+                       f" z {f['GiZScore']:.2f}  bin {f['Gi_Bin']:+d}")
+    elif method == "lisa":
+        from collections import Counter
+
+        click.echo("  clusters: " + ", ".join(f"{k} {v}" for k, v in
+                                              sorted(Counter(f["cluster"] for f in feats)
+                                                     .items())))
+    elif method == "kde":
+        click.echo(f"  bandwidth {p['bandwidth_m']:.0f} m, cell {p['cell_size_m']:.0f} m, "
+                   f"{p['kernel']} kernel")
+    click.echo(f"  seed {p.get('gi_seed', p.get('lisa_seed', '-'))}; p-values two-sided, "
+               f"correction {correction}")
+    for w in fc["warnings"]:
+        click.echo(f"  warning: {w}")
+    if out:
+        click.echo(f"written {out}")
+
+
+@main.command("autocorrelation")
+@_analysis_options
+@json_option
+@handles_errors
+def autocorrelation_cmd(layer: str, categories: tuple[str, ...], start: str | None,
+                        end: str | None, unit: str, area: str | None, k: int,
+                        permutations: int | None, seed: int | None, correction: str,
+                        alpha: float, as_json: bool) -> None:
+    """Global Moran's I of the counts per unit."""
+    from .analysis import CountsRequest
+    from .hotspots import HotspotOptions, autocorrelation
+
+    req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
+                              unit=unit, area=area)
+    opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
+                          alpha=alpha)
+    res = autocorrelation(open_store(), req, opts, role="admin")
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(f"Moran's I = {r['I']:.4f} (E[I] = {r['expected_I']:.4f}); normal z "
+                   f"{r['normal']['z']:.2f} p {r['normal']['p']:.4g}; randomisation z "
+                   f"{r['randomisation']['z']:.2f} p {r['randomisation']['p']:.4g}"
+                   + (f"; permutation p {r['permutation']['p']:.4g}" if r["permutation"]
+                      else ""))
+
+    emit(res, as_json, human)
+
+
 # ------------------------------------------------------------------ keys
 @main.group("keys")
 def keys_group() -> None:

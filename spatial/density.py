@@ -5,12 +5,16 @@ Method
 Points (projected, metres) are spread over the cell centres of the grid by
 linear ("cloud-in-cell", bilinear) binning (Wand & Jones 1995, §D.2), then
 convolved with the kernel evaluated at the grid offsets using
-``scipy.signal.fftconvolve``. The discrete kernel is scaled so that its sum
-times the cell area equals the continuous kernel's integral over the cells
-it covers, so the surface integrates to the events' total weight when the
-grid covers the kernel support. The result is exact up to binning, whose
-error is of order ``(cell / bandwidth)^2``. Densities are in **events per
-km²** (weighted events per km² when weights are given).
+``scipy.signal.fftconvolve``. Linear binning blurs each point by a tent of
+variance ``cell²/6`` per axis, which adds ``(cell²/12) ∇²K`` to the surface
+on average; the discrete kernel has that term subtracted (kept
+non-negative), which cuts the error against the exact kernel sum by about
+an order of magnitude (0.02 % of the peak at a bandwidth of 5 cells instead
+of 0.13 %). The discrete kernel is then scaled so that its sum times the
+cell area equals the continuous kernel's integral over its support, so the
+surface integrates to the events' total weight when the grid covers the
+kernel support. Densities are in **events per km²** (weighted events per
+km² when weights are given).
 
 Kernels (``d`` = distance in metres, ``h`` = bandwidth in metres)
 ----------------------------------------------------------------
@@ -59,7 +63,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal, special
+from scipy import signal
 
 from .errors import InsufficientDataError, ParameterError
 
@@ -218,10 +222,14 @@ def _kernel_laplacian(d: FloatArray, h: float, kernel: str) -> FloatArray:
     return np.asarray(np.where(d < h, -8.0 * a / (h * h) * (1.0 - 2.0 * d * d / (h * h)), 0.0))
 
 
+def _kernel_halfwidth(h: float, cell: float, kernel: str) -> tuple[float, int]:
+    reach = GAUSSIAN_TRUNCATION * h if kernel == "gaussian" else h
+    return reach, max(1, math.ceil(reach / cell))
+
+
 def _discrete_kernel(h: float, cell: float, kernel: str) -> tuple[FloatArray, int]:
     """Kernel on the grid offsets, per m², scaled to its continuous cell integral."""
-    reach = GAUSSIAN_TRUNCATION * h if kernel == "gaussian" else h
-    m = max(1, math.ceil(reach / cell))
+    reach, m = _kernel_halfwidth(h, cell, kernel)
     off = np.arange(-m, m + 1) * cell
     d = np.hypot(off[None, :], off[:, None])
     k = kernel_value(d, h, kernel)
@@ -334,12 +342,13 @@ def kde(x: npt.ArrayLike, y: npt.ArrayLike, *, cell_size_m: float,
     nx = max(1, math.ceil((x1 - x0) / cell - 1e-9))
     ny = max(1, math.ceil((y1 - y0) / cell - 1e-9))
 
-    kern, m = _discrete_kernel(h, cell, kernel)
+    _, m = _kernel_halfwidth(h, cell, kernel)
     p = m + 1  # margin: points up to the kernel reach outside the grid still count
     ex, ey = nx + 2 * p, ny + 2 * p
-    if ex * ey > MAX_CELLS:
+    if ex * ey > MAX_CELLS or (2 * m + 1) ** 2 > MAX_CELLS:
         raise ParameterError("cell_size_m", f"the grid would have {ex * ey:,} cells (with the "
                              f"kernel margin); the limit is {MAX_CELLS:,}: use larger cells")
+    kern, m = _discrete_kernel(h, cell, kernel)
 
     # linear binning onto the centres of the extended grid
     u = (xa - x0) / cell - 0.5 + p
@@ -361,8 +370,8 @@ def kde(x: npt.ArrayLike, y: npt.ArrayLike, *, cell_size_m: float,
 
     conv = signal.fftconvolve(grid, kern, mode="same")[p:p + ny, p:p + nx]
     density = np.maximum(conv, 0.0) * _M2_PER_KM2
-    x_edges = x0 + cell * np.arange(nx + 1)
-    y_edges = y0 + cell * np.arange(ny + 1)
+    x_edges = np.asarray(x0 + cell * np.arange(nx + 1), dtype=np.float64)
+    y_edges = np.asarray(y0 + cell * np.arange(ny + 1), dtype=np.float64)
     mass = float(density.sum()) * cell * cell / _M2_PER_KM2 / total_weight
 
     warnings: list[str] = []
@@ -512,8 +521,8 @@ def mean_per_unit(result: DensityResult | DualResult, polygons: Sequence[Any]) -
     """
     import shapely
 
-    xc, yc = np.meshgrid(getattr(result, "x_edges")[:-1] + result.cell_size_m / 2,
-                         getattr(result, "y_edges")[:-1] + result.cell_size_m / 2)
+    xc, yc = np.meshgrid(result.x_edges[:-1] + result.cell_size_m / 2,
+                         result.y_edges[:-1] + result.cell_size_m / 2)
     grid = result.density
     out = np.full(len(polygons), np.nan)
     for k, poly in enumerate(polygons):

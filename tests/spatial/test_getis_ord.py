@@ -353,7 +353,7 @@ def test_realdata_sheffield_gi_star_against_esda(shared_data: Path) -> None:
     assert len(cells) > 3000 and 300 < y.sum() < 600
     r = 9999
     lg = G_Local(y, libpysal.weights.W(neighbours, silence_warnings=True), transform="B",
-                 star=True, permutations=r, seed=99, n_jobs=1)
+                 star=True, permutations=r, seed=99, n_jobs=1, keep_simulations=False)
     res = gi_star(y, w, permutations=r, seed=2024)
     np.testing.assert_allclose(res.z, lg.Zs, rtol=0, atol=1e-9)
     assert res.p_sim_folded is not None

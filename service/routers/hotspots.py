@@ -1,0 +1,74 @@
+"""Hotspots (counts, kernel density, Gi*, LISA) and global Moran's I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from ..analysis import AreaSpec, CountsRequest, UnitSpec
+from ..auth import Principal, get_store, principal
+from ..dependencies import TimeWindow, categories_param, parse_window, time_window
+from ..hotspots import HotspotOptions, autocorrelation, hotspots_collection
+from ..store import Store
+
+router = APIRouter(prefix="/v1", tags=["hotspots"])
+
+UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:METRES"
+AREA_HELP = "boundary:SET[@VERSION][:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"
+
+
+def hotspot_options(
+        method: str = Query("gistar", description="count | kde | gistar | lisa"),
+        k: int = Query(1, description="H3 neighbour ring (grid_disk k)"),
+        permutations: int | None = Query(None, description="Gi*: 0 (analytical, default); "
+                                                           "LISA/Moran: 999 by default"),
+        seed: int | None = Query(None, description="random seed (one is drawn and reported "
+                                                   "when omitted)"),
+        correction: str = Query("fdr_bh", description="fdr_bh (default) | bonferroni | none"),
+        alpha: float = Query(0.05, description="LISA significance level after correction"),
+        bandwidth: str | None = Query(None, description="KDE bandwidth in metres, or a rule "
+                                                        "(silverman, scott)"),
+        cell_size: float | None = Query(None, description="KDE grid cell in metres"),
+        kernel: str = Query("gaussian", description="gaussian | quartic"),
+        compare_start: str | None = Query(None, description="KDE dual surface: compare window"),
+        compare_end: str | None = Query(None),
+        denominator_layer: str | None = Query(None, description="rate = count / count of "
+                                                                "this layer per unit"),
+) -> HotspotOptions:
+    compare = (parse_window(compare_start, compare_end)
+               if compare_start or compare_end else None)
+    return HotspotOptions(method=method, k=k, permutations=permutations, seed=seed,
+                          correction=correction, alpha=alpha, bandwidth=bandwidth,
+                          cell_size_m=cell_size, kernel=kernel, compare_window=compare,
+                          denominator_layer=denominator_layer)
+
+
+@router.get("/hotspots", summary="Every unit of the study area with its hotspot statistics "
+                                  "(GeoJSON, with `parameters` and `warnings`)")
+def get_hotspots(layer: str = Query(...),
+                 categories: tuple[str, ...] = Depends(categories_param),
+                 window: TimeWindow = Depends(time_window),
+                 unit: str = Query(..., description=UNIT_HELP),
+                 area: str | None = Query(None, description=AREA_HELP),
+                 opts: HotspotOptions = Depends(hotspot_options),
+                 store: Store = Depends(get_store),
+                 who: Principal = Depends(principal)) -> dict[str, Any]:
+    req = CountsRequest(layer=layer, categories=categories, window=window,
+                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
+    return hotspots_collection(store, req, opts, role=who.role)
+
+
+@router.get("/autocorrelation", summary="Global Moran's I with normal, randomisation and "
+                                         "permutation inference")
+def get_autocorrelation(layer: str = Query(...),
+                        categories: tuple[str, ...] = Depends(categories_param),
+                        window: TimeWindow = Depends(time_window),
+                        unit: str = Query(..., description=UNIT_HELP),
+                        area: str | None = Query(None, description=AREA_HELP),
+                        opts: HotspotOptions = Depends(hotspot_options),
+                        store: Store = Depends(get_store),
+                        who: Principal = Depends(principal)) -> dict[str, Any]:
+    req = CountsRequest(layer=layer, categories=categories, window=window,
+                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
+    return autocorrelation(store, req, opts, role=who.role)

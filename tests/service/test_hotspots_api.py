@@ -1,0 +1,142 @@
+"""Hotspots over the API and CLI on the synthetic town, checked against esda with
+weights built independently (libpysal / h3), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from esda.getisord import G_Local
+from esda.moran import Moran
+from fastapi.testclient import TestClient
+from libpysal.weights import Queen, W
+from shapely.geometry import shape
+
+from service.cli import main
+from service.importer import ImportReport, import_boundaries, store_events
+from service.settings import get_settings
+from service.store import Store
+from spatial.synthetic import build_town
+
+
+@pytest.fixture
+def town_store(store: Store, tmp_path) -> Store:
+    town = build_town(7, scale=0.15)
+    path = tmp_path / "beats.geojson"
+    town.beats.to_file(path, driver="GeoJSON")
+    import_boundaries(store, path, file_name="beats.geojson", name="beats", id_field="unit_id",
+                      label_field="label")
+    for layer in ("crime", "ambulance"):
+        rep = ImportReport(layer=layer, format="synthetic")
+        store_events(store, town.events[layer], rep, timings={}, file_names=[layer],
+                     actor="test")
+    return store
+
+
+def _get(client: TestClient, key, **params):
+    r = client.get("/v1/hotspots", headers=key, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_gistar_on_beats_equals_esda_with_queen_weights(client: TestClient, keys,
+                                                        town_store: Store) -> None:
+    fc = _get(client, keys["analyst"], layer="crime", category="Drugs", unit="boundary:beats",
+              method="gistar")
+    props = [f["properties"] for f in fc["features"]]
+    assert len(props) == 24
+    y = np.array([p["count"] for p in props], dtype=float)
+    gdf = gpd.GeoDataFrame(geometry=[shape(f["geometry"]) for f in fc["features"]],
+                           crs=4326).to_crs(27700)
+    w = Queen.from_dataframe(gdf, use_index=False)
+    ref = G_Local(y, w, transform="B", star=True, permutations=0)
+    np.testing.assert_allclose([p["GiZScore"] for p in props], ref.Zs, atol=1e-9)
+    assert [p["NNeighbors"] for p in props] == [int(c) + 1 for c in w.cardinalities.values()]
+    par = fc["parameters"]
+    assert par["neighbours"] == "queen contiguity"
+    assert par["gi_correction"] == "fdr_bh" and par["p_values"] == "two-sided"
+    assert set(p["Gi_Bin"] for p in props) <= {-3, -2, -1, 0, 1, 2, 3}
+    assert max(p["Gi_Bin"] for p in props) >= 2  # the planted markets are hot
+
+
+def test_gistar_and_moran_on_h3_equal_esda(client: TestClient, keys, town_store: Store) -> None:
+    fc = _get(client, keys["analyst"], layer="crime", category="Drugs", unit="h3:9",
+              area="boundary:beats", method="gistar")
+    ids = [f["properties"]["unit_id"] for f in fc["features"]]
+    y = np.array([f["properties"]["count"] for f in fc["features"]], dtype=float)
+    assert (y == 0).any(), "zero cells of the study area must be present"
+    pos = {c: i for i, c in enumerate(ids)}
+    neigh = {i: [pos[n] for n in h3.grid_disk(c, 1) if n != c and n in pos]
+             for i, c in enumerate(ids)}
+    w = W(neigh, silence_warnings=True)
+    ref = G_Local(y, w, transform="B", star=True, permutations=0)
+    np.testing.assert_allclose([f["properties"]["GiZScore"] for f in fc["features"]], ref.Zs,
+                               atol=1e-9)
+    ac = client.get("/v1/autocorrelation", headers=keys["analyst"],
+                    params={"layer": "crime", "category": "Drugs", "unit": "h3:9",
+                            "area": "boundary:beats", "permutations": 99, "seed": 5}).json()
+    w.transform = "R"
+    mi = Moran(y, w, permutations=0)
+    assert ac["I"] == pytest.approx(mi.I, abs=1e-9)
+    assert ac["normal"]["z"] == pytest.approx(mi.z_norm, abs=1e-9)
+    assert ac["randomisation"]["p"] == pytest.approx(mi.p_rand, abs=1e-9)
+    assert ac["parameters"]["permutations"] == 99 and ac["parameters"]["seed"] == 5
+
+
+def test_lisa_is_reproducible_with_its_seed(client: TestClient, keys, town_store: Store) -> None:
+    a = _get(client, keys["analyst"], layer="crime", category="Drugs", unit="boundary:beats",
+             method="lisa", permutations=199, seed=11)
+    b = _get(client, keys["analyst"], layer="crime", category="Drugs", unit="boundary:beats",
+             method="lisa", permutations=199, seed=11)
+    assert a["features"] == b["features"]
+    assert a["parameters"]["lisa_seed"] == 11 and a["parameters"]["lisa_permutations"] == 199
+    assert {f["properties"]["cluster"] for f in a["features"]} <= {"HH", "HL", "LH", "LL", "ns"}
+    c = _get(client, keys["analyst"], layer="crime", category="Drugs", unit="boundary:beats",
+             method="lisa", permutations=99)
+    assert isinstance(c["parameters"]["lisa_seed"], int)  # drawn, and reported
+
+
+def test_kde_reports_bandwidth_and_cell_size(client: TestClient, keys,
+                                             town_store: Store) -> None:
+    fc = _get(client, keys["analyst"], layer="crime", category="Drugs", unit="grid:500",
+              area="boundary:beats", method="kde", bandwidth="300", cell_size="50")
+    p = fc["parameters"]
+    assert p["bandwidth_m"] == 300 and p["cell_size_m"] == 50 and p["crs"] == "EPSG:27700"
+    assert 0.9 < p["mass_in_grid"] <= 1.0
+    dens = [f["properties"]["density"] for f in fc["features"]]
+    assert max(dens) > 0 and fc["grid"]["cell_size_m"] == 50
+    dual = _get(client, keys["analyst"], layer="crime", category="Drugs", unit="boundary:beats",
+                method="kde", bandwidth="300", start="2019-02", end="2019-04",
+                compare_start="2018-10", compare_end="2018-12")
+    assert "density_difference" in dual["features"][0]["properties"]
+
+
+def test_partner_gets_no_unit_statistics_of_health_data(client: TestClient, keys,
+                                                         town_store: Store) -> None:
+    r = client.get("/v1/hotspots", headers=keys["partner"],
+                   params={"layer": "ambulance", "unit": "boundary:beats", "method": "gistar"})
+    assert r.status_code == 422
+    fc = _get(client, keys["partner"], layer="ambulance", unit="boundary:beats", method="count")
+    assert all(f["properties"]["count"] == 0 or f["properties"]["count"] == "<5"
+               or f["properties"]["count"] >= 5 for f in fc["features"])
+    r = client.get("/v1/hotspots", headers=keys["analyst"],
+                   params={"layer": "crime", "unit": "boundary:beats", "method": "magic"})
+    assert r.status_code == 422 and "method" in r.json()["message"]
+
+
+def test_cli_hotspots_writes_geojson(town_store: Store, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("REMAP_DATABASE_URL", town_store.url)
+    get_settings.cache_clear()
+    out = tmp_path / "hot.geojson"
+    r = CliRunner().invoke(main, ["hotspots", "--layer", "crime", "--category", "Drugs",
+                                  "--unit", "boundary:beats", "--method", "gistar",
+                                  "--out", str(out)])
+    get_settings.cache_clear()
+    assert r.exit_code == 0, r.output
+    assert "hot spots" in r.output
+    fc = json.loads(out.read_text())
+    assert len(fc["features"]) == 24 and "GiZScore" in fc["features"][0]["properties"]
