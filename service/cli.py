@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-
 from functools import wraps
 from pathlib import Path
 from typing import Any

@@ -917,8 +917,8 @@ def _add_choropleth(group: folium.FeatureGroup, layer: MapLayer, ctx: _Context,
             c = cl.classify(v)
             size = 4.0 if _value_kind(v) != "range" else 3 + 12 * math.sqrt(
                 max(_as_float(v), 0.0) / top)
-            return {"fillColor": c.colour, "fillOpacity": 0.85, "color": "#252525",
-                    "weight": 0.8, "radius": size}
+            return {"fill": True, "fillColor": c.colour, "fillOpacity": 0.85,
+                    "color": "#252525", "weight": 0.8, "radius": size}
 
         _geojson(group, layer, slim, circle_style, marker=folium.CircleMarker(radius=5))
         note = "Circle area grows with the count."
@@ -1114,8 +1114,8 @@ def _add_points(group: folium.FeatureGroup, layer: MapLayer, ctx: _Context) -> N
     def style(f: Mapping[str, Any]) -> dict[str, Any]:
         colour = (colour_of.get(str((f.get("properties") or {}).get(vf)), "#6a3d9a") if vf
                   else "#6a3d9a")
-        return {"fillColor": colour, "fillOpacity": 0.85, "color": "#ffffff", "weight": 1,
-                "radius": 4}
+        return {"fill": True, "fillColor": colour, "fillOpacity": 0.9, "color": "#ffffff",
+                "weight": 1, "radius": 4}
 
     _geojson(group, layer, slim, style, marker=folium.CircleMarker(radius=4))
     if vf and cats:
