@@ -98,6 +98,7 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
     say(f"  Local Moran (beats, 999 permutations, seed {seed}): high-high beats: "
         f"{', '.join(hh) or 'none'}: {path}")
 
+    from .operations import demo_operation; summary["operation"] = demo_operation(store, town, out_dir, say)  # noqa: E702, I001
     store.dispose()
     say(f"outputs in {out_dir}/ ; explore the store with "
         f"REMAP_DATABASE_URL=sqlite:///{db} remap layers")

@@ -669,6 +669,8 @@ def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], 
         "layers": [{"layer": "crime", "category": "Drugs", "role": "output"},
                    {"layer": "crime", "category": "Anti-social behaviour", "role": "outcome",
                     "harm_weight": 1.0},
+                   {"layer": "crime", "category": "+".join(op.affected_categories),
+                    "role": "outcome"},
                    {"layer": "crime", "category": "Violence and sexual offences",
                     "role": "outcome", "harm_weight": 3.0},
                    {"layer": "ambulance", "category": "*", "role": "outcome"}],
@@ -684,6 +686,12 @@ def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], 
     for layer in report["layers"]:
         verdicts[layer["key"]] = layer["verdict"]["code"]
         say(f"    {layer['key']:<40} {layer['verdict']['code']}")
+    combined = f"crime/{'+'.join(op.affected_categories)}"
+    recovered = verdicts.get(combined) in ("reduction_with_displacement",
+                                           "displacement_exceeds_reduction")
+    say(f"    planted {op.effect} of {' + '.join(op.affected_categories)} (target x"
+        f"{op.target_multiplier:g}, buffer x{op.buffer_multiplier:g}): "
+        + ("recovered" if recovered else f"NOT recovered ({verdicts.get(combined)})"))
     watch = report["overdose_watch"]
     if watch.get("available"):
         say(f"    overdose watch: {'RISE flagged' if watch['rise'] else 'no significant rise'}")
@@ -692,5 +700,6 @@ def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], 
         say(f"    {sites['sentence']}")
     say(f"  operation report: {path}")
     return {"id": created["id"], "report": str(path), "verdicts": verdicts,
+            "planted_effect_recovered": recovered,
             "overdose_rise": bool(watch.get("rise")),
             "new_sites_in_buffer": sites.get("new_in_buffer_possible_displacement")}

@@ -354,7 +354,7 @@ class Store:
         if frame.empty:
             return np.empty(0, dtype=np.int64)
         ids = self._allocate_ids(conn, len(frame))
-        columns, rows = _event_rows(frame, import_id, ids)
+        columns, rows = _event_rows(frame, import_id, ids, self.dialect)
         self._bulk_insert(conn, events.name, columns, rows)
         return ids
 
@@ -668,15 +668,20 @@ def _set_info(r: Any) -> BoundarySetInfo:
         created_at=r.created_at, unit_count=int(r.n or 0))
 
 
-def _event_rows(frame: pd.DataFrame, import_id: int | None, ids: np.ndarray
+def _event_rows(frame: pd.DataFrame, import_id: int | None, ids: np.ndarray, dialect: str
                 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and row tuples of python scalars for the DB drivers."""
+    times = pd.to_datetime(frame["time"])
+    # SQLite keeps times as text and SQLAlchemy compares them as text in its own
+    # format; anything else would sort midnight before the window it starts
+    time_values = (times.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist() if dialect == "sqlite"
+                   else times.dt.to_pydatetime().tolist())
     cols: dict[str, list[Any]] = {
         "id": ids.tolist(),
         "layer": frame["layer"].astype(str).tolist(),
         "event_key": frame["event_key"].astype(str).tolist(),
         "source_id": frame["source_id"].astype(str).tolist(),
-        "time": pd.to_datetime(frame["time"]).dt.to_pydatetime().tolist(),
+        "time": time_values,
         "time_precision": frame["time_precision"].astype(str).tolist(),
         "lon": frame["lon"].astype(float).tolist(), "lat": frame["lat"].astype(float).tolist(),
         "x": frame["x"].astype(float).tolist(), "y": frame["y"].astype(float).tolist(),

@@ -71,6 +71,8 @@ CDN_HOSTS: Final[tuple[str, ...]] = (
     "raw.githubusercontent.com", "use.fontawesome.com",
 )
 
+_VENDORED_PATHS: Final = frozenset(p for p in CDN_ASSETS.values() if p is not None)
+
 #: Vendored files needed only by pages that draw icons.
 ICON_ASSETS: Final = frozenset({
     "leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js",
@@ -186,6 +188,10 @@ def localise(html: str, mode: str = "inline", *, base_url: str | None = None,
             return True, path
         if _is_external(clean):
             unknown.append(clean)
+            return False, None
+        for path in _VENDORED_PATHS:  # already linked to the vendored copy: same file
+            if clean.endswith("/" + path):
+                return True, path
         return False, None
 
     def script(match: re.Match[str]) -> str:

@@ -474,16 +474,26 @@ def quantile_breaks(values: npt.ArrayLike, k: int) -> list[float]:
 
 
 def _palette(colours: Sequence[str], n: int) -> list[str]:
-    """``n`` colours spread over a sequential palette (darkest last)."""
+    """``n`` colours along a sequential palette, darkest last.
+
+    Fewer classes than colours skip the palette's near-white first colour
+    (kept apart from the white zero class); more are interpolated in RGB.
+    """
     if n <= 0:
         return []
-    if n >= len(colours):
-        return list(colours[:n]) if n == len(colours) else [
-            colours[min(len(colours) - 1, round(i * (len(colours) - 1) / max(1, n - 1)))]
-            for i in range(n)]
-    idx = np.linspace(len(colours) - n, len(colours) - 1, n) if n > 2 else (
-        np.array([1, len(colours) - 1]) if n == 2 else np.array([len(colours) // 2]))
-    return [colours[int(round(i))] for i in idx]
+    if n == len(colours):
+        return list(colours)
+    if n == 1:
+        return [colours[-1]]
+    start = 1.0 if n < len(colours) else 0.0
+    rgb = np.array([_hex_rgb(c) for c in colours], dtype=np.float64)
+    out = []
+    for pos in np.linspace(start, len(colours) - 1, n):
+        lo = int(np.floor(pos))
+        hi = min(lo + 1, len(colours) - 1)
+        mix = rgb[lo] + (rgb[hi] - rgb[lo]) * (pos - lo)
+        out.append("#" + "".join(f"{int(round(v)):02x}" for v in mix))
+    return out
 
 
 def suppression_label(values: Iterable[Any]) -> str:
@@ -707,7 +717,6 @@ def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],
     root.header.add_child(folium.Element(_PAGE_CSS), name="remap_css")  # type: ignore[attr-defined]
     root.html.add_child(folium.Element(  # type: ignore[attr-defined]
         _page_boxes(m.get_name(), title, all_caveats, parameters, ctx)), name="remap_boxes")
-    m.remap_offline = offline  # type: ignore[attr-defined]
     return m
 
 
@@ -799,13 +808,14 @@ def _label_of(f: Mapping[str, Any], layer: MapLayer) -> Any:
 
 
 def _rows(f: Mapping[str, Any], layer: MapLayer, fields: Iterable[str],
-          extra: Sequence[tuple[str, Any]] = ()) -> list[tuple[str, Any]]:
+          extra: Sequence[tuple[str, Any]] = (), *, unit_name: str = "Unit"
+          ) -> list[tuple[str, Any]]:
     props = f.get("properties") or {}
     rows: list[tuple[str, Any]] = []
     label = _label_of(f, layer)
     unit = _unit_of(f)
     if unit is not None:
-        rows.append(("Unit", unit))
+        rows.append((unit_name, unit))
     if label is not None and label != unit:
         rows.append(("Name", label))
     seen = {"unit_id", layer.label_field or "label"}
@@ -839,6 +849,8 @@ def _slim(f: Mapping[str, Any], layer: MapLayer, keep: Iterable[str], tip: str,
 
 def _geojson(group: folium.FeatureGroup, layer: MapLayer, feats: list[dict[str, Any]],
              style: Any, *, marker: Any = None) -> None:
+    if not feats:  # an empty layer stays in the layer control, with nothing in it
+        return
     ids = [f["id"] for f in feats]
     if len(set(ids)) != len(ids):  # folium needs unique ids to style features
         for i, f in enumerate(feats):
@@ -1108,7 +1120,8 @@ def _add_points(group: folium.FeatureGroup, layer: MapLayer, ctx: _Context) -> N
             if c not in cats:
                 cats.append(c)
     colour_of = {c: CATEGORICAL[min(i, len(CATEGORICAL) - 1)] for i, c in enumerate(cats)}
-    slim = [_slim(f, layer, keep, tooltip_html(_rows(f, layer, stats), title=layer.name), i)
+    slim = [_slim(f, layer, keep, tooltip_html(_rows(f, layer, stats, unit_name="Event"),
+                                               title=layer.name), i)
             for i, f in enumerate(feats)]
 
     def style(f: Mapping[str, Any]) -> dict[str, Any]:
@@ -1535,6 +1548,7 @@ _PAGE_CSS: Final = """
   align-items: center; }
 .remap-slider input { width: 220px; }
 .leaflet-pane > svg path.leaflet-interactive.remap-stroke-only { pointer-events: visibleStroke; }
+.remap-tip { font-size: 12px; line-height: 1.3; }
 .remap-tip table { border-collapse: collapse; }
 .remap-tip th { text-align: left; padding-right: 8px; font-weight: 600; color: #525252; }
 .remap-tip-title { font-weight: 600; margin-bottom: 2px; }

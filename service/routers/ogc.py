@@ -436,7 +436,10 @@ class EventLayerProvider:
 # --------------------------------------------------------------------------- boundaries
 
 class BoundarySetProvider:
-    """``boundaries-<set>``: the latest version of each boundary set, as polygons."""
+    """``boundaries-<set>``: the latest version of each boundary set, as polygons.
+
+    Units have no time, so ``datetime`` does not filter them (OGC leaves that to the server).
+    """
 
     def list_collections(self, caller: Caller) -> list[CollectionMeta]:
         latest = {s.name: s for s in caller.store.boundary_sets_list()}  # by version

@@ -13,11 +13,19 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
+import folium
 import pytest
 
 from spatial import assets, maps
-from tests.e2e.browser import open_page, require_browser, serve_directory, toggle_layer
+from tests.e2e.browser import (
+    PageReport,
+    open_page,
+    require_browser,
+    serve_directory,
+    toggle_layer,
+)
 from tests.spatial.test_maps import CAVEATS, synthetic_layers
 
 pytestmark = pytest.mark.browser
@@ -26,7 +34,7 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def all_kinds_map() -> tuple[maps.folium.Map, list[str]]:
+def all_kinds_map() -> tuple[folium.Map, list[str]]:
     layers = synthetic_layers()
     assert {layer.kind for layer in layers} == set(maps.LAYER_KINDS)
     m = maps.build_map(layers, title="remap test map: every layer kind (synthetic, Leeds)",
@@ -34,10 +42,7 @@ def all_kinds_map() -> tuple[maps.folium.Map, list[str]]:
     return m, [layer.name for layer in layers]
 
 
-def _check(report: object, names: list[str]) -> None:
-    from tests.e2e.browser import PageReport
-
-    assert isinstance(report, PageReport)
+def _check(report: PageReport, names: list[str]) -> None:
     assert report.blocked_requests == [], "the page tried to reach the network"
     assert report.js_errors == []
     assert report.console_errors == []
@@ -46,7 +51,7 @@ def _check(report: object, names: list[str]) -> None:
     assert report.screenshot is not None and report.screenshot.stat().st_size > 10_000
 
 
-def test_inline_map_works_offline_from_a_file(tmp_path: Path, all_kinds_map: tuple) -> None:
+def test_inline_map_works_offline_from_a_file(tmp_path: Path, all_kinds_map: tuple[folium.Map, list[str]]) -> None:
     require_browser()
     m, names = all_kinds_map
     page = maps.render_html(m, offline=True)
@@ -54,14 +59,14 @@ def test_inline_map_works_offline_from_a_file(tmp_path: Path, all_kinds_map: tup
     html_file = tmp_path / "map.html"
     html_file.write_text(page, encoding="utf-8")
 
-    def move_slider(p: object) -> None:
+    def move_slider(p: Any) -> None:
         # turn the monthly layer on, move its slider to the first month
         toggle_layer(p, "Monthly counts")
         p.evaluate("""() => {
             const input = document.querySelector('.remap-slider input');
             input.value = '0';
             input.dispatchEvent(new Event('input'));
-        }""")  # type: ignore[attr-defined]
+        }""")
 
     report = open_page(
         html_file, screenshot=SCREENSHOTS / "maps_all_kinds_inline.png",
@@ -87,35 +92,35 @@ def test_inline_map_works_offline_from_a_file(tmp_path: Path, all_kinds_map: tup
     assert report.load_seconds < 20
 
 
-def test_monthly_slider_and_hidden_layers(tmp_path: Path, all_kinds_map: tuple) -> None:
+def test_monthly_slider_and_hidden_layers(tmp_path: Path, all_kinds_map: tuple[folium.Map, list[str]]) -> None:
     require_browser()
     m, names = all_kinds_map
     html_file = tmp_path / "map.html"
     html_file.write_text(maps.render_html(m, offline=True), encoding="utf-8")
     state: dict[str, object] = {}
 
-    def interact(p: object) -> None:
+    def interact(p: Any) -> None:
         for name in ("Monthly counts", "Gi* hot spots", "Density change (after − before)",
                      "Counts (ambulance, H3 res 8)"):
             toggle_layer(p, name)
-        state["month_last"] = p.eval_on_selector(  # type: ignore[attr-defined]
+        state["month_last"] = p.eval_on_selector(
             ".remap-slider output", "e => e.textContent")
-        state["fills_last"] = p.evaluate(  # type: ignore[attr-defined]
+        state["fills_last"] = p.evaluate(
             "() => [...document.querySelectorAll('.leaflet-overlay-pane path')]"
             ".map(p => p.getAttribute('fill')).join(',')")
         p.evaluate("""() => {
             const input = document.querySelector('.remap-slider input');
             input.value = '0';
             input.dispatchEvent(new Event('input'));
-        }""")  # type: ignore[attr-defined]
-        state["month_first"] = p.eval_on_selector(  # type: ignore[attr-defined]
+        }""")
+        state["month_first"] = p.eval_on_selector(
             ".remap-slider output", "e => e.textContent")
-        state["fills_first"] = p.evaluate(  # type: ignore[attr-defined]
+        state["fills_first"] = p.evaluate(
             "() => [...document.querySelectorAll('.leaflet-overlay-pane path')]"
             ".map(p => p.getAttribute('fill')).join(',')")
-        state["legend"] = p.eval_on_selector(  # type: ignore[attr-defined]
+        state["legend"] = p.eval_on_selector(
             ".remap-legend", "e => e.innerText")
-        state["images"] = p.evaluate(  # type: ignore[attr-defined]
+        state["images"] = p.evaluate(
             "() => document.querySelectorAll('.leaflet-image-layer').length")
 
     report = open_page(html_file, screenshot=SCREENSHOTS / "maps_gi_monthly_density.png",
@@ -127,7 +132,7 @@ def test_monthly_slider_and_hidden_layers(tmp_path: Path, all_kinds_map: tuple) 
     assert state["images"] == 1
 
 
-def test_linked_assets_served_from_localhost(tmp_path: Path, all_kinds_map: tuple) -> None:
+def test_linked_assets_served_from_localhost(tmp_path: Path, all_kinds_map: tuple[folium.Map, list[str]]) -> None:
     require_browser()
     m, names = all_kinds_map
     site = tmp_path / "site"
@@ -140,3 +145,17 @@ def test_linked_assets_served_from_localhost(tmp_path: Path, all_kinds_map: tupl
         report = open_page(f"{base}/map.html",
                            screenshot=SCREENSHOTS / "maps_all_kinds_linked.png")
     _check(report, names)
+
+
+def test_harness_blocks_and_reports_external_requests(tmp_path: Path) -> None:
+    """The harness itself: a plain folium page (CDN links) is caught, not loaded."""
+    require_browser()
+    m = folium.Map(location=[53.8, -1.55], zoom_start=12)  # CDN assets and OSM tiles
+    folium.LayerControl().add_to(m)
+    html_file = tmp_path / "cdn.html"
+    html_file.write_text(m.get_root().render(), encoding="utf-8")
+    report = open_page(html_file, screenshot=None, wait_selector="body", settle_ms=300)
+    hosts = {u.split("/")[2] for u in report.blocked_requests}
+    assert "cdn.jsdelivr.net" in hosts and "code.jquery.com" in hosts
+    assert report.js_errors  # "L is not defined": nothing loaded
+    assert report.layer_names == []

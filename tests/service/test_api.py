@@ -192,3 +192,21 @@ def test_boundaries_api_and_counts_by_beat(client: TestClient, keys) -> None:
     r = client.get("/v1/counts", headers=keys["analyst"],
                    params={"layer": "crime", "unit": "boundary:nope"})
     assert r.status_code == 404
+
+
+def test_month_windows_include_their_first_instant(client: TestClient, keys,
+                                                   store: Store) -> None:
+    """police.uk events sit at midnight on the 1st: a window starting there holds them."""
+    upload(client, keys["analyst"], SMALL)
+    from service.dependencies import parse_window
+    from service.store import EventFilter
+
+    oct_ = parse_window("2018-10", "2018-10")
+    assert store.count_events(EventFilter(start=oct_.start, end=oct_.end)) == 5
+    nov = parse_window("2018-11", "2018-11")
+    assert store.count_events(EventFilter(start=nov.start, end=nov.end)) == 0
+    sep = parse_window("2018-09", "2018-09")
+    assert store.count_events(EventFilter(start=sep.start, end=sep.end)) == 0
+    r = client.get("/v1/events", headers=keys["analyst"],
+                   params={"start": "2018-10-01", "end": "2018-10-01"}).json()
+    assert r["numberMatched"] == 5

@@ -291,6 +291,26 @@ def test_classes_fewer_when_few_values() -> None:
     assert ranges[-1].colour == maps.SEQUENTIAL[-1]
 
 
+def test_more_classes_than_palette_colours_are_interpolated() -> None:
+    cl = maps.classify_values(list(range(1, 200)), k=9, scheme="quantile")
+    colours = [c.colour for c in cl.classes]
+    assert len(colours) == 9 == len(set(colours))
+    assert colours[0] == maps.SEQUENTIAL[0] and colours[-1] == maps.SEQUENTIAL[-1]
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colours)
+
+
+def test_empty_and_all_zero_layers_still_draw() -> None:
+    empty = _collection([])
+    zeros = _collection(_with(_hex_features(k=1), {"count": [0]}))
+    m = maps.build_map([MapLayer("empty", "choropleth", empty),
+                        MapLayer("zeros", "choropleth", zeros)], title="t", caveats=[])
+    page = maps.render_html(m)
+    assert assets.external_urls(page) == []
+    (gj,) = _geojson_children(m, "zeros")
+    assert {gj.style_function(f)["fillColor"] for f in gj.data["features"]} == {
+        maps.ZERO_COLOUR}
+
+
 def test_quantile_scheme_and_bad_scheme() -> None:
     cl = maps.classify_values(list(range(0, 101)), k=4, scheme="quantile")
     assert cl.scheme == "quantile"
@@ -505,6 +525,9 @@ def test_asset_base_url_in_build_map_rewrites_links() -> None:
     assert "/static/vendor/leaflet/1.9.3/leaflet.js" in page
     # folium's class-level defaults are untouched
     assert folium.Map().default_js[0][1].startswith("https://cdn.jsdelivr.net/")
+    # and the same map can still be written as one self-contained file
+    inline = maps.render_html(m, offline=True)
+    assert "<script src=" not in inline and "/static/vendor" not in inline
 
 
 def test_icons_are_inlined_when_used() -> None:
