@@ -330,6 +330,8 @@ def _analysis_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--compare-end", default=None)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write the GeoJSON FeatureCollection here")
+@click.option("--save", default=None, help="save the result under this name (served at "
+                                           "/v1/results/NAME and as OGC hotspots-NAME)")
 @json_option
 @handles_errors
 def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
@@ -337,7 +339,7 @@ def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end
                  seed: int | None, correction: str, alpha: float, method: str,
                  bandwidth: str | None, cell_size: float | None, kernel: str,
                  compare_start: str | None, compare_end: str | None, out: Path | None,
-                 as_json: bool) -> None:
+                 save: str | None, as_json: bool) -> None:
     """Hotspots per unit: counts, kernel density, Getis-Ord Gi* or local Moran (LISA)."""
     from .analysis import CountsRequest
     from .dependencies import parse_window
@@ -350,7 +352,12 @@ def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end
     opts = HotspotOptions(method=method, k=k, permutations=permutations, seed=seed,
                           correction=correction, alpha=alpha, bandwidth=bandwidth,
                           cell_size_m=cell_size, kernel=kernel, compare_window=compare)
-    fc = hotspots_collection(open_store(), req, opts, role="admin")
+    store = open_store()
+    fc = hotspots_collection(store, req, opts, role="admin")
+    if save:
+        from .results import save_result
+
+        fc["saved"] = save_result(store, save, fc, layer=layer, method=method, actor="cli")
     if out:
         out.write_text(json.dumps(fc, default=str))
     if as_json and out is None:
@@ -381,6 +388,8 @@ def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end
         click.echo(f"  warning: {w}")
     if out:
         click.echo(f"written {out}")
+    if save:
+        click.echo(f"saved as {save}: /v1/results/{save}, OGC collection hotspots-{save}")
 
 
 @main.command("autocorrelation")

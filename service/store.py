@@ -187,6 +187,17 @@ def register_migration(version: int, description: str,
     MIGRATIONS.sort(key=lambda m: m[0])
 
 
+#: Modules that own tables register their migrations when imported.
+MIGRATION_MODULES = ("service.results", "service.operations")
+
+
+def _register_module_migrations() -> None:
+    import importlib
+
+    for name in MIGRATION_MODULES:
+        importlib.import_module(name)
+
+
 # --------------------------------------------------------------------------- data classes
 
 @dataclass(frozen=True)
@@ -265,6 +276,7 @@ class Store:
     # ----------------------------------------------------------------- schema
     def migrate(self) -> list[int]:
         """Apply the migrations not yet applied; returns their versions."""
+        _register_module_migrations()
         applied: list[int] = []
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":

@@ -6,10 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
+from spatial.errors import PermissionDeniedError
+
 from ..analysis import AreaSpec, CountsRequest, UnitSpec
 from ..auth import Principal, get_store, principal
 from ..dependencies import TimeWindow, categories_param, parse_window, time_window
 from ..hotspots import HotspotOptions, autocorrelation, hotspots_collection
+from ..results import save_result
 from ..store import Store
 
 router = APIRouter(prefix="/v1", tags=["hotspots"])
@@ -52,11 +55,20 @@ def get_hotspots(layer: str = Query(...),
                  unit: str = Query(..., description=UNIT_HELP),
                  area: str | None = Query(None, description=AREA_HELP),
                  opts: HotspotOptions = Depends(hotspot_options),
+                 save: str | None = Query(None, description="also save the result under this "
+                                                            "name (analyst, admin): /v1/results, "
+                                                            "OGC collection hotspots-NAME"),
                  store: Store = Depends(get_store),
                  who: Principal = Depends(principal)) -> dict[str, Any]:
     req = CountsRequest(layer=layer, categories=categories, window=window,
                         unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
-    return hotspots_collection(store, req, opts, role=who.role)
+    if save and who.role not in ("admin", "analyst"):
+        raise PermissionDeniedError(f"role {who.role!r} may not save results")
+    fc = hotspots_collection(store, req, opts, role=who.role)
+    if save:
+        fc["saved"] = save_result(store, save, fc, layer=layer, method=opts.method,
+                                  actor=who.actor)
+    return fc
 
 
 @router.get("/autocorrelation", summary="Global Moran's I with normal, randomisation and "

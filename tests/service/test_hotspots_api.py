@@ -140,3 +140,26 @@ def test_cli_hotspots_writes_geojson(town_store: Store, tmp_path, monkeypatch) -
     assert "hot spots" in r.output
     fc = json.loads(out.read_text())
     assert len(fc["features"]) == 24 and "GiZScore" in fc["features"][0]["properties"]
+
+
+def test_saved_result_is_served_and_is_an_ogc_collection(client: TestClient, keys,
+                                                         town_store: Store) -> None:
+    fc = _get(client, keys["analyst"], layer="crime", category="Drugs", unit="boundary:beats",
+              method="gistar", save="drugs-beats")
+    assert fc["saved"]["name"] == "drugs-beats"
+    r = client.get("/v1/hotspots", headers=keys["partner"],
+                   params={"layer": "crime", "unit": "boundary:beats", "save": "x"})
+    assert r.status_code == 403
+    got = client.get("/v1/results/drugs-beats", headers=keys["partner"]).json()
+    assert got["features"] == fc["features"] and got["parameters"] == fc["parameters"]
+    ogc = client.get("/v1/ogc/collections/hotspots-drugs-beats/items",
+                     headers=keys["partner"], params={"limit": 10}).json()
+    assert ogc["numberMatched"] == 24 and ogc["numberReturned"] == 10
+    assert "GiZScore" in ogc["features"][0]["properties"]
+    # health-layer results are not served to partners
+    _get(client, keys["analyst"], layer="ambulance", unit="boundary:beats", method="gistar",
+         save="overdoses")
+    assert client.get("/v1/results/overdoses", headers=keys["partner"]).status_code == 403
+    names = [c["id"] for c in client.get("/v1/ogc/collections",
+                                         headers=keys["partner"]).json()["collections"]]
+    assert "hotspots-drugs-beats" in names and "hotspots-overdoses" not in names
