@@ -188,7 +188,7 @@ def register_migration(version: int, description: str,
 
 
 #: Modules that own tables register their migrations when imported.
-MIGRATION_MODULES = ("service.results", "service.operations")
+MIGRATION_MODULES = ("service.results",)
 
 
 def _register_module_migrations() -> None:
