@@ -230,7 +230,10 @@ def unit_counts(store: Store, req: CountsRequest) -> UnitCounts:
     params: dict[str, Any] = {
         "layer": req.layer, "categories": list(req.categories) or "all",
         "window": req.window.as_dict(), "unit": req.unit.describe(),
-        "area": req.area.describe(), "units": n_units,
+        "area": (f"boundary set {req.unit.boundary_set}"
+                 if req.unit.kind == "boundary" and req.area.kind == "extent"
+                 else req.area.describe()),
+        "units": n_units,
         "zero_units": int((counts == 0).sum()), "events_selected": len(events),
         "events_counted": inside, "events_outside_area": len(events) - inside,
         **{f"unit_{k}": v for k, v in units.parameters.items()},

@@ -420,6 +420,63 @@ def autocorrelation_cmd(layer: str, categories: tuple[str, ...], start: str | No
     emit(res, as_json, human)
 
 
+@main.group("map")
+def map_group() -> None:
+    """Folium maps written as self-contained HTML files (work offline)."""
+
+
+@map_group.command("hotspots")
+@_analysis_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--role", type=click.Choice(ROLES), default="analyst", show_default=True,
+              help="draw what this role may see (e.g. partner: aggregated, suppressed)")
+@json_option
+@handles_errors
+def map_hotspots(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
+                 unit: str, area: str | None, k: int, permutations: int | None,
+                 seed: int | None, correction: str, alpha: float, out: Path, role: str,
+                 as_json: bool) -> None:
+    """Counts, Gi*, LISA, density, monthly slider and context layers on one map."""
+    from .hotspots import HotspotOptions
+    from .maps import hotspot_map_html, parse_map_request
+
+    req = parse_map_request(layer, categories, start, end, unit, area)
+    opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
+                          alpha=alpha)
+    page = hotspot_map_html(open_store(), req, opts, role=role)
+    out.write_text(page, encoding="utf-8")
+    emit({"map": str(out), "bytes": len(page.encode())}, as_json,
+         lambda d: click.echo(f"map written: {d['map']} ({d['bytes'] / 1e6:.1f} MB)"))
+
+
+@main.group("pack")
+def pack_group() -> None:
+    """Tasking packs: one self-contained page that prints to A4."""
+
+
+@pack_group.command("area")
+@_analysis_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--role", type=click.Choice(ROLES), default="analyst", show_default=True,
+              help="prepare the pack for this role (partner: aggregated, suppressed)")
+@json_option
+@handles_errors
+def pack_area(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
+              unit: str, area: str | None, k: int, permutations: int | None, seed: int | None,
+              correction: str, alpha: float, out: Path, role: str, as_json: bool) -> None:
+    """Map, top units, hot spots, caveats and parameters for an area."""
+    from .hotspots import HotspotOptions
+    from .maps import area_pack_html, parse_map_request
+
+    req = parse_map_request(layer, categories, start, end, unit, area)
+    opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
+                          alpha=alpha)
+    page = area_pack_html(open_store(), req, opts, role=role)
+    out.write_text(page, encoding="utf-8")
+    emit({"pack": str(out), "bytes": len(page.encode())}, as_json,
+         lambda d: click.echo(f"pack written: {d['pack']} ({d['bytes'] / 1e6:.1f} MB)"))
+
+
 # ------------------------------------------------------------------ keys
 @main.group("keys")
 def keys_group() -> None:

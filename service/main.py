@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from . import __doc__ as service_doc
 from .errors import install_error_handlers
@@ -18,11 +20,15 @@ from .routers import (
     hotspots,
     imports,
     layers,
+    maps,
     operations,
+    results,
 )
 from .routers.ogc import router as ogc_router
 from .settings import Settings, get_settings
 from .store import Store
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -44,10 +50,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                   lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, layers, imports, events, boundaries, counts, hotspots, operations,
-                   displacement):
+    for module in (health, layers, imports, events, boundaries, counts, hotspots, results,
+                   maps, operations, displacement):
         app.include_router(module.router)
     app.include_router(ogc_router)
+    # vendored JS/CSS for maps, so pages load nothing from CDNs
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

@@ -1,0 +1,280 @@
+"""Maps and tasking packs: requests to Folium pages, with disclosure applied once.
+
+The same functions serve ``GET /v1/maps/...``, ``GET /v1/packs/...`` and
+``remap map`` / ``remap pack``. What a role may see is decided here, where data
+leaves remap: point layers only for roles with point access, health data
+aggregated and small-number suppressed otherwise. Large layers are always
+aggregated to units; raw points are drawn only for the restricted layers
+whose volumes are small (dealing sites) and only up to the map's cap.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from spatial import maps as mapsmod
+from spatial.disclosure import (
+    may_see_points,
+    needs_small_number_suppression,
+    suppress_counts,
+)
+from spatial.errors import ParameterError
+
+from .analysis import AreaSpec, CountsRequest, UnitSpec, boundary_frame, unit_counts
+from .geojson import feature_collection, geometry_features
+from .hotspots import HotspotOptions, hotspots
+from .store import EventFilter, Store
+
+#: Layers drawn beside the main one when the store holds them.
+CONTEXT_LAYERS = ("dealing_site", "ambulance")
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    offline: bool = True
+    #: None: inline every asset (a self-contained file); else link them under this URL
+    asset_base_url: str | None = None
+
+
+def _boundary_outline(store: Store, name: str, version: int | None) -> dict[str, Any]:
+    gdf = boundary_frame(store, name, version)
+    props = [{"unit_id": u, "label": lab} for u, lab in zip(gdf["unit_id"], gdf["label"],
+                                                           strict=True)]
+    return feature_collection(geometry_features(gdf.geometry.to_numpy(), props,
+                                                ids=list(gdf["unit_id"])))
+
+
+def _monthly(store: Store, req: CountsRequest, role: str) -> dict[str, Any] | None:
+    """Counts per unit and month, for the time slider."""
+    uc = unit_counts(store, req)
+    inside = uc.index >= 0
+    if not inside.any():
+        return None
+    months = uc.events.loc[inside, "time"].dt.strftime("%Y-%m").to_numpy()
+    labels, month_idx = np.unique(months, return_inverse=True)
+    table = np.zeros((len(uc.unit_ids), len(labels)), dtype=np.int64)
+    np.add.at(table, (uc.index[inside], month_idx), 1)
+    suppress = needs_small_number_suppression(role, [req.layer])
+    props = []
+    for i, (u, lab) in enumerate(zip(uc.unit_ids, uc.labels, strict=True)):
+        row = suppress_counts(table[i]) if suppress else [int(v) for v in table[i]]
+        props.append({"unit_id": str(u), "label": lab,
+                      "months": dict(zip(labels.tolist(), row, strict=True))})
+    return feature_collection(geometry_features(uc.units.geometry.to_numpy(), props,
+                                                ids=[str(u) for u in uc.unit_ids]),
+                              parameters={"unit": req.unit.describe(),
+                                          "months": labels.tolist()})
+
+
+def context_layers(store: Store, req: CountsRequest, role: str) -> list[mapsmod.MapLayer]:
+    """Dealing sites and ambulance call-outs near the map, as the role allows."""
+    out: list[mapsmod.MapLayer] = []
+    present = store.layer_names()
+    for layer in CONTEXT_LAYERS:
+        if layer not in present or layer == req.layer:
+            continue
+        if may_see_points(role, layer) and layer == "dealing_site":
+            pts = store.query_events(EventFilter(layers=(layer,), start=req.window.start,
+                                                 end=req.window.end),
+                                     limit=mapsmod.MAX_POINTS + 1)
+            if 0 < len(pts) <= mapsmod.MAX_POINTS:
+                from .geojson import events_features
+
+                out.append(mapsmod.MapLayer(
+                    name="Dealing sites (intelligence: restricted)", kind="points",
+                    data=feature_collection(events_features(pts)), value_field="category",
+                    show=False))
+                continue
+        # everything else is aggregated to H3 cells; health data suppressed for partners
+        agg = replace(req, layer=layer, categories=(), unit=UnitSpec.parse("h3:8"))
+        uc = unit_counts(store, agg)
+        suppress = needs_small_number_suppression(role, [layer])
+        values = suppress_counts(uc.counts) if suppress else [int(c) for c in uc.counts]
+        keep = [i for i, c in enumerate(uc.counts) if c > 0]
+        if not keep:
+            continue
+        props = [{"unit_id": str(uc.unit_ids[i]), "layer": layer, "count": values[i]}
+                 for i in keep]
+        fc = feature_collection(geometry_features(uc.units.geometry.to_numpy()[keep], props,
+                                                  ids=[str(uc.unit_ids[i]) for i in keep]),
+                                warnings=uc.warnings)
+        title = {"ambulance": "Ambulance overdose call-outs (H3 res 8"
+                              + (", counts under 5 suppressed)" if suppress else ")"),
+                 "dealing_site": "Dealing sites (H3 res 8, aggregated)"}[layer]
+        out.append(mapsmod.MapLayer(name=title, kind="points_aggregated", data=fc, show=False))
+    return out
+
+
+def hotspot_layers(store: Store, req: CountsRequest, opts: HotspotOptions,
+                   role: str) -> tuple[list[mapsmod.MapLayer], dict[str, Any]]:
+    """Counts, Gi*, LISA and density layers of one request, plus its parameters."""
+    suppress = needs_small_number_suppression(role, [req.layer])
+    what = f"{req.layer}" + (f" ({', '.join(req.categories)})" if req.categories else "")
+    counts_fc, _ = hotspots(store, req, replace(opts, method="count"), role=role)
+    layers = [mapsmod.MapLayer(name=f"Counts: {what}", kind="choropleth", data=counts_fc,
+                               value_field="count")]
+    params: dict[str, Any] = dict(counts_fc["parameters"])
+    if not suppress:
+        gi_fc, _ = hotspots(store, req, replace(opts, method="gistar"), role=role)
+        layers.append(mapsmod.MapLayer(name="Getis-Ord Gi* hot and cold spots", kind="gi_bins",
+                                       data=gi_fc, show=False,
+                                       tooltip_fields=("count", "GiZScore", "GiPValueAdjusted",
+                                                       "NNeighbors")))
+        lisa_fc, _ = hotspots(store, req, replace(opts, method="lisa"), role=role)
+        layers.append(mapsmod.MapLayer(name="Local Moran clusters (LISA)", kind="lisa",
+                                       data=lisa_fc, show=False,
+                                       tooltip_fields=("count", "Is", "p_adjusted")))
+        kde_fc, surface = hotspots(store, req, replace(opts, method="kde"), role=role)
+        if surface is not None:
+            grid = mapsmod.DensityGrid.coerce(
+                {"result": surface, "epsg": int(kde_fc["parameters"]["crs"].split(":")[1])})
+            layers.append(mapsmod.MapLayer(name="Kernel density", kind="density", data=grid,
+                                           show=False))
+        params["gistar"] = {k: v for k, v in gi_fc["parameters"].items() if k.startswith("gi_")}
+        params["lisa"] = {k: v for k, v in lisa_fc["parameters"].items()
+                          if k.startswith("lisa_")}
+        params["kde"] = {k: kde_fc["parameters"].get(k)
+                         for k in ("bandwidth_m", "cell_size_m", "kernel", "crs")}
+    monthly = _monthly(store, req, role)
+    if monthly is not None and len(monthly["parameters"]["months"]) > 1:
+        layers.append(mapsmod.MapLayer(name="Monthly counts (time slider)", kind="monthly",
+                                       data=monthly, show=False))
+    outline = _outline_for(store, req)
+    if outline is not None:
+        layers.append(outline)
+    layers += context_layers(store, req, role)
+    return layers, params
+
+
+def _outline_for(store: Store, req: CountsRequest) -> mapsmod.MapLayer | None:
+    name, version = None, None
+    if req.unit.kind == "boundary":
+        name, version = req.unit.boundary_set, req.unit.version
+    elif req.area.kind == "boundary":
+        name, version = req.area.boundary_set, req.area.version
+    if name is None:
+        return None
+    return mapsmod.MapLayer(name=f"Boundaries: {name}", kind="outline",
+                            data=_boundary_outline(store, name, version))
+
+
+def caveats_for(warnings: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(warnings))
+
+
+def hotspot_map_html(store: Store, req: CountsRequest, opts: HotspotOptions, *, role: str,
+                     options: MapOptions = MapOptions()) -> str:
+    layers, params = hotspot_layers(store, req, opts, role)
+    title = (f"remap: {req.layer}" + (f" ({', '.join(req.categories)})" if req.categories
+                                      else "") + f" by {req.unit.describe()}")
+    m = mapsmod.build_map(layers, title=title, caveats=[], parameters=params,
+                          offline=options.offline, asset_base_url=options.asset_base_url)
+    return mapsmod.render_html(m, offline=options.offline,
+                               asset_base_url=options.asset_base_url)
+
+
+# ------------------------------------------------------------------ tasking packs
+
+PACK_CSS = """
+@page { size: A4; margin: 12mm; }
+body { font-family: "Helvetica Neue", Arial, sans-serif; font-size: 10.5pt; color: #222;
+       max-width: 186mm; margin: 0 auto; }
+h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 12.5pt; margin: 5mm 0 2mm;
+  border-bottom: 1px solid #999; } .meta { color: #555; font-size: 9pt; }
+table { border-collapse: collapse; width: 100%; margin: 2mm 0; font-size: 9.5pt; }
+th, td { border: 1px solid #bbb; padding: 1mm 2mm; text-align: left; }
+th { background: #eee; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.map { width: 100%; height: 120mm; border: 1px solid #888; page-break-inside: avoid; }
+.verdict { border-left: 4px solid #d73027; padding: 1mm 3mm; background: #fafafa; margin: 2mm 0; }
+.caveat { font-size: 9pt; color: #444; } .params { font-size: 8.5pt; color: #444; }
+section { page-break-inside: avoid; }
+"""
+
+
+def table_html(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            text = f"{v:,.3g}" if isinstance(v, float) and abs(v) < 1000 else f"{v:,}"
+            return f'<td class="num">{html.escape(text)}</td>'
+        return f"<td>{html.escape('' if v is None else str(v))}</td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def params_html(params: dict[str, Any]) -> str:
+    items = "".join(f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>"
+                    for k, v in params.items())
+    return f'<ul class="params">{items}</ul>'
+
+
+def pack_page(*, title: str, subtitle: str, map_html: str, sections: Sequence[str],
+              caveats: Sequence[str], parameters: dict[str, Any]) -> str:
+    """One self-contained page: the map (inline, offline) and the tables, A4 print CSS."""
+    frame = ('<iframe class="map" title="map" sandbox="allow-scripts" srcdoc="'
+             + html.escape(map_html, quote=True) + '"></iframe>')
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    cav = "".join(f"<li>{html.escape(c)}</li>" for c in caveats)
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{PACK_CSS}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><p class='meta'>{html.escape(subtitle)} · made "
+            f"{made} by remap</p>{frame}{''.join(sections)}"
+            f"<section><h2>What the data cannot show</h2><ul class='caveat'>{cav}</ul>"
+            f"</section><section><h2>Parameters</h2>{params_html(parameters)}</section>"
+            f"</body></html>")
+
+
+def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
+                   role: str) -> str:
+    """A tasking pack for an area: map, top units, hot spots, caveats, parameters."""
+    layers, params = hotspot_layers(store, req, opts, role)
+    what = f"{req.layer}" + (f" ({', '.join(req.categories)})" if req.categories else "")
+    m = mapsmod.build_map(layers, title=f"{what} by {req.unit.describe()}", caveats=[],
+                          parameters=params, offline=True)
+    map_html = mapsmod.render_html(m, offline=True)
+    counts_fc = layers[0].data
+    feats = sorted(counts_fc["features"], key=lambda f: -_sort_value(f["properties"]["count"]))
+    top = [(f["properties"]["unit_id"], f["properties"].get("label") or "",
+            f["properties"]["count"]) for f in feats[:15]]
+    sections = [f"<section><h2>Highest counts</h2>"
+                f"{table_html(['unit', 'name', 'events'], top)}</section>"]
+    gi = next((la.data for la in layers if la.kind == "gi_bins"), None)
+    if gi is not None:
+        hot = sorted((f["properties"] for f in gi["features"] if f["properties"]["Gi_Bin"] > 0),
+                     key=lambda p: (-p["Gi_Bin"], -(p["GiZScore"] or 0)))[:15]
+        rows = [(p["unit_id"], p.get("label") or "", p["count"], p["GiZScore"],
+                 p["GiPValueAdjusted"], p["Gi_Bin"]) for p in hot]
+        sections.append(
+            "<section><h2>Hot spots (Getis-Ord Gi*, two-sided, Benjamini-Hochberg FDR)</h2>"
+            + (table_html(["unit", "name", "events", "z", "adjusted p", "Gi_Bin"], rows)
+               if rows else "<p>No unit is a significant hot spot after correction.</p>")
+            + "</section>")
+    caveats = caveats_for(counts_fc.get("warnings", []) + [mapsmod.BASE_CAVEAT])
+    window = req.window.as_dict()
+    subtitle = (f"{req.area.describe()} · window {window['start'] or 'start'} to "
+                f"{window['end_exclusive'] or 'now'} (end exclusive)")
+    return pack_page(title=f"Tasking pack: {what}", subtitle=subtitle, map_html=map_html,
+                     sections=sections, caveats=caveats, parameters=params)
+
+
+def _sort_value(v: Any) -> float:
+    return float(v) if isinstance(v, int | float) else 2.5  # "<5" sorts among small counts
+
+
+def parse_map_request(layer: str, categories: Sequence[str], start: str | None,
+                      end: str | None, unit: str, area: str | None) -> CountsRequest:
+    if not layer:
+        raise ParameterError("layer", "a layer is needed")
+    return CountsRequest.parse(layer=layer, categories=tuple(categories), start=start, end=end,
+                               unit=unit, area=area)
+
+
+__all__ = ["AreaSpec", "MapOptions", "area_pack_html", "hotspot_map_html", "pack_page",
+           "parse_map_request", "table_html"]

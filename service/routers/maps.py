@@ -1,0 +1,55 @@
+"""Folium maps and tasking packs as HTML pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from ..analysis import AreaSpec, CountsRequest, UnitSpec
+from ..auth import Principal, get_store, principal
+from ..dependencies import TimeWindow, categories_param, time_window
+from ..hotspots import HotspotOptions
+from ..maps import MapOptions, area_pack_html, hotspot_map_html
+from ..store import Store
+from .hotspots import AREA_HELP, UNIT_HELP, hotspot_options
+
+router = APIRouter(prefix="/v1", tags=["maps"])
+
+
+def map_options(request: Request) -> MapOptions:
+    offline = request.app.state.settings.offline_assets
+    # served pages link the vendored assets under /static (no CDN); with
+    # REMAP_OFFLINE_ASSETS=false they use the CDNs and OpenStreetMap tiles
+    return MapOptions(offline=offline, asset_base_url="/static/vendor" if offline else None)
+
+
+@router.get("/maps/hotspots", response_class=HTMLResponse,
+            summary="A Folium map: counts, Gi*, LISA, density, monthly slider, boundaries, "
+                    "context layers as the key's role allows")
+def hotspot_map(layer: str = Query(...),
+                categories: tuple[str, ...] = Depends(categories_param),
+                window: TimeWindow = Depends(time_window),
+                unit: str = Query(..., description=UNIT_HELP),
+                area: str | None = Query(None, description=AREA_HELP),
+                opts: HotspotOptions = Depends(hotspot_options),
+                options: MapOptions = Depends(map_options),
+                store: Store = Depends(get_store),
+                who: Principal = Depends(principal)) -> HTMLResponse:
+    req = CountsRequest(layer=layer, categories=categories, window=window,
+                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
+    return HTMLResponse(hotspot_map_html(store, req, opts, role=who.role, options=options))
+
+
+@router.get("/packs/area", response_class=HTMLResponse,
+            summary="A tasking pack for an area: one self-contained page that prints to A4")
+def area_pack(layer: str = Query(...),
+              categories: tuple[str, ...] = Depends(categories_param),
+              window: TimeWindow = Depends(time_window),
+              unit: str = Query(..., description=UNIT_HELP),
+              area: str | None = Query(None, description=AREA_HELP),
+              opts: HotspotOptions = Depends(hotspot_options),
+              store: Store = Depends(get_store),
+              who: Principal = Depends(principal)) -> HTMLResponse:
+    req = CountsRequest(layer=layer, categories=categories, window=window,
+                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
+    return HTMLResponse(area_pack_html(store, req, opts, role=who.role))

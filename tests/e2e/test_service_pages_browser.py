@@ -1,0 +1,83 @@
+"""The service's own map and tasking pack, from the synthetic town, in a real headless
+Chromium with the network blocked: no script errors, every layer in the layer control,
+nothing tries to leave the machine. Screenshots in tests/e2e/screenshots/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.analysis import CountsRequest
+from service.hotspots import HotspotOptions
+from service.importer import ImportReport, import_boundaries, store_events
+from service.maps import area_pack_html, hotspot_map_html
+from service.store import Store
+from spatial.synthetic import build_town
+from tests.e2e.browser import open_page, require_browser
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+EXPECTED_LAYERS = ["Counts: crime (Drugs)", "Getis-Ord Gi* hot and cold spots",
+                   "Local Moran clusters (LISA)", "Kernel density",
+                   "Monthly counts (time slider)", "Boundaries: beats"]
+
+
+@pytest.fixture(scope="module")
+def town_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    require_browser()
+    tmp = tmp_path_factory.mktemp("pages")
+    store = Store(f"sqlite:///{tmp / 'remap.db'}")
+    town = build_town(5, scale=0.2)
+    path = tmp / "beats.geojson"
+    town.beats.to_file(path, driver="GeoJSON")
+    import_boundaries(store, path, file_name="beats.geojson", name="beats", id_field="unit_id",
+                      label_field="label")
+    for layer, frame in town.events.items():
+        store_events(store, frame, ImportReport(layer=layer, format="synthetic"), timings={},
+                     file_names=[layer], actor="test")
+    return store
+
+
+REQ = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="h3:9",
+                          area="boundary:beats")
+OPTS = HotspotOptions(seed=1, permutations=99)
+
+
+@pytest.mark.parametrize("role", ["analyst", "partner"])
+def test_map_page_in_chromium(town_store: Store, tmp_path: Path, role: str) -> None:
+    page = tmp_path / f"map_{role}.html"
+    page.write_text(hotspot_map_html(town_store, REQ, OPTS, role=role), encoding="utf-8")
+    report = open_page(page, screenshot=SCREENSHOTS / f"service_map_{role}.png")
+    assert report.js_errors == [] and report.console_errors == []
+    assert report.blocked_requests == []
+    for name in EXPECTED_LAYERS:
+        assert name in report.layer_names, (name, report.layer_names)
+    restricted = "Dealing sites (intelligence: restricted)"
+    assert (restricted in report.layer_names) == (role == "analyst")
+    assert report.screenshot is not None and report.screenshot.stat().st_size > 10_000
+
+
+def test_pack_page_in_chromium(town_store: Store, tmp_path: Path) -> None:
+    page = tmp_path / "pack.html"
+    page.write_text(area_pack_html(town_store, REQ, OPTS, role="partner"), encoding="utf-8")
+    seen: dict[str, Any] = {}
+
+    def read_frame(p: Any) -> None:
+        frame = next(f for f in p.frames if f != p.main_frame)
+        frame.wait_for_selector(".leaflet-control-layers", timeout=30_000)
+        seen["layers"] = [t.strip() for t in frame.locator(
+            ".leaflet-control-layers label").all_inner_texts()]
+        p.emulate_media(media="print")
+        seen["pdf"] = p.pdf(format="A4")
+
+    report = open_page(page, screenshot=SCREENSHOTS / "service_pack.png", wait_selector="h1",
+                       actions=read_frame, viewport=(900, 1300))
+    assert report.js_errors == [] and report.console_errors == []
+    assert report.blocked_requests == []
+    for name in EXPECTED_LAYERS:
+        assert name in seen["layers"], (name, seen["layers"])
+    assert seen["pdf"][:4] == b"%PDF"
+    (SCREENSHOTS / "service_pack.pdf").write_bytes(seen["pdf"])

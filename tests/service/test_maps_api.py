@@ -1,0 +1,110 @@
+"""Maps and packs over the API: offline assets, layers, and disclosure for partners
+(inspecting the served HTML and the GeoJSON embedded in it)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.importer import ImportReport, import_boundaries, store_events
+from service.store import EventFilter, Store
+from spatial.synthetic import build_town
+
+MAP_PARAMS = {"layer": "crime", "category": "Drugs", "unit": "boundary:beats", "seed": 3,
+              "permutations": 99}
+
+
+@pytest.fixture
+def town_store(store: Store, tmp_path) -> Store:
+    town = build_town(11, scale=0.1)
+    path = tmp_path / "beats.geojson"
+    town.beats.to_file(path, driver="GeoJSON")
+    import_boundaries(store, path, file_name="beats.geojson", name="beats", id_field="unit_id",
+                      label_field="label")
+    for layer, frame in town.events.items():
+        store_events(store, frame, ImportReport(layer=layer, format="synthetic"), timings={},
+                     file_names=[layer], actor="test")
+    return store
+
+
+def embedded_collections(page: str) -> list[dict[str, Any]]:
+    """Every GeoJSON FeatureCollection folium embedded in the page."""
+    out = []
+    decoder = json.JSONDecoder()
+    for m in re.finditer(r"\(\s*(?=\{)", page):
+        try:
+            obj, _ = decoder.raw_decode(page, m.end())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict) and obj.get("type") == "FeatureCollection":
+            out.append(obj)
+    return out
+
+
+def sensitive_coordinates(store: Store) -> list[str]:
+    pts = store.query_events(EventFilter(layers=("ambulance", "dealing_site")))
+    return [json.dumps(float(v)) for v in pts["lon"]] + [json.dumps(float(v))
+                                                          for v in pts["lat"]]
+
+
+def test_analyst_map_has_every_layer_and_no_cdn(client: TestClient, keys,
+                                                town_store: Store) -> None:
+    r = client.get("/v1/maps/hotspots", headers=keys["analyst"], params=MAP_PARAMS)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    for name in ("Counts: crime (Drugs)", "Getis-Ord Gi* hot and cold spots",
+                 "Local Moran clusters (LISA)", "Kernel density", "Monthly counts (time slider)",
+                 "Boundaries: beats", "Dealing sites (intelligence: restricted)"):
+        assert name in page, name
+    urls = re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", page)
+    assert urls == [], urls
+    assets = re.findall(r"""(?:src|href)=["'](/static/vendor/[^"']+)""", page)
+    assert assets
+    for a in set(assets):
+        assert client.get(a).status_code == 200, a
+
+
+def test_partner_map_and_pack_hold_no_sensitive_points_or_small_counts(
+        client: TestClient, keys, town_store: Store) -> None:
+    coords = sensitive_coordinates(town_store)
+    pages = {
+        "crime map": client.get("/v1/maps/hotspots", headers=keys["partner"],
+                                params=MAP_PARAMS).text,
+        "ambulance map": client.get("/v1/maps/hotspots", headers=keys["partner"],
+                                    params={"layer": "ambulance", "unit": "h3:8",
+                                            "area": "boundary:beats"}).text,
+        "pack": client.get("/v1/packs/area", headers=keys["partner"], params=MAP_PARAMS).text,
+    }
+    for what, page in pages.items():
+        assert "Dealing sites (intelligence: restricted)" not in page, what
+        leaked = [c for c in coords if c in page]
+        assert not leaked, (what, leaked[:5])
+        collections = embedded_collections(page.replace("&quot;", '"'))
+        assert collections, what
+        for fc in collections:
+            for f in fc["features"]:
+                p = f["properties"]
+                assert f["geometry"]["type"] != "Point", what
+                # the map builder keeps a tooltip naming the layer of each feature
+                tip = str(p.get("_remap_tooltip", ""))
+                ambulance = "Dealing sites" not in tip and (
+                    "Ambulance" in tip or what == "ambulance map")
+                if ambulance:
+                    for v in [p.get("count"), *(p.get("months") or {}).values()]:
+                        assert not (isinstance(v, int) and 1 <= v <= 4), (what, p)
+    amb = pages["ambulance map"]
+    assert "Getis-Ord" not in amb  # no unit statistics of health data for partners
+
+
+def test_analyst_sees_ambulance_counts_unsuppressed(client: TestClient, keys,
+                                                    town_store: Store) -> None:
+    page = client.get("/v1/maps/hotspots", headers=keys["analyst"],
+                      params={"layer": "ambulance", "unit": "h3:8",
+                              "area": "boundary:beats", "permutations": 99}).text
+    counts = [f["properties"].get("count") for fc in embedded_collections(page.replace("&quot;", "\""))
+              for f in fc["features"]]
+    assert any(isinstance(v, int) and 1 <= v <= 4 for v in counts)
