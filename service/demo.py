@@ -15,7 +15,10 @@ from typing import Any
 from spatial.synthetic import build_town
 
 from .analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
+from .hotspots import HotspotOptions, hotspots_collection
 from .importer import ImportReport, import_boundaries, store_events
+from .maps import area_pack_html, hotspot_map_html
+from .operations import demo_operation
 from .store import Store
 
 Echo = Callable[[str], None]
@@ -71,8 +74,6 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
     say(f"  Drugs offences on {p['units']} H3 res-9 cells over the town "
         f"({p['zero_units']} with none): {path}")
 
-    from .hotspots import HotspotOptions, hotspots_collection
-
     gi_req = CountsRequest.parse(layer="crime", categories=["Drugs", "Anti-social behaviour"],
                                  unit="h3:9", area="boundary:beats", start="2018-07",
                                  end="2018-12")
@@ -98,7 +99,21 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
     say(f"  Local Moran (beats, 999 permutations, seed {seed}): high-high beats: "
         f"{', '.join(hh) or 'none'}: {path}")
 
-    from .operations import demo_operation; summary["operation"] = demo_operation(store, town, out_dir, say)  # noqa: E702, I001
+    summary["operation"] = demo_operation(store, town, out_dir, say)
+
+    map_req = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="h3:9",
+                                  area="boundary:beats")
+    map_opts = HotspotOptions(seed=seed)
+    for role in ("analyst", "partner"):
+        path = out_dir / f"map_hotspots_{role}.html"
+        path.write_text(hotspot_map_html(store, map_req, map_opts, role=role), encoding="utf-8")
+        summary["outputs"][f"map_hotspots_{role}"] = str(path)
+    path = out_dir / "pack_area_partner.html"
+    path.write_text(area_pack_html(store, map_req, map_opts, role="partner"), encoding="utf-8")
+    summary["outputs"]["pack_area_partner"] = str(path)
+    say(f"  maps (open in any browser, offline): {out_dir / 'map_hotspots_analyst.html'}, "
+        f"{out_dir / 'map_hotspots_partner.html'} (partner view: aggregated, suppressed)")
+    say(f"  tasking pack (prints to A4): {path}")
     store.dispose()
     say(f"outputs in {out_dir}/ ; explore the store with "
         f"REMAP_DATABASE_URL=sqlite:///{db} remap layers")
