@@ -42,10 +42,19 @@ def events_features(frame: pd.DataFrame, *, metric: bool = False) -> list[dict[s
     return feats
 
 
+#: Decimal places of output coordinates: 6 is 0.1 m in degrees (RFC 7946 advice), and
+#: metres need no more than millimetres.
+COORDINATE_DECIMALS = {"degrees": 6, "metres": 3}
+
+
 def geometry_features(geometries: Any, properties: list[dict[str, Any]],
-                      ids: list[Any] | None = None) -> list[dict[str, Any]]:
-    """Features from shapely geometries and property dicts."""
-    geo = shapely.to_geojson(np.asarray(geometries, dtype=object))
+                      ids: list[Any] | None = None, *, units: str = "degrees"
+                      ) -> list[dict[str, Any]]:
+    """Features from shapely geometries and property dicts (coordinates rounded)."""
+    decimals = COORDINATE_DECIMALS[units]
+    rounded = shapely.transform(np.asarray(geometries, dtype=object),
+                                lambda c: np.round(c, decimals))
+    geo = shapely.to_geojson(rounded)
     import json
 
     feats = []

@@ -111,9 +111,44 @@ def context_layers(store: Store, req: CountsRequest, role: str) -> list[mapsmod.
     return out
 
 
+#: Above this many units a map draws only the units that carry information (non-zero
+#: counts, significant Gi* bins, LISA clusters): a 17,000-cell map is 170 MB otherwise.
+MAX_DRAWN_UNITS = 3_000
+
+
+def _only(fc: dict[str, Any], keep: Any, note: str) -> dict[str, Any]:
+    """``fc`` with only the features ``keep(properties)`` accepts, and a warning saying so."""
+    feats = [f for f in fc["features"] if keep(f["properties"])]
+    dropped = len(fc["features"]) - len(feats)
+    warnings = list(fc.get("warnings", []))
+    if dropped:
+        warnings.append(f"{dropped:,} of {len(fc['features']):,} units not drawn ({note}); "
+                        "the API and --out GeoJSON have every unit")
+    return {**fc, "features": feats, "warnings": warnings}
+
+
+def _thin(layer: mapsmod.MapLayer, n_units: int) -> mapsmod.MapLayer:
+    if n_units <= MAX_DRAWN_UNITS:
+        return layer
+    rules = {
+        "choropleth": (lambda p: p.get("count") not in (0, None), "zero counts"),
+        "gi_bins": (lambda p: p.get("Gi_Bin", 0) != 0, "not significant"),
+        "lisa": (lambda p: p.get("cluster", "ns") != "ns", "not significant"),
+        "monthly": (lambda p: any(v not in (0, None) for v in p.get("months", {}).values()),
+                    "no events in any month"),
+    }
+    if layer.kind not in rules:
+        return layer
+    keep, note = rules[layer.kind]
+    return replace(layer, data=_only(layer.data, keep, note))
+
+
 def hotspot_layers(store: Store, req: CountsRequest, opts: HotspotOptions,
                    role: str) -> tuple[list[mapsmod.MapLayer], dict[str, Any]]:
-    """Counts, Gi*, LISA and density layers of one request, plus its parameters."""
+    """Counts, Gi*, LISA and density layers of one request, plus its parameters.
+
+    Maps of more than :data:`MAX_DRAWN_UNITS` units draw only informative units.
+    """
     suppress = needs_small_number_suppression(role, [req.layer])
     what = f"{req.layer}" + (f" ({', '.join(req.categories)})" if req.categories else "")
     counts_fc, _ = hotspots(store, req, replace(opts, method="count"), role=role)
@@ -145,6 +180,8 @@ def hotspot_layers(store: Store, req: CountsRequest, opts: HotspotOptions,
     if monthly is not None and len(monthly["parameters"]["months"]) > 1:
         layers.append(mapsmod.MapLayer(name="Monthly counts (time slider)", kind="monthly",
                                        data=monthly, show=False))
+    n_units = len(counts_fc["features"])
+    layers = [_thin(layer, n_units) for layer in layers]
     outline = _outline_for(store, req)
     if outline is not None:
         layers.append(outline)

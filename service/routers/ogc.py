@@ -295,7 +295,8 @@ def geometry_features_in(geoms: Any, properties: list[dict[str, Any]], ids: list
     arr = np.asarray(geoms, dtype=object)
     if not target.is_crs84 and arr.size:
         arr = crs.reproject_geometries(arr, crs.WGS84, target.epsg)
-    return geometry_features(arr, properties, ids)
+    return geometry_features(arr, properties, ids,
+                             units="degrees" if target.is_crs84 else "metres")
 
 
 # --------------------------------------------------------------------------- events
