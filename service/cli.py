@@ -556,7 +556,10 @@ def demo(out_dir: Path, seed: int, as_json: bool) -> None:
         click.echo(json.dumps(summary, indent=2, default=str))
 
 
-from .cli_operations import register as _register_operations; _register_operations(main)  # noqa: E402, E702, I001
+# the operation and displacement commands live in their own module
+from .cli_operations import register as _register_operations  # noqa: E402
+
+_register_operations(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection
 
 from spatial import operations as ops
 from spatial import placement
+from spatial.disclosure import POINT_LEVEL_ROLES
 from spatial.errors import ConflictError, NotFoundError, ParameterError
 
 from .analysis import boundary_frame
@@ -266,12 +267,33 @@ def _area_geometry(store: Store, area: AreaIn, name: str) -> tuple[Any, dict[str
     raise ParameterError(name, f"type {area.type!r} is not allowed here")
 
 
-def _load_events(store: Store, layers: set[str], start: date, end_inclusive: date,
-                 bbox: tuple[float, float, float, float]) -> pd.DataFrame:
-    return store.event_arrays(EventFilter(
-        layers=tuple(sorted(layers)), start=datetime.combine(start, datetime.min.time()),
-        end=datetime.combine(end_inclusive + timedelta(days=1), datetime.min.time()),
-        bbox=bbox))
+def _wanted(specs: list[ops.MeasuredLayer], extra_layers: tuple[str, ...] = ()
+            ) -> dict[str, set[str] | None]:
+    """Layer -> the categories to load (``None``: all of them)."""
+    out: dict[str, set[str] | None] = {}
+    for s in specs:
+        if not s.categories:
+            out[s.layer] = None
+        elif s.layer not in out or out[s.layer] is not None:
+            out[s.layer] = (out.get(s.layer) or set()) | set(s.categories)
+    for layer in extra_layers:
+        out[layer] = None
+    return out
+
+
+def _load_events(store: Store, wanted: dict[str, set[str] | None], start: date,
+                 end_inclusive: date, bbox: tuple[float, float, float, float]) -> pd.DataFrame:
+    """Events of the wanted layers and categories in ``[start, end_inclusive]`` and ``bbox``,
+    one :meth:`Store.event_arrays` query per layer (categories filtered in the database)."""
+    frames = []
+    for layer, cats in sorted(wanted.items()):
+        frames.append(store.event_arrays(EventFilter(
+            layers=(layer,), categories=tuple(sorted(cats)) if cats else (),
+            start=datetime.combine(start, datetime.min.time()),
+            end=datetime.combine(end_inclusive + timedelta(days=1), datetime.min.time()),
+            bbox=bbox)))
+    frames = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def _suggest_control(store: Store, req: OperationIn, areas: ops.OperationAreas,
@@ -307,20 +329,23 @@ def _suggest_control(store: Store, req: OperationIn, areas: ops.OperationAreas,
     ext = areas.extent_wgs84(0.0)
     bbox = (min(float(cb[0]), ext[0]), min(float(cb[1]), ext[1]),
             max(float(cb[2]), ext[2]), max(float(cb[3]), ext[3]))
-    frame = _load_events(store, {s.layer for s in match}, req.windows.before.start,
+    frame = _load_events(store, _wanted(match), req.windows.before.start,
                          req.windows.before.end, bbox)
     ev = ops.EventArrays.from_frame(frame, areas.epsg)
-    mask = np.zeros(len(ev), dtype=bool)
-    for s in match:
-        mask |= s.matches(ev.layer, ev.category)
-    x, y = ev.x[mask], ev.y[mask]
-    unit_idx = placement.assign_polygons(x, y, geoms_m)
-    cand_counts = np.bincount(unit_idx[unit_idx >= 0], minlength=len(geoms_m))
-    in_target = placement.assign_polygons(x, y, np.array([areas.target], dtype=object)) >= 0
-    target_count = int(in_target.sum())
+    unit_idx = placement.assign_polygons(ev.x, ev.y, geoms_m)
+    in_target = placement.assign_polygons(ev.x, ev.y,
+                                          np.array([areas.target], dtype=object)) >= 0
+    cand_counts = np.zeros((len(geoms_m), len(match)))
+    target_counts = np.zeros(len(match))
+    for k, s in enumerate(match):
+        m = s.matches(ev.layer, ev.category)
+        hit = m & (unit_idx >= 0)
+        cand_counts[:, k] = np.bincount(unit_idx[hit], minlength=len(geoms_m))
+        target_counts[k] = float((m & in_target).sum())
     result = ops.suggest_controls(gdf["unit_id"].astype(str).tolist(), geoms_m, cand_counts,
-                                  target_count, target_m=areas.target, buffer_m=areas.buffer,
+                                  target_counts, target_m=areas.target, buffer_m=areas.buffer,
                                   labels=gdf["label"].astype(str).tolist(),
+                                  columns=[s.key for s in match],
                                   max_units=c.max_units, max_distance_m=c.max_distance_m)
     result["matched_on"] = [s.key for s in match]
     result["boundary_set"] = {"name": info.name, "version": info.version}
@@ -335,10 +360,11 @@ def _suggest_control(store: Store, req: OperationIn, areas: ops.OperationAreas,
     desc = {"kind": "suggested", "boundary_set": result["boundary_set"],
             "units": result["chosen"], "labels": [labels[u] for u in result["chosen"]],
             "description": (f"suggested: {len(result['chosen'])} unit(s) of {info.name!r} v"
-                            f"{info.version} not touching the buffer, baseline "
-                            f"{result['control_baseline']:g} against the target's "
-                            f"{result['target_baseline']:g}: " + ", ".join(
-                                f"{u} {labels[u]}" for u in result["chosen"])),
+                            f"{info.version} not touching the buffer, before-window "
+                            + "; ".join(f"{k} {c:g} against the target's {t:g}" for k, c, t in
+                                        zip(result["columns"], result["control_baseline"],
+                                            result["target_baseline"], strict=True))
+                            + ": " + ", ".join(f"{u} {labels[u]}" for u in result["chosen"])),
             "suggestion": result}
     return geom, desc
 
@@ -386,7 +412,8 @@ def resolve_definition(store: Store, req: OperationIn) -> dict[str, Any]:
         "buffer_control": (None if bc_geom is None else
                            {**(bc_desc or {}), "geometry": dict(shape_mapping(bc_geom))}),
         "outline": outline,
-        "warnings": areas.warnings,
+        "warnings": areas.warnings + list((control_desc.get("suggestion") or {})
+                                          .get("warnings", [])),
     }
 
 
@@ -463,8 +490,15 @@ def create_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
     return get_operation(store, op_id)
 
 
-def get_operation(store: Store, op_id: int) -> dict[str, Any]:
-    return _record(_row(store, op_id))
+def get_operation(store: Store, op_id: int, *, role: str = "admin") -> dict[str, Any]:
+    """An operation's record. Roles without point access (partners) do not get the
+    control suggestion's per-unit baseline counts, which may include health data."""
+    out = _record(_row(store, op_id))
+    control = out["resolved"]["control"]
+    if role not in POINT_LEVEL_ROLES and control.get("suggestion"):
+        control["suggestion"] = {"withheld": "per-unit baseline counts are shown to analysts "
+                                             "and admins only"}
+    return out
 
 
 def list_operations(store: Store) -> list[dict[str, Any]]:
@@ -484,7 +518,8 @@ def _kde_pad(req: OperationIn) -> float:
 
 def _events_for(store: Store, req: OperationIn, areas: ops.OperationAreas, start: date,
                 end: date) -> ops.EventArrays:
-    frame = _load_events(store, _layers_needed(req), start, end,
+    frame = _load_events(store, _wanted(specs_of(req), (req.options.overdose_layer,)), start,
+                         end,
                          areas.extent_wgs84(_kde_pad(req)))
     return ops.EventArrays.from_frame(frame, areas.epsg)
 

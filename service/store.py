@@ -188,7 +188,7 @@ def register_migration(version: int, description: str,
 
 
 #: Modules that own tables register their migrations when imported.
-MIGRATION_MODULES = ("service.results",)
+MIGRATION_MODULES = ("service.results", "service.operations")
 
 
 def _register_module_migrations() -> None:
@@ -475,7 +475,9 @@ class Store:
         if limit is not None:
             q = q.limit(limit).offset(offset)
         with self.engine.connect() as conn:
-            frame = pd.DataFrame(conn.execute(q).all(), columns=[c.name for c in cols])
+            # plain tuples: pandas is several times slower on SQLAlchemy Row objects
+            rows = [tuple(r) for r in conn.execute(q)]
+        frame = pd.DataFrame(rows, columns=[c.name for c in cols])
         if "attributes" in frame:
             frame["attributes"] = [json.loads(a) for a in frame["attributes"]]
         if "time" in frame:

@@ -96,6 +96,7 @@ from .displacement import (
     displacement_effect,
     distance_decay,
     harm_weighted_wdd,
+    local_effect,
     minimum_detectable_change,
     rate_ratio_test,
     sppt,
@@ -635,9 +636,10 @@ def build_areas(*, target: Any | None = None, circle: tuple[float, float, float]
 
 
 def suggest_controls(ids: Sequence[str], geometries_m: Sequence[Any] | npt.NDArray[Any],
-                     baseline_counts: npt.ArrayLike, target_baseline: float, *,
+                     baseline_counts: npt.ArrayLike, target_baseline: float | npt.ArrayLike, *,
                      target_m: Any, buffer_m: Any, labels: Sequence[str] | None = None,
-                     max_units: int = 5, max_distance_m: float = 5_000.0) -> dict[str, Any]:
+                     columns: Sequence[str] | None = None, max_units: int = 5,
+                     max_distance_m: float = 5_000.0) -> dict[str, Any]:
     r"""Rank candidate control units and choose a control area from them.
 
     A control should be similar, nearby and must not touch the buffer
@@ -646,101 +648,128 @@ def suggest_controls(ids: Sequence[str], geometries_m: Sequence[Any] | npt.NDArr
     or recorded nothing in the baseline are excluded, each with its reason.
     The rest are ranked by
 
-    .. math:: s_i = \left|\ln\frac{c_i + 1}{T + 1}\right| + \frac{d_i}{d_{max}}
+    .. math:: s_i = \frac{1}{K}\sum_{k=1}^{K}\left|\ln\frac{c_{ik} + 1}{T_k + 1}\right|
+                    + \frac{d_i}{d_{max}}
 
-    (c_i the unit's baseline count, T the target's, d_i its distance from the
-    target in metres): the first term is 0 for a unit with the target's
-    baseline and ln 2 ≈ 0.69 for one with half or double it; the second
-    grows to 1 at the distance limit. Units are then taken in rank order,
-    each kept only if it brings the control's total baseline closer to the
-    target's on the log scale, until ``max_units`` are kept; so a control of
-    several small units or one similar unit results.
+    over the K matched layers/categories (c_ik the unit's baseline count of
+    layer k, T_k the target's, d_i its distance from the target in metres):
+    the first term is 0 for a unit with the target's baseline profile and
+    ln 2 ≈ 0.69 for one with half or double it in every layer; the second
+    grows to 1 at the distance limit. Matching the profile, not only the
+    total, keeps a control with the target's level of crime but none of its
+    drug offences from winning. Units are then taken in rank order, each kept
+    only if it brings the control's summed profile closer to the target's
+    (the same mean absolute log ratio), until ``max_units`` are kept; so a
+    control of several small units or one similar unit results.
 
     Parameters
     ----------
     ids, geometries_m : sequences
         Candidate unit ids and their polygons in metres (the operation's CRS).
-    baseline_counts : array_like
-        Each candidate's before-window count (of the layers matched on).
-    target_baseline : float
-        The target's before-window count.
+    baseline_counts : array_like, shape (n,) or (n, K)
+        Each candidate's before-window counts (of the K layers matched on).
+    target_baseline : float or array_like, shape (K,)
+        The target's before-window counts.
     target_m, buffer_m : shapely geometries in metres
     labels : sequence of str, optional
+    columns : sequence of str, optional
+        Names of the K matched layers/categories, for the reasons.
     max_units : int
     max_distance_m : float
 
     Returns
     -------
     dict
-        ``chosen`` (ids), ``control_baseline``, ``target_baseline``,
-        ``ranked`` (every eligible candidate with its score and reason),
-        ``excluded`` (with reasons), ``parameters`` and ``warnings``.
+        ``chosen`` (ids), ``control_baseline`` and ``target_baseline`` (per
+        matched column when K > 1), ``ranked`` (every eligible candidate with
+        its score and reason), ``excluded`` (with reasons), ``parameters`` and
+        ``warnings``.
     """
     ids_a = np.asarray(list(ids), dtype=object)
     geoms = np.asarray(list(geometries_m), dtype=object)
-    counts = np.asarray(baseline_counts, dtype=float).ravel()
-    if not (ids_a.size == geoms.size == counts.size):
+    raw = np.asarray(baseline_counts, dtype=float)
+    multi = raw.ndim == 2
+    counts = raw if multi else raw.reshape(-1, 1)
+    t = np.atleast_1d(np.asarray(target_baseline, dtype=float)).ravel()
+    if not (ids_a.size == geoms.size == counts.shape[0]):
         raise ParameterError("candidates", "ids, geometries and counts differ in length")
+    if counts.shape[1] != t.size:
+        raise ParameterError("target_baseline", f"{t.size} target counts for "
+                             f"{counts.shape[1]} matched columns")
     if isinstance(max_units, bool) or not isinstance(max_units, int) or max_units < 1:
         raise ParameterError("max_units", f"must be an integer >= 1, got {max_units!r}")
     if not (math.isfinite(max_distance_m) and max_distance_m > 0):
         raise ParameterError("max_distance_m", "must be a positive number of metres")
+    names = list(columns) if columns is not None else [f"column {k + 1}" for k in range(t.size)]
     labs = (np.asarray(list(labels), dtype=object) if labels is not None
             else np.full(ids_a.size, None, dtype=object))
-    t = float(target_baseline)
     outer = shapely.union_all([target_m, buffer_m])
     touches = (shapely.intersects(geoms, outer) if ids_a.size
                else np.zeros(0, dtype=bool))
     dist = shapely.distance(geoms, target_m) if ids_a.size else np.zeros(0)
+    totals = counts.sum(axis=1)
+    far = dist > max_distance_m
+    empty = totals <= 0
+    eligible = ~touches & ~far & ~empty
     excluded: list[dict[str, Any]] = []
-    eligible = np.ones(ids_a.size, dtype=bool)
-    for i in range(ids_a.size):  # candidates are units (tens to hundreds), not events
-        reason = None
-        if bool(touches[i]):
-            reason = "touches or overlaps the target or buffer"
-        elif float(dist[i]) > max_distance_m:
-            reason = f"{float(dist[i]):,.0f} m from the target, beyond {max_distance_m:,.0f} m"
-        elif counts[i] <= 0:
-            reason = "recorded nothing in the baseline"
-        if reason:
-            eligible[i] = False
-            excluded.append({"id": str(ids_a[i]), "label": labs[i], "baseline": counts[i],
-                             "distance_m": round(float(dist[i]), 1), "reason": reason})
-    sim = np.abs(np.log((counts + 1.0) / (t + 1.0)))
+    for j in np.flatnonzero(~eligible).tolist():  # candidates: tens to hundreds of units
+        reason = ("touches or overlaps the target or buffer" if touches[j] else
+                  f"{float(dist[j]):,.0f} m from the target, beyond {max_distance_m:,.0f} m"
+                  if far[j] else "recorded nothing in the baseline")
+        excluded.append({"id": str(ids_a[j]), "label": labs[j],
+                         "baseline": counts[j].tolist() if multi else float(counts[j, 0]),
+                         "distance_m": round(float(dist[j]), 1), "reason": reason})
+
+    def gap(total: np.ndarray) -> float:
+        return float(np.mean(np.abs(np.log((total + 1.0) / (t + 1.0)))))
+
+    sim = np.abs(np.log((counts + 1.0) / (t + 1.0))).mean(axis=1)
     score = sim + dist / max_distance_m
     order = [int(i) for i in np.argsort(score, kind="stable") if eligible[i]]
     chosen: list[int] = []
-    total = 0.0
+    total = np.zeros(t.size)
     for i in order:
         if len(chosen) >= max_units:
             break
-        before_gap = abs(math.log((total + 1.0) / (t + 1.0))) if chosen else math.inf
-        after_gap = abs(math.log((total + counts[i] + 1.0) / (t + 1.0)))
-        if after_gap < before_gap:
+        if gap(total + counts[i]) < (gap(total) if chosen else math.inf):
             chosen.append(i)
-            total += float(counts[i])
+            total = total + counts[i]
+
+    def profile(c: np.ndarray) -> str:
+        return ", ".join(f"{n} {v:g}" for n, v in zip(names, c, strict=True)) if multi \
+            else f"{c[0]:g}"
+
     ranked = []
     for rank, i in enumerate(order, start=1):
-        ratio = counts[i] / t if t > 0 else None
+        ratio = totals[i] / t.sum() if t.sum() > 0 else None
         ratio_text = f"ratio {ratio:.2f}" if ratio is not None else "target baseline 0"
         ranked.append({
-            "rank": rank, "id": str(ids_a[i]), "label": labs[i], "baseline": counts[i],
+            "rank": rank, "id": str(ids_a[i]), "label": labs[i],
+            "baseline": counts[i].tolist() if multi else float(counts[i, 0]),
             "distance_m": round(float(dist[i]), 1), "score": round(float(score[i]), 4),
             "chosen": i in chosen,
-            "reason": (f"baseline {counts[i]:g} against the target's {t:g} ({ratio_text}); "
-                       f"{float(dist[i]):,.0f} m from the target; does not touch the buffer"),
+            "reason": (f"baseline {profile(counts[i])} against the target's {profile(t)} "
+                       f"({ratio_text}); {float(dist[i]):,.0f} m from the target; does not "
+                       "touch the buffer"),
         })
     warnings: list[str] = []
     if not chosen:
         warnings.append("no candidate unit qualifies as a control (see excluded): give a "
                         "control area, or widen max_distance_m")
-    elif t > 0 and not (0.5 <= total / t <= 2.0):
-        warnings.append(f"the suggested control's baseline ({total:g}) is not within a factor "
-                        f"of 2 of the target's ({t:g}): changes in the two are less comparable")
-    return {"chosen": [str(ids_a[i]) for i in chosen], "control_baseline": total,
-            "target_baseline": t, "ranked": ranked, "excluded": excluded,
+    else:
+        for name, c, tv in zip(names, total, t, strict=True):
+            if tv > 0 and not (0.5 <= c / tv <= 2.0):
+                warnings.append(f"the suggested control's baseline of {name} ({c:g}) is not "
+                                f"within a factor of 2 of the target's ({tv:g}): changes in "
+                                "the two are less comparable")
+    return {"chosen": [str(ids_a[i]) for i in chosen],
+            "control_baseline": total.tolist() if multi else float(total[0]),
+            "target_baseline": t.tolist() if multi else float(t[0]),
+            "columns": names if multi else None,
+            "ranked": ranked, "excluded": excluded,
             "parameters": {"max_units": max_units, "max_distance_m": max_distance_m,
-                           "score": "|ln((c+1)/(T+1))| + distance/max_distance_m"},
+                           "score": "mean over matched layers of |ln((c+1)/(T+1))| + "
+                                    "distance/max_distance_m"},
             "warnings": warnings}
 
 
@@ -1662,11 +1691,11 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
     if units is not None:
         for key, lc in counts.items():
             cells[key] = cell_counts(events, placed, units, lc.spec)
-    watch = overdose_watch(events, placed, windows, opts.overdose_layer, alpha=opts.alpha,
-                           locked_before=(locked or {}).get("overdose"))
-    current = baseline_snapshot(counts, cells, None if units is None else list(units.ids),
-                                overdose_watch(events, placed, windows, opts.overdose_layer,
-                                               alpha=opts.alpha))
+    watch = overdose_watch(events, placed, windows, opts.overdose_layer, alpha=opts.alpha)
+    current = baseline_snapshot(counts, cells, None if units is None else list(units.ids), watch)
+    if locked is not None and "overdose" in locked:
+        watch = overdose_watch(events, placed, windows, opts.overdose_layer, alpha=opts.alpha,
+                               locked_before=locked["overdose"])
     lock: dict[str, Any] = {"locked": locked is not None, "changes": []}
     if locked is not None:
         lock["changes"] = compare_baseline(locked, current)
@@ -1809,8 +1838,6 @@ def displacement_summary(table: CountTable, *, alpha: float = 0.05,
     """
     v = verdict(table, alpha=alpha, min_count=min_count)
     total = wdd(table, alpha)
-    from .displacement import local_effect
-
     out: dict[str, Any] = {
         "sm": v.tests["success_measure"],
         "bdm": v.tests["buffer_displacement_measure"],

@@ -41,8 +41,8 @@ def plan(body: PlanIn, store: Store = Depends(get_store),
 
 @router.get("/{op_id}", summary="An operation's definition, resolved areas and status")
 def get(op_id: int, store: Store = Depends(get_store),
-        _who: Principal = Depends(principal)) -> dict[str, Any]:
-    return get_operation(store, op_id)
+        who: Principal = Depends(principal)) -> dict[str, Any]:
+    return get_operation(store, op_id, role=who.role)
 
 
 @router.post("/{op_id}/start",

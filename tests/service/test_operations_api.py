@@ -1,0 +1,370 @@
+"""Operations and the displacement calculator over the API and the CLI (SQLite and PostgreSQL).
+
+Events come from the seeded synthetic town (:func:`spatial.synthetic.build_town`), stored
+through the import pipeline (:func:`service.importer.store_events`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from service.cli import main
+from service.importer import ImportReport, import_boundaries, store_events
+from service.operations import demo_operation
+from service.settings import get_settings
+from service.store import Store
+from spatial.synthetic import SyntheticTown, build_town, target_area
+from spatial.verdict import VERDICT_CODES
+
+MONTHS = ("2018-10", "2019-04")
+
+
+@lru_cache(maxsize=2)
+def town(scale: float = 0.25) -> SyntheticTown:
+    return build_town(scale=scale, months=("2018-09", "2019-04"))
+
+
+def load(store: Store, tmp_path: Path, scale: float = 0.25) -> SyntheticTown:
+    t = town(scale)
+    path = tmp_path / "beats.geojson"
+    t.beats.to_file(path, driver="GeoJSON")
+    import_boundaries(store, path, file_name="beats.geojson", name="beats",
+                      id_field="unit_id", label_field="label", actor="test")
+    for layer, frame in t.events.items():
+        frame = frame[frame["time"] >= pd.Timestamp("2018-10-01")] if layer != "dealing_site" \
+            else frame
+        report = ImportReport(layer=layer, format="synthetic", h3_resolution=store.h3_resolution)
+        store_events(store, frame.copy(), report, timings={}, file_names=[f"synthetic:{layer}"],
+                     actor="test")
+    return t
+
+
+def definition(t: SyntheticTown, **over: Any) -> dict[str, Any]:
+    op = t.operation
+    d: dict[str, Any] = {
+        "name": "Operation Test",
+        "target": {"type": "boundary", "set": "beats", "units": list(op.target_beats)},
+        "buffer": {"rings_m": [400]},
+        "control": {"type": "suggest", "max_units": 4},
+        "windows": {"before": {"start": "2018-10-01", "end": "2018-12-31"},
+                    "during": {"start": "2019-01-01", "end": "2019-01-14"},
+                    "after": {"start": "2019-01-15", "end": "2019-04-30"}},
+        "layers": [{"layer": "crime", "category": "Drugs", "role": "output"},
+                   {"layer": "crime", "category": "Anti-social behaviour", "role": "outcome",
+                    "harm_weight": 1.0},
+                   {"layer": "ambulance", "category": "*", "role": "outcome"}],
+    }
+    d.update(over)
+    return d
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def test_create_start_report_over_the_api(client: TestClient, keys, store: Store,
+                                          tmp_path: Path) -> None:
+    t = load(store, tmp_path)
+    r = client.post("/v1/operations", headers=keys["partner"], json=definition(t))
+    assert r.status_code == 403
+    r = client.post("/v1/operations", headers=keys["analyst"], json=definition(t))
+    assert r.status_code == 201, r.text
+    op = r.json()
+    assert op["status"] == "planned" and op["baseline_fingerprint"] is None
+    control = op["resolved"]["control"]
+    assert control["kind"] == "suggested" and control["units"]
+    assert not set(control["units"]) & set(t.operation.target_beats)
+    assert all("does not touch the buffer" in c["reason"]
+               for c in control["suggestion"]["ranked"] if c["chosen"])
+    assert op["resolved"]["target"]["boundary_set"] == {"name": "beats", "version": 1}
+
+    got = client.get(f"/v1/operations/{op['id']}", headers=keys["partner"])
+    assert got.status_code == 200 and got.json()["name"] == "Operation Test"
+    assert "withheld" in got.json()["resolved"]["control"]["suggestion"]
+    assert client.get("/v1/operations/999", headers=keys["analyst"]).status_code == 404
+
+    early = client.get(f"/v1/operations/{op['id']}/report", headers=keys["analyst"]).json()
+    assert early["baseline_lock"]["locked"] is False and "not been started" in \
+        early["baseline_lock"]["note"]
+
+    s = client.post(f"/v1/operations/{op['id']}/start", headers=keys["analyst"])
+    assert s.status_code == 200, s.text
+    assert s.json()["status"] == "started" and len(s.json()["baseline_fingerprint"]) == 64
+    again = client.post(f"/v1/operations/{op['id']}/start", headers=keys["analyst"])
+    assert again.status_code == 409 and "already started" in again.json()["message"]
+
+    assert client.get(f"/v1/operations/{op['id']}/report",
+                      headers=keys["partner"]).status_code == 403
+    rep = client.get(f"/v1/operations/{op['id']}/report", headers=keys["analyst"])
+    assert rep.status_code == 200, rep.text
+    report = rep.json()
+    lock = report["baseline_lock"]
+    assert lock["locked"] and lock["fingerprint_verified"] and lock["changes"] == []
+    assert lock["fingerprint"] == s.json()["baseline_fingerprint"]
+    assert [la["key"] for la in report["layers"]] == [
+        "crime/Drugs", "crime/Anti-social behaviour", "ambulance/*"]
+    for layer in report["layers"]:
+        assert layer["verdict"]["code"] in VERDICT_CODES
+        assert set(layer["counts"]) == {"target", "buffer", "control"}
+        assert layer["planning"]["sentence"]
+    drugs = report["layers"][0]
+    assert drugs["role"] == "output" and drugs["measures"]["wdd"]["se"] > 0
+    assert report["parameters"]["crs"] == "EPSG:27700"
+    assert report["parameters"]["time_weights"]  # 92 days before, 89 (crime) / 106 after
+    assert report["overdose_watch"]["available"]
+    assert report["dealing_sites"]["available"]
+    assert report["harm_weighted_wdd"]["total"]["estimate"] is not None
+    assert report["geometry"]["target"]["type"] in ("Polygon", "MultiPolygon")
+    # a second operation over the same ground and time: both are flagged as concurrent
+    second = definition(t, name="Operation Overlap",
+                        control={"type": "boundary", "set": "beats", "units": control["units"]})
+    op2 = client.post("/v1/operations", headers=keys["admin"], json=second).json()
+    rep2 = client.get(f"/v1/operations/{op2['id']}/report", headers=keys["admin"]).json()
+    assert rep2["concurrent_operations"] == [{"id": op["id"], "name": "Operation Test",
+                                              "status": "started"}]
+    assert all("other operations ran at the same time" in " ".join(la["verdict"]["caveats"])
+               for la in rep2["layers"])
+    assert rep2["control_suggestion"] is None
+    actions = [e["action"] for e in store.audit_entries()]
+    assert {"operation_create", "operation_start", "operation_report"} <= set(actions)
+
+
+def test_baseline_lock_reports_events_imported_after_start(client: TestClient, keys,
+                                                           store: Store, tmp_path: Path) -> None:
+    t = load(store, tmp_path)
+    op = client.post("/v1/operations", headers=keys["analyst"], json=definition(t)).json()
+    client.post(f"/v1/operations/{op['id']}/start", headers=keys["analyst"])
+    first = client.get(f"/v1/operations/{op['id']}/report", headers=keys["analyst"]).json()
+    locked = first["layers"][0]["counts"]["target"]["before"]
+
+    # three late Drugs records for November, inside the target
+    crime = t.events["crime"]
+    tgt = target_area(t)
+    import shapely
+
+    inside = crime[(crime["category"] == "Drugs")
+                   & shapely.contains_xy(tgt, crime["x"].to_numpy(), crime["y"].to_numpy())]
+    extra = inside.head(3).copy()
+    extra["event_key"] = [f"late-{i}" for i in range(3)]
+    extra["source_id"] = extra["event_key"]
+    extra["time"] = pd.Timestamp("2018-11-01")
+    report = ImportReport(layer="crime", format="synthetic", h3_resolution=store.h3_resolution)
+    store_events(store, extra, report, timings={}, file_names=["late.csv"], actor="test")
+    assert report.inserted == 3
+
+    rep = client.get(f"/v1/operations/{op['id']}/report", headers=keys["analyst"]).json()
+    lock = rep["baseline_lock"]
+    message = (f"3 events imported after the baseline lock changed the before count of "
+               f"crime/Drugs in target: {locked} → {locked + 3}; the locked figures were used")
+    assert message in [c["message"] for c in lock["changes"]]
+    assert message in rep["warnings"]
+    assert rep["layers"][0]["counts"]["target"]["before"] == locked
+    assert rep["layers"][0]["count_table"]["target_before"] == locked
+    assert [i["file_name"] for i in lock["imports_after_lock"]] == ["late.csv"]
+    assert lock["fingerprint_verified"] is True
+
+
+def test_plan_before_creating(client: TestClient, keys, store: Store, tmp_path: Path) -> None:
+    t = load(store, tmp_path)
+    d = definition(t)
+    del d["name"]
+    r = client.post("/v1/operations/plan", headers=keys["analyst"], json=d)
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    drugs = plan["layers"][0]
+    assert drugs["key"] == "crime/Drugs" and drugs["before_days"] == 92.0
+    assert drugs["after_days"] == 89.0  # Feb-Apr: whole months of month-precision crime
+    assert drugs["time_ratio"] == pytest.approx(89 / 92)
+    assert "smallest reduction detectable" in drugs["sentence"] or "no reduction" in \
+        drugs["sentence"]
+    assert any("Feb 2019, Mar 2019, Apr 2019" in w for w in plan["warnings"])
+    assert client.post("/v1/operations/plan", headers=keys["partner"], json=d).status_code == 403
+
+
+def test_definition_errors_name_the_field(client: TestClient, keys, store: Store,
+                                          tmp_path: Path) -> None:
+    t = load(store, tmp_path)
+    h = keys["analyst"]
+    bad_windows = definition(t, windows={"before": {"start": "2018-12-31", "end": "2018-10-01"},
+                                         "after": {"start": "2019-01-15", "end": "2019-04-30"}})
+    r = client.post("/v1/operations", headers=h, json=bad_windows)
+    assert r.status_code == 422 and "windows.before" in r.json()["message"]
+    unknown = definition(t, target={"type": "boundary", "set": "beats", "units": ["NOPE"]})
+    r = client.post("/v1/operations", headers=h, json=unknown)
+    assert r.status_code == 422 and r.json()["details"]["parameter"] == "target"
+    assert "NOPE" in r.json()["message"]
+    overlap = definition(t, control={"type": "boundary", "set": "beats",
+                                     "units": [t.operation.target_beats[0]]})
+    r = client.post("/v1/operations", headers=h, json=overlap)
+    assert r.status_code == 422 and r.json()["details"]["parameter"] == "control"
+    r = client.post("/v1/operations", headers=h, json=definition(t, buffer={"rings_m": [-5]}))
+    assert r.status_code == 422 and "buffer" in r.json()["message"]
+    order = definition(t, windows={"before": {"start": "2018-10-01", "end": "2019-01-31"},
+                                   "after": {"start": "2019-01-15", "end": "2019-04-30"}})
+    r = client.post("/v1/operations", headers=h, json=order)
+    assert r.status_code == 422 and r.json()["details"]["parameter"] == "windows.after"
+
+
+# --------------------------------------------------------------------------- the calculator
+
+
+WR = {"target": {"before": 207, "after": 110}, "buffer": {"before": 178, "after": 157},
+      "control": {"before": 308, "after": 318}, "buffer_control": {"before": 150, "after": 140}}
+
+
+def check_wheeler_ratcliffe(out: dict[str, Any]) -> None:
+    w = out["wdd"]
+    assert w["estimate"] == -118
+    assert w["se"] == pytest.approx(math.sqrt(1568), abs=1e-12) and round(w["se"], 3) == 39.598
+    assert round(w["z"], 2) == -2.98
+    assert [round(c) for c in w["ci"]] == [-196, -40]
+    assert w["p"] == pytest.approx(math.erfc(118 / math.sqrt(1568) / math.sqrt(2)))
+    assert out["local_effect"]["estimate"] == -107
+    assert out["displacement_effect"]["estimate"] == -11
+    assert out["wdq"]["value"] == pytest.approx((157 / 318 - 178 / 308) / (110 / 318 - 207 / 308))
+    assert out["verdict"]["code"] == "reduction_no_displacement"
+
+
+def test_calculator_reproduces_wheeler_ratcliffe(client: TestClient, keys) -> None:
+    r = client.post("/v1/displacement/calculate", headers=keys["partner"], json=WR)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    check_wheeler_ratcliffe(out)
+    assert set(out) >= {"sm", "bdm", "wdq", "tne", "wdd", "local_effect", "displacement_effect",
+                        "verdict", "parameters", "warnings"}
+    assert client.post("/v1/displacement/calculate", json=WR).status_code == 401
+
+
+def test_calculator_wdq_example_and_weights(client: TestClient, keys) -> None:
+    h = keys["analyst"]
+    body = {"target": {"before": 100, "after": 50}, "buffer": {"before": 100, "after": 150},
+            "control": {"before": 100, "after": 100}}
+    out = client.post("/v1/displacement/calculate", headers=h, json=body).json()
+    assert out["sm"]["value"] == -0.5 and out["bdm"]["value"] == 0.5 and out["wdq"]["value"] == -1
+    weighted = client.post("/v1/displacement/calculate", headers=h, json={
+        **body, "time_weights": {"before": 10, "after": 20}, "harm_weights": 3}).json()
+    # (50/20 - 100/10) + (150/20 - 100/10) - 2 (100/20 - 100/10) = -7.5 - 2.5 + 10 = 0
+    assert weighted["wdd"]["estimate"] == pytest.approx(0.0)
+    var = 50 / 400 + 100 / 100 + 150 / 400 + 100 / 100 + 4 * (100 / 400 + 100 / 100)
+    assert weighted["wdd"]["variance"] == pytest.approx(var)
+    assert weighted["harm_weighted_wdd"]["se"] == pytest.approx(3 * math.sqrt(var))
+    cats = client.post("/v1/displacement/calculate", headers=h, json={
+        "categories": {"drugs": WR, "asb": {k: v for k, v in WR.items()
+                                            if k != "buffer_control"}},
+        "harm_weights": {"drugs": 2.0, "asb": 0.5}}).json()
+    asb_var = 207 + 110 + 178 + 157 + 4 * (308 + 318)
+    assert cats["harm_weighted_wdd"]["estimate"] == pytest.approx(
+        2 * -118 + 0.5 * (-97 - 21 - 2 * 10))
+    assert cats["harm_weighted_wdd"]["se"] == pytest.approx(
+        math.sqrt(4 * 1568 + 0.25 * asb_var))
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({**WR, "target": {"before": -1, "after": 110}}, "target.before"),
+    ({**WR, "buffer_control": {"before": 150, "after": -140}}, "buffer_control.after"),
+    ({**WR, "time_weights": {"before": 0, "after": 1}}, "time_weights.before"),
+    ({k: v for k, v in WR.items() if k != "control"}, "control"),
+    ({**WR, "alpha": 1.5}, "alpha"),
+])
+def test_calculator_rejects_bad_counts_naming_the_field(client: TestClient, keys,
+                                                        body: dict[str, Any],
+                                                        field: str) -> None:
+    r = client.post("/v1/displacement/calculate", headers=keys["analyst"], json=body)
+    assert r.status_code == 422
+    assert r.json()["message"].startswith(field), r.json()
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+@pytest.fixture
+def run(store: Store, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("REMAP_DATABASE_URL", store.url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_cli_create_start_report(run, store: Store, tmp_path: Path) -> None:
+    t = load(store, tmp_path)
+    target = "boundary:beats:" + ",".join(t.operation.target_beats)
+    args = ["--target", target, "--buffer", "400,800", "--suggest-control",
+            "--control-units", "3", "--before", "2018-10/2018-12",
+            "--during", "2019-01-01/2019-01-14", "--after", "2019-01-15/2019-04-30",
+            "--layer", "crime:Drugs:output", "--layer", "crime:Anti-social behaviour:outcome",
+            "--layer", "ambulance:*:outcome"]
+    plan = run("operation", "plan", *args)
+    assert plan.exit_code == 0, plan.output
+    assert "crime/Drugs:" in plan.output and "before window" in plan.output
+    r = run("operation", "create", "--name", "Op CLI", *args, "--json")
+    assert r.exit_code == 0, r.output
+    op = json.loads(r.output)
+    assert op["definition"]["buffer"]["rings_m"] == [400.0, 800.0]
+    human = run("operation", "show", str(op["id"]))
+    assert f"operation {op['id']} 'Op CLI': planned" in human.output
+    s = run("operation", "start", str(op["id"]), "--json")
+    assert s.exit_code == 0 and json.loads(s.output)["status"] == "started"
+    again = run("operation", "start", str(op["id"]))
+    assert again.exit_code == 2 and "already started" in again.output
+    out = tmp_path / "report.json"
+    rep = run("operation", "report", str(op["id"]), "--out", str(out))
+    assert rep.exit_code == 0, rep.output
+    assert "crime/Drugs [output]:" in rep.output and f"written {out}" in rep.output
+    report = json.loads(out.read_text())
+    assert len(report["layers"][0]["buffer_rings"]) == 2
+    assert report["layers"][0]["buffer_rings"][1]["inner_m"] == 400.0
+    as_json = json.loads(run("operation", "report", str(op["id"]), "--json").output)
+    assert as_json["baseline_lock"]["fingerprint"] == report["baseline_lock"]["fingerprint"]
+    bad = run("operation", "create", "--name", "x", "--target", "beats:RM01", "--buffer", "400",
+              "--suggest-control", "--before", "2018-10", "--after", "2019-02",
+              "--layer", "crime:Drugs:output")
+    assert bad.exit_code == 2 and "target" in bad.output
+
+
+def test_cli_displacement_calc(run) -> None:
+    r = run("displacement", "calc", "--target", "207,110", "--buffer", "178,157",
+            "--control", "308,318", "--buffer-control", "150,140", "--json")
+    assert r.exit_code == 0, r.output
+    check_wheeler_ratcliffe(json.loads(r.output))
+    human = run("displacement", "calc", "--target", "207,110", "--buffer", "178,157",
+                "--control", "308,318", "--buffer-control", "150,140")
+    assert "WDD -118  SE 39.598  z -2.98" in human.output and "CI [-195.6, -40.4]" in human.output
+    neg = run("displacement", "calc", "--target", "-1,110", "--buffer", "178,157",
+              "--control", "308,318", "--json")
+    assert neg.exit_code == 2 and json.loads(neg.output)["details"]["parameter"] == "target.before"
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+def test_demo_operation_recovers_the_planted_displacement(tmp_path: Path) -> None:
+    """SQLite only: the full-scale town, as ``remap demo`` runs it."""
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    try:
+        t = load(store, tmp_path, scale=1.0)
+        lines: list[str] = []
+        out = demo_operation(store, t, tmp_path, lines.append)
+    finally:
+        store.dispose()
+    assert out["planted_effect_recovered"] is True
+    assert out["verdicts"]["crime/Drugs+Anti-social behaviour"] in (
+        "reduction_with_displacement", "displacement_exceeds_reduction")
+    assert out["verdicts"]["crime/Anti-social behaviour"] in (
+        "reduction_with_displacement", "displacement_exceeds_reduction")
+    assert out["overdose_rise"] is True
+    assert out["new_sites_in_buffer"] >= 1
+    assert (tmp_path / "operation_report.json").exists()
+    assert any("recovered" in line for line in lines)
