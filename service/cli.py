@@ -449,6 +449,22 @@ def map_hotspots(layer: str, categories: tuple[str, ...], start: str | None, end
          lambda d: click.echo(f"map written: {d['map']} ({d['bytes'] / 1e6:.1f} MB)"))
 
 
+@map_group.command("operation")
+@click.argument("op_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--role", type=click.Choice(ROLES), default="analyst", show_default=True)
+@json_option
+@handles_errors
+def map_operation(op_id: int, out: Path, role: str, as_json: bool) -> None:
+    """An operation's target, buffer rings, control, before/after counts, density change."""
+    from .maps import operation_map_html
+
+    page = operation_map_html(open_store(), op_id, role=role, actor="cli")
+    out.write_text(page, encoding="utf-8")
+    emit({"map": str(out), "bytes": len(page.encode())}, as_json,
+         lambda d: click.echo(f"map written: {d['map']} ({d['bytes'] / 1e6:.1f} MB)"))
+
+
 @main.group("pack")
 def pack_group() -> None:
     """Tasking packs: one self-contained page that prints to A4."""
@@ -472,6 +488,24 @@ def pack_area(layer: str, categories: tuple[str, ...], start: str | None, end: s
     opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
                           alpha=alpha)
     page = area_pack_html(open_store(), req, opts, role=role)
+    out.write_text(page, encoding="utf-8")
+    emit({"pack": str(out), "bytes": len(page.encode())}, as_json,
+         lambda d: click.echo(f"pack written: {d['pack']} ({d['bytes'] / 1e6:.1f} MB)"))
+
+
+@pack_group.command("operation")
+@click.argument("op_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--role", type=click.Choice(ROLES), default="analyst", show_default=True,
+              help="prepare the pack for this role (partner: health measures withheld, "
+                   "counts of 1-4 shown as <5)")
+@json_option
+@handles_errors
+def pack_operation(op_id: int, out: Path, role: str, as_json: bool) -> None:
+    """An operation's pack: map, counts, measures, verdicts, overdose watch, re-map."""
+    from .maps import operation_pack_html
+
+    page = operation_pack_html(open_store(), op_id, role=role, actor="cli")
     out.write_text(page, encoding="utf-8")
     emit({"pack": str(out), "bytes": len(page.encode())}, as_json,
          lambda d: click.echo(f"pack written: {d['pack']} ({d['bytes'] / 1e6:.1f} MB)"))

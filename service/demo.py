@@ -17,7 +17,7 @@ from spatial.synthetic import build_town
 from .analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
 from .hotspots import HotspotOptions, hotspots_collection
 from .importer import ImportReport, import_boundaries, store_events
-from .maps import area_pack_html, hotspot_map_html
+from .maps import area_pack_html, hotspot_map_html, operation_map_html, operation_pack_html
 from .operations import demo_operation
 from .store import Store
 
@@ -114,6 +114,17 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
     say(f"  maps (open in any browser, offline): {out_dir / 'map_hotspots_analyst.html'}, "
         f"{out_dir / 'map_hotspots_partner.html'} (partner view: aggregated, suppressed)")
     say(f"  tasking pack (prints to A4): {path}")
+    op_id = summary["operation"].get("id") if isinstance(summary["operation"], dict) else None
+    if op_id is not None:
+        path = out_dir / "map_operation.html"
+        path.write_text(operation_map_html(store, op_id, role="analyst", actor="demo"),
+                        encoding="utf-8")
+        summary["outputs"]["map_operation"] = str(path)
+        pack = out_dir / "pack_operation.html"
+        pack.write_text(operation_pack_html(store, op_id, role="analyst", actor="demo"),
+                        encoding="utf-8")
+        summary["outputs"]["pack_operation"] = str(pack)
+        say(f"  operation map and pack: {path}, {pack}")
     store.dispose()
     say(f"outputs in {out_dir}/ ; explore the store with "
         f"REMAP_DATABASE_URL=sqlite:///{db} remap layers")

@@ -315,3 +315,227 @@ def parse_map_request(layer: str, categories: Sequence[str], start: str | None,
 
 __all__ = ["AreaSpec", "MapOptions", "area_pack_html", "hotspot_map_html", "pack_page",
            "parse_map_request", "table_html"]
+
+
+# ------------------------------------------------------------------ operations
+
+def _partner_safe_report(report: dict[str, Any], role: str) -> dict[str, Any]:
+    """The report as a role without point access may see it.
+
+    Health layers keep only their verdict code and suppressed counts (their
+    measures are functions of small counts); the overdose watch keeps its
+    flags with counts of 1-4 shown as "<5".
+    """
+    if not needs_small_number_suppression(role, ["ambulance"]):
+        return report
+    out = dict(report)
+    layers = []
+    for la in report["layers"]:
+        if needs_small_number_suppression(role, [la["layer"]]):
+            counts = {area: dict(zip(w.keys(), suppress_counts(np.array(list(w.values()))),
+                                     strict=True))
+                      for area, w in la["counts"].items()}
+            layers.append({"key": la["key"], "layer": la["layer"], "role": la["role"],
+                           "counts": counts,
+                           "verdict": {"code": la["verdict"]["code"],
+                                       "sentence": "Measures of health data are shown to "
+                                                   "analysts only; counts of 1-4 are "
+                                                   "shown as <5.", "caveats": []},
+                           "measures": None})
+        else:
+            layers.append(la)
+    out["layers"] = layers
+    watch = report.get("overdose_watch") or {}
+    if watch.get("available"):
+        out["overdose_watch"] = {
+            "available": True, "layer": watch["layer"],
+            "counts": {area: dict(zip(w.keys(), suppress_counts(np.array(list(w.values()))),
+                                      strict=True))
+                       for area, w in watch["counts"].items()},
+            "rise": watch.get("rise"), "flags": watch.get("flags", [])}
+    return out
+
+
+def _operation_windows(report: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    w = report["definition"]["windows"]
+    return {k: (w[k]["start"], w[k]["end"]) for k in ("before", "during", "after") if w.get(k)}
+
+
+def operation_layers(store: Store, report: dict[str, Any], role: str
+                     ) -> list[mapsmod.MapLayer]:
+    """Areas, before/after counts, the density difference and context layers."""
+    import shapely
+    from shapely.geometry import shape
+
+    geo = report["geometry"]
+    parts: list[tuple[Any, dict[str, Any]]] = []
+    if geo.get("target"):
+        parts.append((shape(geo["target"]), {"role": "target", "label": "Target area"}))
+    rings = geo.get("buffer_rings") or ([geo["buffer"]] if geo.get("buffer") else [])
+    edges = report["parameters"].get("buffer_edges_m", [])
+    for i, ring in enumerate(rings):
+        label = (f"Buffer {edges[i]:g}-{edges[i + 1]:g} m" if len(edges) > i + 1
+                 else "Buffer")
+        parts.append((shape(ring), {"role": "buffer", "label": label}))
+    for key, label in (("control", "Control area"), ("buffer_control", "Buffer control")):
+        if geo.get(key):
+            parts.append((shape(geo[key]), {"role": "control", "label": label}))
+    areas_fc = feature_collection(geometry_features([g for g, _ in parts],
+                                                    [p for _, p in parts]))
+    layers = [mapsmod.MapLayer(name="Operation: target, buffer, control", kind="areas",
+                               data=areas_fc)]
+    outer = shapely.union_all([g for g, p in parts if p["role"] in ("target", "buffer")])
+    minx, miny, maxx, maxy = outer.bounds
+    bbox = f"bbox:{minx:.6f},{miny:.6f},{maxx:.6f},{maxy:.6f}"
+    main_layer = next((la for la in report["layers"] if la["role"] == "outcome"),
+                      report["layers"][0] if report["layers"] else None)
+    windows = _operation_windows(report)
+    if main_layer is not None:
+        cats = [c for c in str(main_layer["category"]).split("+") if c and c != "*"]
+        for when in ("before", "after"):
+            start, end = windows[when]
+            req = CountsRequest.parse(layer=main_layer["layer"], categories=cats, start=start,
+                                      end=end, unit="h3:9", area=bbox)
+            fc, _ = hotspots(store, req, HotspotOptions(method="count"), role=role)
+            layers.append(mapsmod.MapLayer(
+                name=f"{main_layer['key']} {when} ({start} to {end})", kind="choropleth",
+                data=fc, show=when == "after"))
+        if not needs_small_number_suppression(role, [main_layer["layer"]]):
+            grid = _difference_surface(store, main_layer["layer"], cats, windows, bbox, role)
+            if grid is not None:
+                layers.append(mapsmod.MapLayer(name=f"{main_layer['key']}: density change "
+                                                    "(after minus before)",
+                                               kind="density", data=grid, show=False))
+        ctx_req = CountsRequest.parse(layer=main_layer["layer"], unit="h3:9", area=bbox,
+                                      start=windows["before"][0], end=windows["after"][1])
+        layers += context_layers(store, ctx_req, role)
+    return layers
+
+
+def _difference_surface(store: Store, layer: str, cats: list[str],
+                        windows: dict[str, tuple[str, str]], bbox: str,
+                        role: str) -> mapsmod.DensityGrid | None:
+    from spatial import density
+
+    surfaces = []
+    for when in ("before", "after"):
+        req = CountsRequest.parse(layer=layer, categories=cats, start=windows[when][0],
+                                  end=windows[when][1], unit="grid:100", area=bbox)
+        uc = unit_counts(store, req)
+        ev = uc.events.loc[uc.index >= 0]
+        if len(ev) < 2:
+            return None
+        surfaces.append((ev, uc.units.epsg))
+    epsg = surfaces[0][1]
+    (b_ev, _), (a_ev, _) = surfaces
+    from spatial.crs import to_metric
+
+    bx, by = to_metric(b_ev["lon"].to_numpy(float), b_ev["lat"].to_numpy(float), epsg)
+    ax, ay = to_metric(a_ev["lon"].to_numpy(float), a_ev["lat"].to_numpy(float), epsg)
+    xs, ys = np.concatenate([bx, ax]), np.concatenate([by, ay])
+    bounds = (xs.min() - 500, ys.min() - 500, xs.max() + 500, ys.max() + 500)
+    days = {w: (np.datetime64(windows[w][1]) - np.datetime64(windows[w][0])).astype(int) + 1
+            for w in ("before", "after")}
+    before = density.kde(bx, by, cell_size_m=25, bandwidth_m=200, bounds=bounds,
+                         weights=np.full(len(bx), 30.0 / days["before"]))
+    after = density.kde(ax, ay, cell_size_m=25, bandwidth_m=200, bounds=bounds,
+                        weights=np.full(len(ax), 30.0 / days["after"]))
+    diff = density.dual(after, before, mode="difference")
+    grid = mapsmod.DensityGrid.coerce({"result": diff, "epsg": epsg,
+                                       "units": "events per km² per 30 days"})
+    return grid
+
+
+def operation_map_html(store: Store, op_id: int, *, role: str, actor: str,
+                       options: MapOptions = MapOptions()) -> str:
+    from .operations import operation_report
+
+    report = _partner_safe_report(operation_report(store, op_id, actor=actor), role)
+    layers = operation_layers(store, report, role)
+    m = mapsmod.build_map(layers, title=f"remap: {report['operation']['name']}",
+                          caveats=_operation_caveats(report),
+                          parameters=_operation_parameters(report),
+                          offline=options.offline, asset_base_url=options.asset_base_url)
+    return mapsmod.render_html(m, offline=options.offline,
+                               asset_base_url=options.asset_base_url)
+
+
+def _operation_caveats(report: dict[str, Any]) -> list[str]:
+    cav: list[str] = []
+    for la in report["layers"]:
+        cav += (la.get("verdict") or {}).get("caveats", [])
+    cav += report.get("warnings", [])
+    return caveats_for(cav)
+
+
+def _operation_parameters(report: dict[str, Any]) -> dict[str, Any]:
+    p = report["parameters"]
+    return {k: p[k] for k in ("crs", "areas_km2", "buffer_edges_m", "definition", "windows",
+                              "alpha") if k in p}
+
+
+def operation_pack_html(store: Store, op_id: int, *, role: str, actor: str) -> str:
+    """The operation's tasking pack: map, count tables, measures, verdicts, caveats."""
+    from .operations import operation_report
+
+    report = _partner_safe_report(operation_report(store, op_id, actor=actor), role)
+    layers = operation_layers(store, report, role)
+    m = mapsmod.build_map(layers, title=report["operation"]["name"], caveats=[],
+                          parameters=_operation_parameters(report), offline=True)
+    map_html = mapsmod.render_html(m, offline=True)
+    sections = []
+    verdicts = "".join(
+        f"<div class='verdict'><b>{html.escape(la['key'])}</b> "
+        f"({html.escape(la['role'])}): <code>{html.escape(la['verdict']['code'])}</code>. "
+        f"{html.escape(la['verdict']['sentence'])}</div>" for la in report["layers"])
+    sections.append(f"<section><h2>Verdicts</h2>{verdicts}</section>")
+    rows = []
+    for la in report["layers"]:
+        for area, w in la["counts"].items():
+            rows.append((la["key"], area, w.get("before"), w.get("during"), w.get("after")))
+    sections.append("<section><h2>Counts</h2>"
+                    + table_html(["layer", "area", "before", "during", "after"], rows)
+                    + "</section>")
+    mrows = []
+    for la in report["layers"]:
+        ms = la.get("measures")
+        if not ms:
+            continue
+        for name in ("local_effect", "displacement_effect", "wdd"):
+            e = ms.get(name) or {}
+            mrows.append((la["key"], name.replace("_", " "), e.get("estimate"), e.get("se"),
+                          e.get("z"), e.get("p_value"),
+                          None if e.get("ci_low") is None
+                          else f"{e['ci_low']:.3g} to {e['ci_high']:.3g}",
+                          e.get("reason") or ""))
+        for name, label in (("success_measure", "SM"), ("buffer_displacement_measure", "BDM"),
+                            ("wdq", "WDQ"), ("total_net_effect", "TNE")):
+            e = ms.get(name) or {}
+            mrows.append((la["key"], label, e.get("value"), None, None, None, None,
+                          e.get("reason") or e.get("label") or ""))
+    if mrows:
+        sections.append("<section><h2>Measures (Wheeler &amp; Ratcliffe 2018; Bowers &amp; "
+                        "Johnson 2003; Guerette 2009)</h2>"
+                        + table_html(["layer", "measure", "estimate", "SE", "z", "p",
+                                      "95 % CI", "note"], mrows) + "</section>")
+    watch = report.get("overdose_watch") or {}
+    if watch.get("available"):
+        wrows = [(area, w.get("before"), w.get("during"), w.get("after"))
+                 for area, w in watch["counts"].items()]
+        flag = "RISE flagged" if watch.get("rise") else "no significant rise"
+        sections.append(f"<section><h2>Overdose watch ({html.escape(flag)})</h2>"
+                        + table_html(["area", "before", "during", "after"], wrows)
+                        + "</section>")
+    sites = report.get("dealing_sites") or {}
+    if sites.get("available"):
+        srows = [(area, *v.values()) for area, v in sites["by_area"].items()]
+        head = ["area", *next(iter(sites["by_area"].values())).keys()]
+        sections.append("<section><h2>Dealing-site re-map (partial intelligence)</h2>"
+                        + table_html(head, srows)
+                        + f"<p>{html.escape(str(sites.get('sentence', '')))}</p></section>")
+    windows = report["parameters"].get("windows", {})
+    subtitle = " · ".join(f"{k} {v['start']} to {v['end']}" for k, v in windows.items())
+    return pack_page(title=f"Operation pack: {report['operation']['name']}", subtitle=subtitle,
+                     map_html=map_html, sections=sections,
+                     caveats=_operation_caveats(report) + [mapsmod.BASE_CAVEAT],
+                     parameters=_operation_parameters(report))

@@ -9,7 +9,13 @@ from ..analysis import AreaSpec, CountsRequest, UnitSpec
 from ..auth import Principal, get_store, principal
 from ..dependencies import TimeWindow, categories_param, time_window
 from ..hotspots import HotspotOptions
-from ..maps import MapOptions, area_pack_html, hotspot_map_html
+from ..maps import (
+    MapOptions,
+    area_pack_html,
+    hotspot_map_html,
+    operation_map_html,
+    operation_pack_html,
+)
 from ..store import Store
 from .hotspots import AREA_HELP, UNIT_HELP, hotspot_options
 
@@ -53,3 +59,20 @@ def area_pack(layer: str = Query(...),
     req = CountsRequest(layer=layer, categories=categories, window=window,
                         unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
     return HTMLResponse(area_pack_html(store, req, opts, role=who.role))
+
+
+@router.get("/maps/operations/{op_id}", response_class=HTMLResponse,
+            summary="An operation's map: target, buffer rings, control, before/after counts, "
+                    "the density change, context layers as the key's role allows")
+def operation_map(op_id: int, options: MapOptions = Depends(map_options),
+                  store: Store = Depends(get_store),
+                  who: Principal = Depends(principal)) -> HTMLResponse:
+    return HTMLResponse(operation_map_html(store, op_id, role=who.role, actor=who.actor,
+                                           options=options))
+
+
+@router.get("/operations/{op_id}/pack", response_class=HTMLResponse,
+            summary="An operation's tasking pack: one self-contained page that prints to A4")
+def operation_pack(op_id: int, store: Store = Depends(get_store),
+                   who: Principal = Depends(principal)) -> HTMLResponse:
+    return HTMLResponse(operation_pack_html(store, op_id, role=who.role, actor=who.actor))

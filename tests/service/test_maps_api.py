@@ -108,3 +108,34 @@ def test_analyst_sees_ambulance_counts_unsuppressed(client: TestClient, keys,
     counts = [f["properties"].get("count") for fc in embedded_collections(page.replace("&quot;", "\""))
               for f in fc["features"]]
     assert any(isinstance(v, int) and 1 <= v <= 4 for v in counts)
+
+
+def test_operation_map_and_pack_per_role(client: TestClient, keys, store: Store,
+                                         tmp_path) -> None:
+    from tests.service.test_operations_api import definition, load
+
+    t = load(store, tmp_path, scale=0.15)
+    op = client.post("/v1/operations", headers=keys["analyst"], json=definition(t)).json()
+    coords = sensitive_coordinates(store)
+    for role in ("analyst", "partner"):
+        m = client.get(f"/v1/maps/operations/{op['id']}", headers=keys[role])
+        pack = client.get(f"/v1/operations/{op['id']}/pack", headers=keys[role])
+        assert m.status_code == 200 and pack.status_code == 200, (m.text[:300], pack.text[:300])
+        assert "Operation: target, buffer, control" in m.text
+        assert "Verdicts" in pack.text and "Counts" in pack.text
+        if role == "partner":
+            for page in (m.text, pack.text):
+                assert "Dealing sites (intelligence: restricted)" not in page
+                assert not [c for c in coords if c in page]
+                for fc in embedded_collections(page.replace("&quot;", '"')):
+                    for f in fc["features"]:
+                        tip = str(f["properties"].get("_remap_tooltip", ""))
+                        if "Ambulance" in tip:
+                            v = f["properties"].get("count")
+                            assert not (isinstance(v, int) and 1 <= v <= 4)
+            # the pack's count tables: ambulance rows never show 1-4
+            rows = re.findall(r"<tr><td>ambulance/\*</td><td>\w+</td>(.*?)</tr>", pack.text)
+            assert rows
+            for row in rows:
+                cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+                assert all(c in ("0", "&lt;5") or int(c.replace(",", "")) >= 5 for c in cells)
