@@ -36,6 +36,28 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
         human(data)
 
 
+def write_page(out: Path, page: str, kind: str, as_json: bool) -> None:
+    """Write an HTML map or pack and say where."""
+    out.write_text(page, encoding="utf-8")
+    size = len(page.encode())
+    emit({kind: str(out), "bytes": size}, as_json,
+         lambda d: click.echo(f"{kind} written: {out} ({size / 1e6:.1f} MB)"))
+
+
+def _hotspot_request(layer: str, categories: tuple[str, ...], start: str | None,
+                     end: str | None, unit: str, area: str | None, k: int,
+                     permutations: int | None, seed: int | None, correction: str,
+                     alpha: float) -> tuple[Any, Any]:
+    """The request and options of the shared analysis options."""
+    from .hotspots import HotspotOptions
+    from .maps import parse_map_request
+
+    req = parse_map_request(layer, categories, start, end, unit, area)
+    opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
+                          alpha=alpha)
+    return req, opts
+
+
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True,
                         help="machine-readable JSON on stdout")(f)
@@ -437,16 +459,12 @@ def map_hotspots(layer: str, categories: tuple[str, ...], start: str | None, end
                  seed: int | None, correction: str, alpha: float, out: Path, role: str,
                  as_json: bool) -> None:
     """Counts, Gi*, LISA, density, monthly slider and context layers on one map."""
-    from .hotspots import HotspotOptions
-    from .maps import hotspot_map_html, parse_map_request
+    from .maps import hotspot_map_html
 
-    req = parse_map_request(layer, categories, start, end, unit, area)
-    opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
-                          alpha=alpha)
+    req, opts = _hotspot_request(layer, categories, start, end, unit, area, k, permutations,
+                                 seed, correction, alpha)
     page = hotspot_map_html(open_store(), req, opts, role=role)
-    out.write_text(page, encoding="utf-8")
-    emit({"map": str(out), "bytes": len(page.encode())}, as_json,
-         lambda d: click.echo(f"map written: {d['map']} ({d['bytes'] / 1e6:.1f} MB)"))
+    write_page(out, page, "map", as_json)
 
 
 @map_group.command("operation")
@@ -460,9 +478,7 @@ def map_operation(op_id: int, out: Path, role: str, as_json: bool) -> None:
     from .maps import operation_map_html
 
     page = operation_map_html(open_store(), op_id, role=role, actor="cli")
-    out.write_text(page, encoding="utf-8")
-    emit({"map": str(out), "bytes": len(page.encode())}, as_json,
-         lambda d: click.echo(f"map written: {d['map']} ({d['bytes'] / 1e6:.1f} MB)"))
+    write_page(out, page, "map", as_json)
 
 
 @main.group("pack")
@@ -481,16 +497,12 @@ def pack_area(layer: str, categories: tuple[str, ...], start: str | None, end: s
               unit: str, area: str | None, k: int, permutations: int | None, seed: int | None,
               correction: str, alpha: float, out: Path, role: str, as_json: bool) -> None:
     """Map, top units, hot spots, caveats and parameters for an area."""
-    from .hotspots import HotspotOptions
-    from .maps import area_pack_html, parse_map_request
+    from .maps import area_pack_html
 
-    req = parse_map_request(layer, categories, start, end, unit, area)
-    opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
-                          alpha=alpha)
+    req, opts = _hotspot_request(layer, categories, start, end, unit, area, k, permutations,
+                                 seed, correction, alpha)
     page = area_pack_html(open_store(), req, opts, role=role)
-    out.write_text(page, encoding="utf-8")
-    emit({"pack": str(out), "bytes": len(page.encode())}, as_json,
-         lambda d: click.echo(f"pack written: {d['pack']} ({d['bytes'] / 1e6:.1f} MB)"))
+    write_page(out, page, "pack", as_json)
 
 
 @pack_group.command("operation")
@@ -506,9 +518,7 @@ def pack_operation(op_id: int, out: Path, role: str, as_json: bool) -> None:
     from .maps import operation_pack_html
 
     page = operation_pack_html(open_store(), op_id, role=role, actor="cli")
-    out.write_text(page, encoding="utf-8")
-    emit({"pack": str(out), "bytes": len(page.encode())}, as_json,
-         lambda d: click.echo(f"pack written: {d['pack']} ({d['bytes'] / 1e6:.1f} MB)"))
+    write_page(out, page, "pack", as_json)
 
 
 # ------------------------------------------------------------------ keys

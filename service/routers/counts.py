@@ -13,17 +13,23 @@ from ..store import Store
 
 router = APIRouter(prefix="/v1", tags=["counts"])
 
+UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:METRES"
+AREA_HELP = "boundary:SET[@VERSION][:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"
+
+
+def counts_request(layer: str = Query(..., description="layer name"),
+                   categories: tuple[str, ...] = Depends(categories_param),
+                   window: TimeWindow = Depends(time_window),
+                   unit: str = Query(..., description=UNIT_HELP),
+                   area: str | None = Query(None, description=AREA_HELP)) -> CountsRequest:
+    """Layer, categories, window, unit and study area: shared by every analysis route."""
+    return CountsRequest(layer=layer, categories=categories, window=window,
+                         unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
+
 
 @router.get("/counts", summary="Counts per unit of a study area for a layer, categories and "
                                 "window; every unit appears, zeros included")
-def counts(layer: str = Query(..., description="layer name"),
-           categories: tuple[str, ...] = Depends(categories_param),
-           window: TimeWindow = Depends(time_window),
-           unit: str = Query(..., description="h3:RES | boundary:SET[@VERSION] | grid:METRES"),
-           area: str | None = Query(None, description="boundary:SET[@VERSION][:UNIT,...] | "
-                                                      "bbox:minlon,minlat,maxlon,maxlat"),
+def counts(req: CountsRequest = Depends(counts_request),
            store: Store = Depends(get_store),
            who: Principal = Depends(principal)) -> dict[str, Any]:
-    req = CountsRequest(layer=layer, categories=categories, window=window,
-                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
     return counts_collection(store, req, role=who.role)

@@ -8,17 +8,15 @@ from fastapi import APIRouter, Depends, Query
 
 from spatial.errors import PermissionDeniedError
 
-from ..analysis import AreaSpec, CountsRequest, UnitSpec
+from ..analysis import CountsRequest
 from ..auth import Principal, get_store, principal
-from ..dependencies import TimeWindow, categories_param, parse_window, time_window
+from ..dependencies import parse_window
 from ..hotspots import HotspotOptions, autocorrelation, hotspots_collection
 from ..results import save_result
 from ..store import Store
+from .counts import counts_request
 
 router = APIRouter(prefix="/v1", tags=["hotspots"])
-
-UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:METRES"
-AREA_HELP = "boundary:SET[@VERSION][:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"
 
 
 def hotspot_options(
@@ -49,38 +47,26 @@ def hotspot_options(
 
 @router.get("/hotspots", summary="Every unit of the study area with its hotspot statistics "
                                   "(GeoJSON, with `parameters` and `warnings`)")
-def get_hotspots(layer: str = Query(...),
-                 categories: tuple[str, ...] = Depends(categories_param),
-                 window: TimeWindow = Depends(time_window),
-                 unit: str = Query(..., description=UNIT_HELP),
-                 area: str | None = Query(None, description=AREA_HELP),
+def get_hotspots(req: CountsRequest = Depends(counts_request),
                  opts: HotspotOptions = Depends(hotspot_options),
                  save: str | None = Query(None, description="also save the result under this "
                                                             "name (analyst, admin): /v1/results, "
                                                             "OGC collection hotspots-NAME"),
                  store: Store = Depends(get_store),
                  who: Principal = Depends(principal)) -> dict[str, Any]:
-    req = CountsRequest(layer=layer, categories=categories, window=window,
-                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
     if save and who.role not in ("admin", "analyst"):
         raise PermissionDeniedError(f"role {who.role!r} may not save results")
     fc = hotspots_collection(store, req, opts, role=who.role)
     if save:
-        fc["saved"] = save_result(store, save, fc, layer=layer, method=opts.method,
+        fc["saved"] = save_result(store, save, fc, layer=req.layer, method=opts.method,
                                   actor=who.actor)
     return fc
 
 
 @router.get("/autocorrelation", summary="Global Moran's I with normal, randomisation and "
                                          "permutation inference")
-def get_autocorrelation(layer: str = Query(...),
-                        categories: tuple[str, ...] = Depends(categories_param),
-                        window: TimeWindow = Depends(time_window),
-                        unit: str = Query(..., description=UNIT_HELP),
-                        area: str | None = Query(None, description=AREA_HELP),
+def get_autocorrelation(req: CountsRequest = Depends(counts_request),
                         opts: HotspotOptions = Depends(hotspot_options),
                         store: Store = Depends(get_store),
                         who: Principal = Depends(principal)) -> dict[str, Any]:
-    req = CountsRequest(layer=layer, categories=categories, window=window,
-                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
     return autocorrelation(store, req, opts, role=who.role)

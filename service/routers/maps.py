@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from ..analysis import AreaSpec, CountsRequest, UnitSpec
+from ..analysis import CountsRequest
 from ..auth import Principal, get_store, principal
-from ..dependencies import TimeWindow, categories_param, time_window
 from ..hotspots import HotspotOptions
 from ..maps import (
     MapOptions,
@@ -17,7 +16,8 @@ from ..maps import (
     operation_pack_html,
 )
 from ..store import Store
-from .hotspots import AREA_HELP, UNIT_HELP, hotspot_options
+from .counts import counts_request
+from .hotspots import hotspot_options
 
 router = APIRouter(prefix="/v1", tags=["maps"])
 
@@ -32,32 +32,20 @@ def map_options(request: Request) -> MapOptions:
 @router.get("/maps/hotspots", response_class=HTMLResponse,
             summary="A Folium map: counts, Gi*, LISA, density, monthly slider, boundaries, "
                     "context layers as the key's role allows")
-def hotspot_map(layer: str = Query(...),
-                categories: tuple[str, ...] = Depends(categories_param),
-                window: TimeWindow = Depends(time_window),
-                unit: str = Query(..., description=UNIT_HELP),
-                area: str | None = Query(None, description=AREA_HELP),
+def hotspot_map(req: CountsRequest = Depends(counts_request),
                 opts: HotspotOptions = Depends(hotspot_options),
                 options: MapOptions = Depends(map_options),
                 store: Store = Depends(get_store),
                 who: Principal = Depends(principal)) -> HTMLResponse:
-    req = CountsRequest(layer=layer, categories=categories, window=window,
-                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
     return HTMLResponse(hotspot_map_html(store, req, opts, role=who.role, options=options))
 
 
 @router.get("/packs/area", response_class=HTMLResponse,
             summary="A tasking pack for an area: one self-contained page that prints to A4")
-def area_pack(layer: str = Query(...),
-              categories: tuple[str, ...] = Depends(categories_param),
-              window: TimeWindow = Depends(time_window),
-              unit: str = Query(..., description=UNIT_HELP),
-              area: str | None = Query(None, description=AREA_HELP),
+def area_pack(req: CountsRequest = Depends(counts_request),
               opts: HotspotOptions = Depends(hotspot_options),
               store: Store = Depends(get_store),
               who: Principal = Depends(principal)) -> HTMLResponse:
-    req = CountsRequest(layer=layer, categories=categories, window=window,
-                        unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
     return HTMLResponse(area_pack_html(store, req, opts, role=who.role))
 
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from service.cli import main
+from service.importer import ImportReport, import_boundaries, store_events
 from service.main import create_app
-from service.settings import Settings
+from service.settings import Settings, get_settings
 from service.store import Store
+from spatial.synthetic import build_town
 
 
 @pytest.fixture
@@ -33,3 +37,31 @@ def keys(store: Store) -> dict[str, dict[str, str]]:
     """Headers for one key of each role."""
     return {role: {"X-API-Key": store.create_key(role, f"test {role}")}
             for role in ("admin", "analyst", "partner")}
+
+
+@pytest.fixture
+def town_store(store: Store, tmp_path) -> Store:
+    """The store holding a small seeded synthetic town: 24 beats, every layer."""
+    town = build_town(7, scale=0.15)
+    path = tmp_path / "beats.geojson"
+    town.beats.to_file(path, driver="GeoJSON")
+    import_boundaries(store, path, file_name="beats.geojson", name="beats", id_field="unit_id",
+                      label_field="label")
+    for layer, frame in town.events.items():
+        store_events(store, frame, ImportReport(layer=layer, format="synthetic"), timings={},
+                     file_names=[layer], actor="test")
+    return store
+
+
+@pytest.fixture
+def run(store: Store, monkeypatch: pytest.MonkeyPatch):
+    """Invoke the ``remap`` command on the test store."""
+    monkeypatch.setenv("REMAP_DATABASE_URL", store.url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    yield invoke
+    get_settings.cache_clear()

@@ -5,27 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from service.cli import main
-from service.settings import get_settings
 from service.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
-
-@pytest.fixture
-def run(store: Store, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("REMAP_DATABASE_URL", store.url)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def test_keys_create_prints_the_key_once_and_stores_a_hash(run, store: Store) -> None:

@@ -17,24 +17,8 @@ from libpysal.weights import Queen, W
 from shapely.geometry import shape
 
 from service.cli import main
-from service.importer import ImportReport, import_boundaries, store_events
 from service.settings import get_settings
 from service.store import Store
-from spatial.synthetic import build_town
-
-
-@pytest.fixture
-def town_store(store: Store, tmp_path) -> Store:
-    town = build_town(7, scale=0.15)
-    path = tmp_path / "beats.geojson"
-    town.beats.to_file(path, driver="GeoJSON")
-    import_boundaries(store, path, file_name="beats.geojson", name="beats", id_field="unit_id",
-                      label_field="label")
-    for layer in ("crime", "ambulance"):
-        rep = ImportReport(layer=layer, format="synthetic")
-        store_events(store, town.events[layer], rep, timings={}, file_names=[layer],
-                     actor="test")
-    return store
 
 
 def _get(client: TestClient, key, **params):

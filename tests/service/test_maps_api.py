@@ -7,28 +7,13 @@ import json
 import re
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from service.importer import ImportReport, import_boundaries, store_events
 from service.store import EventFilter, Store
-from spatial.synthetic import build_town
 
 MAP_PARAMS = {"layer": "crime", "category": "Drugs", "unit": "boundary:beats", "seed": 3,
               "permutations": 99}
 
-
-@pytest.fixture
-def town_store(store: Store, tmp_path) -> Store:
-    town = build_town(11, scale=0.1)
-    path = tmp_path / "beats.geojson"
-    town.beats.to_file(path, driver="GeoJSON")
-    import_boundaries(store, path, file_name="beats.geojson", name="beats", id_field="unit_id",
-                      label_field="label")
-    for layer, frame in town.events.items():
-        store_events(store, frame, ImportReport(layer=layer, format="synthetic"), timings={},
-                     file_names=[layer], actor="test")
-    return store
 
 
 def embedded_collections(page: str) -> list[dict[str, Any]]:

@@ -14,13 +14,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from service.cli import main
 from service.importer import ImportReport, import_boundaries, store_events
 from service.operations import demo_operation
-from service.settings import get_settings
 from service.store import Store
 from spatial.synthetic import SyntheticTown, build_town, target_area
 from spatial.verdict import VERDICT_CODES
@@ -284,18 +281,6 @@ def test_calculator_rejects_bad_counts_naming_the_field(client: TestClient, keys
 
 # --------------------------------------------------------------------------- the CLI
 
-
-@pytest.fixture
-def run(store: Store, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("REMAP_DATABASE_URL", store.url)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def test_cli_create_start_report(run, store: Store, tmp_path: Path) -> None:
