@@ -178,3 +178,40 @@ def test_target_counts_match_an_independent_count(
     assert drugs["key"] == "crime/Drugs"
     assert (drugs["counts"]["target"]["before"], drugs["counts"]["target"]["after"]) == (
         before, after)
+
+
+def test_literal_control_all_other_neighbourhoods_with_area_weights(
+        darnall: tuple[Store, dict[str, Any], dict[str, Any], str], shared_data: Path) -> None:
+    """The issue's wording: control = every other Sheffield neighbourhood not touching the
+    buffer. It is ~40 times the target, so counts are area-weighted (densities) to keep
+    the additive WDD meaningful; the report must still be complete."""
+    store, _op, _report, code = darnall
+    nh = gpd.read_file(nhood_path(shared_data)).to_crs(crs.BNG)
+    nh["geometry"] = shapely.make_valid(nh.geometry.to_numpy())
+    target = nh.loc[nh["nhood_code"] == code].geometry.union_all()
+    outer = target.buffer(500)
+    others = sorted(set(nh.loc[~nh.geometry.intersects(outer), "nhood_code"].astype(str)))
+    assert len(others) > 80
+    definition = {
+        "name": "Darnall, literal control",
+        "target": {"type": "boundary", "set": "sheffield_nhood", "units": [code]},
+        "buffer": {"rings_m": [500]},
+        "control": {"type": "boundary", "set": "sheffield_nhood", "units": others},
+        "windows": {"before": {"start": "2018-10-01", "end": "2018-12-31"},
+                    "after": {"start": "2019-01-01", "end": "2019-02-28"}},
+        "layers": [{"layer": "crime", "category": c, "role": "outcome"} for c in LAYERS],
+        "options": {"area_weights": True},
+    }
+    op = create_operation(store, definition, actor="test")
+    report = operation_report(store, op["id"], actor="test")
+    json.dumps(report, allow_nan=False)
+    assert report["parameters"]["area_weights"]
+    for layer in report["layers"]:
+        assert layer["verdict"]["code"] in VERDICT_CODES and layer["verdict"]["sentence"]
+    control = sum(la["counts"]["control"]["before"] for la in report["layers"])
+    target = sum(la["counts"]["target"]["before"] for la in report["layers"])
+    assert control > 5 * target
+    print("\nDarnall, control = all", len(others), "neighbourhoods not touching the buffer, "
+          "area-weighted:")
+    for layer in report["layers"]:
+        print(f"  {layer['key']:<40} {layer['verdict']['code']}")
