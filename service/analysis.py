@@ -18,7 +18,7 @@ import shapely
 
 from spatial import units as unitsmod
 from spatial.disclosure import needs_small_number_suppression, suppress_counts
-from spatial.errors import ParameterError
+from spatial.errors import NotFoundError, ParameterError
 
 from .dependencies import TimeWindow, parse_bbox, parse_window
 from .geojson import feature_collection, geometry_features
@@ -188,6 +188,10 @@ def study_area_geometry(store: Store, area: AreaSpec, events: pd.DataFrame
 
 def unit_counts(store: Store, req: CountsRequest) -> UnitCounts:
     """Events of ``req`` located in every unit of its study area."""
+    known = store.layer_names()
+    if req.layer not in known:
+        raise NotFoundError(f"layer {req.layer!r} does not exist; known layers: "
+                            f"{', '.join(sorted(known)) or 'none (import events first)'}")
     events = store.event_arrays(req.event_filter())
     warnings: list[str] = []
     if req.unit.kind == "boundary":

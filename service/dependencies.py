@@ -109,7 +109,7 @@ class Page:
 
 def paging(request: Request,
            limit: int = Query(100, ge=1, description="items per page"),
-           offset: int = Query(0, ge=0)) -> Page:
+           offset: int = Query(0, ge=0, le=2**62)) -> Page:
     cap = request.app.state.settings.page_size_max
     if limit > cap:
         raise ParameterError("limit", f"at most {cap} per page")

@@ -463,6 +463,8 @@ def _record(row: Any, *, full: bool = True) -> dict[str, Any]:
 
 
 def _row(store: Store, op_id: int) -> Any:
+    if not 1 <= op_id < 2**63:  # beyond any database integer: it cannot exist
+        raise NotFoundError(f"operation {op_id} does not exist")
     _ensure_schema(store)
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(operations_table).where(operations_table.c.id == op_id)

@@ -50,7 +50,7 @@ async def create_boundary_set(file: UploadFile = File(...),
 
 
 @router.get("/boundaries/{name}", summary="The units of a boundary set as GeoJSON")
-def boundary_set_units(name: str, version: int | None = Query(None, ge=1),
+def boundary_set_units(name: str, version: int | None = Query(None, ge=1, le=2**31),
                        store: Store = Depends(get_store),
                        _who: Principal = Depends(principal)) -> dict[str, Any]:
     info = store.boundary_set(name, version)

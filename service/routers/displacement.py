@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,12 @@ from ..auth import Principal, principal
 
 router = APIRouter(prefix="/v1/displacement", tags=["displacement"])
 
-Count = Field(ge=0, allow_inf_nan=False, description="events (>= 0)")
+#: counts and weights are bounded so that no product of them can overflow a float
+MAX_COUNT = 1e12
+Count = Field(ge=0, le=MAX_COUNT, allow_inf_nan=False, description="events (0 to 1e12)")
+
+
+HarmWeight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
 
 class Pair(BaseModel):
@@ -30,18 +35,18 @@ class TimeWeights(BaseModel):
     """Window lengths (e.g. days): counts are divided by them (Wheeler & Ratcliffe 2018)."""
 
     model_config = ConfigDict(extra="forbid")
-    before: float = Field(gt=0, allow_inf_nan=False)
-    after: float = Field(gt=0, allow_inf_nan=False)
+    before: float = Field(gt=0, le=1e9, allow_inf_nan=False)
+    after: float = Field(gt=0, le=1e9, allow_inf_nan=False)
 
 
 class AreaWeights(BaseModel):
     """Areas (e.g. km²) of target, buffer, control (and buffer control)."""
 
     model_config = ConfigDict(extra="forbid")
-    target: float = Field(gt=0, allow_inf_nan=False)
-    buffer: float = Field(gt=0, allow_inf_nan=False)
-    control: float = Field(gt=0, allow_inf_nan=False)
-    buffer_control: float | None = Field(None, gt=0, allow_inf_nan=False)
+    target: float = Field(gt=0, le=1e9, allow_inf_nan=False)
+    buffer: float = Field(gt=0, le=1e9, allow_inf_nan=False)
+    control: float = Field(gt=0, le=1e9, allow_inf_nan=False)
+    buffer_control: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False)
 
 
 class Counts(BaseModel):
@@ -64,7 +69,7 @@ class CalculateIn(BaseModel):
     categories: dict[str, Counts] | None = None
     time_weights: TimeWeights | None = None
     area_weights: AreaWeights | None = None
-    harm_weights: float | dict[str, float] | None = Field(
+    harm_weights: HarmWeight | dict[str, HarmWeight] | None = Field(
         None, description="a weight for the single table, or one per category")
     alpha: float = Field(0.05, gt=0, lt=1)
     min_count: int | None = Field(None, ge=0, description="verdict floor (default 35 at 5 %)")

@@ -652,7 +652,7 @@ def items(request: Request, collection_id: str,
                                         description="instant or interval a/b, ../b, a/.."),
           limit: int = Query(100, ge=1, description="features per page; above the server's "
                                                     "maximum, the maximum"),
-          offset: int = Query(0, ge=0),
+          offset: int = Query(0, ge=0, le=2**62),
           crs_: str | None = Query(None, alias="crs",
                                    description=f"CRS of the response: {CRS84} (default) or "
                                                f"{EPSG_27700}"),

@@ -210,3 +210,10 @@ def test_month_windows_include_their_first_instant(client: TestClient, keys,
     r = client.get("/v1/events", headers=keys["analyst"],
                    params={"start": "2018-10-01", "end": "2018-10-01"}).json()
     assert r["numberMatched"] == 5
+
+
+def test_unknown_layer_is_404_naming_the_known_ones(client: TestClient, keys) -> None:
+    upload(client, keys["analyst"], SMALL)
+    r = client.get("/v1/counts", headers=keys["analyst"],
+                   params={"layer": "crimes", "unit": "h3:8"})
+    assert r.status_code == 404 and "crime" in r.json()["message"]

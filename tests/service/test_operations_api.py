@@ -353,3 +353,17 @@ def test_demo_operation_recovers_the_planted_displacement(tmp_path: Path) -> Non
     assert out["new_sites_in_buffer"] >= 1
     assert (tmp_path / "operation_report.json").exists()
     assert any("recovered" in line for line in lines)
+
+
+def test_absurd_inputs_are_422_or_404_never_500(client: TestClient, keys) -> None:
+    """Cases a schema fuzzer (schemathesis) found: huge ids and overflowing counts."""
+    h = keys["analyst"]
+    assert client.get("/v1/operations/16023802810251090067456", headers=h).status_code == 404
+    body = {"categories": {"a": {"target": {"before": 0.5, "after": 1e-308},
+                                 "buffer": {"before": 8e307, "after": 7e16},
+                                 "control": {"before": 1.7e308, "after": 1.3e308}}}}
+    r = client.post("/v1/displacement/calculate", headers=h, json=body)
+    assert r.status_code == 422 and "before" in r.json()["message"]
+    body = {"target": {"before": 10, "after": 5}, "buffer": {"before": 10, "after": 5},
+            "control": {"before": 10, "after": 5}, "harm_weights": 1e300}
+    assert client.post("/v1/displacement/calculate", headers=h, json=body).status_code == 422
