@@ -568,9 +568,16 @@ def keys_revoke(key_id: int, as_json: bool) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@json_option
+def serve(host: str, port: int, as_json: bool) -> None:
     """Run the HTTP API (uvicorn)."""
     import uvicorn
+
+    settings = get_settings()
+    emit({"url": f"http://{host}:{port}", "docs": f"http://{host}:{port}/docs",
+          "store": settings.database_url.split("@")[-1]}, as_json,
+         lambda d: click.echo(f"remap API on {d['url']} (docs {d['docs']}), store "
+                              f"{d['store']}"))
 
     uvicorn.run("service.main:app", host=host, port=port)
 

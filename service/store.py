@@ -682,6 +682,10 @@ def _set_info(r: Any) -> BoundarySetInfo:
         created_at=r.created_at, unit_count=int(r.n or 0))
 
 
+# one encoder for all rows: json.dumps with options builds a new one per call
+_ATTRIBUTES_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def _event_rows(frame: pd.DataFrame, import_id: int | None, ids: np.ndarray, dialect: str
                 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and row tuples of python scalars for the DB drivers."""
@@ -705,7 +709,7 @@ def _event_rows(frame: pd.DataFrame, import_id: int | None, ids: np.ndarray, dia
         "source": frame["source"].astype(str).tolist(),
         "sensitivity": frame["sensitivity"].astype(str).tolist(),
         "h3": frame["h3"].astype(str).tolist(),
-        "attributes": [json.dumps(a, default=str, sort_keys=True) for a in frame["attributes"]],
+        "attributes": list(map(_ATTRIBUTES_ENCODER.encode, frame["attributes"])),
         "import_id": [import_id] * len(frame),
     }
     return list(cols), list(zip(*cols.values(), strict=True))
