@@ -241,16 +241,16 @@ def import_boundaries(store: Store, source: str | Path | IO[bytes], *, file_name
     units = list(zip(gdf["unit_id"].astype(str), gdf["label"].astype(str), wkb,
                      areas.astype(float), strict=True))
     with store.begin() as conn:
-        set_id = store.add_boundary_set(conn, name=name, id_field=id_field,
-                                        label_field=label_field, effective_date=effective_date,
-                                        source_file=file_name, repairs=read.repairs, units=units)
+        set_id, version = store.add_boundary_set(
+            conn, name=name, id_field=id_field, label_field=label_field,
+            effective_date=effective_date, source_file=file_name, repairs=read.repairs,
+            units=units)
         positions = store.all_event_positions(conn)
         units_frame = pd.DataFrame({"unit_id": gdf["unit_id"].astype(str).to_numpy(),
                                     "wkb": wkb})
         place_events_in_set(store, conn, set_id, units_frame,
                             positions["id"].to_numpy(), positions["lon"].to_numpy(),
                             positions["lat"].to_numpy())
-        version = store_version(conn, set_id)
         store.audit(conn, actor, "boundaries_import",
                     {"name": name, "version": version, "units": len(units),
                      "repairs": len(read.repairs), "file": file_name})
@@ -260,10 +260,3 @@ def import_boundaries(store: Store, source: str | Path | IO[bytes], *, file_name
                                 repairs=read.repairs, rejections=read.rejections,
                                 events_placed=sum(counts.values()) - outside,
                                 events_outside=outside)
-
-
-def store_version(conn: Any, set_id: int) -> int:
-    from .store import boundary_sets
-
-    return int(conn.execute(boundary_sets.select().with_only_columns(boundary_sets.c.version)
-                            .where(boundary_sets.c.id == set_id)).scalar())

@@ -25,7 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from spatial.errors import ConflictError, NotFoundError, ParameterError
+from spatial.errors import NotFoundError, ParameterError
 from spatial.events import EVENT_COLUMNS, layer_spec
 
 ROLES = ("admin", "analyst", "partner")
@@ -529,8 +529,8 @@ class Store:
     def add_boundary_set(self, conn: Connection, *, name: str, id_field: str,
                          label_field: str | None, effective_date: date | None,
                          source_file: str, repairs: list[str],
-                         units: Iterable[tuple[str, str, str, float]]) -> int:
-        """A new version of boundary set ``name``; returns its id.
+                         units: Iterable[tuple[str, str, str, float]]) -> tuple[int, int]:
+        """A new version of boundary set ``name``; returns its id and version.
 
         ``units`` yields ``(unit_id, label, wkb_hex, area_m2)``.
         """
@@ -548,7 +548,7 @@ class Store:
                 for u, lab, w, a in units]
         if rows:
             conn.execute(boundary_units.insert(), rows)
-        return set_id
+        return set_id, version
 
     def boundary_sets_list(self) -> list[BoundarySetInfo]:
         counts = (sa.select(boundary_units.c.set_id, sa.func.count().label("n"))
@@ -580,12 +580,6 @@ class Store:
         with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(q).all(),
                                 columns=["unit_id", "label", "wkb", "area_m2"])
-
-    def latest_set_ids(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for s in self.boundary_sets_list():
-            out[s.name] = s.id  # ordered by version: the last wins
-        return out
 
     def write_placements(self, conn: Connection, set_id: int, event_ids: np.ndarray,
                          unit_ids: Sequence[str | None]) -> None:
@@ -713,8 +707,3 @@ def _event_rows(frame: pd.DataFrame, import_id: int | None, ids: np.ndarray, dia
         "import_id": [import_id] * len(frame),
     }
     return list(cols), list(zip(*cols.values(), strict=True))
-
-
-def ensure_unique(name: str, existing: Iterable[str]) -> None:
-    if name in set(existing):
-        raise ConflictError(f"{name!r} already exists")
