@@ -25,7 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from spatial.errors import NotFoundError, ParameterError
+from spatial.errors import ConflictError, NotFoundError, ParameterError
 from spatial.events import EVENT_COLUMNS, layer_spec
 
 ROLES = ("admin", "analyst", "partner")
@@ -397,6 +397,14 @@ class Store:
                 marks = ", ".join("?" for _ in columns)
                 cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                                 rows)
+        except Exception as exc:
+            if type(exc).__name__ in ("IntegrityError", "UniqueViolation"):
+                # another writer stored some of these rows since we looked: the whole
+                # transaction rolls back, and the caller can simply run it again
+                raise ConflictError(
+                    "another import stored some of these events at the same time; nothing "
+                    "was written, run the import again") from exc
+            raise
         finally:
             cur.close()
 

@@ -217,3 +217,25 @@ def test_unknown_layer_is_404_naming_the_known_ones(client: TestClient, keys) ->
     r = client.get("/v1/counts", headers=keys["analyst"],
                    params={"layer": "crimes", "unit": "h3:8"})
     assert r.status_code == 404 and "crime" in r.json()["message"]
+
+
+def test_a_concurrent_duplicate_write_is_a_conflict_and_writes_nothing(store: Store) -> None:
+    """Two imports racing on one file: the loser's transaction rolls back whole (409)."""
+    import pytest
+
+    from service.importer import ImportReport, store_events
+    from spatial import placement
+    from spatial.errors import ConflictError
+    from spatial.ingest import read_policeuk
+
+    frame = read_policeuk(SMALL).events
+    store_events(store, frame, ImportReport(layer="crime", format="policeuk"), timings={},
+                 file_names=["a"], actor="test")
+    before = store.table_counts()
+    frame = frame.assign(h3=placement.cells_to_str(
+        placement.h3_cells(frame["lon"].to_numpy(), frame["lat"].to_numpy(), 11)))
+    # as if the duplicate check had run just before the other writer committed
+    with pytest.raises(ConflictError), store.begin() as conn:
+        store.audit(conn, "test", "import", {"racing": True})
+        store.insert_events(conn, frame, None)
+    assert store.table_counts() == before
