@@ -370,20 +370,9 @@ def polygon_from_geojson(obj: Any, name: str = "geometry") -> Any:
 
 
 def _polygonal(geom: Any, name: str) -> Any:
-    if geom is None or geom.is_empty:
+    if geom is None:
         raise ParameterError(name, "is empty")
-    if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
-        if not parts:
-            raise ParameterError(name, f"must be a polygon, got {geom.geom_type}")
-        geom = shapely.union_all(parts)
-    if not geom.is_valid:
-        geom = shapely.make_valid(geom)
-    minx, miny, maxx, maxy = geom.bounds
-    if not bool(crs.in_bounds(np.array([minx, maxx]), np.array([miny, maxy]),
-                              crs.WORLD_BOUNDS).all()):
-        raise ParameterError(name, f"bounds {geom.bounds} are not WGS84 lon/lat degrees")
-    return geom
+    return unitsmod.wgs84_polygon(geom, name)
 
 
 def to_metric(geom_wgs84: Any, epsg: int) -> Any:

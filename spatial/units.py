@@ -149,8 +149,9 @@ class UnitSet:
 # --- building unit sets --------------------------------------------------------------------
 
 
-def _study_area(area: Any, name: str = "area") -> Any:
-    """Validate a WGS84 study area: polygonal, non-empty, lon/lat degrees."""
+def wgs84_polygon(area: Any, name: str = "area") -> Any:
+    """Validate a WGS84 area: polygonal (other parts dropped), non-empty, repaired if
+    invalid, within lon/lat degrees. Raises :class:`ParameterError` naming ``name``."""
     if isinstance(area, gpd.GeoSeries | gpd.GeoDataFrame):
         area = area.union_all()
     if not isinstance(area, shapely.Geometry) or area.is_empty:
@@ -201,7 +202,7 @@ def h3_units(area: Any, resolution: int, *, description: str | None = None) -> U
     from h3ronpy.vector import geometry_to_cells
 
     res = placement._check_resolution(resolution)
-    area = _study_area(area)
+    area = wgs84_polygon(area)
     cells = np.asarray(geometry_to_cells(area, res, containment_mode=ContainmentMode.Covers),
                        dtype=np.uint64)
     cells = np.unique(cells[cells != 0])
@@ -339,7 +340,7 @@ def grid_units(area_or_bbox: Any, cell_size_m: float, epsg: int | None = None) -
     if not np.isfinite(size) or size <= 0:
         raise ParameterError("cell_size_m", f"must be a positive number of metres, got {cell_size_m}")
     if isinstance(area_or_bbox, shapely.Geometry | gpd.GeoSeries | gpd.GeoDataFrame):
-        area = _study_area(area_or_bbox)
+        area = wgs84_polygon(area_or_bbox)
         description = _describe(area)
     else:
         area = _bbox(area_or_bbox)

@@ -11,11 +11,10 @@ import pytest
 
 from service.analysis import CountsRequest
 from service.hotspots import HotspotOptions
-from service.importer import ImportReport, import_boundaries, store_events
 from service.maps import area_pack_html, hotspot_map_html
 from service.store import Store
-from spatial.synthetic import build_town
 from tests.e2e.browser import open_page, require_browser
+from tests.service.conftest import load_town
 
 pytestmark = pytest.mark.browser
 
@@ -29,16 +28,7 @@ EXPECTED_LAYERS = ["Counts: crime (Drugs)", "Getis-Ord Gi* hot and cold spots",
 def town_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     require_browser()
     tmp = tmp_path_factory.mktemp("pages")
-    store = Store(f"sqlite:///{tmp / 'remap.db'}")
-    town = build_town(5, scale=0.2)
-    path = tmp / "beats.geojson"
-    town.beats.to_file(path, driver="GeoJSON")
-    import_boundaries(store, path, file_name="beats.geojson", name="beats", id_field="unit_id",
-                      label_field="label")
-    for layer, frame in town.events.items():
-        store_events(store, frame, ImportReport(layer=layer, format="synthetic"), timings={},
-                     file_names=[layer], actor="test")
-    return store
+    return load_town(Store(f"sqlite:///{tmp / 'remap.db'}"), tmp, seed=5, scale=0.2)
 
 
 REQ = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="h3:9",

@@ -39,11 +39,10 @@ def keys(store: Store) -> dict[str, dict[str, str]]:
             for role in ("admin", "analyst", "partner")}
 
 
-@pytest.fixture
-def town_store(store: Store, tmp_path) -> Store:
-    """The store holding a small seeded synthetic town: 24 beats, every layer."""
-    town = build_town(7, scale=0.15)
-    path = tmp_path / "beats.geojson"
+def load_town(store: Store, folder, *, seed: int = 7, scale: float = 0.15) -> Store:
+    """Store a small seeded synthetic town (24 beats, every layer) through the pipeline."""
+    town = build_town(seed, scale=scale)
+    path = folder / "beats.geojson"
     town.beats.to_file(path, driver="GeoJSON")
     import_boundaries(store, path, file_name="beats.geojson", name="beats", id_field="unit_id",
                       label_field="label")
@@ -51,6 +50,11 @@ def town_store(store: Store, tmp_path) -> Store:
         store_events(store, frame, ImportReport(layer=layer, format="synthetic"), timings={},
                      file_names=[layer], actor="test")
     return store
+
+
+@pytest.fixture
+def town_store(store: Store, tmp_path) -> Store:
+    return load_town(store, tmp_path)
 
 
 @pytest.fixture
