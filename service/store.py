@@ -28,7 +28,9 @@ from sqlalchemy.engine import Connection, Engine
 from spatial.errors import ConflictError, NotFoundError, ParameterError
 from spatial.events import EVENT_COLUMNS, layer_spec
 
-ROLES = ("admin", "analyst", "partner")
+#: admin: everything; analyst: analysis, imports, points; partner and viewer: aggregated,
+#: disclosure-controlled reads only (spatial.disclosure).
+ROLES = ("admin", "analyst", "partner", "viewer")
 
 metadata = sa.MetaData()
 

@@ -36,7 +36,7 @@ def client(store: Store, settings: Settings) -> Iterator[TestClient]:
 def keys(store: Store) -> dict[str, dict[str, str]]:
     """Headers for one key of each role."""
     return {role: {"X-API-Key": store.create_key(role, f"test {role}")}
-            for role in ("admin", "analyst", "partner")}
+            for role in ("admin", "analyst", "partner", "viewer")}
 
 
 def load_town(store: Store, folder, *, seed: int = 7, scale: float = 0.15) -> Store:
