@@ -17,9 +17,9 @@ import pandas as pd
 import shapely
 
 from spatial import units as unitsmod
-from spatial.disclosure import needs_small_number_suppression, suppress_counts
 from spatial.errors import NotFoundError, ParameterError
 
+from . import disclosure
 from .dependencies import TimeWindow, parse_bbox, parse_window
 from .geojson import feature_collection, geometry_features
 from .store import EventFilter, Store
@@ -186,12 +186,24 @@ def study_area_geometry(store: Store, area: AreaSpec, events: pd.DataFrame
                                "was used, so units beyond it are not reported"]
 
 
-def unit_counts(store: Store, req: CountsRequest) -> UnitCounts:
-    """Events of ``req`` located in every unit of its study area."""
+def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
+                actor: str | None = None, with_layers: tuple[str, ...] = ()) -> UnitCounts:
+    """Events of ``req`` located in every unit of its study area.
+
+    The disclosure gate for every count that leaves remap: a request ``role``
+    may not make is refused before any work (``with_layers``: other layers the
+    answer is derived from, e.g. a rate's denominator); totals and warnings of
+    protected layers are rounded; reads of health and restricted layers are
+    audited under ``actor``.
+    """
     known = store.layer_names()
     if req.layer not in known:
         raise NotFoundError(f"layer {req.layer!r} does not exist; known layers: "
                             f"{', '.join(sorted(known)) or 'none (import events first)'}")
+    layers = (req.layer, *with_layers)
+    disclosure.check_counts_request(store, role=role, layers=layers, unit=req.unit,
+                                    window=req.window, categories=req.categories,
+                                    event_filter=req.event_filter())
     events = store.event_arrays(req.event_filter())
     warnings: list[str] = []
     if req.unit.kind == "boundary":
@@ -231,6 +243,10 @@ def unit_counts(store: Store, req: CountsRequest) -> UnitCounts:
     counts = unitsmod.count(units, index)
     inside = int((index >= 0).sum())
     n_units = len(units.ids)
+
+    def total(n: int) -> Any:
+        return disclosure.shown_total(role, layers, n)
+
     params: dict[str, Any] = {
         "layer": req.layer, "categories": list(req.categories) or "all",
         "window": req.window.as_dict(), "unit": req.unit.describe(),
@@ -238,20 +254,27 @@ def unit_counts(store: Store, req: CountsRequest) -> UnitCounts:
                  if req.unit.kind == "boundary" and req.area.kind == "extent"
                  else req.area.describe()),
         "units": n_units,
-        "zero_units": int((counts == 0).sum()), "events_selected": len(events),
-        "events_counted": inside, "events_outside_area": len(events) - inside,
+        "zero_units": int((counts == 0).sum()), "events_selected": total(len(events)),
+        "events_counted": total(inside), "events_outside_area": total(len(events) - inside),
         **{f"unit_{k}": v for k, v in units.parameters.items()},
+        "small_number_suppression": disclosure.suppression_note(role, layers),
     }
-    warnings += data_warnings(events, n_units, inside)
+    warnings += data_warnings(events, n_units, inside, shown=total(inside))
+    disclosure.audit_read(store, actor, role, req.layer, events=inside,
+                          what={"unit": req.unit.describe(), "window": req.window.as_dict(),
+                                "categories": list(req.categories)})
     return UnitCounts(units=units, unit_ids=plain_ids, labels=labels, counts=counts, events=events, index=index,
                       parameters=params, warnings=warnings)
 
 
-def data_warnings(events: pd.DataFrame, n_units: int, counted: int) -> list[str]:
-    """Plain warnings about what the selected data cannot show."""
+def data_warnings(events: pd.DataFrame, n_units: int, counted: int, *,
+                  shown: Any = None) -> list[str]:
+    """Plain warnings about what the selected data cannot show (``shown``: the
+    count as the reader may see it)."""
     out = []
     if counted < n_units:
-        out.append(f"few events: {counted} events over {n_units} units (fewer than one per "
+        out.append(f"few events: {counted if shown is None else shown} events over {n_units} "
+                   "units (fewer than one per "
                    "unit); unit-level statistics will be unstable")
     if not events.empty:
         if (events["time_precision"] == "month").any():
@@ -281,18 +304,14 @@ def _finest_cells(events: pd.DataFrame) -> np.ndarray | None:
     return cells_from_str(events["h3"].to_numpy())
 
 
-def counts_collection(store: Store, req: CountsRequest, *, role: str) -> dict[str, Any]:
+def counts_collection(store: Store, req: CountsRequest, *, role: str,
+                      actor: str | None = None) -> dict[str, Any]:
     """Counts per unit as a GeoJSON FeatureCollection with ``parameters`` and ``warnings``."""
-    uc = unit_counts(store, req)
-    suppress = needs_small_number_suppression(role, [req.layer])
-    values: list[Any] = (suppress_counts(uc.counts) if suppress
-                         else [int(c) for c in uc.counts])
+    uc = unit_counts(store, req, role=role, actor=actor)
+    values = disclosure.shown_counts(role, req.layer, uc.counts)
     props = [{"unit_id": str(u), "label": lab, "count": v}
              for u, lab, v in zip(uc.unit_ids, uc.labels, values, strict=True)]
     params = dict(uc.parameters)
-    params["small_number_suppression"] = (
-        "counts of 1-4 shown as '<5' (health data, role without point access)" if suppress
-        else "none")
     return feature_collection(geometry_features(uc.units.geometry.to_numpy(), props,
                                                 ids=[str(u) for u in uc.units.ids]),
                               parameters=params, warnings=uc.warnings)

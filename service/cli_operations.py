@@ -207,6 +207,7 @@ def _collect(kwargs: dict[str, Any], name: str) -> dict[str, Any]:
 def _print_operation(op: dict[str, Any]) -> None:
     res = op["resolved"]
     click.echo(f"operation {op['id']} {op['name']!r}: {op['status']}"
+               + (", shared with partners" if op.get("shared") else "")
                + (f" (baseline locked {op['started_at']}, sha256 "
                   f"{op['baseline_fingerprint'][:12]}...)" if op["baseline_fingerprint"] else ""))
     click.echo(f"  target:  {res['target']['description']}")
@@ -326,6 +327,16 @@ def register(main: click.Group) -> None:
         """Mark an operation started and lock its baseline."""
         emit(opstore.start_operation(open_store(), op_id, actor="cli"), as_json, _print_operation)
 
+
+    @operation_group.command("share")
+    @click.argument("op_id", type=int)
+    @click.option("--withdraw", is_flag=True, help="stop sharing it")
+    @json_option
+    @handles_errors
+    def operation_share(op_id: int, withdraw: bool, as_json: bool) -> None:
+        """Share an operation with partners and viewers (they see it once started)."""
+        emit(opstore.share_operation(open_store(), op_id, shared=not withdraw, actor="cli"),
+             as_json, _print_operation)
 
     @operation_group.command("report")
     @click.argument("op_id", type=int)

@@ -18,9 +18,10 @@ import numpy as np
 from spatial import density, getis_ord, moran
 from spatial import units as unitsmod
 from spatial.crs import geometry_to_metric
-from spatial.disclosure import needs_small_number_suppression, suppress_counts
-from spatial.errors import InsufficientDataError, ParameterError
+from spatial.disclosure import needs_small_number_suppression
+from spatial.errors import InsufficientDataError, ParameterError, PermissionDeniedError
 
+from . import disclosure
 from .analysis import CountsRequest, UnitCounts, unit_counts
 from .dependencies import TimeWindow
 from .geojson import feature_collection, geometry_features
@@ -83,44 +84,48 @@ def _weights(uc: UnitCounts, opts: HotspotOptions) -> tuple[Any, dict[str, Any]]
 
 
 def hotspots_collection(store: Store, req: CountsRequest, opts: HotspotOptions, *,
-                        role: str) -> dict[str, Any]:
+                        role: str, actor: str | None = None) -> dict[str, Any]:
     """Every unit with its statistics as a GeoJSON FeatureCollection."""
-    return hotspots(store, req, opts, role=role)[0]
+    return hotspots(store, req, opts, role=role, actor=actor)[0]
 
 
 def hotspots(store: Store, req: CountsRequest, opts: HotspotOptions, *,
-             role: str) -> tuple[dict[str, Any], Any]:
+             role: str, actor: str | None = None) -> tuple[dict[str, Any], Any]:
     """The FeatureCollection and, for ``method=kde``, the density surface (for maps)."""
-    uc = unit_counts(store, req)
+    den_layers = (opts.denominator_layer,) if opts.denominator_layer else ()
+    # unit statistics are of req.layer's counts; a rate is protected on its own below
     suppress = needs_small_number_suppression(role, [req.layer])
+    if suppress and opts.method != "count":
+        _refuse_statistics(role, req.layer)
+    uc = unit_counts(store, req, role=role, actor=actor, with_layers=den_layers)
     counts = uc.counts.astype(float)
     params: dict[str, Any] = {**uc.parameters, "method": opts.method}
     warnings = list(uc.warnings)
     props: list[dict[str, Any]] = [
         {"unit_id": str(u), "label": lab} for u, lab in zip(uc.unit_ids, uc.labels, strict=True)]
-    shown = suppress_counts(uc.counts) if suppress else [int(c) for c in uc.counts]
+    shown = disclosure.shown_counts(role, req.layer, uc.counts)
     for p, c in zip(props, shown, strict=True):
         p["count"] = c
-    if suppress:
-        params["small_number_suppression"] = "counts of 1-4 shown as '<5'"
 
     if opts.denominator_layer:
         den_req = CountsRequest(layer=opts.denominator_layer, categories=(), window=req.window,
                                 unit=req.unit, area=req.area)
-        den = unit_counts(store, den_req).counts.astype(float)
+        den_uc = unit_counts(store, den_req, role=role, actor=actor,
+                             with_layers=(req.layer,))
+        # rates of protected layers are made from the protected values only
+        num = disclosure.numbers_for(role, req.layer, uc.counts)
+        den = disclosure.numbers_for(role, opts.denominator_layer, den_uc.counts)
         with np.errstate(divide="ignore", invalid="ignore"):
-            rate = np.where(den > 0, counts / den, np.nan)
+            rate = np.where(den > 0, num / den, np.nan)
         for p, r in zip(props, rate.tolist(), strict=True):
             p["rate"] = None if np.isnan(r) else r
         params["denominator_layer"] = opts.denominator_layer
-        if (den == 0).any():
-            warnings.append(f"{int((den == 0).sum())} units have no {opts.denominator_layer} "
-                            "events: their rate is undefined (null)")
+        undefined = int((~(den > 0)).sum())
+        if undefined:
+            warnings.append(f"{undefined} units have no (or a suppressed) number of "
+                            f"{opts.denominator_layer} events: their rate is undefined (null)")
 
     if opts.method in ("gistar", "lisa"):
-        if suppress:
-            raise ParameterError("method", "unit-level statistics of health data are not "
-                                           "available to this role; ask for method=count")
         if len(counts) < 3:
             raise InsufficientDataError(f"{len(counts)} units: too few for a local statistic")
         w, wdesc = _weights(uc, opts)
@@ -151,7 +156,7 @@ def hotspots(store: Store, req: CountsRequest, opts: HotspotOptions, *,
                           "cluster": str(lm.labels[i])})
     extra: dict[str, Any] = {}
     if opts.method == "kde":
-        extra = _kde(uc, req, opts, store, props, params, warnings, suppress)
+        extra = _kde(uc, req, opts, store, props, params, warnings, suppress, role, actor)
     params.setdefault("p_values", "two-sided")
     surface = extra.pop("_surface", None)
     fc = feature_collection(geometry_features(uc.units.geometry.to_numpy(), props,
@@ -162,10 +167,7 @@ def hotspots(store: Store, req: CountsRequest, opts: HotspotOptions, *,
 
 def _kde(uc: UnitCounts, req: CountsRequest, opts: HotspotOptions, store: Store,
          props: list[dict[str, Any]], params: dict[str, Any], warnings: list[str],
-         suppress: bool) -> dict[str, Any]:
-    if suppress:
-        raise ParameterError("method", "density surfaces of health data are not available to "
-                                       "this role; ask for method=count")
+         suppress: bool, role: str, actor: str | None) -> dict[str, Any]:
     inside = uc.index >= 0
     ev = uc.events.loc[inside]
     if len(ev) < 2:
@@ -197,7 +199,7 @@ def _kde(uc: UnitCounts, req: CountsRequest, opts: HotspotOptions, store: Store,
     if opts.compare_window is not None:
         cmp_req = CountsRequest(layer=req.layer, categories=req.categories,
                                 window=opts.compare_window, unit=req.unit, area=req.area)
-        cmp_uc = unit_counts(store, cmp_req)
+        cmp_uc = unit_counts(store, cmp_req, role=role, actor=actor)
         cev = cmp_uc.events.loc[cmp_uc.index >= 0]
         cx, cy = _metric_xy(cev, epsg)
         other = density.kde(cx, cy, cell_size_m=surface.cell_size_m,
@@ -226,6 +228,14 @@ def _kde(uc: UnitCounts, req: CountsRequest, opts: HotspotOptions, store: Store,
             "_surface": result_grid}
 
 
+def _refuse_statistics(role: str, layer: str) -> None:
+    # Gi* z-scores, LISA and density surfaces are invertible functions of exact counts
+    raise PermissionDeniedError(f"layer {layer!r} is health or restricted data: role {role!r} "
+                                "receives its protected counts only (method=count), not unit "
+                                "statistics or density surfaces, which would reveal exact "
+                                "counts")
+
+
 def _metric_xy(events: Any, epsg: int) -> tuple[np.ndarray, np.ndarray]:
     from spatial.crs import to_metric
 
@@ -241,11 +251,11 @@ def _f(v: Any) -> float | None:
 
 
 def autocorrelation(store: Store, req: CountsRequest, opts: HotspotOptions, *,
-                    role: str) -> dict[str, Any]:
+                    role: str, actor: str | None = None) -> dict[str, Any]:
     """Global Moran's I of the counts per unit."""
-    uc = unit_counts(store, req)
     if needs_small_number_suppression(role, [req.layer]):
-        raise ParameterError("layer", "statistics of health data are not available to this role")
+        _refuse_statistics(role, req.layer)
+    uc = unit_counts(store, req, role=role, actor=actor)
     w, wdesc = _weights(uc, opts)
     seed = opts.resolved_seed()
     perms = 999 if opts.permutations is None else opts.permutations

@@ -24,8 +24,10 @@ from spatial.disclosure import (
     needs_small_number_suppression,
     suppress_counts,
 )
-from spatial.errors import ParameterError
+from spatial.errors import ParameterError, PermissionDeniedError
+from spatial.events import layer_spec
 
+from . import disclosure
 from .analysis import AreaSpec, CountsRequest, UnitSpec, boundary_frame, unit_counts
 from .geojson import feature_collection, geometry_features
 from .hotspots import HotspotOptions, hotspots
@@ -50,9 +52,10 @@ def _boundary_outline(store: Store, name: str, version: int | None) -> dict[str,
                                                 ids=list(gdf["unit_id"])))
 
 
-def _monthly(store: Store, req: CountsRequest, role: str) -> dict[str, Any] | None:
+def _monthly(store: Store, req: CountsRequest, role: str,
+             actor: str | None = None) -> dict[str, Any] | None:
     """Counts per unit and month, for the time slider."""
-    uc = unit_counts(store, req)
+    uc = unit_counts(store, req, role=role, actor=actor)
     inside = uc.index >= 0
     if not inside.any():
         return None
@@ -60,10 +63,9 @@ def _monthly(store: Store, req: CountsRequest, role: str) -> dict[str, Any] | No
     labels, month_idx = np.unique(months, return_inverse=True)
     table = np.zeros((len(uc.unit_ids), len(labels)), dtype=np.int64)
     np.add.at(table, (uc.index[inside], month_idx), 1)
-    suppress = needs_small_number_suppression(role, [req.layer])
     props = []
     for i, (u, lab) in enumerate(zip(uc.unit_ids, uc.labels, strict=True)):
-        row = suppress_counts(table[i]) if suppress else [int(v) for v in table[i]]
+        row = disclosure.shown_counts(role, req.layer, table[i])
         props.append({"unit_id": str(u), "label": lab,
                       "months": dict(zip(labels.tolist(), row, strict=True))})
     return feature_collection(geometry_features(uc.units.geometry.to_numpy(), props,
@@ -72,8 +74,13 @@ def _monthly(store: Store, req: CountsRequest, role: str) -> dict[str, Any] | No
                                           "months": labels.tolist()})
 
 
-def context_layers(store: Store, req: CountsRequest, role: str) -> list[mapsmod.MapLayer]:
-    """Dealing sites and ambulance call-outs near the map, as the role allows."""
+def context_layers(store: Store, req: CountsRequest, role: str,
+                   actor: str | None = None) -> list[mapsmod.MapLayer]:
+    """Dealing sites and ambulance call-outs near the map, as the role allows.
+
+    A context layer the role may not have at this window or unit is left out
+    (the gate in :func:`service.analysis.unit_counts` decides), never weakened.
+    """
     out: list[mapsmod.MapLayer] = []
     present = store.layer_names()
     for layer in CONTEXT_LAYERS:
@@ -92,10 +99,14 @@ def context_layers(store: Store, req: CountsRequest, role: str) -> list[mapsmod.
                     show=False))
                 continue
         # everything else is aggregated to H3 cells; health data suppressed for partners
-        agg = replace(req, layer=layer, categories=(), unit=UnitSpec.parse("h3:8"))
-        uc = unit_counts(store, agg)
+        agg = replace(req, layer=layer, categories=(), unit=UnitSpec.parse(
+            f"h3:{_context_resolution(role, layer)}"))
+        try:
+            uc = unit_counts(store, agg, role=role, actor=actor)
+        except (ParameterError, PermissionDeniedError):
+            continue
         suppress = needs_small_number_suppression(role, [layer])
-        values = suppress_counts(uc.counts) if suppress else [int(c) for c in uc.counts]
+        values = disclosure.shown_counts(role, layer, uc.counts)
         keep = [i for i, c in enumerate(uc.counts) if c > 0]
         if not keep:
             continue
@@ -104,11 +115,23 @@ def context_layers(store: Store, req: CountsRequest, role: str) -> list[mapsmod.
         fc = feature_collection(geometry_features(uc.units.geometry.to_numpy()[keep], props,
                                                   ids=[str(uc.unit_ids[i]) for i in keep]),
                                 warnings=uc.warnings)
-        title = {"ambulance": "Ambulance overdose call-outs (H3 res 8"
-                              + (", counts under 5 suppressed)" if suppress else ")"),
-                 "dealing_site": "Dealing sites (H3 res 8, aggregated)"}[layer]
+        res = agg.unit.resolution
+        title = {"ambulance": f"Ambulance overdose call-outs (H3 res {res}"
+                              + (", counts under 5 suppressed, others rounded to 5)"
+                                 if suppress else ")"),
+                 "dealing_site": f"Dealing sites (H3 res {res}, aggregated)"}[layer]
         out.append(mapsmod.MapLayer(name=title, kind="points_aggregated", data=fc, show=False))
     return out
+
+
+def _context_resolution(role: str, layer: str) -> int:
+    """H3 resolution of an aggregated context layer: 8, or coarser where the policy says."""
+    if not needs_small_number_suppression(role, [layer]):
+        return 8
+    policy = disclosure.current_policy()
+    limit = (policy.max_h3_resolution if layer_spec(layer).sensitivity == "health"
+             else policy.restricted_max_h3_resolution)
+    return 8 if limit is None else min(8, limit)  # None: the gate refuses the layer
 
 
 #: Above this many units a map draws only the units that carry information (non-zero
@@ -144,14 +167,15 @@ def _thin(layer: mapsmod.MapLayer, n_units: int) -> mapsmod.MapLayer:
 
 
 def hotspot_layers(store: Store, req: CountsRequest, opts: HotspotOptions,
-                   role: str) -> tuple[list[mapsmod.MapLayer], dict[str, Any]]:
+                   role: str, actor: str | None = None
+                   ) -> tuple[list[mapsmod.MapLayer], dict[str, Any]]:
     """Counts, Gi*, LISA and density layers of one request, plus its parameters.
 
     Maps of more than :data:`MAX_DRAWN_UNITS` units draw only informative units.
     """
     suppress = needs_small_number_suppression(role, [req.layer])
     what = f"{req.layer}" + (f" ({', '.join(req.categories)})" if req.categories else "")
-    counts_fc, _ = hotspots(store, req, replace(opts, method="count"), role=role)
+    counts_fc, _ = hotspots(store, req, replace(opts, method="count"), role=role, actor=actor)
     layers = [mapsmod.MapLayer(name=f"Counts: {what}", kind="choropleth", data=counts_fc,
                                value_field="count")]
     params: dict[str, Any] = dict(counts_fc["parameters"])
@@ -176,7 +200,7 @@ def hotspot_layers(store: Store, req: CountsRequest, opts: HotspotOptions,
                           if k.startswith("lisa_")}
         params["kde"] = {k: kde_fc["parameters"].get(k)
                          for k in ("bandwidth_m", "cell_size_m", "kernel", "crs")}
-    monthly = _monthly(store, req, role)
+    monthly = _monthly(store, req, role, actor)
     if monthly is not None and len(monthly["parameters"]["months"]) > 1:
         layers.append(mapsmod.MapLayer(name="Monthly counts (time slider)", kind="monthly",
                                        data=monthly, show=False))
@@ -185,7 +209,7 @@ def hotspot_layers(store: Store, req: CountsRequest, opts: HotspotOptions,
     outline = _outline_for(store, req)
     if outline is not None:
         layers.append(outline)
-    layers += context_layers(store, req, role)
+    layers += context_layers(store, req, role, actor)
     return layers, params
 
 
@@ -206,8 +230,8 @@ def caveats_for(warnings: Sequence[str]) -> list[str]:
 
 
 def hotspot_map_html(store: Store, req: CountsRequest, opts: HotspotOptions, *, role: str,
-                     options: MapOptions = MapOptions()) -> str:
-    layers, params = hotspot_layers(store, req, opts, role)
+                     options: MapOptions = MapOptions(), actor: str | None = None) -> str:
+    layers, params = hotspot_layers(store, req, opts, role, actor)
     title = (f"remap: {req.layer}" + (f" ({', '.join(req.categories)})" if req.categories
                                       else "") + f" by {req.unit.describe()}")
     m = mapsmod.build_map(layers, title=title, caveats=[], parameters=params,
@@ -269,9 +293,9 @@ def pack_page(*, title: str, subtitle: str, map_html: str, sections: Sequence[st
 
 
 def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
-                   role: str) -> str:
+                   role: str, actor: str | None = None) -> str:
     """A tasking pack for an area: map, top units, hot spots, caveats, parameters."""
-    layers, params = hotspot_layers(store, req, opts, role)
+    layers, params = hotspot_layers(store, req, opts, role, actor)
     what = f"{req.layer}" + (f" ({', '.join(req.categories)})" if req.categories else "")
     m = mapsmod.build_map(layers, title=f"{what} by {req.unit.describe()}", caveats=[],
                           parameters=params, offline=True)
@@ -356,12 +380,27 @@ def _partner_safe_report(report: dict[str, Any], role: str) -> dict[str, Any]:
     return out
 
 
+def _report_for(store: Store, op_id: int, role: str, actor: str) -> dict[str, Any]:
+    """The operation's report as ``role`` may see it: hidden operations are 404, health
+    measures withheld, and no description or warning quotes a baseline count."""
+    from .operations import WITHHELD_WARNINGS, get_operation, operation_report
+
+    record = get_operation(store, op_id, role=role)
+    report = _partner_safe_report(operation_report(store, op_id, actor=actor), role)
+    if needs_small_number_suppression(role, ["ambulance"]):
+        definition = dict(report["parameters"].get("definition") or {})
+        definition["control"] = record["resolved"]["control"]["description"]
+        report["parameters"] = {**report["parameters"], "definition": definition}
+        report["warnings"] = [WITHHELD_WARNINGS] if report.get("warnings") else []
+    return report
+
+
 def _operation_windows(report: dict[str, Any]) -> dict[str, tuple[str, str]]:
     w = report["definition"]["windows"]
     return {k: (w[k]["start"], w[k]["end"]) for k in ("before", "during", "after") if w.get(k)}
 
 
-def operation_layers(store: Store, report: dict[str, Any], role: str
+def operation_layers(store: Store, report: dict[str, Any], role: str, actor: str | None = None
                      ) -> list[mapsmod.MapLayer]:
     """Areas, before/after counts, the density difference and context layers."""
     import shapely
@@ -387,8 +426,12 @@ def operation_layers(store: Store, report: dict[str, Any], role: str
     outer = shapely.union_all([g for g, p in parts if p["role"] in ("target", "buffer")])
     minx, miny, maxx, maxy = outer.bounds
     bbox = f"bbox:{minx:.6f},{miny:.6f},{maxx:.6f},{maxy:.6f}"
-    main_layer = next((la for la in report["layers"] if la["role"] == "outcome"),
-                      report["layers"][0] if report["layers"] else None)
+    # the first outcome layer the role may see in full; protected layers are not drawn
+    # at h3:9 for controlled roles (the gate would refuse them)
+    visible = [la for la in report["layers"]
+               if not needs_small_number_suppression(role, [la["layer"]])]
+    main_layer = next((la for la in visible if la["role"] == "outcome"),
+                      visible[0] if visible else None)
     windows = _operation_windows(report)
     if main_layer is not None:
         cats = [c for c in str(main_layer["category"]).split("+") if c and c != "*"]
@@ -396,7 +439,8 @@ def operation_layers(store: Store, report: dict[str, Any], role: str
             start, end = windows[when]
             req = CountsRequest.parse(layer=main_layer["layer"], categories=cats, start=start,
                                       end=end, unit="h3:9", area=bbox)
-            fc, _ = hotspots(store, req, HotspotOptions(method="count"), role=role)
+            fc, _ = hotspots(store, req, HotspotOptions(method="count"), role=role,
+                             actor=actor)
             layers.append(mapsmod.MapLayer(
                 name=f"{main_layer['key']} {when} ({start} to {end})", kind="choropleth",
                 data=fc, show=when == "after"))
@@ -408,7 +452,7 @@ def operation_layers(store: Store, report: dict[str, Any], role: str
                                                kind="density", data=grid, show=False))
         ctx_req = CountsRequest.parse(layer=main_layer["layer"], unit="h3:9", area=bbox,
                                       start=windows["before"][0], end=windows["after"][1])
-        layers += context_layers(store, ctx_req, role)
+        layers += context_layers(store, ctx_req, role, actor)
     return layers
 
 
@@ -448,10 +492,8 @@ def _difference_surface(store: Store, layer: str, cats: list[str],
 
 def operation_map_html(store: Store, op_id: int, *, role: str, actor: str,
                        options: MapOptions = MapOptions()) -> str:
-    from .operations import operation_report
-
-    report = _partner_safe_report(operation_report(store, op_id, actor=actor), role)
-    layers = operation_layers(store, report, role)
+    report = _report_for(store, op_id, role, actor)
+    layers = operation_layers(store, report, role, actor)
     m = mapsmod.build_map(layers, title=f"remap: {report['operation']['name']}",
                           caveats=_operation_caveats(report),
                           parameters=_operation_parameters(report),
@@ -476,10 +518,8 @@ def _operation_parameters(report: dict[str, Any]) -> dict[str, Any]:
 
 def operation_pack_html(store: Store, op_id: int, *, role: str, actor: str) -> str:
     """The operation's tasking pack: map, count tables, measures, verdicts, caveats."""
-    from .operations import operation_report
-
-    report = _partner_safe_report(operation_report(store, op_id, actor=actor), role)
-    layers = operation_layers(store, report, role)
+    report = _report_for(store, op_id, role, actor)
+    layers = operation_layers(store, report, role, actor)
     m = mapsmod.build_map(layers, title=report["operation"]["name"], caveats=[],
                           parameters=_operation_parameters(report), offline=True)
     map_html = mapsmod.render_html(m, offline=True)

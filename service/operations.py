@@ -58,6 +58,8 @@ operations_table = sa.Table(
     sa.Column("created_by", sa.Text, nullable=False),
     sa.Column("started_at", sa.DateTime, nullable=True),
     sa.Column("baseline", sa.Text, nullable=True),      # JSON: locked counts + fingerprint
+    # partners and viewers see an operation only when an analyst shared it, once started
+    sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 
@@ -65,7 +67,15 @@ def _m10_operations(conn: Connection) -> None:
     metadata.create_all(conn, tables=[operations_table])
 
 
+def _m13_operation_sharing(conn: Connection) -> None:
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("operations")}
+    if "shared" not in columns:
+        conn.execute(sa.text("ALTER TABLE operations ADD COLUMN shared BOOLEAN NOT NULL "
+                             "DEFAULT FALSE"))
+
+
 register_migration(10, "operations: definitions, status and baseline locks", _m10_operations)
+register_migration(13, "operations: shared with partners", _m13_operation_sharing)
 
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()
 
@@ -455,6 +465,7 @@ def _record(row: Any, *, full: bool = True) -> dict[str, Any]:
         "created_by": row.created_by,
         "started_at": row.started_at.isoformat() if row.started_at else None,
         "baseline_fingerprint": baseline["fingerprint"] if baseline else None,
+        "shared": bool(row.shared),
     }
     if full:
         out["definition"] = defn["request"]
@@ -493,14 +504,53 @@ def create_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
 
 
 def get_operation(store: Store, op_id: int, *, role: str = "admin") -> dict[str, Any]:
-    """An operation's record. Roles without point access (partners) do not get the
-    control suggestion's per-unit baseline counts, which may include health data."""
-    out = _record(_row(store, op_id))
-    control = out["resolved"]["control"]
-    if role not in POINT_LEVEL_ROLES and control.get("suggestion"):
-        control["suggestion"] = {"withheld": "per-unit baseline counts are shown to analysts "
-                                             "and admins only"}
+    """An operation's record, as ``role`` may see it (:func:`check_visible`,
+    :func:`public_control`)."""
+    row = check_visible(store, op_id, role)
+    out = _record(row)
+    if role not in POINT_LEVEL_ROLES:
+        out["resolved"]["control"] = public_control(out["resolved"]["control"])
+        out["resolved"]["warnings"] = [WITHHELD_WARNINGS] if out["resolved"]["warnings"] else []
     return out
+
+
+WITHHELD_WARNINGS = ("warnings about the areas and the control choice quote baseline counts "
+                     "and are shown to analysts only")
+
+
+def check_visible(store: Store, op_id: int, role: str) -> Any:
+    """The operation's row, if ``role`` may see it: partners and viewers see only
+    operations an analyst shared, and only once started (a planned target and its
+    dates never leave); otherwise it does not exist for them (404)."""
+    row = _row(store, op_id)
+    if role not in POINT_LEVEL_ROLES and not (row.shared and row.status == "started"):
+        raise NotFoundError(f"operation {op_id} does not exist")
+    return row
+
+
+def public_control(control: dict[str, Any]) -> dict[str, Any]:
+    """A control's description without baseline counts (which may be small health counts)."""
+    if control.get("kind") != "suggested":
+        return control
+    units = control.get("units", [])
+    labels = control.get("labels", [])
+    set_info = control.get("boundary_set") or {}
+    named = ", ".join(f"{u} {lab}" for u, lab in zip(units, labels, strict=False))
+    return {**control, "suggestion": {"withheld": "per-unit baseline counts are shown to "
+                                                  "analysts and admins only"},
+            "description": (f"suggested: {len(units)} unit(s) of {set_info.get('name')!r} v"
+                            f"{set_info.get('version')} not touching the buffer, matched on "
+                            f"before-window counts: {named}")}
+
+
+def share_operation(store: Store, op_id: int, *, shared: bool, actor: str) -> dict[str, Any]:
+    """Mark an operation shared with (or withdrawn from) partners and viewers."""
+    _row(store, op_id)
+    with store.begin() as conn:
+        conn.execute(operations_table.update().where(operations_table.c.id == op_id)
+                     .values(shared=shared))
+        store.audit(conn, actor, "operation_share", {"id": op_id, "shared": shared})
+    return get_operation(store, op_id)
 
 
 def list_operations(store: Store) -> list[dict[str, Any]]:

@@ -71,12 +71,14 @@ def list_results(store: Store, role: str) -> list[dict[str, Any]]:
     return [{"name": r.name, "layer": r.layer, "method": r.method,
              "created_at": r.created_at.isoformat() if r.created_at else None,
              "parameters": json.loads(r.parameters)}
-            for r in rows if may_read(role, r.layer)]
+            for r in rows if may_read(role, r.layer, json.loads(r.parameters))]
 
 
-def may_read(role: str, layer: str) -> bool:
-    # unit-level statistics of health data are for roles with point access only
-    return not needs_small_number_suppression(role, [layer])
+def may_read(role: str, layer: str, parameters: dict[str, Any]) -> bool:
+    # a saved result holds the analyst's exact figures: one made from a health or
+    # restricted layer (as counts or as a rate's denominator) is for analysts only
+    return not needs_small_number_suppression(
+        role, [layer, str(parameters.get("denominator_layer") or "")])
 
 
 def get_result(store: Store, name: str, role: str) -> dict[str, Any]:
@@ -86,9 +88,10 @@ def get_result(store: Store, name: str, role: str) -> dict[str, Any]:
         row = conn.execute(q).first()
     if row is None:
         raise NotFoundError(f"no saved result {name!r}")
-    if not may_read(role, row.layer):
-        raise PermissionDeniedError(f"result {name!r} holds unit-level statistics of health "
-                                    f"data (layer {row.layer!r}); role {role!r} may not read it")
+    if not may_read(role, row.layer, json.loads(row.parameters)):
+        raise PermissionDeniedError(f"result {name!r} holds exact figures of health or "
+                                    f"restricted data (layer {row.layer!r} or its rate's "
+                                    f"denominator); role {role!r} may not read it")
     fc: dict[str, Any] = json.loads(row.collection)
     fc.update({"name": row.name, "layer": row.layer, "method": row.method,
                "created_at": row.created_at.isoformat()})

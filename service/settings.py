@@ -38,6 +38,26 @@ class Settings(BaseSettings):
         description="Serve the JavaScript/CSS that maps need from remap itself, not from CDNs.",
     )
 
+    disclosure_max_h3_resolution: int = Field(
+        default=8, ge=0, le=15,
+        description="Partners and viewers: finest H3 resolution on health layers.")
+    disclosure_grid_lattice_m: int = Field(
+        default=500, ge=1,
+        description="Partners and viewers: grid sides on health layers must be a multiple "
+                    "of this many metres.")
+    disclosure_min_category_events: int = Field(
+        default=10, ge=1,
+        description="Partners and viewers: a category filter on a health layer must select "
+                    "at least this many events.")
+    disclosure_rounding_base: int = Field(
+        default=5, ge=2,
+        description="Partners and viewers: health counts below it show as '<N', others are "
+                    "rounded to a multiple of it.")
+    disclosure_restricted_max_h3_resolution: int | None = Field(
+        default=None, ge=0, le=15,
+        description="Partners and viewers: restricted layers (dealing sites) as counts on H3 "
+                    "cells of this resolution or coarser; unset: no counts at all.")
+
     @field_validator("area_of_interest")
     @classmethod
     def _check_aoi(cls, value: str) -> str:

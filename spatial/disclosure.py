@@ -1,24 +1,99 @@
-"""Disclosure control: what each role may see, applied where data leaves remap.
+"""Disclosure control: what each role may see, and in what form.
 
-Rules (domain.md section 6):
+This module is the policy; :mod:`service.disclosure` applies it to every
+output a role receives (counts, hotspots, rates, maps, packs, saved results,
+OGC collections, layer metadata, operations). Rules (domain.md section 6):
 
-* Health data (ambulance call-outs) and intelligence (dealing sites) never
-  leave at point level except to roles allowed to see them (admin, analyst).
-* Outside those roles, counts of 1-4 of health data in any unit are shown as
-  ``"<5"`` (small-number suppression), never as the number.
+* ``admin`` and ``analyst`` see every layer at point level.
+* ``partner`` and ``viewer`` (*controlled roles*) see open layers at point
+  level; **health** layers (ambulance call-outs) only as *protected counts*;
+  **restricted** intelligence layers (dealing sites) not at all, unless a
+  coarse H3 aggregate is configured, which is then protected the same way.
+* A protected count is 0 for an empty unit, ``"<5"`` for 1-4 events, and
+  otherwise the count rounded to the nearest multiple of 5 (5-7 -> 5,
+  8-12 -> 10; consistent rounding, Statistics NZ / ONS practice). Every
+  number derived from protected counts (totals, rates, parameters,
+  warnings) is made from the rounded values or rounded itself, so a
+  difference of two answers gives an interval, never an exact small count.
+* Controlled roles ask for protected layers only on fixed geographies, so
+  that a moved or shrunk study area cannot cut a unit into pieces: H3 at
+  resolution 8 or coarser (whole cells, never clipped to the area), square
+  grids whose side is a multiple of 500 m aligned on the CRS origin (every
+  such square is a union of the 500 m lattice), and analysts' boundary sets;
+  windows of whole calendar months; category filters that select at least
+  10 events.
+
+What this cannot prevent, and so what the audit log is for: a partner who
+asks very many overlapping questions can intersect the intervals; in rare
+extreme cases (for example four disjoint pieces each "<5" whose union shows
+"<5") that pins a value. Every controlled read of a protected layer is
+audited with its detail level, and expensive routes are rate limited.
+
+References
+----------
+Office for National Statistics (2021). *Statistical disclosure control
+methodology for Census 2021*, section 3 (cell suppression and rounding).
+Statistics New Zealand (2008). *Confidentiality protocol: rounding to base 3
+and base 5*.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
 
+from .errors import ParameterError, PermissionDeniedError
 from .events import layer_spec
 
 POINT_LEVEL_ROLES: Final = frozenset({"admin", "analyst"})
+CONTROLLED_ROLES: Final = frozenset({"partner", "viewer"})
 SMALL_NUMBER_THRESHOLD: Final = 5
 SUPPRESSED: Final = "<5"
+
+#: Detail levels, finest first, as the audit log and the README name them.
+POINTS: Final = "points"
+COUNTS: Final = "counts"
+PROTECTED_COUNTS: Final = "protected_counts"
+NOTHING: Final = "nothing"
+
+
+@dataclass(frozen=True)
+class DisclosurePolicy:
+    """The limits for controlled roles (settings ``REMAP_DISCLOSURE_*``)."""
+
+    #: finest H3 resolution a controlled role may ask for on a protected layer
+    max_h3_resolution: int = 8
+    #: grid sides must be a multiple of this (metres), and at least it
+    grid_lattice_m: int = 500
+    #: a category filter on a protected layer must select at least this many events
+    min_category_events: int = 10
+    #: counts below it are "<base"; others are rounded to a multiple of it
+    rounding_base: int = SMALL_NUMBER_THRESHOLD
+    #: restricted layers: finest H3 resolution of the coarse aggregate, or None (nothing)
+    restricted_max_h3_resolution: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_h3_resolution <= 15:
+            raise ParameterError("disclosure_max_h3_resolution", "must be 0..15")
+        if self.grid_lattice_m < 1:
+            raise ParameterError("disclosure_grid_lattice_m", "must be at least 1 metre")
+        if self.rounding_base < 2:
+            raise ParameterError("disclosure_rounding_base", "must be at least 2")
+        if (self.restricted_max_h3_resolution is not None
+                and not 0 <= self.restricted_max_h3_resolution <= 15):
+            raise ParameterError("disclosure_restricted_max_h3_resolution", "must be 0..15")
+
+    @property
+    def suppressed(self) -> str:
+        return f"<{self.rounding_base}"
+
+
+def is_controlled(role: str) -> bool:
+    """Partners and viewers: every protected output is controlled for them."""
+    return role not in POINT_LEVEL_ROLES
 
 
 def may_see_points(role: str, layer: str) -> bool:
@@ -26,19 +101,136 @@ def may_see_points(role: str, layer: str) -> bool:
     return role in POINT_LEVEL_ROLES or not layer_spec(layer).point_level_restricted
 
 
+def layer_detail(role: str, layer: str, policy: DisclosurePolicy) -> str:
+    """The finest detail ``role`` may receive of ``layer``: points, counts,
+    protected_counts or nothing."""
+    if may_see_points(role, layer):
+        return POINTS
+    if layer_spec(layer).sensitivity == "health":
+        return PROTECTED_COUNTS
+    return PROTECTED_COUNTS if policy.restricted_max_h3_resolution is not None else NOTHING
+
+
+def is_protected(role: str, layer: str) -> bool:
+    """Are ``role``'s counts of ``layer`` protected (or withheld)?"""
+    return not may_see_points(role, layer)
+
+
 def needs_small_number_suppression(role: str, layers: list[str] | tuple[str, ...]) -> bool:
-    """Counts of health layers are suppressed for roles without point access."""
-    if role in POINT_LEVEL_ROLES:
-        return False
-    return any(layer_spec(name).sensitivity == "health" for name in layers)
+    """Are counts of any of ``layers`` protected for ``role``?"""
+    return any(is_protected(role, name) for name in layers if name)
+
+
+def protect_value(value: int, base: int = SMALL_NUMBER_THRESHOLD) -> int | str:
+    """One protected count: 0, ``"<base"`` for 1..base-1, else the nearest multiple of base."""
+    v = int(value)
+    if v <= 0:
+        return 0
+    if v < base:
+        return f"<{base}"
+    return int(base * np.floor(v / base + 0.5))
+
+
+def protect_counts(counts: Any, base: int = SMALL_NUMBER_THRESHOLD) -> list[int | str]:
+    """Protected counts as JSON values (see :func:`protect_value`), vectorised."""
+    values = np.asarray(counts, dtype=np.int64).ravel()
+    rounded = (base * np.floor(values / base + 0.5)).astype(np.int64)
+    small = (values > 0) & (values < base)
+    out: list[int | str] = rounded.tolist()
+    for i in np.flatnonzero(small).tolist():
+        out[i] = f"<{base}"
+    for i in np.flatnonzero(values <= 0).tolist():
+        out[i] = 0
+    return out
+
+
+def protected_numbers(counts: Any, base: int = SMALL_NUMBER_THRESHOLD) -> np.ndarray:
+    """The protected counts as floats, NaN where suppressed: the only numbers a
+    derived figure (a rate, a total) of a controlled output may be made from."""
+    values = np.asarray(counts, dtype=np.float64).ravel()
+    out = base * np.floor(values / base + 0.5)
+    out[(values > 0) & (values < base)] = np.nan
+    out[values <= 0] = 0.0
+    return out
+
+
+def round_total(value: int, base: int = SMALL_NUMBER_THRESHOLD) -> int | str:
+    """A total of a protected layer, as it may be shown."""
+    return protect_value(value, base)
 
 
 def suppress_counts(counts: np.ndarray, threshold: int = SMALL_NUMBER_THRESHOLD) -> list[Any]:
-    """Counts as JSON values with 1..threshold-1 replaced by ``"<threshold"``.
+    """Counts with 1..threshold-1 as ``"<threshold"`` and the rest rounded to base
+    ``threshold`` (the protected form; kept under its old name for callers)."""
+    return protect_counts(counts, threshold)
 
-    Zeros are kept: an empty unit discloses nothing about a person.
+
+def check_unit(role: str, layer: str, policy: DisclosurePolicy, *, kind: str,
+               resolution: int | None = None, cell_size_m: float | None = None) -> None:
+    """Refuse units a controlled role may not have for a protected ``layer``.
+
+    Raises
+    ------
+    PermissionDeniedError
+        The layer is withheld from the role at every unit.
+    ParameterError
+        (``unit``) The unit is finer than the policy allows, naming the limit.
     """
-    values = np.asarray(counts)
-    small = (values > 0) & (values < threshold)
-    return [f"<{threshold}" if s else (int(v) if float(v).is_integer() else float(v))
-            for v, s in zip(values.tolist(), small.tolist(), strict=True)]
+    detail = layer_detail(role, layer, policy)
+    if detail in (POINTS, COUNTS):
+        return
+    if detail == NOTHING:
+        raise PermissionDeniedError(
+            f"layer {layer!r} is restricted intelligence: role {role!r} receives no counts of "
+            "it (an administrator may allow a coarse H3 aggregate with "
+            "REMAP_DISCLOSURE_RESTRICTED_MAX_H3_RESOLUTION)")
+    restricted = layer_spec(layer).sensitivity != "health"
+    if restricted:
+        limit = policy.restricted_max_h3_resolution
+        assert limit is not None
+        if kind != "h3" or resolution is None or resolution > limit:
+            raise ParameterError("unit", f"layer {layer!r} is restricted: role {role!r} may "
+                                         f"only ask for h3 units of resolution {limit} or "
+                                         "coarser")
+        return
+    if kind == "h3":
+        if resolution is None or resolution > policy.max_h3_resolution:
+            raise ParameterError("unit", f"layer {layer!r} is health data: role {role!r} may "
+                                         f"ask for H3 resolution {policy.max_h3_resolution} "
+                                         f"or coarser (got h3:{resolution})")
+    elif kind == "grid":
+        lattice = policy.grid_lattice_m
+        size = float(cell_size_m or 0)
+        if size < lattice or not float(size / lattice).is_integer():
+            raise ParameterError("unit", f"layer {layer!r} is health data: role {role!r} may "
+                                         f"ask for grids whose side is a multiple of "
+                                         f"{lattice} m (got grid:{size:g})")
+
+
+def is_month_start(t: datetime) -> bool:
+    return t.day == 1 and t.hour == 0 and t.minute == 0 and t.second == 0 and t.microsecond == 0
+
+
+def check_window(role: str, layers: list[str] | tuple[str, ...], start: datetime | None,
+                 end_exclusive: datetime | None, *, param: str = "start/end") -> None:
+    """Controlled roles ask for protected layers over whole calendar months only."""
+    if not needs_small_number_suppression(role, layers):
+        return
+    for name, t in (("start", start), ("end", end_exclusive)):
+        if t is not None and not is_month_start(t):
+            shown = param if param != "start/end" else name
+            raise ParameterError(shown, "health and restricted data are given to role "
+                                        f"{role!r} over whole calendar months only: use "
+                                        "YYYY-MM (e.g. start=2018-10, end=2018-12)")
+
+
+def check_category_selection(role: str, layer: str, categories: tuple[str, ...] | list[str],
+                             selected: int, policy: DisclosurePolicy) -> None:
+    """A category filter on a protected layer must select enough events."""
+    if not categories or not is_protected(role, layer):
+        return
+    if selected < policy.min_category_events:
+        raise ParameterError("category", f"on layer {layer!r} the category filter selects "
+                                         f"fewer than {policy.min_category_events} events; "
+                                         f"role {role!r} may not isolate so few (ask without "
+                                         "the filter or over a longer window)")

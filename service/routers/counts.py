@@ -32,4 +32,4 @@ def counts_request(layer: str = Query(..., description="layer name"),
 def counts(req: CountsRequest = Depends(counts_request),
            store: Store = Depends(get_store),
            who: Principal = Depends(principal)) -> dict[str, Any]:
-    return counts_collection(store, req, role=who.role)
+    return counts_collection(store, req, role=who.role, actor=who.actor)

@@ -56,7 +56,7 @@ def get_hotspots(req: CountsRequest = Depends(counts_request),
                  who: Principal = Depends(principal)) -> dict[str, Any]:
     if save and who.role not in ("admin", "analyst"):
         raise PermissionDeniedError(f"role {who.role!r} may not save results")
-    fc = hotspots_collection(store, req, opts, role=who.role)
+    fc = hotspots_collection(store, req, opts, role=who.role, actor=who.actor)
     if save:
         fc["saved"] = save_result(store, save, fc, layer=req.layer, method=opts.method,
                                   actor=who.actor)
@@ -69,4 +69,4 @@ def get_autocorrelation(req: CountsRequest = Depends(counts_request),
                         opts: HotspotOptions = Depends(hotspot_options),
                         store: Store = Depends(get_store),
                         who: Principal = Depends(principal)) -> dict[str, Any]:
-    return autocorrelation(store, req, opts, role=who.role)
+    return autocorrelation(store, req, opts, role=who.role, actor=who.actor)

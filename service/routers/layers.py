@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from ..auth import Principal, get_store, principal
+from ..disclosure import layers_for
 from ..store import Store
 
 router = APIRouter(prefix="/v1", tags=["layers"])
@@ -14,5 +15,5 @@ router = APIRouter(prefix="/v1", tags=["layers"])
 
 @router.get("/layers", summary="Layers with event counts, time ranges and categories")
 def list_layers(store: Store = Depends(get_store),
-                _who: Principal = Depends(principal)) -> dict[str, Any]:
-    return {"layers": store.list_layers()}
+                who: Principal = Depends(principal)) -> dict[str, Any]:
+    return {"layers": layers_for(who.role, store.list_layers())}

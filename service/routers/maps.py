@@ -37,7 +37,8 @@ def hotspot_map(req: CountsRequest = Depends(counts_request),
                 options: MapOptions = Depends(map_options),
                 store: Store = Depends(get_store),
                 who: Principal = Depends(principal)) -> HTMLResponse:
-    return HTMLResponse(hotspot_map_html(store, req, opts, role=who.role, options=options))
+    return HTMLResponse(hotspot_map_html(store, req, opts, role=who.role, options=options,
+                                         actor=who.actor))
 
 
 @router.get("/packs/area", response_class=HTMLResponse,
@@ -46,7 +47,7 @@ def area_pack(req: CountsRequest = Depends(counts_request),
               opts: HotspotOptions = Depends(hotspot_options),
               store: Store = Depends(get_store),
               who: Principal = Depends(principal)) -> HTMLResponse:
-    return HTMLResponse(area_pack_html(store, req, opts, role=who.role))
+    return HTMLResponse(area_pack_html(store, req, opts, role=who.role, actor=who.actor))
 
 
 @router.get("/maps/operations/{op_id}", response_class=HTMLResponse,

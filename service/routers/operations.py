@@ -14,6 +14,7 @@ from ..operations import (
     get_operation,
     operation_report,
     plan_operation,
+    share_operation,
     start_operation,
 )
 from ..store import Store
@@ -51,6 +52,14 @@ def get(op_id: int, store: Store = Depends(get_store),
 def start(op_id: int, store: Store = Depends(get_store),
           who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
     return start_operation(store, op_id, actor=who.actor)
+
+
+@router.post("/{op_id}/share",
+             summary="Share the operation with partners and viewers (`shared=true`) or withdraw "
+                     "it (`shared=false`); they see it only once it is started")
+def share(op_id: int, shared: bool = True, store: Store = Depends(get_store),
+          who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
+    return share_operation(store, op_id, shared=shared, actor=who.actor)
 
 
 @router.get("/{op_id}/report",

@@ -102,6 +102,15 @@ def test_operation_map_and_pack_per_role(client: TestClient, keys, store: Store,
     t = load(store, tmp_path, scale=0.15)
     op = client.post("/v1/operations", headers=keys["analyst"], json=definition(t)).json()
     coords = sensitive_coordinates(store)
+    # partners see an operation only once it is started and shared
+    assert client.get(f"/v1/maps/operations/{op['id']}", headers=keys["partner"]
+                      ).status_code == 404
+    assert client.get(f"/v1/operations/{op['id']}/pack", headers=keys["partner"]
+                      ).status_code == 404
+    assert client.post(f"/v1/operations/{op['id']}/start", headers=keys["analyst"]
+                       ).status_code == 200
+    assert client.post(f"/v1/operations/{op['id']}/share", headers=keys["analyst"]
+                       ).status_code == 200
     for role in ("analyst", "partner"):
         m = client.get(f"/v1/maps/operations/{op['id']}", headers=keys[role])
         pack = client.get(f"/v1/operations/{op['id']}/pack", headers=keys[role])

@@ -83,9 +83,9 @@ def test_create_start_report_over_the_api(client: TestClient, keys, store: Store
                for c in control["suggestion"]["ranked"] if c["chosen"])
     assert op["resolved"]["target"]["boundary_set"] == {"name": "beats", "version": 1}
 
-    got = client.get(f"/v1/operations/{op['id']}", headers=keys["partner"])
-    assert got.status_code == 200 and got.json()["name"] == "Operation Test"
-    assert "withheld" in got.json()["resolved"]["control"]["suggestion"]
+    # a planned operation (target and dates) does not exist for partners and viewers
+    for role in ("partner", "viewer"):
+        assert client.get(f"/v1/operations/{op['id']}", headers=keys[role]).status_code == 404
     assert client.get("/v1/operations/999", headers=keys["analyst"]).status_code == 404
 
     early = client.get(f"/v1/operations/{op['id']}/report", headers=keys["analyst"]).json()
@@ -97,6 +97,18 @@ def test_create_start_report_over_the_api(client: TestClient, keys, store: Store
     assert s.json()["status"] == "started" and len(s.json()["baseline_fingerprint"]) == 64
     again = client.post(f"/v1/operations/{op['id']}/start", headers=keys["analyst"])
     assert again.status_code == 409 and "already started" in again.json()["message"]
+
+    # started but not shared: still hidden; shared: visible, without baseline counts
+    assert client.get(f"/v1/operations/{op['id']}", headers=keys["partner"]).status_code == 404
+    assert client.post(f"/v1/operations/{op['id']}/share",
+                       headers=keys["partner"]).status_code == 403
+    shared = client.post(f"/v1/operations/{op['id']}/share", headers=keys["analyst"])
+    assert shared.status_code == 200 and shared.json()["shared"] is True
+    got = client.get(f"/v1/operations/{op['id']}", headers=keys["partner"])
+    assert got.status_code == 200 and got.json()["name"] == "Operation Test"
+    control = got.json()["resolved"]["control"]
+    assert "withheld" in control["suggestion"]
+    assert " against the target's " not in control["description"]
 
     assert client.get(f"/v1/operations/{op['id']}/report",
                       headers=keys["partner"]).status_code == 403
