@@ -31,11 +31,12 @@ from .settings import Settings, get_settings
 
 def policy_from(settings: Settings) -> DisclosurePolicy:
     return DisclosurePolicy(
-        max_h3_resolution=settings.disclosure_max_h3_resolution,
-        grid_lattice_m=settings.disclosure_grid_lattice_m,
+        h3_resolution=settings.disclosure_h3_resolution,
+        grid_m=settings.disclosure_grid_m,
+        period=settings.disclosure_period,
         min_category_events=settings.disclosure_min_category_events,
         rounding_base=settings.disclosure_rounding_base,
-        restricted_max_h3_resolution=settings.disclosure_restricted_max_h3_resolution)
+        restricted_h3_resolution=settings.disclosure_restricted_h3_resolution)
 
 
 def current_policy() -> DisclosurePolicy:
@@ -57,7 +58,7 @@ def check_counts_request(store: Any, *, role: str, layers: tuple[str, ...], unit
     for name in protected:
         policy_rules.check_unit(role, name, policy, kind=unit.kind, resolution=unit.resolution,
                                 cell_size_m=unit.cell_size_m)
-    policy_rules.check_window(role, protected, window.start, window.end)
+    policy_rules.check_window(role, protected, window.start, window.end, policy)
     if categories and is_protected(role, layers[0]):
         selected = store.count_events(event_filter)
         policy_rules.check_category_selection(role, layers[0], categories, selected, policy)

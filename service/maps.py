@@ -129,9 +129,9 @@ def _context_resolution(role: str, layer: str) -> int:
     if not needs_small_number_suppression(role, [layer]):
         return 8
     policy = disclosure.current_policy()
-    limit = (policy.max_h3_resolution if layer_spec(layer).sensitivity == "health"
-             else policy.restricted_max_h3_resolution)
-    return 8 if limit is None else min(8, limit)  # None: the gate refuses the layer
+    fixed = (policy.h3_resolution if layer_spec(layer).sensitivity == "health"
+             else policy.restricted_h3_resolution)
+    return 8 if fixed is None else fixed  # None: the gate refuses the layer
 
 
 #: Above this many units a map draws only the units that carry information (non-zero

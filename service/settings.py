@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,13 +39,15 @@ class Settings(BaseSettings):
         description="Serve the JavaScript/CSS that maps need from remap itself, not from CDNs.",
     )
 
-    disclosure_max_h3_resolution: int = Field(
+    disclosure_h3_resolution: int = Field(
         default=8, ge=0, le=15,
-        description="Partners and viewers: finest H3 resolution on health layers.")
-    disclosure_grid_lattice_m: int = Field(
+        description="Partners and viewers: the one H3 resolution of health layers.")
+    disclosure_grid_m: int = Field(
         default=500, ge=1,
-        description="Partners and viewers: grid sides on health layers must be a multiple "
-                    "of this many metres.")
+        description="Partners and viewers: the one grid side (metres) of health layers.")
+    disclosure_period: Literal["month", "quarter", "year"] = Field(
+        default="month",
+        description="Partners and viewers: health layers one calendar period at a time.")
     disclosure_min_category_events: int = Field(
         default=10, ge=1,
         description="Partners and viewers: a category filter on a health layer must select "
@@ -53,10 +56,10 @@ class Settings(BaseSettings):
         default=5, ge=2,
         description="Partners and viewers: health counts below it show as '<N', others are "
                     "rounded to a multiple of it.")
-    disclosure_restricted_max_h3_resolution: int | None = Field(
+    disclosure_restricted_h3_resolution: int | None = Field(
         default=None, ge=0, le=15,
         description="Partners and viewers: restricted layers (dealing sites) as counts on H3 "
-                    "cells of this resolution or coarser; unset: no counts at all.")
+                    "cells of this one resolution; unset: no counts at all.")
 
     @field_validator("area_of_interest")
     @classmethod

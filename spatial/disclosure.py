@@ -15,19 +15,22 @@ OGC collections, layer metadata, operations). Rules (domain.md section 6):
   number derived from protected counts (totals, rates, parameters,
   warnings) is made from the rounded values or rounded itself, so a
   difference of two answers gives an interval, never an exact small count.
-* Controlled roles ask for protected layers only on fixed geographies, so
-  that a moved or shrunk study area cannot cut a unit into pieces: H3 at
-  resolution 8 or coarser (whole cells, never clipped to the area), square
-  grids whose side is a multiple of 500 m aligned on the CRS origin (every
-  such square is a union of the 500 m lattice), and analysts' boundary sets;
-  windows of whole calendar months; category filters that select at least
-  10 events.
+* Controlled roles receive protected layers as one fixed release table:
+  one calendar period (a month by default) x one fixed geography: H3 cells
+  of one resolution (8 by default; whole cells, never clipped to the study
+  area), squares of one size (500 m, aligned on the CRS origin), or an
+  analyst's boundary set; category filters must select at least 10 events.
+  Why so strict: "<5" says "at least 1", and sums are exact, so nested or
+  overlapping questions (Jan-Apr against each month, a 1 km square against
+  its four 500 m squares) let interval arithmetic pin a suppressed value
+  (four pieces each "<5" whose union shows "<5" are each exactly 1); the
+  test suite runs that attack. Only non-nested releases are answered.
 
-What this cannot prevent, and so what the audit log is for: a partner who
-asks very many overlapping questions can intersect the intervals; in rare
-extreme cases (for example four disjoint pieces each "<5" whose union shows
-"<5") that pins a value. Every controlled read of a protected layer is
-audited with its detail level, and expensive routes are rate limited.
+What this cannot prevent: two boundary sets an analyst uploaded where one
+nests in the other, or a period changed by an administrator between
+releases, re-open the nesting attack. Every controlled read of a protected
+layer is audited with its detail level, and expensive routes are rate
+limited.
 
 References
 ----------
@@ -53,6 +56,9 @@ CONTROLLED_ROLES: Final = frozenset({"partner", "viewer"})
 SMALL_NUMBER_THRESHOLD: Final = 5
 SUPPRESSED: Final = "<5"
 
+#: Release periods and their length in months (calendar-aligned).
+PERIOD_MONTHS: Final = {"month": 1, "quarter": 3, "year": 12}
+
 #: Detail levels, finest first, as the audit log and the README name them.
 POINTS: Final = "points"
 COUNTS: Final = "counts"
@@ -64,27 +70,31 @@ NOTHING: Final = "nothing"
 class DisclosurePolicy:
     """The limits for controlled roles (settings ``REMAP_DISCLOSURE_*``)."""
 
-    #: finest H3 resolution a controlled role may ask for on a protected layer
-    max_h3_resolution: int = 8
-    #: grid sides must be a multiple of this (metres), and at least it
-    grid_lattice_m: int = 500
+    #: the one H3 resolution a controlled role may ask for on a protected layer
+    h3_resolution: int = 8
+    #: the one grid side (metres) a controlled role may ask for on a protected layer
+    grid_m: int = 500
+    #: the one release period: month, quarter or year (calendar-aligned)
+    period: str = "month"
     #: a category filter on a protected layer must select at least this many events
     min_category_events: int = 10
     #: counts below it are "<base"; others are rounded to a multiple of it
     rounding_base: int = SMALL_NUMBER_THRESHOLD
     #: restricted layers: finest H3 resolution of the coarse aggregate, or None (nothing)
-    restricted_max_h3_resolution: int | None = None
+    restricted_h3_resolution: int | None = None
 
     def __post_init__(self) -> None:
-        if not 0 <= self.max_h3_resolution <= 15:
-            raise ParameterError("disclosure_max_h3_resolution", "must be 0..15")
-        if self.grid_lattice_m < 1:
-            raise ParameterError("disclosure_grid_lattice_m", "must be at least 1 metre")
+        if not 0 <= self.h3_resolution <= 15:
+            raise ParameterError("disclosure_h3_resolution", "must be 0..15")
+        if self.grid_m < 1:
+            raise ParameterError("disclosure_grid_m", "must be at least 1 metre")
+        if self.period not in PERIOD_MONTHS:
+            raise ParameterError("disclosure_period", "must be month, quarter or year")
         if self.rounding_base < 2:
             raise ParameterError("disclosure_rounding_base", "must be at least 2")
-        if (self.restricted_max_h3_resolution is not None
-                and not 0 <= self.restricted_max_h3_resolution <= 15):
-            raise ParameterError("disclosure_restricted_max_h3_resolution", "must be 0..15")
+        if (self.restricted_h3_resolution is not None
+                and not 0 <= self.restricted_h3_resolution <= 15):
+            raise ParameterError("disclosure_restricted_h3_resolution", "must be 0..15")
 
     @property
     def suppressed(self) -> str:
@@ -108,7 +118,7 @@ def layer_detail(role: str, layer: str, policy: DisclosurePolicy) -> str:
         return POINTS
     if layer_spec(layer).sensitivity == "health":
         return PROTECTED_COUNTS
-    return PROTECTED_COUNTS if policy.restricted_max_h3_resolution is not None else NOTHING
+    return PROTECTED_COUNTS if policy.restricted_h3_resolution is not None else NOTHING
 
 
 def is_protected(role: str, layer: str) -> bool:
@@ -183,28 +193,23 @@ def check_unit(role: str, layer: str, policy: DisclosurePolicy, *, kind: str,
         raise PermissionDeniedError(
             f"layer {layer!r} is restricted intelligence: role {role!r} receives no counts of "
             "it (an administrator may allow a coarse H3 aggregate with "
-            "REMAP_DISCLOSURE_RESTRICTED_MAX_H3_RESOLUTION)")
+            "REMAP_DISCLOSURE_RESTRICTED_H3_RESOLUTION)")
     restricted = layer_spec(layer).sensitivity != "health"
     if restricted:
-        limit = policy.restricted_max_h3_resolution
+        limit = policy.restricted_h3_resolution
         assert limit is not None
-        if kind != "h3" or resolution is None or resolution > limit:
+        if kind != "h3" or resolution != limit:
             raise ParameterError("unit", f"layer {layer!r} is restricted: role {role!r} may "
-                                         f"only ask for h3 units of resolution {limit} or "
-                                         "coarser")
+                                         f"only ask for unit=h3:{limit}")
         return
-    if kind == "h3":
-        if resolution is None or resolution > policy.max_h3_resolution:
-            raise ParameterError("unit", f"layer {layer!r} is health data: role {role!r} may "
-                                         f"ask for H3 resolution {policy.max_h3_resolution} "
-                                         f"or coarser (got h3:{resolution})")
-    elif kind == "grid":
-        lattice = policy.grid_lattice_m
-        size = float(cell_size_m or 0)
-        if size < lattice or not float(size / lattice).is_integer():
-            raise ParameterError("unit", f"layer {layer!r} is health data: role {role!r} may "
-                                         f"ask for grids whose side is a multiple of "
-                                         f"{lattice} m (got grid:{size:g})")
+    if kind == "h3" and resolution != policy.h3_resolution:
+        raise ParameterError("unit", f"layer {layer!r} is health data: role {role!r} may ask "
+                                     f"for H3 at resolution {policy.h3_resolution} only "
+                                     f"(unit=h3:{policy.h3_resolution}; got h3:{resolution})")
+    if kind == "grid" and float(cell_size_m or 0) != float(policy.grid_m):
+        raise ParameterError("unit", f"layer {layer!r} is health data: role {role!r} may ask "
+                                     f"for grid:{policy.grid_m} only (got "
+                                     f"grid:{float(cell_size_m or 0):g})")
 
 
 def is_month_start(t: datetime) -> bool:
@@ -212,16 +217,22 @@ def is_month_start(t: datetime) -> bool:
 
 
 def check_window(role: str, layers: list[str] | tuple[str, ...], start: datetime | None,
-                 end_exclusive: datetime | None, *, param: str = "start/end") -> None:
-    """Controlled roles ask for protected layers over whole calendar months only."""
+                 end_exclusive: datetime | None, policy: DisclosurePolicy) -> None:
+    """Controlled roles ask for protected layers over exactly one calendar period."""
     if not needs_small_number_suppression(role, layers):
         return
-    for name, t in (("start", start), ("end", end_exclusive)):
-        if t is not None and not is_month_start(t):
-            shown = param if param != "start/end" else name
-            raise ParameterError(shown, "health and restricted data are given to role "
-                                        f"{role!r} over whole calendar months only: use "
-                                        "YYYY-MM (e.g. start=2018-10, end=2018-12)")
+    months = PERIOD_MONTHS[policy.period]
+    example = {"month": "start=2019-01&end=2019-01", "quarter": "start=2019-01&end=2019-03",
+               "year": "start=2019-01&end=2019-12"}[policy.period]
+    why = (f"health and restricted data are given to role {role!r} one calendar "
+           f"{policy.period} at a time (e.g. {example}), so that no two answers nest")
+    if start is None or end_exclusive is None:
+        raise ParameterError("start" if start is None else "end", why)
+    if not is_month_start(start) or (start.month - 1) % months:
+        raise ParameterError("start", why)
+    index = start.year * 12 + start.month - 1 + months
+    if end_exclusive != datetime(index // 12, index % 12 + 1, 1):
+        raise ParameterError("end", why)
 
 
 def check_category_selection(role: str, layer: str, categories: tuple[str, ...] | list[str],

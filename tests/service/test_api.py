@@ -151,9 +151,12 @@ def test_partner_never_gets_ambulance_points(client: TestClient, keys, store: St
     assert r.status_code == 403
     fc = client.get("/v1/events", headers=keys["partner"]).json()
     assert {f["properties"]["layer"] for f in fc["features"]} == {"crime"}
-    # partners get counts with 1-4 suppressed
+    # partners get counts with 1-4 suppressed, one month at a time on the fixed H3 grid
+    assert client.get("/v1/counts", headers=keys["partner"],
+                      params={"layer": "ambulance", "unit": "h3:7"}).status_code == 422
     fc = client.get("/v1/counts", headers=keys["partner"],
-                    params={"layer": "ambulance", "unit": "h3:7"}).json()
+                    params={"layer": "ambulance", "unit": "h3:8", "start": "2019-01",
+                            "end": "2019-01"}).json()
     values = [f["properties"]["count"] for f in fc["features"]]
     assert values and all(v == 0 or v == "<5" for v in values)
     assert "<5" in values

@@ -61,7 +61,8 @@ def test_partner_map_and_pack_hold_no_sensitive_points_or_small_counts(
                                 params=MAP_PARAMS).text,
         "ambulance map": client.get("/v1/maps/hotspots", headers=keys["partner"],
                                     params={"layer": "ambulance", "unit": "h3:8",
-                                            "area": "boundary:beats"}).text,
+                                            "area": "boundary:beats", "start": "2019-01",
+                                            "end": "2019-01"}).text,
         "pack": client.get("/v1/packs/area", headers=keys["partner"], params=MAP_PARAMS).text,
     }
     for what, page in pages.items():
