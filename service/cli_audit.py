@@ -57,7 +57,9 @@ def register(main: click.Group) -> None:
         result = audit.verify(open_store()).as_dict()
 
         def human(r: dict[str, Any]) -> None:
-            if r["ok"]:
+            if r["ok"] and not r["rows"]:
+                click.echo("audit log intact: empty")
+            elif r["ok"]:
                 click.echo(f"audit log intact: {r['rows']} rows, head row {r['head_id']} "
                            f"hash {r['head_hash']}")
             else:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +26,7 @@ from .audit import REFUSAL_STATUSES, record_refusal
 log = logging.getLogger(__name__)
 
 _BODY_LIMIT = 8192
+_ATTEMPTS = 6  # with the driver's own 5 s wait: about a minute in all
 
 
 class RefusalAuditMiddleware:
@@ -69,8 +72,21 @@ class RefusalAuditMiddleware:
         client = scope.get("client")
         try:
             await run_in_threadpool(
-                record_refusal, store, status=status, method=str(scope.get("method", "")),
+                _record_with_retry, store, status=status, method=str(scope.get("method", "")),
                 path=str(scope.get("path", "")), client=client[0] if client else None,
                 presented_key=headers.get("x-api-key"), error=error, message=message)
         except Exception:  # noqa: BLE001 - the answer is already sent; never fail it
             log.exception("could not write the audit row for a %s refusal", status)
+
+
+def _record_with_retry(store: Any, **kwargs: Any) -> None:
+    """SQLite has one writer: a long import holds it for longer than the driver's 5 s
+    wait, so try again for a while rather than lose the row."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            record_refusal(store, **kwargs)
+            return
+        except OperationalError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(min(0.5 * 2 ** attempt, 5.0))

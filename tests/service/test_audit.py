@@ -169,7 +169,7 @@ def test_migration_chains_rows_written_before_it(store: Store) -> None:
 
 # --------------------------------------------------------------------------- refusals
 
-def refusals(store: Store) -> list[dict[str, Any]]:
+def refused_rows(store: Store) -> list[dict[str, Any]]:
     return store.audit_entries("refused")
 
 
@@ -186,7 +186,7 @@ def test_refusals_are_recorded_without_the_key(client: TestClient, keys, store: 
     store.revoke_key(revoked_id)
     assert client.get("/v1/layers", headers={"X-API-Key": revoked}).status_code == 401
 
-    rows = refusals(store)
+    rows = refused_rows(store)
     assert len(rows) == 5
     no_key, bad_key, short_key, forbidden, revoked_row = rows
     for r in rows:
@@ -218,7 +218,7 @@ def test_a_429_from_anywhere_is_recorded(store: Store, settings: Settings, keys)
         r = c.get("/v1/_slow_down", headers=keys["viewer"])
         assert r.status_code == 429 and r.headers["Retry-After"] == "3"
         assert c.get("/v1/layers", headers=keys["viewer"]).status_code == 200
-    (row,) = refusals(store)
+    (row,) = refused_rows(store)
     viewer_id = store.role_for_key(keys["viewer"]["X-API-Key"])[0]  # type: ignore[index]
     assert row["actor"] == f"key:{viewer_id}"
     assert row["detail"]["status"] == 429 and row["detail"]["error"] == "rate_limited"
@@ -291,3 +291,31 @@ def test_cli_audit_list_and_verify(run, store: Store) -> None:
     as_json = run("audit", "verify", "--json")
     assert as_json.exit_code == 1 and json.loads(as_json.output)["first_broken"] == ids[1]
     assert run("audit", "list", "--since", "nonsense").exit_code == 2
+
+
+def test_a_refusal_waits_for_a_busy_writer_rather_than_being_lost(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's single writer may be held by a long import: the row is retried."""
+    from service import refusals
+
+    calls = {"n": 0}
+    real = refusals.record_refusal
+
+    def busy_twice(*args: Any, **kwargs: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(refusals, "record_refusal", busy_twice)
+    monkeypatch.setattr(refusals.time, "sleep", lambda _s: None)
+    refusals._record_with_retry(store, status=401, method="GET", path="/v1/layers",
+                                client="10.0.0.1", presented_key=None)
+    assert calls["n"] == 3 and len(refused_rows(store)) == 1
+    def always_busy(*_args: Any, **_kwargs: Any) -> int:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(refusals, "record_refusal", always_busy)
+    with pytest.raises(sa.exc.OperationalError):
+        refusals._record_with_retry(store, status=401, method="GET", path="/v1/layers",
+                                    client="10.0.0.1", presented_key=None)
