@@ -319,3 +319,11 @@ def test_a_refusal_waits_for_a_busy_writer_rather_than_being_lost(
     with pytest.raises(sa.exc.OperationalError):
         refusals._record_with_retry(store, status=401, method="GET", path="/v1/layers",
                                     client="10.0.0.1", presented_key=None)
+
+
+def test_cli_verify_names_the_row_after_a_deleted_one(run, store: Store) -> None:
+    ids = write(store, 5)
+    tamper(store, f"DELETE FROM audit_log WHERE id = {ids[1]}")
+    r = run("audit", "verify")
+    assert r.exit_code == 1 and f"first broken row: {ids[2]}" in r.output
+    assert "deleted" in r.output
