@@ -612,6 +612,10 @@ from .cli_operations import register as _register_operations  # noqa: E402
 
 _register_operations(main)
 
+from .cli_audit import register as _register_audit  # noqa: E402
+
+_register_audit(main)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 
 from . import __doc__ as service_doc
 from .errors import install_error_handlers
+from .refusals import RefusalAuditMiddleware
 from .routers import (
+    audit,
     boundaries,
     counts,
     displacement,
@@ -50,8 +52,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                   lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(RefusalAuditMiddleware)  # every 401/403/429 into the audit log
     for module in (health, layers, imports, events, boundaries, counts, hotspots, results,
-                   maps, operations, displacement):
+                   maps, operations, displacement, audit):
         app.include_router(module.router)
     app.include_router(ogc_router)
     # vendored JS/CSS for maps, so pages load nothing from CDNs

@@ -142,6 +142,9 @@ audit_log = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("action", sa.String(64), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
+    # hash chain (service.audit, migration 11)
+    sa.Column("prev_hash", sa.String(64), nullable=True),
+    sa.Column("row_hash", sa.String(64), nullable=True),
 )
 
 CORE_TABLES = [schema_migrations, layers, imports, events, boundary_sets, boundary_units,
@@ -190,7 +193,7 @@ def register_migration(version: int, description: str,
 
 
 #: Modules that own tables register their migrations when imported.
-MIGRATION_MODULES = ("service.results", "service.operations")
+MIGRATION_MODULES = ("service.results", "service.operations", "service.audit")
 
 
 def _register_module_migrations() -> None:
@@ -520,20 +523,16 @@ class Store:
 
     def audit(self, conn: Connection | None, actor: str, action: str,
               detail: dict[str, Any]) -> None:
-        stmt = audit_log.insert().values(at=_now(), actor=actor, action=action,
-                                         detail=json.dumps(detail, default=str))
-        if conn is not None:
-            conn.execute(stmt)
-        else:
-            with self.engine.begin() as c:
-                c.execute(stmt)
+        """Append to the hash-chained audit log (:mod:`service.audit`), inside ``conn``'s
+        transaction or, with ``None``, in a transaction of its own."""
+        from . import audit
+
+        audit.record(self, conn, actor, action, detail)
 
     def audit_entries(self, action: str | None = None) -> list[dict[str, Any]]:
-        q = sa.select(audit_log).order_by(audit_log.c.id)
-        if action:
-            q = q.where(audit_log.c.action == action)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) | {"detail": json.loads(r.detail)} for r in conn.execute(q)]
+        from . import audit
+
+        return audit.entries(self, audit.AuditQuery(action=action))[0]
 
     # ----------------------------------------------------------------- boundaries
     def add_boundary_set(self, conn: Connection, *, name: str, id_field: str,
