@@ -27,6 +27,7 @@ from .routers import (
 from .routers.ogc import router as ogc_router
 from .settings import Settings, get_settings
 from .store import Store
+from .uploads import UploadBodyLimit
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -43,6 +44,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         try:
             yield
         finally:
+            pool = getattr(app.state, "import_pool", None)
+            if pool is not None:
+                pool.shutdown(wait=True)
+                app.state.import_pool = None
             if own:
                 app.state.store.dispose()
 
@@ -50,6 +55,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                   lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(UploadBodyLimit, settings=settings)
     for module in (health, layers, imports, events, boundaries, counts, hotspots, results,
                    maps, operations, displacement):
         app.include_router(module.router)
