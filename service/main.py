@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,6 +39,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # imports and analyses run in worker threads: hand the interpreter lock back to
+        # the event loop every millisecond (default 5 ms) so /healthz and light requests
+        # stay fast while they run (benchmarks/bench_healthz.py)
+        sys.setswitchinterval(0.001)
         own = store is None
         app.state.store = store or Store(settings.database_url,
                                          h3_resolution=settings.h3_resolution)
