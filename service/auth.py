@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader
 
 from spatial.errors import AuthenticationError, PermissionDeniedError
 
+from .ratelimit import check_auth_failure, check_expensive
 from .store import Store
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
@@ -35,12 +36,15 @@ def get_store(request: Request) -> Store:
     return store
 
 
-def principal(key: str | None = Depends(api_key_header),
+def principal(request: Request, key: str | None = Depends(api_key_header),
               store: Store = Depends(get_store)) -> Principal:
+    """The caller. A wrong key counts against the caller's address
+    (:mod:`service.ratelimit`): beyond the limit it answers 429, not 401."""
     if not key:
         raise AuthenticationError("missing X-API-Key header")
     found = store.role_for_key(key)
     if found is None:
+        check_auth_failure(request)
         raise AuthenticationError("unknown or revoked API key")
     return Principal(key_id=found[0], role=found[1])
 
@@ -52,6 +56,18 @@ def require_role(*roles: str):  # type: ignore[no-untyped-def]
         if p.role not in roles:
             raise PermissionDeniedError(f"role {p.role!r} may not do this; needs one of "
                                         f"{', '.join(roles)}")
+        return p
+
+    return check
+
+
+def expensive(*roles: str):  # type: ignore[no-untyped-def]
+    """A dependency for expensive routes: the caller (of ``roles``, any role when
+    none are given), counted against its key's rate limit (429 beyond it)."""
+    who_dep = require_role(*roles) if roles else principal
+
+    def check(request: Request, p: Principal = Depends(who_dep)) -> Principal:
+        check_expensive(request, p.key_id)
         return p
 
     return check

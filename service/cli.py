@@ -58,6 +58,17 @@ def _hotspot_request(layer: str, categories: tuple[str, ...], start: str | None,
     return req, opts
 
 
+def cli_cost_check(store: Store, req: Any, opts: Any, analysis: str) -> None:
+    """The API's cost estimate, judged by the analyst limits (``REMAP_MAX_*_ANALYST``)."""
+    from .cost import check_cost, check_hotspot_cost, limits_for
+
+    limits = limits_for(get_settings(), "cli")
+    if opts is None:
+        check_cost(store, req, limits, analysis=analysis)
+    else:
+        check_hotspot_cost(store, req, opts, limits, analysis=analysis)
+
+
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True,
                         help="machine-readable JSON on stdout")(f)
@@ -290,7 +301,9 @@ def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: 
 
     req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
                               unit=unit, area=area)
-    fc = counts_collection(open_store(), req, role="admin")
+    store = open_store()
+    cli_cost_check(store, req, None, "counts")
+    fc = counts_collection(store, req, role="admin")
     if out:
         out.write_text(json.dumps(fc, default=str))
 
@@ -375,6 +388,7 @@ def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end
                           correction=correction, alpha=alpha, bandwidth=bandwidth,
                           cell_size_m=cell_size, kernel=kernel, compare_window=compare)
     store = open_store()
+    cli_cost_check(store, req, opts, "hotspots")
     fc = hotspots_collection(store, req, opts, role="admin")
     if save:
         from .results import save_result
@@ -430,7 +444,9 @@ def autocorrelation_cmd(layer: str, categories: tuple[str, ...], start: str | No
                               unit=unit, area=area)
     opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
                           alpha=alpha)
-    res = autocorrelation(open_store(), req, opts, role="admin")
+    store = open_store()
+    cli_cost_check(store, req, opts, "autocorrelation")
+    res = autocorrelation(store, req, opts, role="admin")
 
     def human(r: dict[str, Any]) -> None:
         click.echo(f"Moran's I = {r['I']:.4f} (E[I] = {r['expected_I']:.4f}); normal z "
@@ -463,7 +479,9 @@ def map_hotspots(layer: str, categories: tuple[str, ...], start: str | None, end
 
     req, opts = _hotspot_request(layer, categories, start, end, unit, area, k, permutations,
                                  seed, correction, alpha)
-    page = hotspot_map_html(open_store(), req, opts, role=role)
+    store = open_store()
+    cli_cost_check(store, req, opts, "map")
+    page = hotspot_map_html(store, req, opts, role=role)
     write_page(out, page, "map", as_json)
 
 
@@ -501,7 +519,9 @@ def pack_area(layer: str, categories: tuple[str, ...], start: str | None, end: s
 
     req, opts = _hotspot_request(layer, categories, start, end, unit, area, k, permutations,
                                  seed, correction, alpha)
-    page = area_pack_html(open_store(), req, opts, role=role)
+    store = open_store()
+    cli_cost_check(store, req, opts, "pack")
+    page = area_pack_html(store, req, opts, role=role)
     write_page(out, page, "pack", as_json)
 
 

@@ -18,7 +18,9 @@ from spatial.errors import (
     NotFoundError,
     ParameterError,
     PermissionDeniedError,
+    RateLimitError,
     RemapError,
+    TooLargeError,
 )
 
 #: Domain error class -> HTTP status. The most specific class wins.
@@ -27,9 +29,11 @@ STATUS_BY_ERROR: dict[type[RemapError], int] = {
     PermissionDeniedError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    TooLargeError: 413,
     InputFormatError: 422,
     ParameterError: 422,
     InsufficientDataError: 422,
+    RateLimitError: 429,
     RemapError: 400,
 }
 
@@ -43,7 +47,11 @@ def status_for(exc: RemapError) -> int:
 
 async def _remap_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RemapError)
-    headers = {"WWW-Authenticate": "X-API-Key"} if isinstance(exc, AuthenticationError) else None
+    headers: dict[str, str] | None = None
+    if isinstance(exc, AuthenticationError):
+        headers = {"WWW-Authenticate": "X-API-Key"}
+    elif isinstance(exc, RateLimitError):
+        headers = {"Retry-After": str(max(1, int(exc.retry_after)))}
     return JSONResponse(exc.as_dict(), status_code=status_for(exc), headers=headers)
 
 

@@ -227,10 +227,11 @@ class BoundaryImportReport:
 def import_boundaries(store: Store, source: str | Path | IO[bytes], *, file_name: str,
                       name: str, id_field: str, label_field: str | None = None,
                       effective_date: date | None = None, layer: str | None = None,
-                      actor: str = "cli") -> BoundaryImportReport:
+                      actor: str = "cli", zip_limits: tuple[int, float] | None = None
+                      ) -> BoundaryImportReport:
     """Store a new version of boundary set ``name`` and place every stored event in it."""
     read = read_boundaries(source, id_field=id_field, label_field=label_field,
-                           file_name=file_name, layer=layer)
+                           file_name=file_name, layer=layer, zip_limits=zip_limits)
     gdf = read.units
     if gdf.empty:
         raise InputFormatError("no usable polygons in the file", file=file_name)

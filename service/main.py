@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from .routers import (
 from .routers.ogc import router as ogc_router
 from .settings import Settings, get_settings
 from .store import Store
+from .uploads import UploadBodyLimit
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -39,12 +41,20 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # imports and analyses run in worker threads: hand the interpreter lock back to
+        # the event loop every millisecond (default 5 ms) so /healthz and light requests
+        # stay fast while they run (benchmarks/bench_healthz.py)
+        sys.setswitchinterval(0.001)
         own = store is None
         app.state.store = store or Store(settings.database_url,
                                          h3_resolution=settings.h3_resolution)
         try:
             yield
         finally:
+            pool = getattr(app.state, "import_pool", None)
+            if pool is not None:
+                pool.shutdown(wait=True)
+                app.state.import_pool = None
             if own:
                 app.state.store.dispose()
 
@@ -52,6 +62,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                   lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(UploadBodyLimit, settings=settings)
     app.add_middleware(RefusalAuditMiddleware)  # every 401/403/429 into the audit log
     for module in (health, layers, imports, events, boundaries, counts, hotspots, results,
                    maps, operations, displacement, audit):

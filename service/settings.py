@@ -33,6 +33,40 @@ class Settings(BaseSettings):
     )
     page_size_max: int = Field(default=10_000, ge=1)
     upload_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    upload_request_max_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024, ge=1,
+        description="Largest whole upload request (all files), enforced while it streams.")
+    zip_max_uncompressed_bytes: int = Field(
+        default=1024 * 1024 * 1024, ge=1,
+        description="Largest total uncompressed size of a zip upload (declared sizes, "
+                    "checked before anything is extracted).")
+    zip_max_ratio: float = Field(
+        default=200.0, gt=1,
+        description="Largest compression ratio of any zip member (zip-bomb guard).")
+    import_workers: int = Field(
+        default=2, ge=1, le=32,
+        description="Worker threads for imports and boundary uploads (off the event loop); "
+                    "requests beyond this wait their turn.")
+    # cost limits of analyses, by role tier: partner (partner, viewer) and analyst
+    # (analyst, admin, the CLI). Units = H3 cells / grid squares / boundary units of
+    # the study area (estimated before any is built); unit-permutations = units x
+    # (permutations + 1) summed over the statistics a request computes.
+    max_units_partner: int = Field(default=20_000, ge=1)
+    max_units_analyst: int = Field(default=500_000, ge=1)
+    max_unit_permutations_partner: int = Field(default=10_000_000, ge=1)
+    max_unit_permutations_analyst: int = Field(default=500_000_000, ge=1)
+    max_response_mb_partner: float = Field(default=32.0, gt=0)
+    max_response_mb_analyst: float = Field(default=512.0, gt=0)
+    # rate limits (in-process sliding windows of 60 s)
+    auth_failures_per_minute: int = Field(
+        default=20, ge=1,
+        description="Failed API-key attempts per client address per minute; beyond it "
+                    "a failed attempt answers 429 with Retry-After (valid keys still work).")
+    expensive_requests_per_minute: int = Field(
+        default=60, ge=1,
+        description="Requests per key per minute to expensive routes (counts, hotspots, "
+                    "autocorrelation, maps, packs, imports, boundary uploads, operation "
+                    "reports); beyond it 429 with Retry-After.")
     shared_data: Path = Field(default=Path("../shared/data"))
     offline_assets: bool = Field(
         default=True,

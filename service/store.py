@@ -502,6 +502,17 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
 
+    def event_extent(self, f: EventFilter) -> tuple[float, float, float, float] | None:
+        """``(minlon, minlat, maxlon, maxlat)`` of the events matching ``f`` (one query)."""
+        q = (sa.select(sa.func.min(events.c.lon), sa.func.min(events.c.lat),
+                       sa.func.max(events.c.lon), sa.func.max(events.c.lat))
+             .where(*self._event_where(f)))
+        with self.engine.connect() as conn:
+            row = conn.execute(q).one()
+        if row[0] is None:
+            return None
+        return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
     def event_arrays(self, f: EventFilter) -> pd.DataFrame:
         """The columns analysis needs (no attributes), for fast bulk reads."""
         return self.query_events(f, columns=["layer", "category", "time", "lon", "lat", "x", "y",

@@ -104,3 +104,24 @@ class InsufficientDataError(RemapError):
     """Too few events or units for the method to say anything."""
 
     code = "insufficient_data"
+
+
+class TooLargeError(RemapError):
+    """A request whose estimated cost (units, permutations, response size) or
+    upload size is above a configured limit. Refused before any work starts."""
+
+    code = "too_large"
+
+
+class RateLimitError(RemapError):
+    """Too many requests (or failed authentications) in the current window.
+
+    ``retry_after`` is the number of whole seconds until one more is allowed.
+    """
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details={**(details or {}), "retry_after_s": retry_after})
+        self.retry_after = retry_after

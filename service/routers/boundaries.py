@@ -6,17 +6,17 @@ from datetime import date
 from typing import Any
 
 import shapely
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
 from spatial.errors import ParameterError
 
-from ..auth import Principal, get_store, principal, require_role
+from ..auth import Principal, expensive, get_store, principal
 from ..dependencies import get_settings_dep
 from ..geojson import feature_collection, geometry_features
 from ..importer import import_boundaries
 from ..settings import Settings
 from ..store import Store
-from .imports import read_upload
+from ..uploads import run_off_loop, save_upload, upload_folder
 
 router = APIRouter(prefix="/v1", tags=["boundaries"])
 
@@ -29,7 +29,8 @@ def list_boundary_sets(store: Store = Depends(get_store),
 
 @router.post("/boundaries", summary="Import a polygon set (GeoJSON, GeoPackage, KML, zipped "
                                     "shapefile) as a new version of a named set")
-async def create_boundary_set(file: UploadFile = File(...),
+async def create_boundary_set(request: Request,
+                              file: UploadFile = File(...),
                               name: str = Form(...),
                               id_field: str = Form(...),
                               label_field: str | None = Form(None),
@@ -39,13 +40,16 @@ async def create_boundary_set(file: UploadFile = File(...),
                                                        "multi-layer file"),
                               store: Store = Depends(get_store),
                               settings: Settings = Depends(get_settings_dep),
-                              who: Principal = Depends(require_role("admin", "analyst"))
+                              who: Principal = Depends(expensive("admin", "analyst"))
                               ) -> dict[str, Any]:
     eff = parse_effective_date(effective_date)
-    data = await read_upload(file, settings)
-    report = import_boundaries(store, data, file_name=file.filename or "upload", name=name,
-                               id_field=id_field, label_field=label_field or None,
-                               effective_date=eff, layer=layer or None, actor=who.actor)
+    async with upload_folder() as folder:
+        path = await save_upload(file, folder, settings)
+        report = await run_off_loop(
+            request, import_boundaries, store, path, file_name=file.filename or "upload",
+            name=name, id_field=id_field, label_field=label_field or None,
+            effective_date=eff, layer=layer or None, actor=who.actor,
+            zip_limits=(settings.zip_max_uncompressed_bytes, settings.zip_max_ratio))
     return report.as_dict()
 
 

@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from ..analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
-from ..auth import Principal, get_store, principal
-from ..dependencies import TimeWindow, categories_param, time_window
+from ..auth import Principal, expensive, get_store
+from ..cost import check_cost, limits_for
+from ..dependencies import TimeWindow, categories_param, get_settings_dep, time_window
+from ..settings import Settings
 from ..store import Store
 
 router = APIRouter(prefix="/v1", tags=["counts"])
@@ -31,5 +33,7 @@ def counts_request(layer: str = Query(..., description="layer name"),
                                 "window; every unit appears, zeros included")
 def counts(req: CountsRequest = Depends(counts_request),
            store: Store = Depends(get_store),
-           who: Principal = Depends(principal)) -> dict[str, Any]:
+           settings: Settings = Depends(get_settings_dep),
+           who: Principal = Depends(expensive())) -> dict[str, Any]:
+    check_cost(store, req, limits_for(settings, who.role), analysis="counts")
     return counts_collection(store, req, role=who.role, actor=who.actor)

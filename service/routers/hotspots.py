@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Query
 from spatial.errors import PermissionDeniedError
 
 from ..analysis import CountsRequest
-from ..auth import Principal, get_store, principal
-from ..dependencies import parse_window
+from ..auth import Principal, expensive, get_store
+from ..cost import check_hotspot_cost, limits_for
+from ..dependencies import get_settings_dep, parse_window
 from ..hotspots import HotspotOptions, autocorrelation, hotspots_collection
 from ..results import save_result
+from ..settings import Settings
 from ..store import Store
 from .counts import counts_request
 
@@ -53,9 +55,11 @@ def get_hotspots(req: CountsRequest = Depends(counts_request),
                                                             "name (analyst, admin): /v1/results, "
                                                             "OGC collection hotspots-NAME"),
                  store: Store = Depends(get_store),
-                 who: Principal = Depends(principal)) -> dict[str, Any]:
+                 settings: Settings = Depends(get_settings_dep),
+                 who: Principal = Depends(expensive())) -> dict[str, Any]:
     if save and who.role not in ("admin", "analyst"):
         raise PermissionDeniedError(f"role {who.role!r} may not save results")
+    check_hotspot_cost(store, req, opts, limits_for(settings, who.role))
     fc = hotspots_collection(store, req, opts, role=who.role, actor=who.actor)
     if save:
         fc["saved"] = save_result(store, save, fc, layer=req.layer, method=opts.method,
@@ -68,5 +72,8 @@ def get_hotspots(req: CountsRequest = Depends(counts_request),
 def get_autocorrelation(req: CountsRequest = Depends(counts_request),
                         opts: HotspotOptions = Depends(hotspot_options),
                         store: Store = Depends(get_store),
-                        who: Principal = Depends(principal)) -> dict[str, Any]:
+                        settings: Settings = Depends(get_settings_dep),
+                        who: Principal = Depends(expensive())) -> dict[str, Any]:
+    check_hotspot_cost(store, req, opts, limits_for(settings, who.role),
+                       analysis="autocorrelation")
     return autocorrelation(store, req, opts, role=who.role, actor=who.actor)

@@ -1,35 +1,32 @@
-"""Import events by upload; the answer is the import report."""
+"""Import events by upload; the answer is the import report.
+
+Uploads are streamed to temporary files (:mod:`service.uploads`) and the
+import runs in the import worker pool, never on the event loop.
+"""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
-from spatial.errors import InputFormatError, ParameterError
+from spatial.errors import ParameterError
 from spatial.ingest import ColumnMapping
 
-from ..auth import Principal, get_store, require_role
+from ..auth import Principal, expensive, get_store
 from ..dependencies import get_settings_dep
 from ..importer import FORMATS, import_events
 from ..settings import Settings
 from ..store import Store
+from ..uploads import run_off_loop, save_upload, upload_folder
 
 router = APIRouter(prefix="/v1", tags=["imports"])
 
 
-async def read_upload(upload: UploadFile, settings: Settings) -> io.BytesIO:
-    data = await upload.read(settings.upload_max_bytes + 1)
-    if len(data) > settings.upload_max_bytes:
-        raise InputFormatError(f"upload larger than {settings.upload_max_bytes} bytes",
-                               file=upload.filename or "upload")
-    return io.BytesIO(data)
-
-
 @router.post("/imports", summary="Import event files (police.uk CSV, mapped CSV, GeoJSON, "
                                  "GeoPackage); answers the import report")
-async def create_import(files: list[UploadFile] = File(..., description="one or more files"),
+async def create_import(request: Request,
+                        files: list[UploadFile] = File(..., description="one or more files"),
                         format: str = Form("policeuk", description=" | ".join(FORMATS)),
                         layer: str = Form("crime"),
                         map: str | None = Form(None, description="column mapping for csv/"
@@ -37,13 +34,16 @@ async def create_import(files: list[UploadFile] = File(..., description="one or 
                                                "easting=..,northing=..,crs=27700,category=.."),
                         store: Store = Depends(get_store),
                         settings: Settings = Depends(get_settings_dep),
-                        who: Principal = Depends(require_role("admin", "analyst"))
+                        who: Principal = Depends(expensive("admin", "analyst"))
                         ) -> dict[str, Any]:
     if format not in FORMATS:
         raise ParameterError("format", f"{format!r} is not one of {', '.join(FORMATS)}")
     mapping = ColumnMapping.parse(map) if map else None
-    sources = [(f.filename or f"upload-{i + 1}", await read_upload(f, settings))
-               for i, f in enumerate(files)]
-    report = import_events(store, sources, fmt=format, layer=layer, mapping=mapping,
-                           area_of_interest=settings.aoi_bounds, actor=who.actor)
+    async with upload_folder() as folder:
+        sources = [(f.filename or f"upload-{i + 1}",
+                    await save_upload(f, folder, settings, index=i))
+                   for i, f in enumerate(files)]
+        report = await run_off_loop(request, import_events, store, sources, fmt=format,
+                                    layer=layer, mapping=mapping,
+                                    area_of_interest=settings.aoi_bounds, actor=who.actor)
     return report.as_dict()

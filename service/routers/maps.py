@@ -6,7 +6,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from ..analysis import CountsRequest
-from ..auth import Principal, get_store, principal
+from ..auth import Principal, expensive, get_store
+from ..cost import check_hotspot_cost, limits_for
+from ..dependencies import get_settings_dep
 from ..hotspots import HotspotOptions
 from ..maps import (
     MapOptions,
@@ -15,6 +17,7 @@ from ..maps import (
     operation_map_html,
     operation_pack_html,
 )
+from ..settings import Settings
 from ..store import Store
 from .counts import counts_request
 from .hotspots import hotspot_options
@@ -36,7 +39,9 @@ def hotspot_map(req: CountsRequest = Depends(counts_request),
                 opts: HotspotOptions = Depends(hotspot_options),
                 options: MapOptions = Depends(map_options),
                 store: Store = Depends(get_store),
-                who: Principal = Depends(principal)) -> HTMLResponse:
+                settings: Settings = Depends(get_settings_dep),
+                who: Principal = Depends(expensive())) -> HTMLResponse:
+    check_hotspot_cost(store, req, opts, limits_for(settings, who.role), analysis="map")
     return HTMLResponse(hotspot_map_html(store, req, opts, role=who.role, options=options,
                                          actor=who.actor))
 
@@ -46,7 +51,9 @@ def hotspot_map(req: CountsRequest = Depends(counts_request),
 def area_pack(req: CountsRequest = Depends(counts_request),
               opts: HotspotOptions = Depends(hotspot_options),
               store: Store = Depends(get_store),
-              who: Principal = Depends(principal)) -> HTMLResponse:
+              settings: Settings = Depends(get_settings_dep),
+              who: Principal = Depends(expensive())) -> HTMLResponse:
+    check_hotspot_cost(store, req, opts, limits_for(settings, who.role), analysis="pack")
     return HTMLResponse(area_pack_html(store, req, opts, role=who.role, actor=who.actor))
 
 
@@ -55,7 +62,7 @@ def area_pack(req: CountsRequest = Depends(counts_request),
                     "the density change, context layers as the key's role allows")
 def operation_map(op_id: int, options: MapOptions = Depends(map_options),
                   store: Store = Depends(get_store),
-                  who: Principal = Depends(principal)) -> HTMLResponse:
+                  who: Principal = Depends(expensive())) -> HTMLResponse:
     return HTMLResponse(operation_map_html(store, op_id, role=who.role, actor=who.actor,
                                            options=options))
 
@@ -63,5 +70,5 @@ def operation_map(op_id: int, options: MapOptions = Depends(map_options),
 @router.get("/operations/{op_id}/pack", response_class=HTMLResponse,
             summary="An operation's tasking pack: one self-contained page that prints to A4")
 def operation_pack(op_id: int, store: Store = Depends(get_store),
-                   who: Principal = Depends(principal)) -> HTMLResponse:
+                   who: Principal = Depends(expensive())) -> HTMLResponse:
     return HTMLResponse(operation_pack_html(store, op_id, role=who.role, actor=who.actor))

@@ -23,7 +23,10 @@ from spatial.synthetic import build_town
 
 @pytest.fixture
 def settings(store: Store) -> Settings:
-    return Settings(database_url=store.url)
+    # tests make hundreds of requests (many with bad keys) from one address and key in
+    # well under a minute: rate limits are raised here; tests of the limits set their own
+    return Settings(database_url=store.url, auth_failures_per_minute=100_000,
+                    expensive_requests_per_minute=100_000)
 
 
 @pytest.fixture
