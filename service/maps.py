@@ -10,7 +10,6 @@ whose volumes are small (dealing sites) and only up to the map's cap.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from . import disclosure
 from .analysis import AreaSpec, CountsRequest, UnitSpec, boundary_frame, unit_counts
 from .geojson import feature_collection, geometry_features
 from .hotspots import HotspotOptions, hotspots
+from .render import Section, Table, Verdict, render
 from .store import EventFilter, Store
 
 #: Layers drawn beside the main one when the store holds them.
@@ -242,54 +242,12 @@ def hotspot_map_html(store: Store, req: CountsRequest, opts: HotspotOptions, *, 
 
 # ------------------------------------------------------------------ tasking packs
 
-PACK_CSS = """
-@page { size: A4; margin: 12mm; }
-body { font-family: "Helvetica Neue", Arial, sans-serif; font-size: 10.5pt; color: #222;
-       max-width: 186mm; margin: 0 auto; }
-h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 12.5pt; margin: 5mm 0 2mm;
-  border-bottom: 1px solid #999; } .meta { color: #555; font-size: 9pt; }
-table { border-collapse: collapse; width: 100%; margin: 2mm 0; font-size: 9.5pt; }
-th, td { border: 1px solid #bbb; padding: 1mm 2mm; text-align: left; }
-th { background: #eee; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.map { width: 100%; height: 120mm; border: 1px solid #888; page-break-inside: avoid; }
-.verdict { border-left: 4px solid #d73027; padding: 1mm 3mm; background: #fafafa; margin: 2mm 0; }
-.caveat { font-size: 9pt; color: #444; } .params { font-size: 8.5pt; color: #444; }
-section { page-break-inside: avoid; }
-"""
-
-
-def table_html(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def cell(v: Any) -> str:
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            text = f"{v:,.3g}" if isinstance(v, float) and abs(v) < 1000 else f"{v:,}"
-            return f'<td class="num">{html.escape(text)}</td>'
-        return f"<td>{html.escape('' if v is None else str(v))}</td>"
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def params_html(params: dict[str, Any]) -> str:
-    items = "".join(f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>"
-                    for k, v in params.items())
-    return f'<ul class="params">{items}</ul>'
-
-
-def pack_page(*, title: str, subtitle: str, map_html: str, sections: Sequence[str],
+def pack_page(*, title: str, subtitle: str, map_html: str, sections: Sequence[Section],
               caveats: Sequence[str], parameters: dict[str, Any]) -> str:
     """One self-contained page: the map (inline, offline) and the tables, A4 print CSS."""
-    frame = ('<iframe class="map" title="map" sandbox="allow-scripts" srcdoc="'
-             + html.escape(map_html, quote=True) + '"></iframe>')
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    cav = "".join(f"<li>{html.escape(c)}</li>" for c in caveats)
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title><style>{PACK_CSS}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><p class='meta'>{html.escape(subtitle)} · made "
-            f"{made} by remap</p>{frame}{''.join(sections)}"
-            f"<section><h2>What the data cannot show</h2><ul class='caveat'>{cav}</ul>"
-            f"</section><section><h2>Parameters</h2>{params_html(parameters)}</section>"
-            f"</body></html>")
+    return render("pack.html", title=title, subtitle=subtitle, made=made, map_html=map_html,
+                  sections=sections, caveats=caveats, parameters=parameters)
 
 
 def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
@@ -304,19 +262,18 @@ def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
     feats = sorted(counts_fc["features"], key=lambda f: -_sort_value(f["properties"]["count"]))
     top = [(f["properties"]["unit_id"], f["properties"].get("label") or "",
             f["properties"]["count"]) for f in feats[:15]]
-    sections = [f"<section><h2>Highest counts</h2>"
-                f"{table_html(['unit', 'name', 'events'], top)}</section>"]
+    sections = [Section("Highest counts", Table(["unit", "name", "events"], top))]
     gi = next((la.data for la in layers if la.kind == "gi_bins"), None)
     if gi is not None:
         hot = sorted((f["properties"] for f in gi["features"] if f["properties"]["Gi_Bin"] > 0),
                      key=lambda p: (-p["Gi_Bin"], -(p["GiZScore"] or 0)))[:15]
         rows = [(p["unit_id"], p.get("label") or "", p["count"], p["GiZScore"],
                  p["GiPValueAdjusted"], p["Gi_Bin"]) for p in hot]
-        sections.append(
-            "<section><h2>Hot spots (Getis-Ord Gi*, two-sided, Benjamini-Hochberg FDR)</h2>"
-            + (table_html(["unit", "name", "events", "z", "adjusted p", "Gi_Bin"], rows)
-               if rows else "<p>No unit is a significant hot spot after correction.</p>")
-            + "</section>")
+        sections.append(Section(
+            "Hot spots (Getis-Ord Gi*, two-sided, Benjamini-Hochberg FDR)",
+            Table(["unit", "name", "events", "z", "adjusted p", "Gi_Bin"], rows) if rows
+            else None,
+            text=None if rows else "No unit is a significant hot spot after correction."))
     caveats = caveats_for(counts_fc.get("warnings", []) + [mapsmod.BASE_CAVEAT])
     window = req.window.as_dict()
     subtitle = (f"{req.area.describe()} · window {window['start'] or 'start'} to "
@@ -338,7 +295,7 @@ def parse_map_request(layer: str, categories: Sequence[str], start: str | None,
 
 
 __all__ = ["AreaSpec", "MapOptions", "area_pack_html", "hotspot_map_html", "pack_page",
-           "parse_map_request", "table_html"]
+           "parse_map_request"]
 
 
 # ------------------------------------------------------------------ operations
@@ -523,19 +480,15 @@ def operation_pack_html(store: Store, op_id: int, *, role: str, actor: str) -> s
     m = mapsmod.build_map(layers, title=report["operation"]["name"], caveats=[],
                           parameters=_operation_parameters(report), offline=True)
     map_html = mapsmod.render_html(m, offline=True)
-    sections = []
-    verdicts = "".join(
-        f"<div class='verdict'><b>{html.escape(la['key'])}</b> "
-        f"({html.escape(la['role'])}): <code>{html.escape(la['verdict']['code'])}</code>. "
-        f"{html.escape(la['verdict']['sentence'])}</div>" for la in report["layers"])
-    sections.append(f"<section><h2>Verdicts</h2>{verdicts}</section>")
+    sections = [Section("Verdicts", verdicts=[
+        Verdict(la["key"], la["role"], la["verdict"]["code"], la["verdict"]["sentence"])
+        for la in report["layers"]])]
     rows = []
     for la in report["layers"]:
         for area, w in la["counts"].items():
             rows.append((la["key"], area, w.get("before"), w.get("during"), w.get("after")))
-    sections.append("<section><h2>Counts</h2>"
-                    + table_html(["layer", "area", "before", "during", "after"], rows)
-                    + "</section>")
+    sections.append(Section("Counts", Table(["layer", "area", "before", "during", "after"],
+                                            rows)))
     mrows = []
     for la in report["layers"]:
         ms = la.get("measures")
@@ -554,25 +507,23 @@ def operation_pack_html(store: Store, op_id: int, *, role: str, actor: str) -> s
             mrows.append((la["key"], label, e.get("value"), None, None, None, None,
                           e.get("reason") or e.get("label") or ""))
     if mrows:
-        sections.append("<section><h2>Measures (Wheeler &amp; Ratcliffe 2018; Bowers &amp; "
-                        "Johnson 2003; Guerette 2009)</h2>"
-                        + table_html(["layer", "measure", "estimate", "SE", "z", "p",
-                                      "95 % CI", "note"], mrows) + "</section>")
+        sections.append(Section("Measures (Wheeler & Ratcliffe 2018; Bowers & Johnson 2003; "
+                                "Guerette 2009)",
+                                Table(["layer", "measure", "estimate", "SE", "z", "p",
+                                       "95 % CI", "note"], mrows)))
     watch = report.get("overdose_watch") or {}
     if watch.get("available"):
         wrows = [(area, w.get("before"), w.get("during"), w.get("after"))
                  for area, w in watch["counts"].items()]
         flag = "RISE flagged" if watch.get("rise") else "no significant rise"
-        sections.append(f"<section><h2>Overdose watch ({html.escape(flag)})</h2>"
-                        + table_html(["area", "before", "during", "after"], wrows)
-                        + "</section>")
+        sections.append(Section(f"Overdose watch ({flag})",
+                                Table(["area", "before", "during", "after"], wrows)))
     sites = report.get("dealing_sites") or {}
     if sites.get("available"):
         srows = [(area, *v.values()) for area, v in sites["by_area"].items()]
         head = ["area", *next(iter(sites["by_area"].values())).keys()]
-        sections.append("<section><h2>Dealing-site re-map (partial intelligence)</h2>"
-                        + table_html(head, srows)
-                        + f"<p>{html.escape(str(sites.get('sentence', '')))}</p></section>")
+        sections.append(Section("Dealing-site re-map (partial intelligence)",
+                                Table(head, srows), text=str(sites.get("sentence", ""))))
     windows = report["parameters"].get("windows", {})
     subtitle = " · ".join(f"{k} {v['start']} to {v['end']}" for k, v in windows.items())
     return pack_page(title=f"Operation pack: {report['operation']['name']}", subtitle=subtitle,

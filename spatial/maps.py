@@ -61,9 +61,15 @@ drawn on a plain background (outline layers give the context), and
 
 HTML safety
 -----------
-Every text from the data (unit labels, categories, parameters, caveats) is
-HTML-escaped before it reaches the page; data passed to scripts is JSON
-with ``<``, ``>`` and ``&`` escaped.
+No text is ever code. Every text from the data (unit labels, categories,
+layer names, parameters, caveats) is HTML-escaped before it reaches the
+page; data passed to scripts is JSON with ``<``, ``>``, ``&``, ``'`` and
+U+2028/U+2029 escaped (:func:`spatial.safe_render.script_json`). remap's own
+HTML goes into the page through :class:`spatial.safe_render.RawHtml`, never
+as a template, and importing this module installs
+:func:`spatial.safe_render.install`, without which folium renders every
+element's output a second time as a Jinja template (``{{7*7}}`` in a label
+would show 49).
 """
 
 from __future__ import annotations
@@ -84,9 +90,12 @@ import shapely.geometry
 from folium.elements import MacroElement
 from folium.template import Template
 
-from . import assets
+from . import assets, safe_render
 from .crs import WGS84, transformer
 from .errors import ParameterError
+from .safe_render import RawHtml, script_json
+
+safe_render.install()
 
 LAYER_KINDS: Final[tuple[str, ...]] = (
     "choropleth", "gi_bins", "lisa", "outline", "areas", "points_aggregated", "density",
@@ -692,8 +701,9 @@ def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],
         folium.map.CustomPane(DENSITY_PANE, z_index=350, pointer_events=False).add_to(m)
     ctx = _Context(map_name=m.get_name())
     for layer in layers:
-        group = folium.FeatureGroup(name=layer.name, show=layer.show, overlay=True,
-                                    control=True)
+        # Leaflet's layer control shows the name as HTML: escape it
+        group = folium.FeatureGroup(name=html.escape(layer.name), show=layer.show,
+                                    overlay=True, control=True)
         group.add_to(m)
         _ADDERS[layer.kind](group, layer, ctx)
         if isinstance(layer.data, Mapping):
@@ -714,8 +724,8 @@ def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],
     root = m.get_root()
     root.title = html.escape(title)  # type: ignore[attr-defined]
     all_caveats = [BASE_CAVEAT, *caveats, *ctx.caveats]
-    root.header.add_child(folium.Element(_PAGE_CSS), name="remap_css")  # type: ignore[attr-defined]
-    root.html.add_child(folium.Element(  # type: ignore[attr-defined]
+    root.header.add_child(RawHtml(_PAGE_CSS), name="remap_css")  # type: ignore[attr-defined]
+    root.html.add_child(RawHtml(  # type: ignore[attr-defined]
         _page_boxes(m.get_name(), title, all_caveats, parameters, ctx)), name="remap_boxes")
     return m
 
@@ -1276,10 +1286,10 @@ class _MonthSlider(MacroElement):
 (function () {
     var group = {{ this._parent.get_name() }};
     var map = {{ this.map_name }};
-    var months = {{ this.months|tojson }};
-    var classes = {{ this.classes|tojson }};
-    var data = {{ this.data|tojson }};
-    var title = {{ this.title|tojson }};
+    var months = {{ this.months_json }};
+    var classes = {{ this.classes_json }};
+    var data = {{ this.data_json }};
+    var title = {{ this.title_json }};
     var idx = months.length - 1;
     function esc(s) {
         return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -1349,11 +1359,11 @@ class _MonthSlider(MacroElement):
         super().__init__()
         self._name = "RemapMonthSlider"
         self.map_name = map_name
-        self.title = title
-        self.months = months
-        self.classes = classes
-        self.data = data
-        self.offset = offset
+        self.title_json = script_json(title)
+        self.months_json = script_json(months)
+        self.classes_json = script_json(classes)
+        self.data_json = script_json(data)
+        self.offset = int(offset)
 
 
 def _monthly_wide(layer: MapLayer, feats: list[dict[str, Any]], vf: str
@@ -1446,7 +1456,7 @@ class _LegendToggle(MacroElement):
 {% macro script(this, kwargs) %}
 (function () {
     var map = {{ this.map_name }};
-    var pairs = [{% for var, lid in this.pairs %}[{{ var }}, {{ lid|tojson }}]{{ "," if not loop.last }}{% endfor %}];
+    var pairs = [{% for var, lid in this.pairs %}[{{ var }}, {{ lid }}]{{ "," if not loop.last }}{% endfor %}];
     function sync() {
         var any = false;
         pairs.forEach(function (p) {
@@ -1456,7 +1466,7 @@ class _LegendToggle(MacroElement):
             el.style.display = on ? '' : 'none';
             any = any || on;
         });
-        var box = document.getElementById({{ this.box_id|tojson }});
+        var box = document.getElementById({{ this.box_id }});
         if (box) box.style.display = any ? '' : 'none';
     }
     map.on('overlayadd overlayremove', sync);
@@ -1469,8 +1479,9 @@ class _LegendToggle(MacroElement):
         super().__init__()
         self._name = "RemapLegendToggle"
         self.map_name = ctx.map_name
-        self.pairs = [(var, lid) for var, lid, _ in ctx.legends]
-        self.box_id = f"{ctx.map_name}-legend"
+        # group variables are folium's generated names; the ids go in as JSON
+        self.pairs = [(var, script_json(lid)) for var, lid, _ in ctx.legends]
+        self.box_id = script_json(f"{ctx.map_name}-legend")
 
 
 def _param_items(params: Mapping[str, Any], depth: int = 0) -> str:

@@ -582,3 +582,33 @@ def test_inline_page_is_json_safe(inline_html: str) -> None:
     assert blocks
     for b in blocks:
         json.loads(b)
+
+
+def test_folium_output_is_never_rendered_as_a_template() -> None:
+    """branca wraps each element's output in a template; spatial.maps makes it plain text."""
+    from spatial.safe_render import RawHtml, script_json
+
+    payload = "{{ 1337*7 }} {% for %} </script><img src=x onerror=alert(1)>"
+    m = folium.Map(tiles=None)
+    folium.GeoJson({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [0, 0]},
+         "properties": {"label": payload}}]}, name=payload).add_to(m)
+    m.get_root().html.add_child(RawHtml("<p>{{ 1337*7 }}</p>"))
+    page = m.get_root().render()
+    assert "9359" not in page and "<p>{{ 1337*7 }}</p>" in page
+    assert "{{ 1337*7 }} {% for %} \\u003c/script\\u003e" in page
+    assert script_json(["</script>", "&", "'", "\u2028\u2029"]) == (
+        '["\\u003c/script\\u003e", "\\u0026", "\\u0027", "\\u2028\\u2029"]')
+
+
+def test_layer_names_and_titles_are_escaped() -> None:
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-1.5, 53.4]},
+         "properties": {"unit_id": "a", "count": 3}}]}
+    name = "<img src=x onerror=alert(1)> {{ 1337*7 }}"
+    page = maps.render_html(maps.build_map([maps.MapLayer(name=name, kind="choropleth",
+                                                          data=fc)],
+                                           title=name, caveats=[name], parameters={name: name}))
+    body = assets.strip_vendored(page)
+    assert "<img src=x" not in body and "9359" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt; {{ 1337*7 }}" in body
