@@ -26,7 +26,7 @@ from service.maps import (
     operation_map_html,
     operation_pack_html,
 )
-from service.operations import create_operation
+from service.operations import create_operation, share_operation, start_operation
 from service.store import Store
 from tests.e2e.browser import open_page, require_browser
 from tests.service.hostile import (
@@ -89,6 +89,9 @@ def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, int,
     name = name_chunks()[1]
     op = create_operation(store, operation_definition(
         town, name, "</script><script>window.__pwned=1</script>"), actor="test")
+    # partners see an operation only once started and shared
+    start_operation(store, int(op["id"]), actor="test")
+    share_operation(store, int(op["id"]), shared=True, actor="test")
     return store, int(op["id"]), name
 
 

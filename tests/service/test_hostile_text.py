@@ -91,6 +91,13 @@ def test_stored_text_is_text(client: TestClient, keys, store: Store, tmp_path: P
     assert not problems, "\n".join(problems[:20])
 
 
+def share(client: TestClient, keys, op: int) -> None:
+    """Start and share an operation: partners see only those."""
+    for step in ("start", "share"):
+        r = client.post(f"/v1/operations/{op}/{step}", headers=keys["analyst"])
+        assert r.status_code == 200, r.text[:300]
+
+
 def test_operation_names_and_categories_are_text(client: TestClient, keys, store: Store,
                                                  tmp_path: Path) -> None:
     town = hostile_town(store, tmp_path)
@@ -102,6 +109,7 @@ def test_operation_names_and_categories_are_text(client: TestClient, keys, store
         assert r.status_code in (200, 201), r.text[:500]
         op = r.json()["id"]
         role = "analyst" if j % 2 == 0 else "partner"
+        share(client, keys, op)
         for url in (f"/v1/maps/operations/{op}", f"/v1/operations/{op}/pack"):
             page = _get(client, url, keys[role])
             problems += check_page(page, [name, OP_CATEGORY], f"{url} {role} name #{j}")
@@ -118,6 +126,7 @@ def test_cli_pages_are_text(run, client: TestClient, keys, store: Store,
     name = name_chunks()[0]
     op = client.post("/v1/operations", headers=keys["analyst"],
                      json=operation_definition(town, name, OP_CATEGORY)).json()["id"]
+    share(client, keys, op)
     problems: list[str] = []
     for i, payload in enumerate(CORPUS):
         cats = as_category(payload)
