@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from ..analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
 from ..auth import Principal, get_store, principal
 from ..dependencies import TimeWindow, categories_param, time_window
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from ..store import Store
 
-router = APIRouter(prefix="/v1", tags=["counts"])
+router = APIRouter(prefix="/v1", tags=["counts"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:METRES"
 AREA_HELP = "boundary:SET[@VERSION][:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"

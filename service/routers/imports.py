@@ -7,27 +7,29 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
-from spatial.errors import InputFormatError, ParameterError
+from spatial.errors import ParameterError, PayloadTooLargeError
 from spatial.ingest import ColumnMapping
 
 from ..auth import Principal, get_store, require_role
 from ..dependencies import get_settings_dep
+from ..errors import KEYED_RESPONSES, UPLOAD_RESPONSES
 from ..importer import FORMATS, import_events
 from ..settings import Settings
 from ..store import Store
 
-router = APIRouter(prefix="/v1", tags=["imports"])
+router = APIRouter(prefix="/v1", tags=["imports"],
+                   responses=KEYED_RESPONSES)
 
 
 async def read_upload(upload: UploadFile, settings: Settings) -> io.BytesIO:
     data = await upload.read(settings.upload_max_bytes + 1)
     if len(data) > settings.upload_max_bytes:
-        raise InputFormatError(f"upload larger than {settings.upload_max_bytes} bytes",
+        raise PayloadTooLargeError(f"upload larger than {settings.upload_max_bytes} bytes",
                                file=upload.filename or "upload")
     return io.BytesIO(data)
 
 
-@router.post("/imports", summary="Import event files (police.uk CSV, mapped CSV, GeoJSON, "
+@router.post("/imports", responses=UPLOAD_RESPONSES, summary="Import event files (police.uk CSV, mapped CSV, GeoJSON, "
                                  "GeoPackage); answers the import report")
 async def create_import(files: list[UploadFile] = File(..., description="one or more files"),
                         format: str = Form("policeuk", description=" | ".join(FORMATS)),

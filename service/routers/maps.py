@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from ..analysis import CountsRequest
 from ..auth import Principal, get_store, principal
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from ..hotspots import HotspotOptions
 from ..maps import (
     MapOptions,
@@ -19,7 +20,8 @@ from ..store import Store
 from .counts import counts_request
 from .hotspots import hotspot_options
 
-router = APIRouter(prefix="/v1", tags=["maps"])
+router = APIRouter(prefix="/v1", tags=["maps"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 
 def map_options(request: Request) -> MapOptions:
