@@ -18,6 +18,7 @@ import shapely
 
 from spatial import units as unitsmod
 from spatial.errors import NotFoundError, ParameterError
+from spatial.limits import MAX_CATEGORY, check_length
 
 from . import disclosure
 from .dependencies import TimeWindow, parse_bbox, parse_window
@@ -80,13 +81,25 @@ class AreaSpec:
     bbox: tuple[float, float, float, float] | None = None
 
     @classmethod
-    def parse(cls, text: str | None) -> AreaSpec:
+    def parse(cls, text: str | None, max_area_km2: float | None = None) -> AreaSpec:
+        """Parse ``text``; a bbox larger than ``max_area_km2`` (default: the setting
+        ``REMAP_MAX_AREA_KM2``) is refused."""
         if not text:
             return cls("extent")
         kind, _, rest = text.partition(":")
         if kind == "bbox":
             box = parse_bbox(rest)
-            assert box is not None
+            if box is None:
+                raise ParameterError("area", "bbox: needs minlon,minlat,maxlon,maxlat")
+            if max_area_km2 is None:
+                from .settings import get_settings
+
+                max_area_km2 = get_settings().max_area_km2
+            km2 = bbox_area_km2(box)
+            if km2 > max_area_km2:
+                raise ParameterError("area", f"the bbox covers {km2:,.0f} km², more than the "
+                                             f"limit of {max_area_km2:,.0f} km² "
+                                             "(REMAP_MAX_AREA_KM2); use a smaller area")
             return cls("bbox", bbox=box)
         if kind == "boundary":
             name_part, _, unit_part = rest.partition(":")
@@ -103,6 +116,14 @@ class AreaSpec:
             return (f"boundary:{self.boundary_set}" + (f"@{self.version}" if self.version else "")
                     + (":" + ",".join(self.units) if self.units else ""))
         return "extent of the selected events"
+
+
+def bbox_area_km2(box: tuple[float, float, float, float]) -> float:
+    """Area of a WGS84 box on the authalic sphere, in km²."""
+    minlon, minlat, maxlon, maxlat = box
+    radius_km = 6371.0072
+    return float(radius_km ** 2 * np.radians(maxlon - minlon)
+                 * abs(np.sin(np.radians(maxlat)) - np.sin(np.radians(minlat))))
 
 
 def _name_version(text: str, param: str) -> tuple[str, int | None]:
@@ -128,10 +149,13 @@ class CountsRequest:
     @classmethod
     def parse(cls, *, layer: str, categories: tuple[str, ...] | list[str] = (),
               start: str | None = None, end: str | None = None, unit: str,
-              area: str | None = None, datetime_param: str | None = None) -> CountsRequest:
+              area: str | None = None, datetime_param: str | None = None,
+              max_area_km2: float | None = None) -> CountsRequest:
+        for c in categories:
+            check_length(c, "category", MAX_CATEGORY)
         return cls(layer=layer, categories=tuple(categories),
                    window=parse_window(start, end, datetime_param), unit=UnitSpec.parse(unit),
-                   area=AreaSpec.parse(area))
+                   area=AreaSpec.parse(area, max_area_km2))
 
     def event_filter(self) -> EventFilter:
         return EventFilter(layers=(self.layer,), categories=self.categories,

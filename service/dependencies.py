@@ -9,6 +9,7 @@ import pandas as pd
 from fastapi import Depends, Query, Request
 
 from spatial.errors import ParameterError
+from spatial.limits import MAX_CATEGORY, check_length
 
 from .settings import Settings
 
@@ -127,6 +128,8 @@ def categories_param(category: list[str] | None = Query(
     out: list[str] = []
     for c in category or []:
         out.extend(csv_list(c))
+    for c in out:
+        check_length(c, "category", MAX_CATEGORY)
     return tuple(out)
 
 

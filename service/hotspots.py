@@ -60,8 +60,9 @@ class HotspotOptions:
             raise ParameterError("k", "H3 neighbour ring must be 1..5")
         if self.permutations is not None and not 0 <= self.permutations <= 99_999:
             raise ParameterError("permutations", "must be 0..99999")
-        if not 0 < self.alpha < 1:
-            raise ParameterError("alpha", "must be between 0 and 1")
+        if not 1e-6 <= self.alpha <= 0.5:
+            # a smaller alpha has no normal quantile in double precision
+            raise ParameterError("alpha", "must be between 1e-6 and 0.5")
         if self.cell_size_m is not None and not 1 <= self.cell_size_m <= 10_000:
             raise ParameterError("cell_size_m", "must be 1..10000 metres")
 

@@ -24,6 +24,7 @@ from spatial import crs, placement
 from spatial.boundaries import read_boundaries
 from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.ingest import ColumnMapping, read_events
+from spatial.limits import MAX_LABEL, check_length, check_name
 
 from .store import Store
 
@@ -93,6 +94,7 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
                                     "(e.g. id=ref,time=date,lon=lon,lat=lat,category=type)")
     if not sources:
         raise ParameterError("files", "no input files given")
+    check_name(layer, "layer")
     if measure_memory:
         tracemalloc.start()
     report = ImportReport(layer=layer, format=fmt, h3_resolution=store.h3_resolution)
@@ -230,6 +232,10 @@ def import_boundaries(store: Store, source: str | Path | IO[bytes], *, file_name
                       actor: str = "cli", zip_limits: tuple[int, float] | None = None
                       ) -> BoundaryImportReport:
     """Store a new version of boundary set ``name`` and place every stored event in it."""
+    check_name(name, "name")
+    check_length(id_field, "id_field", MAX_LABEL)
+    if label_field is not None:
+        check_length(label_field, "label_field", MAX_LABEL)
     read = read_boundaries(source, id_field=id_field, label_field=label_field,
                            file_name=file_name, layer=layer, zip_limits=zip_limits)
     gdf = read.units

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from . import __doc__ as service_doc
+from . import docs
 from .errors import install_error_handlers
 from .refusals import RefusalAuditMiddleware
 from .routers import (
@@ -58,8 +59,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             if own:
                 app.state.store.dispose()
 
+    # docs from the vendored Swagger UI (service/docs.py), not FastAPI's CDN page; no ReDoc
     app = FastAPI(title="remap", version="0.1.0", description=service_doc or "",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(docs.router)
+    app.docs_url = docs.DOCS_URL  # linked from the OGC landing page
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(UploadBodyLimit, settings=settings)

@@ -169,7 +169,8 @@ class LayerIn(_Model):
 
 
 class OptionsIn(_Model):
-    alpha: float = Field(0.05, gt=0, lt=1)
+    alpha: float = Field(0.05, ge=1e-6, le=0.5,
+                         description="significance level (1e-6 to 0.5)")
     power: float = Field(0.8, gt=0, lt=1)
     planned_reduction: float = Field(0.3, gt=0, le=1)
     min_count: int | None = Field(None, ge=0)

@@ -10,7 +10,6 @@ never served to roles without point access.
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from spatial.disclosure import needs_small_number_suppression
-from spatial.errors import NotFoundError, ParameterError, PermissionDeniedError
+from spatial.errors import ConflictError, NotFoundError, PermissionDeniedError
+from spatial.limits import check_name
 
 from .store import Store, metadata, register_migration
 
@@ -40,25 +40,33 @@ def _m3_saved_results(conn: Connection) -> None:
 
 register_migration(3, "saved hotspot results", _m3_saved_results)
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
-
-
 def save_result(store: Store, name: str, collection: dict[str, Any], *, layer: str,
                 method: str, actor: str) -> dict[str, Any]:
-    """Store ``collection`` under ``name`` (replacing an older result of that name)."""
-    if not NAME_PATTERN.match(name):
-        raise ParameterError("save", f"{name!r}: 1-64 letters, digits, '_' or '-'")
+    """Store ``collection`` under ``name``, owned by ``actor`` (the key id).
+
+    The owner may save under the same name again (replacing the result); anyone
+    else, admins included, gets a :class:`ConflictError` naming the result, so a
+    figure presented at a meeting is never silently replaced by another user's.
+    """
+    check_name(name, "save")
     created = datetime.now(UTC).replace(tzinfo=None)
     row = {"name": name, "layer": layer, "method": method, "created_at": created,
            "created_by": actor,
            "parameters": json.dumps(collection.get("parameters", {}), default=str),
            "collection": json.dumps(collection, default=str)}
     with store.begin() as conn:
-        conn.execute(saved_results.delete().where(saved_results.c.name == name))
+        owner = conn.execute(sa.select(saved_results.c.created_by)
+                             .where(saved_results.c.name == name)).scalar()
+        if owner is not None and owner != actor:
+            raise ConflictError(f"saved result {name!r} belongs to another user; save under "
+                                "another name", details={"parameter": "save", "name": name})
+        conn.execute(saved_results.delete().where(saved_results.c.name == name,
+                                                  saved_results.c.created_by == actor))
+        # a concurrent first save of the same name fails on the primary key: 409 (Store.begin)
         conn.execute(saved_results.insert().values(**row))
         store.audit(conn, actor, "save_result", {"name": name, "layer": layer,
                                                   "method": method})
-    return {"name": name, "layer": layer, "method": method,
+    return {"name": name, "layer": layer, "method": method, "owner": actor,
             "created_at": created.isoformat()}
 
 

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
                     "rejected, or 'none' to accept any valid position.",
     )
     page_size_max: int = Field(default=10_000, ge=1)
+    max_area_km2: float = Field(
+        default=20_000, gt=0,
+        description="Largest bbox study area of an analysis (counts, hotspots, maps, packs), "
+                    "in km²; event listing by bbox is not limited.",
+    )
     upload_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
     upload_request_max_bytes: int = Field(
         default=2 * 1024 * 1024 * 1024, ge=1,

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from spatial.errors import ConflictError, NotFoundError, ParameterError
 from spatial.events import EVENT_COLUMNS, layer_spec
+from spatial.limits import check_name
 
 #: admin: everything; analyst: analysis, imports, points; partner and viewer: aggregated,
 #: disclosure-controlled reads only (spatial.disclosure).
@@ -274,9 +275,19 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: everything inside commits together or not at all."""
-        with self.engine.begin() as conn:
-            yield conn
+        """One transaction: everything inside commits together or not at all.
+
+        A unique key taken by a concurrent writer rolls it back and is a
+        :class:`ConflictError` (HTTP 409), never a driver traceback.
+        """
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.IntegrityError as exc:
+            raise ConflictError(
+                "another request changed the same data at the same time; nothing was "
+                "written, run it again",
+                details={"constraint": str(exc.orig).splitlines()[0][:200]}) from exc
 
     # ----------------------------------------------------------------- schema
     def migrate(self) -> list[int]:
@@ -306,16 +317,22 @@ class Store:
     # ----------------------------------------------------------------- layers
     def ensure_layer(self, conn: Connection, name: str, sensitivity: str | None = None,
                      description: str | None = None) -> None:
-        if not name or len(name) > 64 or not name.replace("_", "").replace("-", "").isalnum():
-            raise ParameterError("layer", f"{name!r} is not a valid layer name "
-                                          "(letters, digits, '_' or '-', at most 64)")
+        """Create layer ``name`` unless it exists; safe against a concurrent creator."""
+        check_name(name, "layer")
         exists = conn.execute(sa.select(layers.c.name).where(layers.c.name == name)).first()
         if exists:
             return
         spec = layer_spec(name)
-        conn.execute(layers.insert().values(
-            name=name, sensitivity=sensitivity or spec.sensitivity,
-            description=description or spec.description, created_at=_now()))
+        values = dict(name=name, sensitivity=sensitivity or spec.sensitivity,
+                      description=description or spec.description, created_at=_now())
+        insert: Any
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        # two imports creating the same new layer at once: the second one's insert is a no-op
+        conn.execute(insert(layers).values(**values).on_conflict_do_nothing(
+            index_elements=[layers.c.name]))
 
     def list_layers(self) -> list[dict[str, Any]]:
         """Every layer with its event count, time range and categories."""
@@ -455,11 +472,16 @@ class Store:
 
         if len(cells) > self.MAX_FILTER_CELLS:
             raise ParameterError("h3", f"at most {self.MAX_FILTER_CELLS} cells per request")
+        for cell in cells:
+            # 15 hex digits, then H3's own check (which overflows on longer strings)
+            if not (len(cell) == 15 and all(c in "0123456789abcdefABCDEF" for c in cell)
+                    and h3.is_valid_cell(cell.lower())):
+                shown = cell if len(cell) <= 40 else cell[:40] + "..."
+                raise ParameterError("h3", f"{shown!r} is not a valid H3 cell (15 hex digits)")
+        cells = [c.lower() for c in cells]
         ids: list[int] = []
         with self.engine.connect() as conn:
             for cell in cells:
-                if not h3.is_valid_cell(cell):
-                    raise ParameterError("h3", f"{cell!r} is not a valid H3 cell")
                 ring = np.array(h3.cell_to_boundary(cell))  # (lat, lng) pairs
                 # pad: cell edges are arcs, bulging slightly beyond their vertices
                 pad = 0.05 * (ring.max(axis=0) - ring.min(axis=0))
@@ -554,9 +576,7 @@ class Store:
 
         ``units`` yields ``(unit_id, label, wkb_hex, area_m2)``.
         """
-        if not name or len(name) > 128 or ":" in name:
-            raise ParameterError("name", f"{name!r} is not a valid boundary set name "
-                                         "(1-128 characters, no ':')")
+        check_name(name, "name")
         version = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(
             boundary_sets.c.version), 0)).where(boundary_sets.c.name == name)).scalar() or 0) + 1
         res = conn.execute(boundary_sets.insert().values(

@@ -51,6 +51,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from . import crs
 from .errors import InputFormatError, Rejection
+from .limits import MAX_LABEL, MAX_UNIT_ID
 
 #: Extensions remap reads, in the order they are tried inside a zip.
 VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".kml")
@@ -438,6 +439,15 @@ def _clean(frame: gpd.GeoDataFrame, *, name: str, id_field: str,
         who = f"unit {uid!r} (feature {i + 1})" if uid is not None else f"feature {i + 1}"
         if uid is None:
             rejections.append(Rejection(name, i + 1, id_field, f"{who}: no unit id"))
+            continue
+        if len(uid) > MAX_UNIT_ID:
+            rejections.append(Rejection(name, i + 1, id_field, f"feature {i + 1}: unit id "
+                                        f"longer than {MAX_UNIT_ID} characters ({len(uid)})"))
+            continue
+        if labels[i] is not None and len(str(labels[i])) > MAX_LABEL:
+            rejections.append(Rejection(name, i + 1, label_field or id_field,
+                                        f"{who}: label longer than {MAX_LABEL} characters "
+                                        f"({len(str(labels[i]))})"))
             continue
         if not usable[i]:
             rejections.append(Rejection(name, i + 1, "geometry", f"{who}: no geometry"))

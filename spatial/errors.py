@@ -64,6 +64,12 @@ class InputFormatError(RemapError):
         self.row = row
 
 
+class PayloadTooLargeError(InputFormatError):
+    """An input is larger than a configured limit (an upload, a file's contents)."""
+
+    code = "payload_too_large"
+
+
 class ParameterError(RemapError):
     """A request parameter is missing, malformed or out of range."""
 

@@ -69,6 +69,7 @@ from .events import (
     empty_events_frame,
     layer_spec,
 )
+from .limits import MAX_CATEGORY, check_length, check_name
 
 __all__ = [
     "FORMATS",
@@ -377,6 +378,7 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     times = _parse_month(rej, _col(frame, "Month"), "Month")
     category = _col(frame, "Crime type")
     rej.add(category == "", "Crime type", "Crime type is empty")
+    _reject_long(rej, category, "Crime type", MAX_CATEGORY)
 
     keys = _derived_keys(frame.loc[:, list(POLICEUK_KEY_COLUMNS)])
     crime_id = _col(frame, "Crime ID")
@@ -508,12 +510,15 @@ def read_geojson(source: Source, *, layer: str, mapping: ColumnMapping | str | M
     _sniff(data, name, "GeoJSON")
     try:
         doc = json.loads(data.decode("utf-8-sig"))
+    except RecursionError:
+        raise InputFormatError(f"{name} is nested too deeply to be GeoJSON", file=name) from None
     except UnicodeDecodeError as exc:
         raise InputFormatError(f"{name} is not UTF-8 text, so not GeoJSON ({exc.reason} at byte "
                                f"{exc.start})", file=name) from None
     except json.JSONDecodeError as exc:
         raise InputFormatError(f"{name} is not valid JSON: {exc.msg} at line {exc.lineno} "
                                f"column {exc.colno}", file=name) from None
+    _check_depth(doc, name)
     features = _geojson_features(doc, name)
     declared = _geojson_crs(doc, name)
     if declared is not None and mapping.crs is not None and declared != mapping.crs:
@@ -579,6 +584,9 @@ def read_geopackage(source: Source, *, layer: str, mapping: ColumnMapping | str
     _sniff(data, name, "a GeoPackage", allow_sqlite=True)
     if not data.startswith(b"SQLite format 3\x00"):
         raise InputFormatError(f"{name} is not a GeoPackage (no SQLite header)", file=name)
+    if data[68:72] not in GPKG_APPLICATION_IDS:
+        raise InputFormatError(f"{name} is an SQLite database but not a GeoPackage (its "
+                               "application id is not 'GPKG')", file=name)
     buffer = io.BytesIO(data)
     try:
         with warnings.catch_warnings():
@@ -590,6 +598,9 @@ def read_geopackage(source: Source, *, layer: str, mapping: ColumnMapping | str
             gdf = pyogrio.read_dataframe(buffer, layer=chosen, datetime_as_string=True)
     except (DataSourceError, DataLayerError) as exc:
         raise InputFormatError(f"{name}: cannot read the GeoPackage: {exc}", file=name) from None
+    if getattr(gdf, "geometry", None) is None or not hasattr(gdf, "crs"):
+        raise InputFormatError(f"{name}: layer {chosen!r} has no geometry column",
+                               file=name, field="gpkg_layer")
     epsg = _gdf_epsg(gdf, mapping.crs, name, chosen)
     n = len(gdf)
     geoms = np.asarray(gdf.geometry.array, dtype=object)
@@ -1398,6 +1409,8 @@ class _Options:
                 ZoneInfo(timezone)
             except (ZoneInfoNotFoundError, ValueError):
                 raise ParameterError("timezone", f"unknown time zone {timezone!r}") from None
+        if category_default is not None:
+            check_length(category_default, "category_default", MAX_CATEGORY)
         return cls(layer, source_name, sens, location_precision, _check_bounds(aoi), timezone,
                    category_default)
 
@@ -1405,6 +1418,7 @@ class _Options:
 def _check_layer(layer: str) -> None:
     if not isinstance(layer, str) or not layer.strip():
         raise ParameterError("layer", "must be a non-empty name")
+    check_name(layer, "layer")
 
 
 def _check_bounds(aoi: Bounds | None) -> Bounds | None:
@@ -1476,6 +1490,7 @@ def _finish(*, name: str, frame: pd.DataFrame, rows_read: int, rej: _Rejector,
     if "category" in roles:
         category = cells(roles["category"])
         rej.add(category == "", roles["category"], f"{roles['category']} is empty")
+        _reject_long(rej, category, roles["category"], MAX_CATEGORY)
     else:
         category = np.full(n, options.category_default, dtype=object)
     derived = _derived_keys(keysrc)
@@ -1576,3 +1591,31 @@ def _parse_epsg(value: Any) -> int:
         raise ParameterError("mapping", f"crs must be an EPSG code like 27700 or EPSG:27700, "
                                         f"not {value!r}")
     return int(found.group(1))
+
+
+def _reject_long(rej: _Rejector, values: ObjArray, field: str, limit: int) -> None:
+    """Reject rows whose ``field`` is longer than ``limit`` characters."""
+    lengths = np.fromiter((len(str(v)) for v in values), dtype=np.int64, count=len(values))
+    rej.add(lengths > limit, field, lambda m: np.array(
+        [f"{field} is longer than {limit} characters ({n})" for n in lengths[m]], dtype=object))
+
+
+#: SQLite ``application_id`` (header bytes 68-71) of GeoPackage 1.2+ and of 1.0/1.1
+GPKG_APPLICATION_IDS: Final = (b"GPKG", b"GP10", b"GP11")
+#: deepest nesting of a GeoJSON document (a MultiPolygon's coordinates are 5 deep)
+MAX_JSON_DEPTH: Final = 64
+
+
+def _check_depth(doc: Any, name: str) -> None:
+    """Refuse documents nested deeper than :data:`MAX_JSON_DEPTH` (iteratively: no
+    recursion for a hostile file to exhaust)."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise InputFormatError(f"{name} is nested more than {MAX_JSON_DEPTH} levels deep",
+                                   file=name)
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))

@@ -12,13 +12,15 @@ from spatial.errors import ParameterError
 
 from ..auth import Principal, expensive, get_store, principal
 from ..dependencies import get_settings_dep
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES, UPLOAD_RESPONSES
 from ..geojson import feature_collection, geometry_features
 from ..importer import import_boundaries
 from ..settings import Settings
 from ..store import Store
 from ..uploads import run_off_loop, save_upload, upload_folder
 
-router = APIRouter(prefix="/v1", tags=["boundaries"])
+router = APIRouter(prefix="/v1", tags=["boundaries"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 
 @router.get("/boundaries", summary="Boundary sets and their versions")
@@ -27,7 +29,7 @@ def list_boundary_sets(store: Store = Depends(get_store),
     return {"boundary_sets": [s.as_dict() for s in store.boundary_sets_list()]}
 
 
-@router.post("/boundaries", summary="Import a polygon set (GeoJSON, GeoPackage, KML, zipped "
+@router.post("/boundaries", responses=UPLOAD_RESPONSES, summary="Import a polygon set (GeoJSON, GeoPackage, KML, zipped "
                                     "shapefile) as a new version of a named set")
 async def create_boundary_set(request: Request,
                               file: UploadFile = File(...),

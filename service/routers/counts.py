@@ -6,27 +6,34 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
+from spatial.limits import MAX_NAME
+
 from ..analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
 from ..auth import Principal, expensive, get_store
 from ..cost import check_cost, limits_for
 from ..dependencies import TimeWindow, categories_param, get_settings_dep, time_window
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from ..settings import Settings
 from ..store import Store
 
-router = APIRouter(prefix="/v1", tags=["counts"])
+router = APIRouter(prefix="/v1", tags=["counts"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:METRES"
 AREA_HELP = "boundary:SET[@VERSION][:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"
 
 
-def counts_request(layer: str = Query(..., description="layer name"),
+def counts_request(layer: str = Query(..., max_length=MAX_NAME, description="layer name"),
                    categories: tuple[str, ...] = Depends(categories_param),
                    window: TimeWindow = Depends(time_window),
                    unit: str = Query(..., description=UNIT_HELP),
-                   area: str | None = Query(None, description=AREA_HELP)) -> CountsRequest:
+                   area: str | None = Query(None, description=AREA_HELP + " (a bbox of at "
+                                            "most REMAP_MAX_AREA_KM2 km²)"),
+                   settings: Settings = Depends(get_settings_dep)) -> CountsRequest:
     """Layer, categories, window, unit and study area: shared by every analysis route."""
     return CountsRequest(layer=layer, categories=categories, window=window,
-                         unit=UnitSpec.parse(unit), area=AreaSpec.parse(area))
+                         unit=UnitSpec.parse(unit),
+                         area=AreaSpec.parse(area, settings.max_area_km2))
 
 
 @router.get("/counts", summary="Counts per unit of a study area for a layer, categories and "

@@ -12,8 +12,10 @@ from spatial.errors import ParameterError
 from spatial.operations import displacement_summary
 
 from ..auth import Principal, principal
+from ..errors import KEYED_RESPONSES
 
-router = APIRouter(prefix="/v1/displacement", tags=["displacement"])
+router = APIRouter(prefix="/v1/displacement", tags=["displacement"],
+                   responses=KEYED_RESPONSES)
 
 #: counts and weights are bounded so that no product of them can overflow a float
 MAX_COUNT = 1e12
@@ -35,18 +37,18 @@ class TimeWeights(BaseModel):
     """Window lengths (e.g. days): counts are divided by them (Wheeler & Ratcliffe 2018)."""
 
     model_config = ConfigDict(extra="forbid")
-    before: float = Field(gt=0, le=1e9, allow_inf_nan=False)
-    after: float = Field(gt=0, le=1e9, allow_inf_nan=False)
+    before: float = Field(ge=1e-6, le=1e9, allow_inf_nan=False)
+    after: float = Field(ge=1e-6, le=1e9, allow_inf_nan=False)
 
 
 class AreaWeights(BaseModel):
     """Areas (e.g. km²) of target, buffer, control (and buffer control)."""
 
     model_config = ConfigDict(extra="forbid")
-    target: float = Field(gt=0, le=1e9, allow_inf_nan=False)
-    buffer: float = Field(gt=0, le=1e9, allow_inf_nan=False)
-    control: float = Field(gt=0, le=1e9, allow_inf_nan=False)
-    buffer_control: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False)
+    target: float = Field(ge=1e-6, le=1e9, allow_inf_nan=False)
+    buffer: float = Field(ge=1e-6, le=1e9, allow_inf_nan=False)
+    control: float = Field(ge=1e-6, le=1e9, allow_inf_nan=False)
+    buffer_control: float | None = Field(None, ge=1e-6, le=1e9, allow_inf_nan=False)
 
 
 class Counts(BaseModel):
@@ -71,7 +73,8 @@ class CalculateIn(BaseModel):
     area_weights: AreaWeights | None = None
     harm_weights: HarmWeight | dict[str, HarmWeight] | None = Field(
         None, description="a weight for the single table, or one per category")
-    alpha: float = Field(0.05, gt=0, lt=1)
+    alpha: float = Field(0.05, ge=1e-6, le=0.5,
+                         description="significance level (1e-6 to 0.5)")
     min_count: int | None = Field(None, ge=0, description="verdict floor (default 35 at 5 %)")
 
 

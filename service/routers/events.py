@@ -19,10 +19,12 @@ from ..dependencies import (
     paging,
     time_window,
 )
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from ..geojson import events_features, feature_collection
 from ..store import EventFilter, Store
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 
 def visible_layers(store: Store, who: Principal, requested: tuple[str, ...]) -> tuple[str, ...]:

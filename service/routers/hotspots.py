@@ -12,13 +12,15 @@ from ..analysis import CountsRequest
 from ..auth import Principal, expensive, get_store
 from ..cost import check_hotspot_cost, limits_for
 from ..dependencies import get_settings_dep, parse_window
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
 from ..hotspots import HotspotOptions, autocorrelation, hotspots_collection
 from ..results import save_result
 from ..settings import Settings
 from ..store import Store
 from .counts import counts_request
 
-router = APIRouter(prefix="/v1", tags=["hotspots"])
+router = APIRouter(prefix="/v1", tags=["hotspots"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 
 def hotspot_options(
@@ -47,8 +49,9 @@ def hotspot_options(
                           denominator_layer=denominator_layer)
 
 
-@router.get("/hotspots", summary="Every unit of the study area with its hotspot statistics "
-                                  "(GeoJSON, with `parameters` and `warnings`)")
+@router.get("/hotspots", responses=WRITE_RESPONSES,
+            summary="Every unit of the study area with its hotspot statistics (GeoJSON, with "
+                    "`parameters` and `warnings`)")
 def get_hotspots(req: CountsRequest = Depends(counts_request),
                  opts: HotspotOptions = Depends(hotspot_options),
                  save: str | None = Query(None, description="also save the result under this "

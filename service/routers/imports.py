@@ -15,15 +15,18 @@ from spatial.ingest import ColumnMapping
 
 from ..auth import Principal, expensive, get_store
 from ..dependencies import get_settings_dep
+from ..errors import KEYED_RESPONSES, UPLOAD_RESPONSES
 from ..importer import FORMATS, import_events
 from ..settings import Settings
 from ..store import Store
 from ..uploads import run_off_loop, save_upload, upload_folder
 
-router = APIRouter(prefix="/v1", tags=["imports"])
+router = APIRouter(prefix="/v1", tags=["imports"],
+                   responses=KEYED_RESPONSES)
 
 
-@router.post("/imports", summary="Import event files (police.uk CSV, mapped CSV, GeoJSON, "
+@router.post("/imports", responses=UPLOAD_RESPONSES,
+             summary="Import event files (police.uk CSV, mapped CSV, GeoJSON, "
                                  "GeoPackage); answers the import report")
 async def create_import(request: Request,
                         files: list[UploadFile] = File(..., description="one or more files"),

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends
 
 from ..auth import Principal, get_store, principal
 from ..disclosure import layers_for
+from ..errors import KEYED_RESPONSES
 from ..store import Store
 
-router = APIRouter(prefix="/v1", tags=["layers"])
+router = APIRouter(prefix="/v1", tags=["layers"],
+                   responses=KEYED_RESPONSES)
 
 
 @router.get("/layers", summary="Layers with event counts, time ranges and categories")

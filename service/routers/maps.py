@@ -9,6 +9,7 @@ from ..analysis import CountsRequest
 from ..auth import Principal, expensive, get_store
 from ..cost import check_hotspot_cost, limits_for
 from ..dependencies import get_settings_dep
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from ..hotspots import HotspotOptions
 from ..maps import (
     MapOptions,
@@ -22,7 +23,8 @@ from ..store import Store
 from .counts import counts_request
 from .hotspots import hotspot_options
 
-router = APIRouter(prefix="/v1", tags=["maps"])
+router = APIRouter(prefix="/v1", tags=["maps"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 
 def map_options(request: Request) -> MapOptions:

@@ -44,6 +44,7 @@ from spatial.events import EVENT_COLUMNS
 from ..auth import Principal, get_store, principal
 from ..dependencies import TimeWindow, parse_time
 from ..dependencies import parse_bbox as parse_wgs84_bbox
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from ..geojson import events_features, geometry_features
 from ..store import BoundarySetInfo, Store
 from ..store import events as event_table
@@ -590,7 +591,8 @@ class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
 
 
-router = APIRouter(prefix="/v1/ogc", tags=["ogc"])
+router = APIRouter(prefix="/v1/ogc", tags=["ogc"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 
 def _caller(request: Request, store: Store = Depends(get_store),

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from ..auth import Principal, expensive, get_store, principal, require_role
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
 from ..operations import (
     OperationIn,
     PlanIn,
@@ -19,12 +20,13 @@ from ..operations import (
 )
 from ..store import Store
 
-router = APIRouter(prefix="/v1/operations", tags=["operations"])
+router = APIRouter(prefix="/v1/operations", tags=["operations"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 ANALYSTS = ("analyst", "admin")
 
 
-@router.post("", status_code=201,
+@router.post("", status_code=201, responses=WRITE_RESPONSES,
              summary="Create an operation: target, buffer, control (or a suggested one), "
                      "windows and the layers to evaluate, each an output or an outcome")
 def create(body: OperationIn, store: Store = Depends(get_store),
@@ -46,7 +48,7 @@ def get(op_id: int, store: Store = Depends(get_store),
     return get_operation(store, op_id, role=who.role)
 
 
-@router.post("/{op_id}/start",
+@router.post("/{op_id}/start", responses=WRITE_RESPONSES,
              summary="Mark the operation started and lock its baseline (before-window counts "
                      "with a sha256 fingerprint)")
 def start(op_id: int, store: Store = Depends(get_store),

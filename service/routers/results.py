@@ -12,6 +12,7 @@ from spatial import crs
 from spatial.errors import NotFoundError
 
 from ..auth import Principal, get_store, principal
+from ..errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from ..results import get_result, list_results
 from ..store import Store
 from .ogc import (
@@ -24,7 +25,8 @@ from .ogc import (
     register_collection_provider,
 )
 
-router = APIRouter(prefix="/v1", tags=["hotspots"])
+router = APIRouter(prefix="/v1", tags=["hotspots"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 
 @router.get("/results", summary="Saved hotspot results the caller may read")
