@@ -284,6 +284,8 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
         except sa.exc.IntegrityError as exc:
+            if not _is_unique_violation(exc):
+                raise  # e.g. the audit log's append-only trigger: not a conflict
             raise ConflictError(
                 "another request changed the same data at the same time; nothing was "
                 "written, run it again",
@@ -682,6 +684,14 @@ class Store:
                 out[t.name] = int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
                                   or 0)
         return out
+
+
+def _is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
+    """A unique or primary key taken (SQLSTATE 23505; SQLite's UNIQUE constraint)."""
+    if getattr(exc.orig, "sqlstate", None) == "23505":
+        return True
+    text = str(exc.orig)
+    return "UNIQUE constraint failed" in text or "PRIMARY KEY" in text.upper()
 
 
 def _inserted_id(result: Any) -> int:

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from .. import audit
 from ..auth import Principal, get_store, require_role
 from ..dependencies import Page, paging, parse_time
+from ..errors import KEYED_RESPONSES
 from ..store import Store
 
-router = APIRouter(prefix="/v1", tags=["audit"])
+router = APIRouter(prefix="/v1", tags=["audit"], responses=KEYED_RESPONSES)
 
 
 @router.get("/audit", summary="Audit log entries (admin), filtered and paged")

@@ -137,8 +137,18 @@ def check_page(page: str, shown: Iterable[str], where: str) -> list[str]:
 
 
 def as_category(payload: str) -> list[str]:
-    """What the service reads from ``category=payload`` (commas separate categories)."""
-    return list(csv_list(payload))
+    """What the service reads from ``category=payload`` (commas separate categories);
+    nothing when a part is over the category limit (that request is a 422, tested in
+    :func:`too_long`)."""
+    cats = list(csv_list(payload))
+    return [] if too_long(payload) else cats
+
+
+def too_long(payload: str) -> bool:
+    """Is a category of ``payload`` over the limit (the service answers 422)?"""
+    from spatial.limits import MAX_CATEGORY
+
+    return any(len(c) > MAX_CATEGORY for c in csv_list(payload))
 
 
 def hostile_town(store: Store, folder: Path) -> SyntheticTown:

@@ -24,6 +24,7 @@ from tests.service.hostile import (
     hostile_town,
     name_chunks,
     operation_definition,
+    too_long,
 )
 
 #: Cheap analysis options: these tests are about text, not statistics.
@@ -53,6 +54,12 @@ def test_request_parameters_are_text(client: TestClient, keys, store: Store,
     problems: list[str] = []
     for i, payload in enumerate(CORPUS):
         cats = as_category(payload)
+        if too_long(payload):  # refused as a whole, naming the parameter
+            for route in ("/v1/maps/hotspots", "/v1/packs/area"):
+                r = client.get(route, headers=keys["partner"], params={
+                    "layer": "crime", "category": payload, "unit": "boundary:beats", **FAST})
+                assert r.status_code == 422 and r.json()["details"]["parameter"] == "category"
+            continue
         if not cats:
             continue
         # partners: counts only (the cheapest map), analysts every layer, alternately
