@@ -108,8 +108,8 @@ def most_expensive_partner_request(store_url: str) -> tuple[dict[str, str], dict
     """The hotspot map of H3 res-8 cells over the largest box around Sheffield that the
     default partner limits accept (maps cost the most per unit: five statistics with 999
     LISA permutations, plus context layers)."""
-    from service.analysis import CountsRequest
-    from service.cost import estimate_cost, limits_for
+    from service.app.analysis import CountsRequest
+    from service.app.cost import estimate_cost, limits_for
     from service.settings import Settings
     from service.store import Store
 

@@ -47,12 +47,12 @@ out = {}
 if lib == "remap":
     sys.path.insert(0, sys.argv[5])
     if method == "gi":
-        from spatial.getis_ord import gi_star
+        from spatial.stats.getis_ord import gi_star
         def run():
             r = gi_star(y, w, permutations=perms, seed=1)
             return {"z": r.z}
     else:
-        from spatial.moran import local_moran
+        from spatial.stats.moran import local_moran
         def run():
             r = local_moran(y, w, permutations=perms, seed=1)
             return {"Is": r.Is, "z": r.z}
@@ -141,7 +141,7 @@ def run_child(method: str, lib: str, folder: str, perms: int) -> dict[str, float
 
 def bench_kde(n_points: int, grid: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
-    from spatial.density import direct_density, kde
+    from spatial.stats.density import direct_density, kde
 
     rng = np.random.default_rng(1)
     # a city-like pattern on a 20 km square: clusters plus background, metres

@@ -27,7 +27,7 @@ CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from service.importer import import_events
+from service.app.importer import import_events
 from service.store import Store
 url, data = sys.argv[1], Path(sys.argv[2])
 store = Store(url)

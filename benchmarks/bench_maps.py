@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = Path(os.environ.get("REMAP_SHARED_DATA", ROOT.parent / "shared" / "data")) / "policeuk"
 
-from service.analysis import CountsRequest  # noqa: E402
-from service.hotspots import HotspotOptions  # noqa: E402
-from service.importer import import_events  # noqa: E402
-from service.maps import hotspot_map_html  # noqa: E402
+from service.app.analysis import CountsRequest  # noqa: E402
+from service.app.hotspots import HotspotOptions  # noqa: E402
+from service.app.importer import import_events  # noqa: E402
+from service.render.pages import hotspot_map_html  # noqa: E402
 from service.store import Store  # noqa: E402
 from tests.e2e.browser import open_page  # noqa: E402
 

@@ -42,8 +42,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    from service.importer import ImportReport, import_boundaries, store_events
-    from service.operations import (
+    from service.app.importer import ImportReport, import_boundaries, store_events
+    from service.app.operations import (
         OperationIn,
         _events_for,
         areas_from_definition,
@@ -135,7 +135,7 @@ def main() -> None:
         ("  of which: loading events from the store",
          f"{statistics.median(loads):.2f} s for {n_loaded:,} events in the windows and the "
          "operation's extent"),
-        ("  rest: evaluation (spatial.operations), dealing-site query, audit",
+        ("  rest: evaluation (spatial.evaluation.operations), dealing-site query, audit",
          f"{statistics.median(reports) - statistics.median(loads):.2f} s"),
         ("store file", f"{size_mb:,.0f} MB"),
         ("verdicts", verdicts),

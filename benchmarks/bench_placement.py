@@ -8,11 +8,11 @@ Times, in one run on the same machine:
 
 1. H3 indexing of every police.uk point with coordinates (15 CSVs read with
    pandas directly) and of 1,000,000 synthetic points over Great Britain:
-   :func:`spatial.placement.h3_cells` (h3ronpy, vectorised) against a Python
+   :func:`spatial.place.placement.h3_cells` (h3ronpy, vectorised) against a Python
    loop over :func:`h3.latlng_to_cell`; the cells must be identical.
 2. Point-in-polygon into the 345 Sheffield LSOAs (BNG metres) of the same
    police.uk points and of 1,000,000 synthetic points over Sheffield:
-   :func:`spatial.placement.assign_polygons` against building a points
+   :func:`spatial.place.placement.assign_polygons` against building a points
    GeoDataFrame and ``geopandas.sjoin(predicate="intersects")`` (lowest polygon
    index on shared borders, as assign_polygons does); the assignment must be
    identical.
@@ -40,8 +40,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spatial import crs, placement  # noqa: E402
-from spatial.boundaries import read_boundaries  # noqa: E402
+from spatial import placement  # noqa: E402
+from spatial.io.boundaries import read_boundaries  # noqa: E402
+from spatial.place import crs
 
 N_SYNTHETIC = 1_000_000
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import __doc__ as service_doc
-from . import docs
-from .errors import install_error_handlers
-from .refusals import RefusalAuditMiddleware
-from .routers import (
+from service import __doc__ as service_doc
+from service.api import docs
+from service.api.errors import install_error_handlers
+from service.api.refusals import RefusalAuditMiddleware
+from service.api.routers import (
     audit,
     boundaries,
     counts,
@@ -28,12 +27,11 @@ from .routers import (
     operations,
     results,
 )
-from .routers.ogc import router as ogc_router
-from .settings import Settings, get_settings
-from .store import Store
-from .uploads import UploadBodyLimit
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+from service.api.routers.ogc import router as ogc_router
+from service.api.uploads import UploadBodyLimit
+from service.render.assets import STATIC_DIR
+from service.settings import Settings, get_settings
+from service.store import Store
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:

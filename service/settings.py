@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from spatial.crs import UK_BOUNDS
+from spatial.place.crs import UK_BOUNDS
 
 
 class Settings(BaseSettings):

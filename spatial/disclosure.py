@@ -1,6 +1,6 @@
 """Disclosure control: what each role may see, and in what form.
 
-This module is the policy; :mod:`service.disclosure` applies it to every
+This module is the policy; :mod:`service.app.disclosure` applies it to every
 output a role receives (counts, hotspots, rates, maps, packs, saved results,
 OGC collections, layer metadata, operations). Rules (domain.md section 6):
 
@@ -48,8 +48,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from .errors import ParameterError, PermissionDeniedError
-from .events import layer_spec
+from spatial.errors import ParameterError, PermissionDeniedError
+from spatial.events import layer_spec
 
 POINT_LEVEL_ROLES: Final = frozenset({"admin", "analyst"})
 CONTROLLED_ROLES: Final = frozenset({"partner", "viewer"})

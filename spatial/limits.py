@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .errors import ParameterError
+from spatial.errors import ParameterError
 
 MAX_NAME: Final = 64
 MAX_CATEGORY: Final = 200

@@ -71,9 +71,9 @@ import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from .crs import BNG, WGS84, FloatArray, to_metric, to_wgs84
-from .errors import ParameterError
-from .events import EVENT_COLUMNS, layer_spec
+from spatial.errors import ParameterError
+from spatial.events import EVENT_COLUMNS, layer_spec
+from spatial.place.crs import BNG, WGS84, FloatArray, to_metric, to_wgs84
 
 IntArray = npt.NDArray[np.int64]
 DayArray = npt.NDArray[np.datetime64]

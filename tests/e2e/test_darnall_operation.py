@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 import shapely
 
-from service.importer import import_boundaries, import_events
-from service.operations import create_operation, operation_report, start_operation
+from service.app.importer import import_boundaries, import_events
+from service.app.operations import create_operation, operation_report, start_operation
 from service.store import Store
-from spatial import crs
-from spatial.verdict import VERDICT_CODES
+from spatial.evaluation.verdict import VERDICT_CODES
+from spatial.place import crs
 
 pytestmark = pytest.mark.realdata
 

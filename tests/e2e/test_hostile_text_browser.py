@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from service.analysis import CountsRequest
-from service.hotspots import HotspotOptions
-from service.maps import (
+from service.app.analysis import CountsRequest
+from service.app.hotspots import HotspotOptions
+from service.app.operations import create_operation, share_operation, start_operation
+from service.render.pages import (
     area_pack_html,
     hotspot_map_html,
     operation_map_html,
     operation_pack_html,
 )
-from service.operations import create_operation, share_operation, start_operation
 from service.store import Store
 from tests.e2e.browser import open_page, require_browser
 from tests.service.hostile import (

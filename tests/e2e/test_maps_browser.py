@@ -18,7 +18,7 @@ from typing import Any
 import folium
 import pytest
 
-from spatial import assets, maps
+from service.render import assets, maps
 from tests.e2e.browser import (
     PageReport,
     open_page,

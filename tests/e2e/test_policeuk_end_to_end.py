@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from service.analysis import CountsRequest, counts_collection
-from service.importer import import_boundaries, import_events
+from service.app.analysis import CountsRequest, counts_collection
+from service.app.importer import import_boundaries, import_events
 from service.store import EventFilter, Store
 from tests.conftest import postgres_database
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from service.analysis import CountsRequest
-from service.hotspots import HotspotOptions
-from service.maps import area_pack_html, hotspot_map_html
+from service.app.analysis import CountsRequest
+from service.app.hotspots import HotspotOptions
+from service.render.pages import area_pack_html, hotspot_map_html
 from service.store import Store
 from tests.e2e.browser import open_page, require_browser
 from tests.service.conftest import load_town

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from service.app.importer import ImportReport, import_boundaries, store_events
 from service.cli import main
-from service.importer import ImportReport, import_boundaries, store_events
 from service.main import create_app
 from service.settings import Settings, get_settings
 from service.store import Store

@@ -18,11 +18,11 @@ from typing import Any
 import markupsafe
 from jinja2.utils import htmlsafe_json_dumps
 
-from service.dependencies import csv_list
-from service.importer import ImportReport, import_boundaries, store_events
+from service.api.dependencies import csv_list
+from service.app.importer import ImportReport, import_boundaries, store_events
+from service.render import assets
+from service.render.safe_html import script_json
 from service.store import Store
-from spatial import assets
-from spatial.safe_render import script_json
 from spatial.synthetic import SyntheticTown, build_town
 
 #: The output of an evaluated template expression of the corpus.

@@ -201,7 +201,7 @@ def test_month_windows_include_their_first_instant(client: TestClient, keys,
                                                    store: Store) -> None:
     """police.uk events sit at midnight on the 1st: a window starting there holds them."""
     upload(client, keys["analyst"], SMALL)
-    from service.dependencies import parse_window
+    from service.api.dependencies import parse_window
     from service.store import EventFilter
 
     oct_ = parse_window("2018-10", "2018-10")
@@ -226,10 +226,10 @@ def test_a_concurrent_duplicate_write_is_a_conflict_and_writes_nothing(store: St
     """Two imports racing on one file: the loser's transaction rolls back whole (409)."""
     import pytest
 
-    from service.importer import ImportReport, store_events
-    from spatial import placement
+    from service.app.importer import ImportReport, store_events
     from spatial.errors import ConflictError
-    from spatial.ingest import read_policeuk
+    from spatial.io.ingest import read_policeuk
+    from spatial.place import placement
 
     frame = read_policeuk(SMALL).events
     store_events(store, frame, ImportReport(layer="crime", format="policeuk"), timings={},

@@ -12,10 +12,9 @@ import sqlalchemy as sa
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from service import audit
 from service.main import create_app
 from service.settings import Settings
-from service.store import Store
+from service.store import Store, audit
 
 
 def write(store: Store, n: int, actor: str = "test", action: str = "probe") -> list[int]:
@@ -296,7 +295,7 @@ def test_cli_audit_list_and_verify(run, store: Store) -> None:
 def test_a_refusal_waits_for_a_busy_writer_rather_than_being_lost(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite's single writer may be held by a long import: the row is retried."""
-    from service import refusals
+    from service.api import refusals
 
     calls = {"n": 0}
     real = refusals.record_refusal

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from service.importer import ImportReport, store_events
+from service.app.importer import ImportReport, store_events
 from service.settings import get_settings
 from service.store import EventFilter, Store
 from spatial.disclosure import protect_counts, protect_value
@@ -68,7 +68,7 @@ def attack_store(town_store: Store) -> Store:
 
 def _true_counts(store: Store, unit: str, start: str | None = None,
                  end: str | None = None, layer: str = "ambulance") -> dict[str, int]:
-    from service.analysis import CountsRequest, unit_counts
+    from service.app.analysis import CountsRequest, unit_counts
 
     req = CountsRequest.parse(layer=layer, unit=unit, area="boundary:beats", start=start,
                               end=end)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.importer import ImportReport, store_events
-from service.results import save_result
+from service.app.importer import ImportReport, store_events
+from service.app.results import save_result
 from service.store import Store
 from spatial.errors import ConflictError, ParameterError
-from spatial.ingest import read_policeuk
+from spatial.io.ingest import read_policeuk
 from spatial.limits import MAX_CATEGORY, check_name
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service import analysis
-from service.cost import estimate_cost, h3_cells_estimate, limits_for
+from service.api.ratelimit import SlidingWindow
+from service.api.routers import imports as imports_router
+from service.app import analysis
+from service.app.cost import estimate_cost, h3_cells_estimate, limits_for
 from service.main import create_app
-from service.ratelimit import SlidingWindow
-from service.routers import imports as imports_router
 from service.settings import Settings
 from service.store import Store
-from spatial import units as unitsmod
+from spatial.place import units as unitsmod
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SMALL = FIXTURES / "policeuk_small.csv"

@@ -15,9 +15,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from service.importer import ImportReport, import_boundaries, store_events
-from service.main import create_app
-from service.routers.ogc import (
+from service.api.routers.ogc import (
     CONFORMANCE,
     CRS84,
     EPSG_27700,
@@ -30,10 +28,12 @@ from service.routers.ogc import (
     register_collection_provider,
     unregister_collection_provider,
 )
+from service.app.importer import ImportReport, import_boundaries, store_events
+from service.main import create_app
 from service.settings import Settings
 from service.store import EventFilter, Store
-from spatial import crs
 from spatial.errors import NotFoundError
+from spatial.place import crs
 from spatial.synthetic import SyntheticTown, build_town
 
 OGC = "/v1/ogc"

@@ -7,7 +7,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from service.errors import ERROR_DESCRIPTIONS, ErrorBody
+from service.api.errors import ERROR_DESCRIPTIONS, ErrorBody
 
 KEYED = {"401", "403", "422", "429"}
 

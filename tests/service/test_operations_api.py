@@ -1,7 +1,7 @@
 """Operations and the displacement calculator over the API and the CLI (SQLite and PostgreSQL).
 
 Events come from the seeded synthetic town (:func:`spatial.synthetic.build_town`), stored
-through the import pipeline (:func:`service.importer.store_events`).
+through the import pipeline (:func:`service.app.importer.store_events`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from service.importer import ImportReport, import_boundaries, store_events
-from service.operations import demo_operation
+from service.app.importer import ImportReport, import_boundaries, store_events
+from service.app.operations import demo_operation
 from service.store import Store
+from spatial.evaluation.verdict import VERDICT_CODES
 from spatial.synthetic import SyntheticTown, build_town, target_area
-from spatial.verdict import VERDICT_CODES
 
 MONTHS = ("2018-10", "2019-04")
 

@@ -1,4 +1,4 @@
-"""Reading boundary sets (spatial.boundaries): real files and malformed fixtures."""
+"""Reading boundary sets (spatial.io.boundaries): real files and malformed fixtures."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import shapely
 
-from spatial import crs
-from spatial.boundaries import BoundaryRead, read_boundaries
 from spatial.errors import InputFormatError
+from spatial.io.boundaries import BoundaryRead, read_boundaries
+from spatial.place import crs
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "boundaries"
 

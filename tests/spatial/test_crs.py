@@ -1,4 +1,4 @@
-"""Axis order and projections (spatial.crs), with the geometry helpers."""
+"""Axis order and projections (spatial.place.crs), with the geometry helpers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from spatial import crs
 from spatial.errors import ParameterError
+from spatial.place import crs
 
 SHEFFIELD_TOWN_HALL = (-1.4701, 53.3807)  # lon, lat
 

@@ -13,7 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from spatial.density import (
+from spatial.errors import InsufficientDataError, ParameterError
+from spatial.stats.density import (
     bandwidth,
     direct_density,
     dual,
@@ -22,7 +23,6 @@ from spatial.density import (
     mean_per_unit,
     values_at,
 )
-from spatial.errors import InsufficientDataError, ParameterError
 
 
 def points(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

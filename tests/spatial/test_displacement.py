@@ -1,4 +1,4 @@
-"""Tests of spatial.displacement against published examples and hand calculations."""
+"""Tests of spatial.evaluation.displacement against published examples and hand calculations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from spatial.displacement import (
+from spatial.errors import ParameterError
+from spatial.evaluation.displacement import (
     CountTable,
     adjust_pvalues,
     after_window_needed,
@@ -28,7 +29,6 @@ from spatial.displacement import (
     wdq,
     wdq_label,
 )
-from spatial.errors import ParameterError
 
 Z95 = 1.959963984540054
 

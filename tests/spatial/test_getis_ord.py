@@ -23,7 +23,7 @@ import pytest
 from scipy import sparse
 
 from spatial.errors import InsufficientDataError, ParameterError
-from spatial.getis_ord import gi_star
+from spatial.stats.getis_ord import gi_star
 
 POINTS = [(10, 10), (20, 10), (40, 10), (15, 20), (30, 20), (30, 30)]
 Y6 = np.array([2, 3, 3.2, 5, 8, 7])

@@ -1,4 +1,4 @@
-"""Tests of :mod:`spatial.ingest`: readers, validation, keys, the malformed corpus, real data."""
+"""Tests of :mod:`spatial.io.ingest`: readers, validation, keys, the malformed corpus, real data."""
 
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point
 
-from spatial.crs import BNG, UK_BOUNDS
 from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.events import EVENT_COLUMNS
-from spatial.ingest import (
+from spatial.io.ingest import (
     POLICEUK_COLUMNS,
     ColumnMapping,
     ReadResult,
@@ -31,6 +30,7 @@ from spatial.ingest import (
     read_mapped_csv,
     read_policeuk,
 )
+from spatial.place.crs import BNG, UK_BOUNDS
 
 MALFORMED = Path(__file__).resolve().parents[1] / "fixtures" / "malformed"
 HEADER = ",".join(POLICEUK_COLUMNS) + "\n"

@@ -18,9 +18,9 @@ import pytest
 import shapely
 import shapely.geometry
 
-from spatial import assets, maps
-from spatial.crs import BNG, to_metric, to_wgs84
-from spatial.maps import MapLayer
+from service.render import assets, maps
+from service.render.maps import MapLayer
+from spatial.place.crs import BNG, to_metric, to_wgs84
 
 CENTRE = (53.7997, -1.5492)  # lat, lon: Leeds city centre
 
@@ -67,7 +67,7 @@ def _bng_polygon_to_geojson(poly: Any) -> dict[str, Any]:
 
 
 def counts_collection(n_suppressed: int = 2) -> dict[str, Any]:
-    """Counts on 19 H3 cells as service.analysis returns them, with zeros and "<5"."""
+    """Counts on 19 H3 cells as service.app.analysis returns them, with zeros and "<5"."""
     counts: list[Any] = [0, 0, 0, 7, 12, 5, 9, 30, 44, 61, 18, 6, 0, 25, 90, 14, 8, 5, 0]
     for i in range(n_suppressed):
         counts[1 + 5 * i] = "<5"
@@ -451,7 +451,7 @@ def test_density_image_is_reprojected_and_diverging() -> None:
 
 
 def test_density_from_result() -> None:
-    from spatial.density import kde
+    from spatial.stats.density import kde
 
     rng = np.random.default_rng(1)
     x = rng.normal(430000, 300, 200)
@@ -585,8 +585,8 @@ def test_inline_page_is_json_safe(inline_html: str) -> None:
 
 
 def test_folium_output_is_never_rendered_as_a_template() -> None:
-    """branca wraps each element's output in a template; spatial.maps makes it plain text."""
-    from spatial.safe_render import RawHtml, script_json
+    """branca wraps each element's output in a template; service.render.maps makes it plain text."""
+    from service.render.safe_html import RawHtml, script_json
 
     payload = "{{ 1337*7 }} {% for %} </script><img src=x onerror=alert(1)>"
     m = folium.Map(tiles=None)

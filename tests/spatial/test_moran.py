@@ -21,8 +21,8 @@ import pytest
 from scipy import sparse
 
 from spatial.errors import InsufficientDataError, ParameterError
-from spatial.moran import global_moran, local_moran
-from spatial.significance import conditional_randomization
+from spatial.stats.moran import global_moran, local_moran
+from spatial.stats.significance import conditional_randomization
 from tests.spatial.test_getis_ord import (
     csr_of,
     esda_python,  # noqa: F401 - fixture

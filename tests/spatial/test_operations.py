@@ -1,4 +1,4 @@
-"""Tests of spatial.operations: geometry in metres, count tables against hand-made points,
+"""Tests of spatial.evaluation.operations: geometry in metres, count tables against hand-made points,
 the dealing-site re-map, the overdose watch, planning, the baseline lock, planted effects
 at event level, and zero counts."""
 
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import shapely
 
-from spatial import crs
-from spatial import operations as ops
-from spatial.displacement import CountTable
 from spatial.errors import ParameterError
+from spatial.evaluation import operations as ops
+from spatial.evaluation.displacement import CountTable
+from spatial.place import crs
 
 # A fictional place in British National Grid (metres), as spatial.synthetic uses.
 E0, N0 = 440_000.0, 380_000.0
@@ -461,7 +461,7 @@ def test_plan_layer_hand_calculation() -> None:
 
 def test_mdc_from_plan_is_detected_about_80_percent_of_the_time() -> None:
     """Plant the planned minimum detectable reduction at event level; ~80 % detected."""
-    from spatial.displacement import local_effect
+    from spatial.evaluation.displacement import local_effect
 
     rng = np.random.default_rng(20190101)
     base = {"target": 120, "buffer": 100, "control": 120}
@@ -544,7 +544,7 @@ def test_null_operations_rarely_claim_a_change() -> None:
     areas = make_areas()
     spec = ops.MeasuredLayer("crime", "Drugs", "outcome")
     rng = np.random.default_rng(11)
-    from spatial.verdict import verdict
+    from spatial.evaluation.verdict import verdict
 
     claimed = 0
     runs = 200

@@ -1,4 +1,4 @@
-"""Placing events: H3 cells and exact point-in-polygon (spatial.placement)."""
+"""Placing events: H3 cells and exact point-in-polygon (spatial.place.placement)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import shapely
 
-from spatial import crs, placement
-from spatial.boundaries import read_boundaries
 from spatial.errors import ParameterError
+from spatial.io.boundaries import read_boundaries
+from spatial.place import crs, placement
 
 # (lon, lat): Sheffield, Derby, Reading, New York, Tempe, the antimeridian, the south
 POINTS = np.array([(-1.4701, 53.3807), (-1.4746, 52.9225), (-0.9781, 51.4543),

@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse, stats
 
 from spatial.errors import ParameterError
-from spatial.significance import (
+from spatial.stats.significance import (
     adjust,
     benjamini_yekutieli,
     check_binary_weights,

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import shapely
 
-from spatial.crs import BNG, to_wgs84
 from spatial.errors import ParameterError
 from spatial.events import (
     EVENT_COLUMNS,
@@ -20,6 +19,7 @@ from spatial.events import (
     empty_events_frame,
     layer_spec,
 )
+from spatial.place.crs import BNG, to_wgs84
 from spatial.synthetic import (
     AMBULANCE_ROUNDING_M,
     CRIME_CATEGORIES,

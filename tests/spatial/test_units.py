@@ -1,4 +1,4 @@
-"""Spatial units, study areas and neighbours (spatial.units)."""
+"""Spatial units, study areas and neighbours (spatial.place.units)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import shapely
 from libpysal.weights import Queen, lat2W
 from scipy.sparse import csr_matrix
 
-from spatial import crs, placement, units
-from spatial.boundaries import read_boundaries
 from spatial.errors import ParameterError
+from spatial.io.boundaries import read_boundaries
+from spatial.place import crs, placement, units
 
 CENTRE = h3.latlng_to_cell(53.3807, -1.4701, 9)  # Sheffield Town Hall, res 9
 

@@ -1,4 +1,4 @@
-"""Tests of spatial.verdict: the decision table, the sentence, and its error rates."""
+"""Tests of spatial.evaluation.verdict: the decision table, the sentence, and its error rates."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from spatial.displacement import CountTable, simulate_operation
 from spatial.errors import ParameterError
-from spatial.verdict import CAVEAT_TEXT, VERDICT_CODES, minimum_events, trend_bias, verdict
+from spatial.evaluation.displacement import CountTable, simulate_operation
+from spatial.evaluation.verdict import (
+    CAVEAT_TEXT,
+    VERDICT_CODES,
+    minimum_events,
+    trend_bias,
+    verdict,
+)
 
 BASE = {"target": 300.0, "buffer": 300.0, "control": 300.0, "buffer_control": 300.0}
 

@@ -1,0 +1,45 @@
+"""Counts per unit (H3 cells, a boundary set, a square grid), zeros included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from service.api.auth import Principal, expensive, get_store
+from service.api.dependencies import TimeWindow, categories_param, get_settings_dep, time_window
+from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
+from service.app.analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
+from service.app.cost import check_cost, limits_for
+from service.settings import Settings
+from service.store import Store
+from spatial.limits import MAX_NAME
+
+router = APIRouter(prefix="/v1", tags=["counts"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
+
+UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:METRES"
+AREA_HELP = "boundary:SET[@VERSION][:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"
+
+
+def counts_request(layer: str = Query(..., max_length=MAX_NAME, description="layer name"),
+                   categories: tuple[str, ...] = Depends(categories_param),
+                   window: TimeWindow = Depends(time_window),
+                   unit: str = Query(..., description=UNIT_HELP),
+                   area: str | None = Query(None, description=AREA_HELP + " (a bbox of at "
+                                            "most REMAP_MAX_AREA_KM2 km²)"),
+                   settings: Settings = Depends(get_settings_dep)) -> CountsRequest:
+    """Layer, categories, window, unit and study area: shared by every analysis route."""
+    return CountsRequest(layer=layer, categories=categories, window=window,
+                         unit=UnitSpec.parse(unit),
+                         area=AreaSpec.parse(area, settings.max_area_km2))
+
+
+@router.get("/counts", summary="Counts per unit of a study area for a layer, categories and "
+                                "window; every unit appears, zeros included")
+def counts(req: CountsRequest = Depends(counts_request),
+           store: Store = Depends(get_store),
+           settings: Settings = Depends(get_settings_dep),
+           who: Principal = Depends(expensive())) -> dict[str, Any]:
+    check_cost(store, req, limits_for(settings, who.role), analysis="counts")
+    return counts_collection(store, req, role=who.role, actor=who.actor)

@@ -1,0 +1,81 @@
+"""Hotspots (counts, kernel density, Gi*, LISA) and global Moran's I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from service.api.auth import Principal, expensive, get_store
+from service.api.dependencies import get_settings_dep, parse_window
+from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
+from service.api.routers.counts import counts_request
+from service.app.analysis import CountsRequest
+from service.app.cost import check_hotspot_cost, limits_for
+from service.app.hotspots import HotspotOptions, autocorrelation, hotspots_collection
+from service.app.results import save_result
+from service.settings import Settings
+from service.store import Store
+from spatial.errors import PermissionDeniedError
+
+router = APIRouter(prefix="/v1", tags=["hotspots"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
+
+
+def hotspot_options(
+        method: str = Query("gistar", description="count | kde | gistar | lisa"),
+        k: int = Query(1, description="H3 neighbour ring (grid_disk k)"),
+        permutations: int | None = Query(None, description="Gi*: 0 (analytical, default); "
+                                                           "LISA/Moran: 999 by default"),
+        seed: int | None = Query(None, description="random seed (one is drawn and reported "
+                                                   "when omitted)"),
+        correction: str = Query("fdr_bh", description="fdr_bh (default) | bonferroni | none"),
+        alpha: float = Query(0.05, description="LISA significance level after correction"),
+        bandwidth: str | None = Query(None, description="KDE bandwidth in metres, or a rule "
+                                                        "(silverman, scott)"),
+        cell_size: float | None = Query(None, description="KDE grid cell in metres"),
+        kernel: str = Query("gaussian", description="gaussian | quartic"),
+        compare_start: str | None = Query(None, description="KDE dual surface: compare window"),
+        compare_end: str | None = Query(None),
+        denominator_layer: str | None = Query(None, description="rate = count / count of "
+                                                                "this layer per unit"),
+) -> HotspotOptions:
+    compare = (parse_window(compare_start, compare_end)
+               if compare_start or compare_end else None)
+    return HotspotOptions(method=method, k=k, permutations=permutations, seed=seed,
+                          correction=correction, alpha=alpha, bandwidth=bandwidth,
+                          cell_size_m=cell_size, kernel=kernel, compare_window=compare,
+                          denominator_layer=denominator_layer)
+
+
+@router.get("/hotspots", responses=WRITE_RESPONSES,
+            summary="Every unit of the study area with its hotspot statistics (GeoJSON, with "
+                    "`parameters` and `warnings`)")
+def get_hotspots(req: CountsRequest = Depends(counts_request),
+                 opts: HotspotOptions = Depends(hotspot_options),
+                 save: str | None = Query(None, description="also save the result under this "
+                                                            "name (analyst, admin): /v1/results, "
+                                                            "OGC collection hotspots-NAME"),
+                 store: Store = Depends(get_store),
+                 settings: Settings = Depends(get_settings_dep),
+                 who: Principal = Depends(expensive())) -> dict[str, Any]:
+    if save and who.role not in ("admin", "analyst"):
+        raise PermissionDeniedError(f"role {who.role!r} may not save results")
+    check_hotspot_cost(store, req, opts, limits_for(settings, who.role))
+    fc = hotspots_collection(store, req, opts, role=who.role, actor=who.actor)
+    if save:
+        fc["saved"] = save_result(store, save, fc, layer=req.layer, method=opts.method,
+                                  actor=who.actor)
+    return fc
+
+
+@router.get("/autocorrelation", summary="Global Moran's I with normal, randomisation and "
+                                         "permutation inference")
+def get_autocorrelation(req: CountsRequest = Depends(counts_request),
+                        opts: HotspotOptions = Depends(hotspot_options),
+                        store: Store = Depends(get_store),
+                        settings: Settings = Depends(get_settings_dep),
+                        who: Principal = Depends(expensive())) -> dict[str, Any]:
+    check_hotspot_cost(store, req, opts, limits_for(settings, who.role),
+                       analysis="autocorrelation")
+    return autocorrelation(store, req, opts, role=who.role, actor=who.actor)

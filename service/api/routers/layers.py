@@ -1,0 +1,21 @@
+"""Event layers with their counts and time ranges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from service.api.auth import Principal, get_store, principal
+from service.api.errors import KEYED_RESPONSES
+from service.app.disclosure import layers_for
+from service.store import Store
+
+router = APIRouter(prefix="/v1", tags=["layers"],
+                   responses=KEYED_RESPONSES)
+
+
+@router.get("/layers", summary="Layers with event counts, time ranges and categories")
+def list_layers(store: Store = Depends(get_store),
+                who: Principal = Depends(principal)) -> dict[str, Any]:
+    return {"layers": layers_for(who.role, store.list_layers())}

@@ -1,0 +1,74 @@
+"""Operations: define, lock the baseline, evaluate; and plan one before it happens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from service.api.auth import Principal, expensive, get_store, principal, require_role
+from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
+from service.app.operations import (
+    OperationIn,
+    PlanIn,
+    create_operation,
+    get_operation,
+    operation_report,
+    plan_operation,
+    share_operation,
+    start_operation,
+)
+from service.store import Store
+
+router = APIRouter(prefix="/v1/operations", tags=["operations"],
+                   responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
+
+ANALYSTS = ("analyst", "admin")
+
+
+@router.post("", status_code=201, responses=WRITE_RESPONSES,
+             summary="Create an operation: target, buffer, control (or a suggested one), "
+                     "windows and the layers to evaluate, each an output or an outcome")
+def create(body: OperationIn, store: Store = Depends(get_store),
+           who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
+    return create_operation(store, body, actor=who.actor)
+
+
+@router.post("/plan",
+             summary="Planning figures for a proposed operation before it is created: the "
+                     "minimum detectable change per layer and the after window needed")
+def plan(body: PlanIn, store: Store = Depends(get_store),
+         who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
+    return plan_operation(store, body, actor=who.actor)
+
+
+@router.get("/{op_id}", summary="An operation's definition, resolved areas and status")
+def get(op_id: int, store: Store = Depends(get_store),
+        who: Principal = Depends(principal)) -> dict[str, Any]:
+    return get_operation(store, op_id, role=who.role)
+
+
+@router.post("/{op_id}/start", responses=WRITE_RESPONSES,
+             summary="Mark the operation started and lock its baseline (before-window counts "
+                     "with a sha256 fingerprint)")
+def start(op_id: int, store: Store = Depends(get_store),
+          who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
+    return start_operation(store, op_id, actor=who.actor)
+
+
+@router.post("/{op_id}/share",
+             summary="Share the operation with partners and viewers (`shared=true`) or withdraw "
+                     "it (`shared=false`); they see it only once it is started")
+def share(op_id: int, shared: bool = True, store: Store = Depends(get_store),
+          who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
+    return share_operation(store, op_id, shared=shared, actor=who.actor)
+
+
+@router.get("/{op_id}/report",
+            summary="The evaluation: per layer, counts, SM/BDM/WDQ/TNE, WDD with SE, z, p and "
+                    "CI, the verdict, rings, distance decay, SPPT, density change, planning; "
+                    "the overdose watch and the dealing-site re-map (analysts only: it holds "
+                    "small-area health and intelligence figures)")
+def report(op_id: int, store: Store = Depends(get_store),
+           who: Principal = Depends(expensive(*ANALYSTS))) -> dict[str, Any]:
+    return operation_report(store, op_id, actor=who.actor)

@@ -1,0 +1,135 @@
+"""``remap demo``: a demo store built from the seeded synthetic town, end to end.
+
+Real data cannot be bundled, so the demo generates Remton
+(:mod:`spatial.synthetic`), imports it through the same pipeline as real
+files, and writes what an analyst would look at into one folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from service.app.analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
+from service.app.hotspots import HotspotOptions, hotspots_collection
+from service.app.importer import ImportReport, import_boundaries, store_events
+from service.app.operations import demo_operation
+from service.render.pages import (
+    area_pack_html,
+    hotspot_map_html,
+    operation_map_html,
+    operation_pack_html,
+)
+from service.store import Store
+from spatial.synthetic import build_town
+
+Echo = Callable[[str], None]
+
+
+def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
+             ) -> dict[str, Any]:
+    """Build ``out_dir/remap-demo.db`` from the synthetic town and write outputs."""
+    say: Echo = echo or (lambda _msg: None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db = out_dir / "remap-demo.db"
+    for stale in (db, db.with_suffix(".db-wal"), db.with_suffix(".db-shm")):
+        stale.unlink(missing_ok=True)
+    store = Store(f"sqlite:///{db}")
+    summary: dict[str, Any] = {"store": str(db), "seed": seed, "outputs": {}}
+
+    town = build_town(seed)
+    say(f"remap demo: synthetic town {town.name} (seed {seed}); fictional, see "
+        f"{out_dir / 'town.txt'}")
+    (out_dir / "town.txt").write_text(town.description + "\n")
+
+    beats_path = out_dir / "beats.geojson"
+    town.beats.to_file(beats_path, driver="GeoJSON")
+    b = import_boundaries(store, beats_path, file_name=str(beats_path), name="beats",
+                          id_field="unit_id", label_field="label", actor="demo")
+    say(f"  boundary set 'beats' v{b.version}: {b.units} beats")
+
+    layers: dict[str, int] = {}
+    for layer, frame in town.events.items():
+        report = ImportReport(layer=layer, format="synthetic", h3_resolution=store.h3_resolution)
+        store_events(store, frame, report, timings={}, file_names=[f"synthetic:{layer}"],
+                     actor="demo")
+        layers[layer] = report.inserted
+        say(f"  layer {layer}: {report.inserted} events stored")
+    summary["layers"] = layers
+
+    drugs = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="boundary:beats")
+    fc = counts_collection(store, drugs, role="analyst")
+    path = out_dir / "drugs_per_beat.geojson"
+    path.write_text(json.dumps(fc, default=str))
+    summary["outputs"]["drugs_per_beat"] = str(path)
+    top = sorted(fc["features"], key=lambda f: -f["properties"]["count"])[:5]
+    say("  Drugs offences per beat, top 5: " + ", ".join(
+        f"{f['properties']['label']} {f['properties']['count']}" for f in top))
+
+    h3req = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="h3:9",
+                                area="boundary:beats")
+    fc9 = counts_collection(store, h3req, role="analyst")
+    path = out_dir / "drugs_per_h3_res9.geojson"
+    path.write_text(json.dumps(fc9, default=str))
+    summary["outputs"]["drugs_per_h3_res9"] = str(path)
+    p = fc9["parameters"]
+    say(f"  Drugs offences on {p['units']} H3 res-9 cells over the town "
+        f"({p['zero_units']} with none): {path}")
+
+    gi_req = CountsRequest.parse(layer="crime", categories=["Drugs", "Anti-social behaviour"],
+                                 unit="h3:9", area="boundary:beats", start="2018-07",
+                                 end="2018-12")
+    gi = hotspots_collection(store, gi_req, HotspotOptions(method="gistar", seed=seed),
+                             role="analyst")
+    path = out_dir / "hotspots_gistar_h3_res9.geojson"
+    path.write_text(json.dumps(gi, default=str))
+    summary["outputs"]["hotspots_gistar"] = str(path)
+    bins = [f["properties"]["Gi_Bin"] for f in gi["features"]]
+    say(f"  Getis-Ord Gi* (H3 res 9, Drugs + ASB, 2018-07..12, BH-FDR, two-sided): "
+        f"{sum(b == 3 for b in bins)} cells hot at 99 %, {sum(b > 0 for b in bins)} hot in all, "
+        f"{sum(b < 0 for b in bins)} cold: {path}")
+    lisa = hotspots_collection(store, gi_req.__class__(**{**gi_req.__dict__,
+                                                          "unit": UnitSpec.parse("boundary:beats"),
+                                                          "area": AreaSpec.parse(None)}),
+                               HotspotOptions(method="lisa", permutations=999, seed=seed),
+                               role="analyst")
+    path = out_dir / "hotspots_lisa_beats.geojson"
+    path.write_text(json.dumps(lisa, default=str))
+    summary["outputs"]["hotspots_lisa"] = str(path)
+    hh = [f["properties"]["label"] for f in lisa["features"]
+          if f["properties"]["cluster"] == "HH"]
+    say(f"  Local Moran (beats, 999 permutations, seed {seed}): high-high beats: "
+        f"{', '.join(hh) or 'none'}: {path}")
+
+    summary["operation"] = demo_operation(store, town, out_dir, say)
+
+    map_req = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="h3:9",
+                                  area="boundary:beats")
+    map_opts = HotspotOptions(seed=seed)
+    for role in ("analyst", "partner"):
+        path = out_dir / f"map_hotspots_{role}.html"
+        path.write_text(hotspot_map_html(store, map_req, map_opts, role=role), encoding="utf-8")
+        summary["outputs"][f"map_hotspots_{role}"] = str(path)
+    path = out_dir / "pack_area_partner.html"
+    path.write_text(area_pack_html(store, map_req, map_opts, role="partner"), encoding="utf-8")
+    summary["outputs"]["pack_area_partner"] = str(path)
+    say(f"  maps (open in any browser, offline): {out_dir / 'map_hotspots_analyst.html'}, "
+        f"{out_dir / 'map_hotspots_partner.html'} (partner view: aggregated, suppressed)")
+    say(f"  tasking pack (prints to A4): {path}")
+    op_id = summary["operation"].get("id") if isinstance(summary["operation"], dict) else None
+    if op_id is not None:
+        path = out_dir / "map_operation.html"
+        path.write_text(operation_map_html(store, op_id, role="analyst", actor="demo"),
+                        encoding="utf-8")
+        summary["outputs"]["map_operation"] = str(path)
+        pack = out_dir / "pack_operation.html"
+        pack.write_text(operation_pack_html(store, op_id, role="analyst", actor="demo"),
+                        encoding="utf-8")
+        summary["outputs"]["pack_operation"] = str(pack)
+        say(f"  operation map and pack: {path}, {pack}")
+    store.dispose()
+    say(f"outputs in {out_dir}/ ; explore the store with "
+        f"REMAP_DATABASE_URL=sqlite:///{db} remap layers")
+    return summary

@@ -1,0 +1,127 @@
+"""The disclosure gate: the one place where :mod:`spatial.disclosure`'s policy meets
+requests, the store and the audit log.
+
+Every count that leaves remap is made by :func:`service.app.analysis.unit_counts`,
+which calls :func:`check_counts_request` before any work, :func:`protect_summary`
+on its parameters and warnings, and :func:`audit_read` after; every value shown
+is made by :func:`shown_counts` (or :func:`rate_values` for rates). Layer
+metadata, saved results, OGC collections and operations call the functions
+below too, so no output has a policy of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from service.settings import Settings, get_settings
+from spatial import disclosure as policy_rules
+from spatial.disclosure import (
+    NOTHING,
+    POINTS,
+    PROTECTED_COUNTS,
+    DisclosurePolicy,
+    is_protected,
+    layer_detail,
+)
+from spatial.events import layer_spec
+
+
+def policy_from(settings: Settings) -> DisclosurePolicy:
+    return DisclosurePolicy(
+        h3_resolution=settings.disclosure_h3_resolution,
+        grid_m=settings.disclosure_grid_m,
+        period=settings.disclosure_period,
+        min_category_events=settings.disclosure_min_category_events,
+        rounding_base=settings.disclosure_rounding_base,
+        restricted_h3_resolution=settings.disclosure_restricted_h3_resolution)
+
+
+def current_policy() -> DisclosurePolicy:
+    """The policy of the running process (``REMAP_DISCLOSURE_*``)."""
+    return policy_from(get_settings())
+
+
+def check_counts_request(store: Any, *, role: str, layers: tuple[str, ...], unit: Any,
+                         window: Any, categories: tuple[str, ...], event_filter: Any) -> None:
+    """Refuse, before any work, a counts request ``role`` may not make.
+
+    ``unit`` is a :class:`service.app.analysis.UnitSpec`, ``window`` a
+    :class:`service.api.dependencies.TimeWindow`.
+    """
+    policy = current_policy()
+    protected = [name for name in layers if name and is_protected(role, name)]
+    if not protected:
+        return
+    for name in protected:
+        policy_rules.check_unit(role, name, policy, kind=unit.kind, resolution=unit.resolution,
+                                cell_size_m=unit.cell_size_m)
+    policy_rules.check_window(role, protected, window.start, window.end, policy)
+    if categories and is_protected(role, layers[0]):
+        selected = store.count_events(event_filter)
+        policy_rules.check_category_selection(role, layers[0], categories, selected, policy)
+
+
+def shown_counts(role: str, layer: str, counts: Any) -> list[Any]:
+    """Counts of ``layer`` as ``role`` may see them: exact, or protected."""
+    if is_protected(role, layer):
+        return policy_rules.protect_counts(counts, current_policy().rounding_base)
+    return [int(c) for c in np.asarray(counts).ravel()]
+
+
+def numbers_for(role: str, layer: str, counts: Any) -> np.ndarray:
+    """The numbers derived figures may be made from: exact, or the protected
+    values (NaN where suppressed)."""
+    if is_protected(role, layer):
+        return policy_rules.protected_numbers(counts, current_policy().rounding_base)
+    return np.asarray(counts, dtype=float).ravel()
+
+
+def shown_total(role: str, layers: tuple[str, ...] | list[str], value: int) -> Any:
+    """A total (events selected, counted, outside) as ``role`` may see it."""
+    if policy_rules.needs_small_number_suppression(role, list(layers)):
+        return policy_rules.round_total(value, current_policy().rounding_base)
+    return int(value)
+
+
+def suppression_note(role: str, layers: tuple[str, ...] | list[str]) -> str:
+    if not policy_rules.needs_small_number_suppression(role, list(layers)):
+        return "none"
+    base = current_policy().rounding_base
+    return (f"health/restricted counts: 1-{base - 1} shown as '<{base}', others rounded to the "
+            f"nearest {base}; totals and rates are made from the rounded values")
+
+
+def audit_read(store: Any, actor: str | None, role: str, layer: str, *, events: int,
+               what: dict[str, Any]) -> None:
+    """Record a read of a health or restricted layer, at any detail."""
+    if layer_spec(layer).sensitivity == "open":
+        return
+    detail = PROTECTED_COUNTS if is_protected(role, layer) else "counts"
+    store.audit(None, actor or "cli", "read_aggregate",
+                {"layer": layer, "role": role, "detail": detail, "events": int(events), **what})
+
+
+def layers_for(role: str, layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``/v1/layers`` as ``role`` may see it: protected layers with rounded totals,
+    categories of fewer than the minimum as ``"<N"``, months only; restricted
+    layers withheld from controlled roles by name only."""
+    policy = current_policy()
+    base, floor = policy.rounding_base, policy.min_category_events
+    out = []
+    for la in layers:
+        detail = layer_detail(role, la["name"], policy)
+        entry = {**la, "detail": detail}
+        if detail == NOTHING:
+            entry.update({"count": None, "time_min": None, "time_max": None,
+                          "categories": {}})
+        elif detail != POINTS:
+            entry["count"] = policy_rules.round_total(la["count"], base)
+            entry["time_min"] = la["time_min"][:7] if la.get("time_min") else None
+            entry["time_max"] = la["time_max"][:7] if la.get("time_max") else None
+            entry["categories"] = {
+                c: (policy_rules.round_total(n, base) if n >= floor else f"<{floor}")
+                for c, n in la["categories"].items()}
+        out.append(entry)
+    return out

@@ -1,0 +1,279 @@
+"""Getis-Ord local statistics: Gi* (hot spot analysis) and Gi.
+
+The fields are the ones ArcGIS Hot Spot Analysis users know: ``GiZScore``
+(:attr:`GiResult.z`), ``GiPValue`` (:attr:`GiResult.p`), ``Gi_Bin``
+(:attr:`GiResult.bin`) and ``NNeighbors`` (:attr:`GiResult.n_neighbours`).
+
+Formulas
+--------
+For unit ``i`` with weights ``w_ij`` (binary neighbours, plus ``w_ii = 1``
+for Gi*; divided by the row sum for ``transform="R"``), ``W_i = sum_j w_ij``
+and ``S1_i = sum_j w_ij^2``, Ord & Getis (1995, eq. 2.7-2.9) give
+
+    Gi*:  z_i = (sum_j w_ij x_j - xbar W_i)
+                / (s sqrt((n S1_i - W_i^2) / (n - 1)))
+
+with ``xbar`` and ``s`` (divisor n) the mean and standard deviation of all
+``n`` values. For Gi (``star=False``) the sums run over ``j != i`` and
+``xbar``, ``s`` and ``n`` are those of the other ``n - 1`` values (Getis &
+Ord 1992). For binary weights ``S1_i = W_i`` and this is esda's
+``G_Local(..., transform="B").Zs`` exactly. The z-score is unchanged by
+row-standardisation (numerator and denominator scale alike); esda's
+``transform="R"`` z differs because its variance assumes ``S1_i = W_i``.
+
+The statistic itself, reported as :attr:`GiResult.g`, is esda's ``Gs``:
+``G_i = sum_j w_ij x_j / sum_j x_j`` (``j != i`` in both sums for Gi).
+
+References
+----------
+Getis, A. & Ord, J. K. (1992) The analysis of spatial association by use of
+distance statistics. *Geographical Analysis* 24(3), 189-206.
+Ord, J. K. & Getis, A. (1995) Local spatial autocorrelation statistics:
+distributional issues and an application. *Geographical Analysis* 27(4),
+286-306.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from spatial.errors import InsufficientDataError, ParameterError
+from spatial.stats.significance import (
+    CORRECTIONS,
+    DEFAULT_ALPHA_LEVELS,
+    FloatArray,
+    IntArray,
+    _check_alpha_levels,
+    adjust,
+    check_binary_weights,
+    check_permutations,
+    check_transform,
+    check_values,
+    conditional_randomization,
+    folded_p_from_counts,
+    gi_bins,
+    neighbour_structure,
+    require_units,
+    resolve_seed,
+    two_sided_normal_p,
+    two_sided_p_from_counts,
+)
+
+#: ArcGIS's documented rule of thumb for Hot Spot Analysis.
+MIN_FEATURES_RULE_OF_THUMB = 30
+
+
+@dataclass(frozen=True)
+class GiResult:
+    """Getis-Ord Gi* (or Gi) for every unit, in the order of ``y``.
+
+    Attributes
+    ----------
+    z : ndarray of float
+        ``GiZScore``: Ord & Getis (1995) z-score. NaN for units with no
+        neighbours.
+    p : ndarray of float
+        ``GiPValue``: two-sided p-value of ``z`` under the normal
+        approximation, unadjusted.
+    p_adjusted : ndarray of float
+        The p-value named by ``parameters["inference"]`` (``p`` or
+        ``p_sim``) after ``parameters["correction"]``.
+    bin : ndarray of int8
+        ``Gi_Bin``: ±3/±2/±1 where ``p_adjusted`` is at most the 3rd/2nd/1st
+        of ``parameters["alpha_levels"]``, with the sign of ``z``; else 0.
+    n_neighbours : ndarray of int
+        ``NNeighbors``: neighbours used, including the unit itself for Gi*.
+    g : ndarray of float
+        The G statistic (esda's ``Gs``; a share of the total, dimensionless).
+    p_sim : ndarray of float or None
+        Two-sided conditional-permutation pseudo p-value
+        (:func:`spatial.stats.significance.pseudo_p_two_sided`), when
+        ``permutations > 0``.
+    p_sim_folded : ndarray of float or None
+        The same simulations summarised as esda's ``p_sim``; for
+        cross-checking only.
+    z_sim : ndarray of float or None
+        ``(G - mean(G_sim)) / sd(G_sim)`` (esda's ``z_sim``).
+    parameters : dict
+        Everything used: ``star``, ``transform``, ``permutations``, ``seed``,
+        ``inference``, ``alternative``, ``correction``, ``alpha_levels``,
+        ``n_units``, ``total``, ``n_islands``.
+    warnings : list of str
+    """
+
+    z: FloatArray
+    p: FloatArray
+    p_adjusted: FloatArray
+    bin: npt.NDArray[np.int8]
+    n_neighbours: IntArray
+    g: FloatArray
+    p_sim: FloatArray | None
+    p_sim_folded: FloatArray | None
+    z_sim: FloatArray | None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def gi_star(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, star: bool = True,
+            transform: str = "B", permutations: int = 0, seed: int | None = None,
+            correction: str = "fdr_bh", alpha_levels: Sequence[float] = DEFAULT_ALPHA_LEVELS,
+            inference: str | None = None) -> GiResult:
+    """Getis-Ord Gi* (``star=True``, the default) or Gi for every unit.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Value per unit, e.g. event counts; every unit of the study area must
+        be present, with 0 where nothing happened (dropping zero units
+        changes every z-score).
+    w : scipy.sparse matrix, shape (n, n)
+        Binary neighbours (1 = neighbour) with a zero diagonal, as
+        ``spatial.place.units`` builds them. Gi* adds the unit itself with weight 1.
+    star : bool
+        Include the unit itself (Gi*, Ord & Getis 1995) or not (Gi).
+    transform : {"B", "R"}
+        Binary or row-standardised weights. The z-score is the same for
+        both (see the module notes); only :attr:`GiResult.g` changes.
+    permutations : int
+        0 for normal inference only, else the number of conditional
+        randomisations (at least 99; 999 or 9,999 typical).
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``; when None a fresh seed is drawn
+        and recorded in ``parameters["seed"]`` so the run can be repeated.
+    correction : {"fdr_bh", "fdr_by", "bonferroni", "none"}
+        Multiple-testing adjustment (:func:`spatial.stats.significance.adjust`).
+    alpha_levels : sequence of float
+        Significance levels of bins 1, 2, 3 (default 0.10, 0.05, 0.01).
+    inference : {"normal", "permutation"}, optional
+        Which p-value ``p_adjusted`` and the bins use: default
+        ``"permutation"`` when ``permutations > 0``, else ``"normal"``.
+
+    Returns
+    -------
+    GiResult
+
+    Raises
+    ------
+    ParameterError
+        Bad shapes, non-binary weights, NaN values, unknown options.
+    InsufficientDataError
+        Fewer than 3 units, or every unit has the same value (z undefined).
+    """
+    x = check_values(y)
+    n = x.size
+    require_units(n)
+    t = check_transform(transform)
+    r = check_permutations(permutations)
+    if correction not in CORRECTIONS:
+        raise ParameterError("correction", f"{correction!r} is not one of "
+                             f"{', '.join(CORRECTIONS)}")
+    levels = _check_alpha_levels(alpha_levels)
+    if inference is None:
+        inference = "permutation" if r else "normal"
+    if inference not in ("normal", "permutation"):
+        raise ParameterError("inference", "expected 'normal' or 'permutation'")
+    if inference == "permutation" and not r:
+        raise ParameterError("inference", "'permutation' needs permutations > 0")
+    wb = check_binary_weights(w, n)
+    star = bool(star)
+    degree, islands = neighbour_structure(wb)
+    valid = ~islands
+
+    total = float(x.sum())
+    neigh_sum = wb @ x  # exact for integer-valued x
+    k_used = degree + (1 if star else 0)  # binary W_i = S1_i
+    if star:
+        numer_sum = neigh_sum + x
+        n_eff = float(n)
+        xbar = np.full(n, x.mean())
+        s = np.full(n, x.std())
+    else:
+        numer_sum = neigh_sum
+        n_eff = float(n - 1)
+        xbar = (total - x) / n_eff
+        # leave-one-out sum of squares: SS - n/(n-1) (x_i - mean)^2
+        ss = float(((x - x.mean()) ** 2).sum())
+        ss_i = np.maximum(ss - n / (n - 1) * (x - x.mean()) ** 2, 0.0)
+        s = np.sqrt(ss_i / n_eff)
+    if not np.any(s[valid] > 0):
+        raise InsufficientDataError("every unit has the same value: Gi* z-scores are undefined",
+                                    details={"units": n, "value": float(x[0])})
+    # Ord & Getis (1995) with binary weights (z is invariant to row-standardisation).
+    wi = k_used.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (numer_sum - xbar * wi) / (s * np.sqrt((n_eff * wi - wi * wi) / (n_eff - 1.0)))
+        denom = total if star else total - x
+        row = np.where(k_used > 0, k_used, 1).astype(np.float64) if t == "R" else 1.0
+        g = np.asarray((numer_sum / row) / denom, dtype=np.float64)
+    z = np.where(valid & (s > 0), z, np.nan)
+    g = np.where(valid & np.isfinite(g), g, np.nan)
+    p = two_sided_normal_p(z)
+
+    seed_used: int | None = None
+    p_sim = p_sim_folded = z_sim = None
+    if r:
+        seed_used = resolve_seed(seed)
+        rng = np.random.default_rng(seed_used)
+        counts = conditional_randomization(
+            x, degree, neigh_sum, np.ones(n, dtype=np.int8), permutations=r, rng=rng)
+        p_sim = np.where(valid, two_sided_p_from_counts(counts.n_ge, counts.n_le, r), np.nan)
+        p_sim_folded = np.where(valid, folded_p_from_counts(counts.n_ge, r), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zs = (neigh_sum - counts.mean) / np.sqrt(counts.var)
+        z_sim = np.where(valid, zs, np.nan)
+
+    p_use = p_sim if inference == "permutation" else p
+    assert p_use is not None
+    p_adj = adjust(p_use, correction)
+    bins = gi_bins(z, p_adj, levels)
+
+    warnings = _warnings(x, n, int(islands.sum()), star)
+    parameters: dict[str, Any] = {
+        "method": "getis_ord_gi_star" if star else "getis_ord_gi",
+        "star": star,
+        "transform": t,
+        "self_weight": 1.0 if star else 0.0,
+        "permutations": r,
+        "seed": seed_used,
+        "randomisation": "conditional (unit fixed, k_i others drawn without replacement)"
+        if r else None,
+        "inference": inference,
+        "alternative": "two-sided",
+        "p_value": "p_sim: min(1, 2(min(M_ge, M_le)+1)/(R+1))" if inference == "permutation"
+        else "p: 2(1 - Phi(|z|))",
+        "correction": correction,
+        "alpha_levels": list(levels),
+        "n_units": n,
+        "total": total,
+        "n_islands": int(islands.sum()),
+    }
+    return GiResult(z=z, p=p, p_adjusted=p_adj, bin=bins, n_neighbours=k_used, g=g,
+                    p_sim=p_sim, p_sim_folded=p_sim_folded, z_sim=z_sim,
+                    parameters=parameters, warnings=warnings)
+
+
+def _warnings(x: FloatArray, n: int, n_islands: int, star: bool) -> list[str]:
+    name = "Gi*" if star else "Gi"
+    out: list[str] = []
+    if n_islands:
+        out.append(f"{n_islands} unit(s) have no neighbours: their {name} statistics are NaN "
+                   "(a unit alone says nothing about clustering)")
+    if n < MIN_FEATURES_RULE_OF_THUMB:
+        out.append(f"only {n} units: ArcGIS's documentation advises at least "
+                   f"{MIN_FEATURES_RULE_OF_THUMB} features for hot spot analysis; a rule of "
+                   "thumb, not a guarantee either way: treat the result as indicative")
+    is_count = bool(np.all(x >= 0) and np.all(x == np.round(x)))
+    if is_count and x.sum() < n:
+        out.append(f"{int(x.sum())} events over {n} units (fewer events than units): most "
+                   "units are zero and the normal approximation behind GiPValue is poor; "
+                   "prefer permutation inference, larger units or a longer period")
+    if np.any(x < 0):
+        out.append("some values are negative: G (a share of the total) is not meaningful, "
+                   "the z-scores still are")
+    return out

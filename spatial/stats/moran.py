@@ -1,0 +1,411 @@
+"""Moran's I: local (LISA, Anselin 1995) and global (Moran 1950).
+
+Weights are the binary neighbour matrix of :mod:`spatial.place.units` (zero
+diagonal), used as it is (``transform="B"``) or row-standardised
+(``transform="R"``, ``w_ij = 1 / k_i``; the default, as in PySAL and GeoDa).
+
+Local Moran
+-----------
+With ``z_i = (y_i - ybar) / s`` (``s`` with divisor n) and the spatial lag
+``L_i = sum_j w_ij z_j``,
+
+    I_i = (n - 1) z_i L_i / sum_k z_k^2
+
+which is esda's ``Moran_Local.Is`` (Anselin's ``z_i / m2 sum_j w_ij z_j``
+times ``(n - 1) / n``). The quadrant uses PySAL numbering: 1 HH
+(``z > 0, L > 0``), 2 LH, 3 LL, 4 HL, where zero counts as low.
+Analytical moments are esda's: under total randomisation (Sokal et al.
+1998, eqs. A3-A4, from Anselin 1995)
+``E[I_i] = -w_i / (n - 1)`` and
+``Var[I_i] = w_i(2) (n - b2) / (n - 1) + (w_i^2 - w_i(2)) (2 b2 - n) / ((n - 1)(n - 2))
+- E[I_i]^2``, with ``w_i = sum_j w_ij``, ``w_i(2) = sum_j w_ij^2`` and
+``b2 = m4 / m2^2``; under conditional randomisation (Sokal et al. 1998,
+eqs. A7-A8) ``E_c[I_i]``, ``Var_c[I_i]``. Inference is by conditional
+permutation (Anselin 1995) with a two-sided pseudo p-value.
+
+Global Moran
+------------
+``I = (n / S0) sum_ij w_ij z_i z_j / sum_i z_i^2`` with
+``E[I] = -1 / (n - 1)`` and the variances under normality and under
+randomisation of Cliff & Ord (1981, eqs. 1.35-1.38)::
+
+    Var_N[I] = (n^2 S1 - n S2 + 3 S0^2) / ((n^2 - 1) S0^2) - E[I]^2
+    Var_R[I] = n((n^2 - 3n + 3) S1 - n S2 + 3 S0^2)
+               - b2((n^2 - n) S1 - 2n S2 + 6 S0^2)
+               over (n - 1)(n - 2)(n - 3) S0^2, minus E[I]^2
+
+``S0 = sum_ij w_ij``, ``S1 = 1/2 sum_ij (w_ij + w_ji)^2``,
+``S2 = sum_i (w_i. + w_.i)^2``.
+
+References
+----------
+Moran, P. A. P. (1950) Notes on continuous stochastic phenomena.
+*Biometrika* 37(1/2), 17-23.
+Cliff, A. D. & Ord, J. K. (1981) *Spatial Processes: Models and
+Applications*. London: Pion.
+Anselin, L. (1995) Local indicators of spatial association - LISA.
+*Geographical Analysis* 27(2), 93-115.
+Sokal, R. R., Oden, N. L. & Thomson, B. A. (1998) Local spatial
+autocorrelation in a biological model. *Geographical Analysis* 30(4),
+331-354.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from spatial.errors import InsufficientDataError, ParameterError
+from spatial.stats.significance import (
+    CORRECTIONS,
+    FloatArray,
+    IntArray,
+    adjust,
+    check_binary_weights,
+    check_permutations,
+    check_transform,
+    check_values,
+    conditional_randomization,
+    folded_p_from_counts,
+    neighbour_structure,
+    require_units,
+    resolve_seed,
+    two_sided_normal_p,
+    two_sided_p_from_counts,
+)
+
+#: Quadrant code (PySAL numbering) → label.
+QUADRANT_LABELS: dict[int, str] = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+
+
+@dataclass(frozen=True)
+class LocalMoranResult:
+    """Local Moran's I (LISA) for every unit, in the order of ``y``.
+
+    Attributes
+    ----------
+    Is : ndarray of float
+        Local Moran's I_i (esda's ``Is``); NaN for units with no neighbours.
+    q : ndarray of int8
+        Quadrant, PySAL numbering: 1 HH, 2 LH, 3 LL, 4 HL; 0 for units with
+        no neighbours.
+    labels : ndarray of str
+        "HH", "HL", "LH", "LL" where ``p_adjusted <= alpha``, else "ns"
+        (also for units with no neighbours).
+    ei, vi : ndarray of float
+        Analytical expectation and variance under total randomisation
+        (esda's ``EI``, ``VI``).
+    z : ndarray of float
+        ``(Is - ei) / sqrt(vi)``.
+    p_norm : ndarray of float
+        Two-sided normal p-value of ``z`` (used only when permutations=0).
+    ei_conditional, vi_conditional : ndarray of float
+        Analytical moments under conditional randomisation (esda's ``EIc``,
+        ``VIc``).
+    p_sim : ndarray of float or None
+        Two-sided conditional-permutation pseudo p-value.
+    p_sim_folded : ndarray of float or None
+        The same simulations summarised as esda's ``p_sim``, for
+        cross-checking only.
+    ei_sim, vi_sim, z_sim : ndarray of float or None
+        Mean, variance and standardised I_i from the permutations (esda's
+        ``EI_sim``, ``VI_sim``, ``z_sim``).
+    p_adjusted : ndarray of float
+        ``p_sim`` (or ``p_norm`` without permutations) after the correction.
+    parameters : dict
+    warnings : list of str
+    """
+
+    Is: FloatArray
+    q: npt.NDArray[np.int8]
+    labels: npt.NDArray[np.str_]
+    ei: FloatArray
+    vi: FloatArray
+    z: FloatArray
+    p_norm: FloatArray
+    ei_conditional: FloatArray
+    vi_conditional: FloatArray
+    p_sim: FloatArray | None
+    p_sim_folded: FloatArray | None
+    ei_sim: FloatArray | None
+    vi_sim: FloatArray | None
+    z_sim: FloatArray | None
+    p_adjusted: FloatArray
+    parameters: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GlobalMoranResult:
+    """Global Moran's I with normal, randomisation and permutation inference.
+
+    ``p_norm``, ``p_rand`` and ``p_sim`` are two-sided. ``p_sim_folded`` is
+    esda's one-sided-in-the-observed-direction ``p_sim``, for cross-checks.
+    """
+
+    I: float  # noqa: E741 - the statistic's name
+    EI: float
+    VI_norm: float
+    z_norm: float
+    p_norm: float
+    VI_rand: float
+    z_rand: float
+    p_rand: float
+    p_sim: float | None
+    p_sim_folded: float | None
+    EI_sim: float | None
+    VI_sim: float | None
+    z_sim: float | None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _prepare(y: npt.ArrayLike, w: Any, transform: str, permutations: int
+             ) -> tuple[FloatArray, sparse.csr_matrix, sparse.csr_matrix, str, int,
+                        IntArray, npt.NDArray[np.bool_]]:
+    x = check_values(y)
+    n = x.size
+    require_units(n, 4)
+    t = check_transform(transform)
+    r = check_permutations(permutations)
+    wb = check_binary_weights(w, n)
+    degree, islands = neighbour_structure(wb)
+    if t == "R":
+        inv = np.zeros(n)
+        inv[~islands] = 1.0 / degree[~islands]
+        wt = sparse.csr_matrix(sparse.diags(inv) @ wb)
+    else:
+        wt = wb
+    if not np.any(x != x[0]):
+        raise InsufficientDataError("every unit has the same value: Moran's I is undefined",
+                                    details={"units": n, "value": float(x[0])})
+    return x, wb, wt, t, r, degree, islands
+
+
+def _island_warning(n_islands: int) -> list[str]:
+    if not n_islands:
+        return []
+    return [f"{n_islands} unit(s) have no neighbours: their local statistics are NaN and "
+            "they are labelled 'ns' (quadrant 0)"]
+
+
+def local_moran(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, transform: str = "R",
+                permutations: int = 999, seed: int | None = None, correction: str = "fdr_bh",
+                alpha: float = 0.05) -> LocalMoranResult:
+    """Local Moran's I (LISA) with conditional permutation inference.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Value per unit (e.g. counts), every unit of the study area, zeros
+        included.
+    w : scipy.sparse matrix, shape (n, n)
+        Binary neighbours with a zero diagonal.
+    transform : {"R", "B"}
+        Row-standardised (default) or binary weights.
+    permutations : int
+        Conditional randomisations (0, or at least 99). With 0, the labels
+        use the normal p-value of the analytical z (total randomisation),
+        which is poor for skewed counts.
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``; drawn and recorded when None.
+    correction : {"fdr_bh", "fdr_by", "bonferroni", "none"}
+    alpha : float
+        Significance level for the cluster labels, applied to the adjusted
+        two-sided p-value.
+
+    Returns
+    -------
+    LocalMoranResult
+    """
+    if correction not in CORRECTIONS:
+        raise ParameterError("correction", f"{correction!r} is not one of "
+                             f"{', '.join(CORRECTIONS)}")
+    if not 0.0 < float(alpha) < 1.0:
+        raise ParameterError("alpha", "must be in (0, 1)")
+    x, wb, wt, t, r, degree, islands = _prepare(y, w, transform, permutations)
+    n = x.size
+    valid = ~islands
+    ybar = x.mean()
+    sd = x.std()
+    z = (x - ybar) / sd
+    den = float((z * z).sum())
+    lag = wt @ z
+    Is = (n - 1) * z * lag / den
+
+    zp = z > 0
+    lp = lag > 0
+    q = np.where(zp & lp, 1, np.where(~zp & lp, 2, np.where(~zp & ~lp, 3, 4))).astype(np.int8)
+
+    # Analytical moments, as esda.Moran_Local.__moments
+    m2 = den / n
+    wi = np.asarray(wt.sum(axis=1)).ravel()
+    wi2 = np.asarray(wt.multiply(wt).sum(axis=1)).ravel()
+    ei_c = -(z**2 * wi) / ((n - 1) * m2)
+    vi_c = (z / m2) ** 2 * (n / (n - 2)) * (wi2 - wi**2 / (n - 1)) * (m2 - z**2 / (n - 1))
+    b2 = float((z**4).sum() / n) / m2**2
+    ei = -wi / (n - 1)
+    vi = wi2 * (n - b2) / (n - 1) + (wi**2 - wi2) * (2 * b2 - n) / ((n - 1) * (n - 2)) \
+        - (wi / (n - 1)) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zz = (Is - ei) / np.sqrt(vi)
+    p_norm = two_sided_normal_p(zz)
+
+    seed_used: int | None = None
+    p_sim = p_sim_folded = ei_sim = vi_sim = z_sim = None
+    if r:
+        seed_used = resolve_seed(seed)
+        rng = np.random.default_rng(seed_used)
+        neigh_sum = wb @ x
+        sign = np.sign(z).astype(np.int8)
+        counts = conditional_randomization(x, degree, neigh_sum, sign, permutations=r, rng=rng)
+        p_sim = two_sided_p_from_counts(counts.n_ge, counts.n_le, r)
+        p_sim_folded = folded_p_from_counts(counts.n_ge, r)
+        # I_i(sim) = a_i * (S - k_i ybar) with S the simulated sum of raw values
+        wrow = np.where(islands, 0.0, 1.0 / np.maximum(degree, 1)) if t == "R" else 1.0
+        a = (n - 1) / den * z * wrow / sd
+        ei_sim = a * (counts.mean - degree * ybar)
+        vi_sim = a * a * counts.var
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z_sim = (Is - ei_sim) / np.sqrt(vi_sim)
+    def nan_islands(v: FloatArray) -> FloatArray:
+        return np.where(valid, v, np.nan)
+
+    Is, ei, vi, zz, p_norm, ei_c, vi_c = (nan_islands(v) for v in (Is, ei, vi, zz, p_norm,
+                                                                    ei_c, vi_c))
+    if p_sim is not None:
+        p_sim, p_sim_folded, ei_sim, vi_sim, z_sim = (
+            nan_islands(v) for v in (p_sim, p_sim_folded, ei_sim, vi_sim, z_sim))  # type: ignore[arg-type]
+    p_use = p_sim if p_sim is not None else p_norm
+    q = np.where(valid, q, 0).astype(np.int8)
+    p_adj = adjust(p_use, correction)
+    labels = np.array(["ns", "HH", "LH", "LL", "HL"])[q]
+    labels[~(p_adj <= alpha)] = "ns"
+
+    warnings = _island_warning(int(islands.sum()))
+    if n < 30:
+        warnings.append(f"only {n} units: permutation and normal inference are both weak")
+    if np.all(x >= 0) and np.all(x == np.round(x)) and x.sum() < n:
+        warnings.append(f"{int(x.sum())} events over {n} units (fewer events than units): most "
+                        "units tie at zero, so many permutation p-values are large by "
+                        "construction; LL labels among zeros mean 'empty area', not a finding")
+    parameters: dict[str, Any] = {
+        "method": "local_moran",
+        "transform": t,
+        "permutations": r,
+        "seed": seed_used,
+        "randomisation": "conditional (unit fixed, k_i others drawn without replacement)"
+        if r else None,
+        "inference": "permutation" if r else "normal (total randomisation moments)",
+        "alternative": "two-sided",
+        "p_value": "p_sim: min(1, 2(min(M_ge, M_le)+1)/(R+1))" if r
+        else "p_norm: 2(1 - Phi(|z|))",
+        "correction": correction,
+        "alpha": float(alpha),
+        "quadrants": "PySAL: 1 HH, 2 LH, 3 LL, 4 HL",
+        "n_units": n,
+        "n_islands": int(islands.sum()),
+    }
+    return LocalMoranResult(Is=Is, q=q, labels=labels, ei=ei, vi=vi, z=zz, p_norm=p_norm,
+                            ei_conditional=ei_c, vi_conditional=vi_c, p_sim=p_sim,
+                            p_sim_folded=p_sim_folded, ei_sim=ei_sim, vi_sim=vi_sim,
+                            z_sim=z_sim, p_adjusted=p_adj, parameters=parameters,
+                            warnings=warnings)
+
+
+def global_moran(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, transform: str = "R",
+                 permutations: int = 999, seed: int | None = None) -> GlobalMoranResult:
+    """Global Moran's I.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+    w : scipy.sparse matrix, shape (n, n)
+        Binary neighbours with a zero diagonal. Units with no neighbours
+        keep a zero row (as in PySAL) and are reported in the warnings.
+    transform : {"R", "B"}
+    permutations : int
+        Total randomisations of ``y`` over the units (0, or at least 99).
+    seed : int, optional
+
+    Returns
+    -------
+    GlobalMoranResult
+        ``I``; ``EI = -1/(n-1)``; variance, z and two-sided p under
+        normality (``*_norm``) and randomisation (``*_rand``, Cliff & Ord
+        1981); with permutations, the two-sided pseudo p-value ``p_sim``.
+    """
+    x, wb, wt, t, r, degree, islands = _prepare(y, w, transform, permutations)
+    n = x.size
+    z = x - x.mean()
+    z2ss = float((z * z).sum())
+    s0 = float(wt.sum())
+    if s0 == 0:
+        raise InsufficientDataError("no unit has a neighbour: Moran's I is undefined")
+    wsym = wt + wt.T
+    s1 = float(wsym.multiply(wsym).sum()) / 2.0
+    s2 = float(((np.asarray(wt.sum(axis=1)).ravel() + np.asarray(wt.sum(axis=0)).ravel()) ** 2)
+               .sum())
+    I_obs = n / s0 * float(z @ (wt @ z)) / z2ss
+    ei = -1.0 / (n - 1)
+    s02 = s0 * s0
+    vi_norm = (n * n * s1 - n * s2 + 3 * s02) / ((n - 1) * (n + 1) * s02) - ei**2
+    k = float((z**4).sum() / n) / (z2ss / n) ** 2
+    a = n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s02)
+    b = k * ((n * n - n) * s1 - 2 * n * s2 + 6 * s02)
+    vi_rand = (a - b) / ((n - 1) * (n - 2) * (n - 3) * s02) - ei**2
+    z_norm = (I_obs - ei) / np.sqrt(vi_norm)
+    z_rand = (I_obs - ei) / np.sqrt(vi_rand)
+
+    seed_used: int | None = None
+    p_sim = p_sim_folded = ei_sim = vi_sim = z_sim = None
+    if r:
+        seed_used = resolve_seed(seed)
+        rng = np.random.default_rng(seed_used)
+        sims = np.empty(r)
+        chunk = max(1, 2_000_000 // n)
+        for a0 in range(0, r, chunk):
+            a1 = min(r, a0 + chunk)
+            zs = rng.permuted(np.broadcast_to(z, (a1 - a0, n)), axis=1)
+            lag = (wt @ zs.T).T
+            sims[a0:a1] = n / s0 * np.einsum("ij,ij->i", zs, lag) / z2ss
+        # compare on a relative tolerance: I is a ratio of float sums, so
+        # permutations equal to the observed arrangement may differ by rounding
+        tol = 1e-12 * max(1.0, abs(I_obs))
+        n_ge = int(np.count_nonzero(sims >= I_obs - tol))
+        n_le = int(np.count_nonzero(sims <= I_obs + tol))
+        p_sim = float(two_sided_p_from_counts(n_ge, n_le, r))
+        p_sim_folded = float(folded_p_from_counts(n_ge, r))
+        ei_sim = float(sims.mean())
+        vi_sim = float(sims.var())
+        z_sim = float((I_obs - ei_sim) / np.sqrt(vi_sim)) if vi_sim > 0 else float("nan")
+
+    warnings = []
+    if islands.any():
+        warnings.append(f"{int(islands.sum())} unit(s) have no neighbours: they add nothing to "
+                        "I's numerator but count in n")
+    if n < 30:
+        warnings.append(f"only {n} units: the normal approximations are weak; prefer p_sim")
+    parameters: dict[str, Any] = {
+        "method": "global_moran",
+        "transform": t,
+        "permutations": r,
+        "seed": seed_used,
+        "randomisation": "total (values permuted over all units)" if r else None,
+        "alternative": "two-sided",
+        "n_units": n,
+        "n_islands": int(islands.sum()),
+        "S0": s0,
+        "S1": s1,
+        "S2": s2,
+    }
+    return GlobalMoranResult(
+        I=float(I_obs), EI=ei, VI_norm=float(vi_norm), z_norm=float(z_norm),
+        p_norm=float(two_sided_normal_p(z_norm)), VI_rand=float(vi_rand),
+        z_rand=float(z_rand), p_rand=float(two_sided_normal_p(z_rand)), p_sim=p_sim,
+        p_sim_folded=p_sim_folded, EI_sim=ei_sim, VI_sim=vi_sim, z_sim=z_sim,
+        parameters=parameters, warnings=warnings)
