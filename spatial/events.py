@@ -1,7 +1,7 @@
 """The event model: what one event is, as a column of a pandas frame.
 
 A *layer* is a named set of events of one kind (``crime``, ``ambulance``,
-...). Readers in :mod:`spatial.io.ingest` produce an *events frame* with exactly
+...). Readers in :mod:`spatial.io` produce an *events frame* with exactly
 :data:`EVENT_COLUMNS`; :mod:`spatial.place.placement` adds ``h3`` and the store
 keeps them. Keeping one frame shape through the whole path means every stage
 can be vectorised.

@@ -23,7 +23,8 @@ import shapely
 from service.store import Store
 from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.io.boundaries import read_boundaries
-from spatial.io.ingest import ColumnMapping, read_events
+from spatial.io.mapping import ColumnMapping
+from spatial.io.read import read_events
 from spatial.limits import MAX_LABEL, check_length, check_name
 from spatial.place import crs, placement
 

@@ -141,7 +141,7 @@ def _print_import(report: dict[str, Any]) -> None:
 def _run_import(files: tuple[Path, ...], fmt: str, layer: str, mapping_spec: str | None,
                 as_json: bool, **reader_options: Any) -> None:
     from service.app.importer import import_events
-    from spatial.io.ingest import ColumnMapping
+    from spatial.io.mapping import ColumnMapping
 
     settings = get_settings()
     store = open_store(settings)

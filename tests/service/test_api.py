@@ -228,7 +228,7 @@ def test_a_concurrent_duplicate_write_is_a_conflict_and_writes_nothing(store: St
 
     from service.app.importer import ImportReport, store_events
     from spatial.errors import ConflictError
-    from spatial.io.ingest import read_policeuk
+    from spatial.io.policeuk import read_policeuk
     from spatial.place import placement
 
     frame = read_policeuk(SMALL).events

@@ -16,7 +16,7 @@ from service.app.importer import ImportReport, store_events
 from service.app.results import save_result
 from service.store import Store
 from spatial.errors import ConflictError, ParameterError
-from spatial.io.ingest import read_policeuk
+from spatial.io.policeuk import read_policeuk
 from spatial.limits import MAX_CATEGORY, check_name
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -18,7 +18,7 @@ from service.app.importer import FORMATS, import_events
 from service.settings import Settings
 from service.store import Store
 from spatial.errors import ParameterError
-from spatial.io.ingest import ColumnMapping
+from spatial.io.mapping import ColumnMapping
 
 router = APIRouter(prefix="/v1", tags=["imports"],
                    responses=KEYED_RESPONSES)

@@ -15,7 +15,7 @@ from spatial.errors import InputFormatError
 from spatial.io.boundaries import BoundaryRead, read_boundaries
 from spatial.place import crs
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "boundaries"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "boundaries"
 
 
 def _check_units(read: BoundaryRead, n: int) -> None:

@@ -1,4 +1,4 @@
-"""Tests of :mod:`spatial.io.ingest`: readers, validation, keys, the malformed corpus, real data."""
+"""Event readers (:mod:`spatial.io`): validation, keys, the malformed corpus, real data."""
 
 from __future__ import annotations
 
@@ -19,20 +19,16 @@ from shapely.geometry import LineString, Point
 
 from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.events import EVENT_COLUMNS
-from spatial.io.ingest import (
-    POLICEUK_COLUMNS,
-    ColumnMapping,
-    ReadResult,
-    detect_format,
-    read_events,
-    read_geojson,
-    read_geopackage,
-    read_mapped_csv,
-    read_policeuk,
-)
+from spatial.io.geojson import read_geojson
+from spatial.io.geopackage import read_geopackage
+from spatial.io.mapping import ColumnMapping
+from spatial.io.policeuk import POLICEUK_COLUMNS, read_policeuk
+from spatial.io.read import detect_format, read_events
+from spatial.io.result import ReadResult
+from spatial.io.tabular import read_mapped_csv
 from spatial.place.crs import BNG, UK_BOUNDS
 
-MALFORMED = Path(__file__).resolve().parents[1] / "fixtures" / "malformed"
+MALFORMED = Path(__file__).resolve().parents[2] / "fixtures" / "malformed"
 HEADER = ",".join(POLICEUK_COLUMNS) + "\n"
 CID = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
 KEY_RE = re.compile(r"^[0-9a-f]{32}-\d+$")

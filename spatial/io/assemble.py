@@ -1,0 +1,234 @@
+"""Building the events frame: idempotency keys, attributes, metric x/y.
+
+The accepted rows of a read become an *events frame* with exactly
+:data:`spatial.events.EVENT_COLUMNS`; ``x``/``y`` are metres in one CRS per
+file chosen by :func:`spatial.place.crs.metric_epsg` over the accepted rows.
+
+Idempotency key
+---------------
+``event_key`` is stable across re-imports of the same file and distinct for
+every row of it, including rows identical in every field: two 64-bit
+``pandas.util.hash_pandas_object`` hashes with different keys over the row's
+raw text (128 bits, 32 hex digits), then ``-{n}`` where ``n`` is the row's
+occurrence index among rows with the same hash in the file. For police.uk
+the hash leaves out ``Last outcome category`` and ``Context``, the two fields
+police.uk updates when it re-publishes a month, so a re-downloaded month keeps
+its keys (the ``-{n}`` index still separates rows that differ only there).
+Where the source has an id column the key is the id, plus ``-{n}`` for its
+second and later occurrences in the file.
+"""
+
+from __future__ import annotations
+
+from itertools import repeat
+from time import perf_counter
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from spatial.events import EVENT_COLUMNS, empty_events_frame
+from spatial.io.mapping import ColumnMapping
+from spatial.io.options import ReadOptions
+from spatial.io.result import BoolArray, FloatArray, ObjArray, ReadResult
+from spatial.io.times import parse_times
+from spatial.io.validation import Coords, Rejector, column_text, join, locate, reject_long
+from spatial.limits import MAX_CATEGORY
+from spatial.place import crs as _crs
+from spatial.place.crs import WGS84
+
+_HASH_KEYS: Final = ("remap-event-key1", "remap-event-key2")  # 16 characters each
+_HEX: Final = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_JSON_TYPES: Final = (str, int, float, bool, list, dict)
+
+
+def as_text(values: pd.Series) -> ObjArray:
+    """Cells of any dtype as text; missing values become ""."""
+    missing = values.isna().to_numpy(dtype=bool)
+    if pd.api.types.is_float_dtype(values.dtype):
+        arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        out = np.asarray(values.astype(str).to_numpy(dtype=object), dtype=object)
+        integral = np.isfinite(arr) & (np.abs(arr) < 2.0**53)
+        integral[integral] = arr[integral] == np.round(arr[integral])
+        out[integral] = arr[integral].astype(np.int64).astype(str).astype(object)
+    else:
+        out = np.asarray(values.astype(str).to_numpy(dtype=object), dtype=object)
+    out[missing] = ""
+    return out
+
+
+def derived_keys(frame: pd.DataFrame) -> ObjArray:
+    """Content-derived idempotency keys: 32 hex digits of two 64-bit row hashes + ``-{n}``.
+
+    ``n`` numbers the rows with the same hash in file order, so rows that are
+    identical in every field still get distinct, reproducible keys.
+    """
+    h1 = pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEYS[0]).to_numpy(np.uint64)
+    h2 = pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEYS[1]).to_numpy(np.uint64)
+    n = len(h1)
+    pair = np.empty((n, 2), dtype=">u8")
+    pair[:, 0] = h1
+    pair[:, 1] = h2
+    octets = pair.view(np.uint8).reshape(n, 16)
+    hexed = np.empty((n, 32), dtype=np.uint8)
+    hexed[:, 0::2] = _HEX[octets >> 4]
+    hexed[:, 1::2] = _HEX[octets & 0x0F]
+    digest = hexed.view("S32").reshape(n).astype("U32").astype(object)
+    occurrence = (pd.DataFrame({"a": h1, "b": h2}).groupby(["a", "b"], sort=False).cumcount()
+                  .to_numpy().astype(str).astype(object))
+    return np.asarray(digest + "-" + occurrence, dtype=object)
+
+
+def _id_keys(ids: ObjArray, derived: ObjArray) -> ObjArray:
+    """Keys from a source id column: the id, ``id-{n}`` for its n-th repeat; derived when empty."""
+    has = ids != ""
+    occurrence = pd.Series(ids, dtype=object).groupby(ids, sort=False).cumcount().to_numpy()
+    keys = np.where(has, ids, derived).astype(object)
+    again = has & (occurrence > 0)
+    keys[again] = join(ids[again], "-", occurrence[again])
+    clash = pd.Series(keys, dtype=object).duplicated(keep="first").to_numpy()
+    if clash.any():  # an id that literally reads like "<other id>-1": fall back to content
+        keys[clash] = join(keys[clash], "#", derived[clash])
+    return np.asarray(keys, dtype=object)
+
+
+def attribute_dicts(frame: pd.DataFrame) -> ObjArray:
+    """One dict per row of ``frame``'s non-empty cells (JSON-serialisable values).
+
+    Rows are grouped by which of their cells are empty (police.uk has a
+    handful of such patterns); each group's dicts are then built by C-level
+    ``map``/``zip`` over the group's cells, with no Python-level loop over rows.
+    """
+    n = len(frame)
+    out = np.empty(n, dtype=object)
+    if n == 0:
+        return out
+    columns = [str(c) for c in frame.columns]
+    cells = frame.to_numpy(dtype=object)
+    present = ~(pd.isna(cells) | (cells == ""))
+    if present.shape[1] == 0:
+        present = np.zeros((n, 1), dtype=bool)
+    packed = np.packbits(present, axis=1)
+    patterns, inverse = np.unique(packed, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(patterns) + 1))
+    for p in range(len(patterns)):
+        rows = order[bounds[p]:bounds[p + 1]]
+        on = np.flatnonzero(np.unpackbits(patterns[p])[:len(columns)])
+        names = [columns[i] for i in on]
+        values = cells[np.ix_(rows, on)].tolist()
+        holder = np.empty(len(rows), dtype=object)
+        holder[:] = list(map(dict, map(zip, repeat(names), values)))
+        out[rows] = holder
+    return out
+
+
+def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Rejector,
+                  roles: dict[str, str], mapping: ColumnMapping, coords: Coords,
+                  keysrc: pd.DataFrame, options: ReadOptions, t0: float, t1: float,
+                  text: bool) -> ReadResult:
+    """Shared tail of the mapped readers: locate, time, category, keys, attributes."""
+    def cells(col: str) -> ObjArray:
+        return column_text(frame, col) if text else as_text(frame[col])
+
+    lon, lat = locate(rej, coords, options.aoi)
+    times, precision = parse_times(rej, cells(roles["time"]), roles["time"],
+                                   mapping.time_format, mapping.time_precision, options.timezone)
+    n = len(frame)
+    if "category" in roles:
+        category = cells(roles["category"])
+        rej.add(category == "", roles["category"], f"{roles['category']} is empty")
+        reject_long(rej, category, roles["category"], MAX_CATEGORY)
+    else:
+        category = np.full(n, options.category_default, dtype=object)
+    derived = derived_keys(keysrc)
+    if "id" in roles:
+        ids = cells(roles["id"])
+        keys = _id_keys(ids, derived)
+        source_id = np.where(ids != "", ids, keys).astype(object)
+    else:
+        keys = source_id = derived
+    used = set(roles.values())
+    attr_cols = (list(mapping.attributes) if mapping.attributes is not None
+                 else [c for c in frame.columns if c not in used])
+    ok = rej.ok
+    attr_frame = frame.loc[ok, attr_cols]
+    if not text:
+        attr_frame = _jsonable(attr_frame)
+    events = assemble_events(
+        layer=options.layer, ok=ok, keys=keys, source_id=source_id, time=times,
+        time_precision=precision, lon=lon, lat=lat,
+        location_precision=options.location_precision, category=category,
+        source=options.source_name, sensitivity=options.sensitivity,
+        attributes=attribute_dicts(attr_frame),
+        native=None if coords.epsg == WGS84 else (coords.a, coords.b, coords.epsg),
+    )
+    t2 = perf_counter()
+    return ReadResult(file=name, layer=options.layer, rows_read=rows_read, events=events,
+                      rejections=rej.rejections(), timings={"parse": t1 - t0, "validate": t2 - t1})
+
+
+def _jsonable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns converted so that ``to_dict`` yields JSON-serialisable values."""
+    out = {}
+    for c in frame.columns:
+        s = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            s = s.map(lambda v: v.isoformat(), na_action="ignore").astype(object)
+        elif s.dtype == object:
+            bad = s.map(lambda v: not (v is None or isinstance(v, _JSON_TYPES)))
+            if bad.any():
+                s = s.where(~bad, s.astype(str))
+        out[c] = s
+    return pd.DataFrame(out, index=frame.index)
+
+
+def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: ObjArray,
+                    time: npt.NDArray[np.datetime64], time_precision: str | ObjArray,
+                    lon: FloatArray, lat: FloatArray, location_precision: str,
+                    category: ObjArray, source: str,
+                    sensitivity: str, attributes: ObjArray,
+                    native: tuple[FloatArray, FloatArray, int] | None = None) -> pd.DataFrame:
+    """The events frame of the accepted rows, x/y in one metric CRS for the file.
+
+    ``native`` is the input's own projected ``(x, y, epsg)``: when the file's
+    metric CRS is that one, its values are kept instead of a round trip.
+    """
+    count = int(ok.sum())
+    if count == 0:
+        empty = empty_events_frame()
+        empty["time"] = empty["time"].astype("datetime64[ns]")  # pandas 3 infers [s] when empty
+        return empty
+    lon_ok = np.ascontiguousarray(lon[ok], dtype=np.float64)
+    lat_ok = np.ascontiguousarray(lat[ok], dtype=np.float64)
+    epsg = _crs.metric_epsg(lon_ok, lat_ok)
+    if native is not None and native[2] == epsg:
+        x, y = native[0][ok].astype(np.float64), native[1][ok].astype(np.float64)
+    else:
+        x, y = _crs.to_metric(lon_ok, lat_ok, epsg)
+
+    def obj(v: Any) -> pd.Series:
+        arr = np.full(count, v, dtype=object) if isinstance(v, str) or v is None else v[ok]
+        return pd.Series(np.asarray(arr, dtype=object), dtype=object)
+
+    columns: dict[str, pd.Series] = {
+        "layer": obj(layer),
+        "event_key": obj(keys),
+        "source_id": obj(source_id),
+        "time": pd.Series(np.asarray(time[ok], dtype="datetime64[ns]")),
+        "time_precision": obj(time_precision),
+        "lon": pd.Series(lon_ok, dtype=np.float64),
+        "lat": pd.Series(lat_ok, dtype=np.float64),
+        "x": pd.Series(x, dtype=np.float64),
+        "y": pd.Series(y, dtype=np.float64),
+        "crs_epsg": pd.Series(np.full(count, epsg, dtype=np.int64)),
+        "location_precision": obj(location_precision),
+        "category": obj(category),
+        "source": obj(source),
+        "sensitivity": obj(sensitivity),
+        "attributes": pd.Series(attributes, dtype=object),
+    }
+    frame = pd.DataFrame(columns)
+    return frame.loc[:, list(EVENT_COLUMNS)]

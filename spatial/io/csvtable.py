@@ -1,0 +1,183 @@
+"""CSV tokenising: text cells, spreadsheet row numbers and field counts.
+
+CSV text is tokenised by the pandas C parser; record boundaries and field
+counts come from one numpy pass over the bytes (:func:`_field_counts_fast`),
+with the ``csv`` module as the fallback for irregular quoting. ``row`` is the
+row number a spreadsheet shows (header = 1, first data row = 2; a quoted
+field spanning lines is still one row).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from spatial.errors import InputFormatError, ParameterError
+from spatial.io.result import BoolArray, IntArray
+from spatial.io.source import BOM, sniff
+from spatial.io.validation import Rejector, join
+
+
+@dataclass
+class CsvTable:
+    """A CSV as text cells: header names, data rows (blank lines dropped)."""
+
+    header: list[str]
+    frame: pd.DataFrame  # columns = header, object dtype, missing cells ""
+    rows: IntArray       # spreadsheet row number of each frame row
+    nfields: IntArray    # fields in each row as written
+
+
+def read_csv_table(data: bytes, name: str, *, encoding: str, what: str) -> CsvTable:
+    """Tokenise a CSV; rows keep their spreadsheet numbers and field counts."""
+    sniff(data, name, what)
+    body = data[3:] if data.startswith(BOM) else data
+    if body.lstrip().startswith((b"{", b"[")):
+        raise InputFormatError(f"{name} looks like JSON (GeoJSON?), not {what}", file=name)
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(f"{name} is not {encoding} text ({exc.reason} at byte {exc.start}): "
+                               f"binary data, or pass the right encoding", file=name) from None
+    except LookupError:
+        raise ParameterError("encoding", f"unknown text encoding {encoding!r}") from None
+
+    counted = _field_counts_fast(body)
+    if counted is None:
+        counted = _field_counts_csv(text, name)
+    counts, blank = counted
+    try:
+        raw = _pandas_cells(body, encoding, int(counts.max()))
+    except (pd.errors.ParserError, ValueError) as exc:
+        where = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if where:  # pandas counts records from 0 with header=None; spreadsheets from 1
+            row = int(where.group(1)) + 1
+            raise InputFormatError(f"{name} cannot be parsed as CSV: the quoted field starting "
+                                   f"on row {row} is never closed (unbalanced quotes, or a "
+                                   "truncated file)", file=name, row=row) from None
+        raise InputFormatError(f"{name} cannot be parsed as CSV: {str(exc).strip()}",
+                               file=name) from None
+    if len(raw) != len(counts):
+        counts, blank = _field_counts_csv(text, name)
+        if len(raw) != len(counts):
+            raise InputFormatError(f"{name} cannot be parsed as CSV consistently "
+                                   f"({len(raw)} vs {len(counts)} records)", file=name)
+
+    single = np.flatnonzero(counts == 1)
+    if single.size:  # whitespace-only lines are blank lines too
+        cells = pd.Series(raw.iloc[single, 0].to_numpy(dtype=object), dtype=object)
+        blank[single] |= (cells.str.strip() == "").to_numpy(dtype=bool)
+    nonblank = np.flatnonzero(~blank)
+    h = int(nonblank[0])  # sniff guarantees some non-blank text
+    m = int(counts[h])
+    header = _dedupe([str(v).strip() for v in raw.iloc[h, :m].tolist()])
+    data_idx = nonblank[nonblank > h]
+    if data_idx.size == len(raw) - h - 1:
+        frame = raw.iloc[h + 1:, :m]
+    else:
+        frame = raw.iloc[data_idx, :m]
+    frame = frame.set_axis(header, axis=1).reset_index(drop=True)
+    return CsvTable(header=header, frame=frame, rows=(data_idx + 1).astype(np.int64),
+                    nfields=counts[data_idx].astype(np.int64))
+
+
+def require_rows(table: CsvTable, name: str) -> None:
+    if len(table.rows) == 0:
+        raise InputFormatError(f"{name} has a header but no data rows", file=name)
+
+
+def _pandas_cells(body: bytes, encoding: str, width: int) -> pd.DataFrame:
+    """Every record as ``width`` text cells (short records padded with "")."""
+    return pd.read_csv(
+        io.BytesIO(body), header=None, names=list(range(width)), index_col=False,
+        dtype=object, keep_default_na=False, na_filter=False, skip_blank_lines=False,
+        encoding=encoding, on_bad_lines="error", engine="c", quotechar='"', doublequote=True,
+    )
+
+
+def _field_counts_fast(body: bytes) -> tuple[IntArray, BoolArray] | None:
+    """Fields per record and blank-record flags, from one numpy pass over the bytes.
+
+    Quote state is the running parity of ``"``; that equals the CSV grammar
+    when every opening quote starts a field and every closing quote ends one
+    (checked here). Files breaking that (stray quotes inside unquoted fields)
+    return ``None`` and are counted by the ``csv`` module instead.
+    """
+    b = np.frombuffer(body, dtype=np.uint8)
+    n = b.size
+    quote = b == 0x22
+    inside: BoolArray | None = None
+    if quote.any():
+        after = np.logical_xor.accumulate(quote)
+        if after[-1]:
+            return None  # an unterminated quote: let the parsers report it
+        inside = np.zeros(n, dtype=bool)
+        inside[1:] = after[:-1]
+        prev = np.empty(n, dtype=np.uint8)
+        prev[0] = 0x2C
+        prev[1:] = b[:-1]
+        nxt = np.empty(n, dtype=np.uint8)
+        nxt[-1] = 0x2C
+        nxt[:-1] = b[1:]
+        structural = np.array([0x2C, 0x0A, 0x0D, 0x22], dtype=np.uint8)
+        if not (np.isin(prev[quote & ~inside], structural).all()
+                and np.isin(nxt[quote & inside], structural).all()):
+            return None
+    newline = b == 0x0A
+    cr = b == 0x0D
+    comma = b == 0x2C
+    if inside is not None:
+        newline &= ~inside
+        cr &= ~inside
+        comma &= ~inside
+    cr[:-1] &= b[1:] != 0x0A  # a lone CR ends a record; CR LF ends it at the LF
+    term = np.flatnonzero(newline | cr)
+    starts = np.concatenate(([0], term + 1))
+    ends = np.concatenate((term, [n]))
+    if starts[-1] >= n:
+        starts, ends = starts[:-1], ends[:-1]
+    record = np.searchsorted(term, np.flatnonzero(comma))
+    counts = np.bincount(record, minlength=starts.size).astype(np.int64) + 1
+    length = ends - starts
+    first = b[np.minimum(starts, n - 1)] if n else np.zeros(0, dtype=np.uint8)
+    blank = (length == 0) | ((length == 1) & (first == 0x0D))
+    return counts, blank
+
+
+def _field_counts_csv(text: str, name: str) -> tuple[IntArray, BoolArray]:
+    """Fields per record with the ``csv`` module (fallback for irregular quoting)."""
+    try:
+        counts = np.fromiter((len(r) for r in csv.reader(io.StringIO(text, newline=""))),
+                             dtype=np.int64)
+    except csv.Error as exc:
+        raise InputFormatError(f"{name} cannot be parsed as CSV: {exc}", file=name) from None
+    blank = counts == 0
+    counts[blank] = 1
+    return counts, blank
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    """Unique column names: blanks become ``Unnamed: i``, repeats get ``.1``, ``.2``."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, nm in enumerate(names):
+        nm = nm or f"Unnamed: {i}"
+        base = nm
+        while nm in seen:
+            seen[base] += 1
+            nm = f"{base}.{seen[base]}"
+        seen.setdefault(nm, 0)
+        out.append(nm)
+    return out
+
+
+def reject_shape(rej: Rejector, table: CsvTable) -> None:
+    m = len(table.header)
+    wrong = table.nfields != m
+    rej.add(wrong, "<row>",
+            lambda k: join("row has ", table.nfields[k], f" fields, header has {m}"))

@@ -1,0 +1,131 @@
+"""The police.uk street-level crime CSV, read exactly as downloaded.
+
+police.uk publishes one CSV per force and month with a fixed header
+(:data:`POLICEUK_COLUMNS`); locations are snapped to anonymous map points and
+times are months. Any other header rejects the file.
+
+References
+----------
+Home Office / data.police.uk, *About: street-level crime data* (location
+anonymisation to snap points; monthly publication; outcome updates).
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import Final
+
+import numpy as np
+
+from spatial.errors import InputFormatError
+from spatial.events import layer_spec
+from spatial.io.assemble import assemble_events, attribute_dicts, derived_keys
+from spatial.io.csvtable import read_csv_table, reject_shape, require_rows
+from spatial.io.options import check_bounds, check_layer
+from spatial.io.result import Bounds, ReadResult, Source
+from spatial.io.source import load_source
+from spatial.io.times import parse_month
+from spatial.io.validation import Rejector, check_wgs84, column_text, numeric_pair, reject_long
+from spatial.limits import MAX_CATEGORY
+from spatial.place.crs import UK_BOUNDS
+
+#: The police.uk street-level crime download header, in order.
+POLICEUK_COLUMNS: Final = (
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
+    "Location", "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
+)
+#: police.uk columns kept in ``attributes`` (empty values omitted).
+POLICEUK_ATTRIBUTES: Final = (
+    "Crime ID", "Reported by", "Falls within", "Location", "LSOA code", "LSOA name",
+    "Last outcome category", "Context",
+)
+#: police.uk columns the idempotency hash covers (not the ones police.uk revises).
+POLICEUK_KEY_COLUMNS: Final = tuple(c for c in POLICEUK_COLUMNS
+                                    if c not in ("Last outcome category", "Context"))
+
+
+def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = "crime",
+                  area_of_interest: Bounds | None = UK_BOUNDS) -> ReadResult:
+    """Read a police.uk street-level crime CSV exactly as downloaded.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file-like
+        The CSV (a UTF-8 byte-order mark is tolerated).
+    file_name : str, optional
+        Name used in rejections; default the path's base name.
+    layer : str
+        Layer name; its sensitivity comes from :func:`spatial.events.layer_spec`.
+    area_of_interest : (minlon, minlat, maxlon, maxlat) or None
+        Degrees; points outside are rejected. ``None`` accepts anywhere.
+
+    Returns
+    -------
+    ReadResult
+        ``time`` is the first day of ``Month`` (precision ``month``),
+        locations are ``snapped``, ``category`` is ``Crime type``,
+        ``source`` is ``"police.uk"``; ``source_id`` is the Crime ID when
+        present, else the derived key. Rows without coordinates are rejected
+        (field ``Longitude``, or ``Latitude`` when only that is empty).
+
+    Raises
+    ------
+    InputFormatError
+        Empty or non-CSV input, any header other than
+        :data:`POLICEUK_COLUMNS`, unparseable quoting, projected coordinates.
+    """
+    aoi = check_bounds(area_of_interest)
+    check_layer(layer)
+    t0 = perf_counter()
+    data, name = load_source(source, file_name)
+    table = read_csv_table(data, name, encoding="utf-8", what="a police.uk CSV")
+    _check_policeuk_header(table.header, name)
+    require_rows(table, name)
+    t1 = perf_counter()
+
+    frame = table.frame
+    rej = Rejector(name, table.rows)
+    reject_shape(rej, table)
+    raw_lon = column_text(frame, "Longitude")
+    raw_lat = column_text(frame, "Latitude")
+    lon, lat = numeric_pair(rej, raw_lon, raw_lat, "Longitude", "Latitude")
+    check_wgs84(rej, lon, lat, lon_field="Longitude", lat_field="Latitude",
+                pair_field="Longitude/Latitude", aoi=aoi,
+                crs_hint="police.uk downloads are WGS84; to read this file anyway, read it as a "
+                         "mapped CSV with easting=Longitude,northing=Latitude,crs=27700")
+    times = parse_month(rej, column_text(frame, "Month"), "Month")
+    category = column_text(frame, "Crime type")
+    rej.add(category == "", "Crime type", "Crime type is empty")
+    reject_long(rej, category, "Crime type", MAX_CATEGORY)
+
+    keys = derived_keys(frame.loc[:, list(POLICEUK_KEY_COLUMNS)])
+    crime_id = column_text(frame, "Crime ID")
+    source_id = np.where(crime_id != "", crime_id, keys)
+
+    ok = rej.ok
+    events = assemble_events(
+        layer=layer, ok=ok, keys=keys, source_id=source_id, time=times,
+        time_precision="month", lon=lon, lat=lat, location_precision="snapped",
+        category=category, source="police.uk", sensitivity=layer_spec(layer).sensitivity,
+        attributes=attribute_dicts(frame.loc[ok, list(POLICEUK_ATTRIBUTES)]),
+    )
+    t2 = perf_counter()
+    return ReadResult(file=name, layer=layer, rows_read=len(table.rows), events=events,
+                      rejections=rej.rejections(), timings={"parse": t1 - t0, "validate": t2 - t1})
+
+
+def _check_policeuk_header(header: list[str], name: str) -> None:
+    expected = list(POLICEUK_COLUMNS)
+    if header == expected:
+        return
+    missing = [c for c in expected if c not in header]
+    unexpected = [c for c in header if c not in expected]
+    parts = []
+    if missing:
+        parts.append(f"missing columns: {', '.join(missing)}")
+    if unexpected:
+        parts.append(f"unexpected columns: {', '.join(unexpected)}")
+    if not parts:
+        parts.append("the columns are in a different order")
+    raise InputFormatError(f"{name} is not a police.uk street-level crime CSV: {'; '.join(parts)}. "
+                           f"Expected header: {','.join(expected)}", file=name, row=1)

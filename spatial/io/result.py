@@ -1,0 +1,58 @@
+"""What every event reader returns, and the array and input types they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from spatial.errors import Rejection
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+ObjArray = npt.NDArray[np.object_]
+Bounds = tuple[float, float, float, float]
+Source = str | Path | IO[bytes] | bytes
+
+
+@dataclass
+class ReadResult:
+    """What a reader returns.
+
+    Attributes
+    ----------
+    file : str
+        The name rejections carry (``file_name`` or the path's base name).
+    layer : str
+        Layer the events belong to.
+    rows_read : int
+        Data rows (features) in the input, blank lines not counted;
+        ``rows_accepted + rows_rejected == rows_read``.
+    events : pandas.DataFrame
+        Accepted rows, columns exactly :data:`spatial.events.EVENT_COLUMNS`.
+    rejections : list of Rejection
+        One per rejected row, in row order.
+    timings : dict
+        Seconds spent in ``"parse"`` (bytes to raw table) and ``"validate"``
+        (everything after).
+    """
+
+    file: str
+    layer: str
+    rows_read: int
+    events: pd.DataFrame
+    rejections: list[Rejection]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_accepted(self) -> int:
+        return len(self.events)
+
+    @property
+    def rows_rejected(self) -> int:
+        return len(self.rejections)
