@@ -44,23 +44,25 @@ import numpy.typing as npt
 from scipy import sparse
 
 from spatial.errors import InsufficientDataError, ParameterError
+from spatial.stats.inputs import (
+    check_binary_weights,
+    check_permutations,
+    check_transform,
+    check_values,
+    neighbour_structure,
+    require_units,
+    resolve_seed,
+)
+from spatial.stats.permutation import conditional_randomization
 from spatial.stats.significance import (
     CORRECTIONS,
     DEFAULT_ALPHA_LEVELS,
     FloatArray,
     IntArray,
-    _check_alpha_levels,
     adjust,
-    check_binary_weights,
-    check_permutations,
-    check_transform,
-    check_values,
-    conditional_randomization,
+    check_alpha_levels,
     folded_p_from_counts,
     gi_bins,
-    neighbour_structure,
-    require_units,
-    resolve_seed,
     two_sided_normal_p,
     two_sided_p_from_counts,
 )
@@ -173,7 +175,7 @@ def gi_star(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, star: bool
     if correction not in CORRECTIONS:
         raise ParameterError("correction", f"{correction!r} is not one of "
                              f"{', '.join(CORRECTIONS)}")
-    levels = _check_alpha_levels(alpha_levels)
+    levels = check_alpha_levels(alpha_levels)
     if inference is None:
         inference = "permutation" if r else "normal"
     if inference not in ("normal", "permutation"):

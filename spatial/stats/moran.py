@@ -60,20 +60,22 @@ import numpy.typing as npt
 from scipy import sparse
 
 from spatial.errors import InsufficientDataError, ParameterError
+from spatial.stats.inputs import (
+    check_binary_weights,
+    check_permutations,
+    check_transform,
+    check_values,
+    neighbour_structure,
+    require_units,
+    resolve_seed,
+)
+from spatial.stats.permutation import conditional_randomization
 from spatial.stats.significance import (
     CORRECTIONS,
     FloatArray,
     IntArray,
     adjust,
-    check_binary_weights,
-    check_permutations,
-    check_transform,
-    check_values,
-    conditional_randomization,
     folded_p_from_counts,
-    neighbour_structure,
-    require_units,
-    resolve_seed,
     two_sided_normal_p,
     two_sided_p_from_counts,
 )

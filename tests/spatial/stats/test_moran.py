@@ -22,7 +22,7 @@ from scipy import sparse
 
 from spatial.errors import InsufficientDataError, ParameterError
 from spatial.stats.moran import global_moran, local_moran
-from spatial.stats.significance import conditional_randomization
+from spatial.stats.permutation import conditional_randomization
 from tests.spatial.stats.test_getis_ord import (
     csr_of,
     esda_python,  # noqa: F401 - fixture

@@ -7,12 +7,11 @@ import pytest
 from scipy import sparse, stats
 
 from spatial.errors import ParameterError
+from spatial.stats.inputs import check_binary_weights
+from spatial.stats.permutation import conditional_randomization, draw_index_block
 from spatial.stats.significance import (
     adjust,
     benjamini_yekutieli,
-    check_binary_weights,
-    conditional_randomization,
-    draw_index_block,
     gi_bins,
     p_sim_folded,
     pseudo_p_two_sided,
