@@ -24,6 +24,12 @@ row-standardisation (numerator and denominator scale alike); esda's
 The statistic itself, reported as :attr:`GiResult.g`, is esda's ``Gs``:
 ``G_i = sum_j w_ij x_j / sum_j x_j`` (``j != i`` in both sums for Gi).
 
+Permutation inference uses :mod:`spatial.stats.permutation`, written here
+rather than calling esda's ``G_Local``: on 50,311 H3 cells with 999
+permutations it is 21.6× faster warm (0.45 s against 9.6 s) and 26.4× from a
+fresh process (1.83 s against 48.2 s), with the same z to 3.6e-15
+(``benchmarks/RESULTS.md``).
+
 References
 ----------
 Getis, A. & Ord, J. K. (1992) The analysis of spatial association by use of
@@ -172,6 +178,64 @@ def gi_star(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, star: bool
     require_units(n)
     t = check_transform(transform)
     r = check_permutations(permutations)
+    levels, inference = _check_options(correction, alpha_levels, inference, r)
+    wb = check_binary_weights(w, n)
+    star = bool(star)
+    degree, islands = neighbour_structure(wb)
+    valid = ~islands
+    neigh_sum = wb @ x  # exact for integer-valued x
+    k_used = degree + (1 if star else 0)  # binary W_i = S1_i
+    z, g = _z_and_g(x, neigh_sum, k_used, valid, star, t)
+    p = two_sided_normal_p(z)
+
+    seed_used: int | None = None
+    p_sim = p_sim_folded = z_sim = None
+    if r:
+        seed_used = resolve_seed(seed)
+        p_sim, p_sim_folded, z_sim = _permutation_inference(x, degree, neigh_sum, valid, r,
+                                                            seed_used)
+    p_use = p_sim if inference == "permutation" else p
+    assert p_use is not None
+    p_adj = adjust(p_use, correction)
+    bins = gi_bins(z, p_adj, levels)
+
+    parameters = _parameters(star=star, t=t, r=r, seed=seed_used, inference=inference,
+                             correction=correction, levels=levels, x=x,
+                             n_islands=int(islands.sum()))
+    warnings = _warnings(x, n, int(islands.sum()), star)
+    return GiResult(z=z, p=p, p_adjusted=p_adj, bin=bins, n_neighbours=k_used, g=g,
+                    p_sim=p_sim, p_sim_folded=p_sim_folded, z_sim=z_sim,
+                    parameters=parameters, warnings=warnings)
+
+
+def _parameters(*, star: bool, t: str, r: int, seed: int | None, inference: str,
+                correction: str, levels: tuple[float, ...], x: FloatArray,
+                n_islands: int) -> dict[str, Any]:
+    """What the run used, recorded with the result (JSON-serialisable)."""
+    return {
+        "method": "getis_ord_gi_star" if star else "getis_ord_gi",
+        "star": star,
+        "transform": t,
+        "self_weight": 1.0 if star else 0.0,
+        "permutations": r,
+        "seed": seed,
+        "randomisation": "conditional (unit fixed, k_i others drawn without replacement)"
+        if r else None,
+        "inference": inference,
+        "alternative": "two-sided",
+        "p_value": "p_sim: min(1, 2(min(M_ge, M_le)+1)/(R+1))" if inference == "permutation"
+        else "p: 2(1 - Phi(|z|))",
+        "correction": correction,
+        "alpha_levels": list(levels),
+        "n_units": x.size,
+        "total": float(x.sum()),
+        "n_islands": n_islands,
+    }
+
+
+def _check_options(correction: str, alpha_levels: Sequence[float], inference: str | None,
+                   r: int) -> tuple[tuple[float, ...], str]:
+    """Checked alpha levels and the inference actually used."""
     if correction not in CORRECTIONS:
         raise ParameterError("correction", f"{correction!r} is not one of "
                              f"{', '.join(CORRECTIONS)}")
@@ -182,14 +246,17 @@ def gi_star(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, star: bool
         raise ParameterError("inference", "expected 'normal' or 'permutation'")
     if inference == "permutation" and not r:
         raise ParameterError("inference", "'permutation' needs permutations > 0")
-    wb = check_binary_weights(w, n)
-    star = bool(star)
-    degree, islands = neighbour_structure(wb)
-    valid = ~islands
+    return levels, inference
 
+
+def _z_and_g(x: FloatArray, neigh_sum: FloatArray, k_used: IntArray,
+             valid: npt.NDArray[np.bool_], star: bool, t: str) -> tuple[FloatArray, FloatArray]:
+    """Ord & Getis (1995) z with binary weights (invariant to row-standardisation), and G.
+
+    NaN for islands; :class:`InsufficientDataError` when every unit has the same value.
+    """
+    n = x.size
     total = float(x.sum())
-    neigh_sum = wb @ x  # exact for integer-valued x
-    k_used = degree + (1 if star else 0)  # binary W_i = S1_i
     if star:
         numer_sum = neigh_sum + x
         n_eff = float(n)
@@ -206,7 +273,6 @@ def gi_star(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, star: bool
     if not np.any(s[valid] > 0):
         raise InsufficientDataError("every unit has the same value: Gi* z-scores are undefined",
                                     details={"units": n, "value": float(x[0])})
-    # Ord & Getis (1995) with binary weights (z is invariant to row-standardisation).
     wi = k_used.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (numer_sum - xbar * wi) / (s * np.sqrt((n_eff * wi - wi * wi) / (n_eff - 1.0)))
@@ -215,49 +281,22 @@ def gi_star(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, star: bool
         g = np.asarray((numer_sum / row) / denom, dtype=np.float64)
     z = np.where(valid & (s > 0), z, np.nan)
     g = np.where(valid & np.isfinite(g), g, np.nan)
-    p = two_sided_normal_p(z)
+    return z, g
 
-    seed_used: int | None = None
-    p_sim = p_sim_folded = z_sim = None
-    if r:
-        seed_used = resolve_seed(seed)
-        rng = np.random.default_rng(seed_used)
-        counts = conditional_randomization(
-            x, degree, neigh_sum, np.ones(n, dtype=np.int8), permutations=r, rng=rng)
-        p_sim = np.where(valid, two_sided_p_from_counts(counts.n_ge, counts.n_le, r), np.nan)
-        p_sim_folded = np.where(valid, folded_p_from_counts(counts.n_ge, r), np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zs = (neigh_sum - counts.mean) / np.sqrt(counts.var)
-        z_sim = np.where(valid, zs, np.nan)
 
-    p_use = p_sim if inference == "permutation" else p
-    assert p_use is not None
-    p_adj = adjust(p_use, correction)
-    bins = gi_bins(z, p_adj, levels)
-
-    warnings = _warnings(x, n, int(islands.sum()), star)
-    parameters: dict[str, Any] = {
-        "method": "getis_ord_gi_star" if star else "getis_ord_gi",
-        "star": star,
-        "transform": t,
-        "self_weight": 1.0 if star else 0.0,
-        "permutations": r,
-        "seed": seed_used,
-        "randomisation": "conditional (unit fixed, k_i others drawn without replacement)"
-        if r else None,
-        "inference": inference,
-        "alternative": "two-sided",
-        "p_value": "p_sim: min(1, 2(min(M_ge, M_le)+1)/(R+1))" if inference == "permutation"
-        else "p: 2(1 - Phi(|z|))",
-        "correction": correction,
-        "alpha_levels": list(levels),
-        "n_units": n,
-        "total": total,
-        "n_islands": int(islands.sum()),
-    }
-    return GiResult(z=z, p=p, p_adjusted=p_adj, bin=bins, n_neighbours=k_used, g=g,
-                    p_sim=p_sim, p_sim_folded=p_sim_folded, z_sim=z_sim,
-                    parameters=parameters, warnings=warnings)
+def _permutation_inference(x: FloatArray, degree: IntArray, neigh_sum: FloatArray,
+                           valid: npt.NDArray[np.bool_], r: int, seed: int
+                           ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Two-sided and folded pseudo p-values and the simulation z of the neighbour sums."""
+    rng = np.random.default_rng(seed)
+    n = x.size
+    counts = conditional_randomization(
+        x, degree, neigh_sum, np.ones(n, dtype=np.int8), permutations=r, rng=rng)
+    p_sim = np.where(valid, two_sided_p_from_counts(counts.n_ge, counts.n_le, r), np.nan)
+    p_sim_folded = np.where(valid, folded_p_from_counts(counts.n_ge, r), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zs = (neigh_sum - counts.mean) / np.sqrt(counts.var)
+    return p_sim, p_sim_folded, np.where(valid, zs, np.nan)
 
 
 def _warnings(x: FloatArray, n: int, n_islands: int, star: bool) -> list[str]:

@@ -13,29 +13,19 @@ With ``z_i = (y_i - ybar) / s`` (``s`` with divisor n) and the spatial lag
 
 which is esda's ``Moran_Local.Is`` (Anselin's ``z_i / m2 sum_j w_ij z_j``
 times ``(n - 1) / n``). The quadrant uses PySAL numbering: 1 HH
-(``z > 0, L > 0``), 2 LH, 3 LL, 4 HL, where zero counts as low.
-Analytical moments are esda's: under total randomisation (Sokal et al.
-1998, eqs. A3-A4, from Anselin 1995)
-``E[I_i] = -w_i / (n - 1)`` and
-``Var[I_i] = w_i(2) (n - b2) / (n - 1) + (w_i^2 - w_i(2)) (2 b2 - n) / ((n - 1)(n - 2))
-- E[I_i]^2``, with ``w_i = sum_j w_ij``, ``w_i(2) = sum_j w_ij^2`` and
-``b2 = m4 / m2^2``; under conditional randomisation (Sokal et al. 1998,
-eqs. A7-A8) ``E_c[I_i]``, ``Var_c[I_i]``. Inference is by conditional
-permutation (Anselin 1995) with a two-sided pseudo p-value.
+(``z > 0, L > 0``), 2 LH, 3 LL, 4 HL, where zero counts as low. Analytical
+moments (:func:`spatial.stats.moran_moments.local_moments`) are esda's.
+Inference is by conditional permutation (Anselin 1995) with a two-sided
+pseudo p-value, through :mod:`spatial.stats.permutation` (hand-written: 13.8×
+faster than esda's ``Moran_Local`` warm and 21.1× from a fresh process on
+50,311 H3 cells with 999 permutations, same numbers; see that module).
 
 Global Moran
 ------------
-``I = (n / S0) sum_ij w_ij z_i z_j / sum_i z_i^2`` with
-``E[I] = -1 / (n - 1)`` and the variances under normality and under
-randomisation of Cliff & Ord (1981, eqs. 1.35-1.38)::
-
-    Var_N[I] = (n^2 S1 - n S2 + 3 S0^2) / ((n^2 - 1) S0^2) - E[I]^2
-    Var_R[I] = n((n^2 - 3n + 3) S1 - n S2 + 3 S0^2)
-               - b2((n^2 - n) S1 - 2n S2 + 6 S0^2)
-               over (n - 1)(n - 2)(n - 3) S0^2, minus E[I]^2
-
-``S0 = sum_ij w_ij``, ``S1 = 1/2 sum_ij (w_ij + w_ji)^2``,
-``S2 = sum_i (w_i. + w_.i)^2``.
+``I = (n / S0) sum_ij w_ij z_i z_j / sum_i z_i^2`` with ``E[I] = -1 / (n - 1)``
+and the variances under normality and randomisation of Cliff & Ord (1981)
+(:func:`spatial.stats.moran_moments.global_moments`); the permutation test
+permutes the values over all units (total randomisation).
 
 References
 ----------
@@ -69,6 +59,7 @@ from spatial.stats.inputs import (
     require_units,
     resolve_seed,
 )
+from spatial.stats.moran_moments import global_moments, local_moments
 from spatial.stats.permutation import conditional_randomization
 from spatial.stats.significance import (
     CORRECTIONS,
@@ -232,74 +223,84 @@ def local_moran(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, transf
     x, wb, wt, t, r, degree, islands = _prepare(y, w, transform, permutations)
     n = x.size
     valid = ~islands
-    ybar = x.mean()
-    sd = x.std()
-    z = (x - ybar) / sd
+    z = (x - x.mean()) / x.std()
     den = float((z * z).sum())
     lag = wt @ z
     Is = (n - 1) * z * lag / den
-
     zp = z > 0
     lp = lag > 0
     q = np.where(zp & lp, 1, np.where(~zp & lp, 2, np.where(~zp & ~lp, 3, 4))).astype(np.int8)
-
-    # Analytical moments, as esda.Moran_Local.__moments
-    m2 = den / n
-    wi = np.asarray(wt.sum(axis=1)).ravel()
-    wi2 = np.asarray(wt.multiply(wt).sum(axis=1)).ravel()
-    ei_c = -(z**2 * wi) / ((n - 1) * m2)
-    vi_c = (z / m2) ** 2 * (n / (n - 2)) * (wi2 - wi**2 / (n - 1)) * (m2 - z**2 / (n - 1))
-    b2 = float((z**4).sum() / n) / m2**2
-    ei = -wi / (n - 1)
-    vi = wi2 * (n - b2) / (n - 1) + (wi**2 - wi2) * (2 * b2 - n) / ((n - 1) * (n - 2)) \
-        - (wi / (n - 1)) ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zz = (Is - ei) / np.sqrt(vi)
+    ei, vi, zz, ei_c, vi_c = local_moments(z, wt, Is)
     p_norm = two_sided_normal_p(zz)
 
     seed_used: int | None = None
-    p_sim = p_sim_folded = ei_sim = vi_sim = z_sim = None
+    sim: tuple[FloatArray, ...] | None = None
     if r:
         seed_used = resolve_seed(seed)
-        rng = np.random.default_rng(seed_used)
-        neigh_sum = wb @ x
-        sign = np.sign(z).astype(np.int8)
-        counts = conditional_randomization(x, degree, neigh_sum, sign, permutations=r, rng=rng)
-        p_sim = two_sided_p_from_counts(counts.n_ge, counts.n_le, r)
-        p_sim_folded = folded_p_from_counts(counts.n_ge, r)
-        # I_i(sim) = a_i * (S - k_i ybar) with S the simulated sum of raw values
-        wrow = np.where(islands, 0.0, 1.0 / np.maximum(degree, 1)) if t == "R" else 1.0
-        a = (n - 1) / den * z * wrow / sd
-        ei_sim = a * (counts.mean - degree * ybar)
-        vi_sim = a * a * counts.var
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z_sim = (Is - ei_sim) / np.sqrt(vi_sim)
+        sim = _local_permutations(x, z, Is, wb, degree, islands, t, r, seed_used)
+
     def nan_islands(v: FloatArray) -> FloatArray:
         return np.where(valid, v, np.nan)
 
     Is, ei, vi, zz, p_norm, ei_c, vi_c = (nan_islands(v) for v in (Is, ei, vi, zz, p_norm,
                                                                     ei_c, vi_c))
-    if p_sim is not None:
-        p_sim, p_sim_folded, ei_sim, vi_sim, z_sim = (
-            nan_islands(v) for v in (p_sim, p_sim_folded, ei_sim, vi_sim, z_sim))  # type: ignore[arg-type]
+    p_sim, p_sim_folded, ei_sim, vi_sim, z_sim = (
+        (None,) * 5 if sim is None else (nan_islands(v) for v in sim))
     p_use = p_sim if p_sim is not None else p_norm
     q = np.where(valid, q, 0).astype(np.int8)
     p_adj = adjust(p_use, correction)
     labels = np.array(["ns", "HH", "LH", "LL", "HL"])[q]
     labels[~(p_adj <= alpha)] = "ns"
+    return LocalMoranResult(Is=Is, q=q, labels=labels, ei=ei, vi=vi, z=zz, p_norm=p_norm,
+                            ei_conditional=ei_c, vi_conditional=vi_c, p_sim=p_sim,
+                            p_sim_folded=p_sim_folded, ei_sim=ei_sim, vi_sim=vi_sim,
+                            z_sim=z_sim, p_adjusted=p_adj,
+                            parameters=_local_parameters(t, r, seed_used, correction, alpha, n,
+                                                         int(islands.sum())),
+                            warnings=_local_warnings(x, int(islands.sum())))
 
-    warnings = _island_warning(int(islands.sum()))
+
+def _local_permutations(x: FloatArray, z: FloatArray, Is: FloatArray, wb: sparse.csr_matrix,
+                        degree: IntArray, islands: npt.NDArray[np.bool_], t: str, r: int,
+                        seed: int) -> tuple[FloatArray, ...]:
+    """``p_sim``, ``p_sim_folded``, ``ei_sim``, ``vi_sim``, ``z_sim`` by conditional
+    randomisation of the neighbour sums (the sign of ``z_i`` orients each unit)."""
+    n = x.size
+    rng = np.random.default_rng(seed)
+    neigh_sum = wb @ x
+    sign = np.sign(z).astype(np.int8)
+    counts = conditional_randomization(x, degree, neigh_sum, sign, permutations=r, rng=rng)
+    p_sim = two_sided_p_from_counts(counts.n_ge, counts.n_le, r)
+    p_sim_folded = folded_p_from_counts(counts.n_ge, r)
+    # I_i(sim) = a_i * (S - k_i ybar) with S the simulated sum of raw values
+    wrow = np.where(islands, 0.0, 1.0 / np.maximum(degree, 1)) if t == "R" else 1.0
+    a = (n - 1) / float((z * z).sum()) * z * wrow / x.std()
+    ei_sim = a * (counts.mean - degree * x.mean())
+    vi_sim = a * a * counts.var
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_sim = (Is - ei_sim) / np.sqrt(vi_sim)
+    return p_sim, p_sim_folded, ei_sim, vi_sim, z_sim
+
+
+def _local_warnings(x: FloatArray, n_islands: int) -> list[str]:
+    n = x.size
+    warnings = _island_warning(n_islands)
     if n < 30:
         warnings.append(f"only {n} units: permutation and normal inference are both weak")
     if np.all(x >= 0) and np.all(x == np.round(x)) and x.sum() < n:
         warnings.append(f"{int(x.sum())} events over {n} units (fewer events than units): most "
                         "units tie at zero, so many permutation p-values are large by "
                         "construction; LL labels among zeros mean 'empty area', not a finding")
-    parameters: dict[str, Any] = {
+    return warnings
+
+
+def _local_parameters(t: str, r: int, seed: int | None, correction: str, alpha: float,
+                      n: int, n_islands: int) -> dict[str, Any]:
+    return {
         "method": "local_moran",
         "transform": t,
         "permutations": r,
-        "seed": seed_used,
+        "seed": seed,
         "randomisation": "conditional (unit fixed, k_i others drawn without replacement)"
         if r else None,
         "inference": "permutation" if r else "normal (total randomisation moments)",
@@ -310,13 +311,8 @@ def local_moran(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, transf
         "alpha": float(alpha),
         "quadrants": "PySAL: 1 HH, 2 LH, 3 LL, 4 HL",
         "n_units": n,
-        "n_islands": int(islands.sum()),
+        "n_islands": n_islands,
     }
-    return LocalMoranResult(Is=Is, q=q, labels=labels, ei=ei, vi=vi, z=zz, p_norm=p_norm,
-                            ei_conditional=ei_c, vi_conditional=vi_c, p_sim=p_sim,
-                            p_sim_folded=p_sim_folded, ei_sim=ei_sim, vi_sim=vi_sim,
-                            z_sim=z_sim, p_adjusted=p_adj, parameters=parameters,
-                            warnings=warnings)
 
 
 def global_moran(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, transform: str = "R",
@@ -344,22 +340,9 @@ def global_moran(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, trans
     x, wb, wt, t, r, degree, islands = _prepare(y, w, transform, permutations)
     n = x.size
     z = x - x.mean()
-    z2ss = float((z * z).sum())
-    s0 = float(wt.sum())
-    if s0 == 0:
-        raise InsufficientDataError("no unit has a neighbour: Moran's I is undefined")
-    wsym = wt + wt.T
-    s1 = float(wsym.multiply(wsym).sum()) / 2.0
-    s2 = float(((np.asarray(wt.sum(axis=1)).ravel() + np.asarray(wt.sum(axis=0)).ravel()) ** 2)
-               .sum())
-    I_obs = n / s0 * float(z @ (wt @ z)) / z2ss
-    ei = -1.0 / (n - 1)
-    s02 = s0 * s0
-    vi_norm = (n * n * s1 - n * s2 + 3 * s02) / ((n - 1) * (n + 1) * s02) - ei**2
-    k = float((z**4).sum() / n) / (z2ss / n) ** 2
-    a = n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s02)
-    b = k * ((n * n - n) * s1 - 2 * n * s2 + 6 * s02)
-    vi_rand = (a - b) / ((n - 1) * (n - 2) * (n - 3) * s02) - ei**2
+    gm = global_moments(z, wt)
+    I_obs, ei, vi_norm, vi_rand = gm.I, gm.EI, gm.VI_norm, gm.VI_rand
+    s0, s1, s2 = gm.S0, gm.S1, gm.S2
     z_norm = (I_obs - ei) / np.sqrt(vi_norm)
     z_rand = (I_obs - ei) / np.sqrt(vi_rand)
 
@@ -367,24 +350,8 @@ def global_moran(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, trans
     p_sim = p_sim_folded = ei_sim = vi_sim = z_sim = None
     if r:
         seed_used = resolve_seed(seed)
-        rng = np.random.default_rng(seed_used)
-        sims = np.empty(r)
-        chunk = max(1, 2_000_000 // n)
-        for a0 in range(0, r, chunk):
-            a1 = min(r, a0 + chunk)
-            zs = rng.permuted(np.broadcast_to(z, (a1 - a0, n)), axis=1)
-            lag = (wt @ zs.T).T
-            sims[a0:a1] = n / s0 * np.einsum("ij,ij->i", zs, lag) / z2ss
-        # compare on a relative tolerance: I is a ratio of float sums, so
-        # permutations equal to the observed arrangement may differ by rounding
-        tol = 1e-12 * max(1.0, abs(I_obs))
-        n_ge = int(np.count_nonzero(sims >= I_obs - tol))
-        n_le = int(np.count_nonzero(sims <= I_obs + tol))
-        p_sim = float(two_sided_p_from_counts(n_ge, n_le, r))
-        p_sim_folded = float(folded_p_from_counts(n_ge, r))
-        ei_sim = float(sims.mean())
-        vi_sim = float(sims.var())
-        z_sim = float((I_obs - ei_sim) / np.sqrt(vi_sim)) if vi_sim > 0 else float("nan")
+        p_sim, p_sim_folded, ei_sim, vi_sim, z_sim = _global_permutations(z, wt, I_obs, s0, r,
+                                                                          seed_used)
 
     warnings = []
     if islands.any():
@@ -411,3 +378,29 @@ def global_moran(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, trans
         z_rand=float(z_rand), p_rand=float(two_sided_normal_p(z_rand)), p_sim=p_sim,
         p_sim_folded=p_sim_folded, EI_sim=ei_sim, VI_sim=vi_sim, z_sim=z_sim,
         parameters=parameters, warnings=warnings)
+
+
+def _global_permutations(z: FloatArray, wt: sparse.csr_matrix, I_obs: float, s0: float,
+                         r: int, seed: int) -> tuple[float, float, float, float, float]:
+    """``p_sim``, ``p_sim_folded``, ``EI_sim``, ``VI_sim``, ``z_sim`` from ``r`` total
+    randomisations of the centred values over the units."""
+    n = z.size
+    z2ss = float((z * z).sum())
+    rng = np.random.default_rng(seed)
+    sims = np.empty(r)
+    chunk = max(1, 2_000_000 // n)
+    for a0 in range(0, r, chunk):
+        a1 = min(r, a0 + chunk)
+        zs = rng.permuted(np.broadcast_to(z, (a1 - a0, n)), axis=1)
+        lag = (wt @ zs.T).T
+        sims[a0:a1] = n / s0 * np.einsum("ij,ij->i", zs, lag) / z2ss
+    # compare on a relative tolerance: I is a ratio of float sums, so
+    # permutations equal to the observed arrangement may differ by rounding
+    tol = 1e-12 * max(1.0, abs(I_obs))
+    n_ge = int(np.count_nonzero(sims >= I_obs - tol))
+    n_le = int(np.count_nonzero(sims <= I_obs + tol))
+    ei_sim = float(sims.mean())
+    vi_sim = float(sims.var())
+    z_sim = float((I_obs - ei_sim) / np.sqrt(vi_sim)) if vi_sim > 0 else float("nan")
+    return (float(two_sided_p_from_counts(n_ge, n_le, r)), float(folded_p_from_counts(n_ge, r)),
+            ei_sim, vi_sim, z_sim)
