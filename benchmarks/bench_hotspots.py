@@ -141,7 +141,8 @@ def run_child(method: str, lib: str, folder: str, perms: int) -> dict[str, float
 
 def bench_kde(n_points: int, grid: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
-    from spatial.stats.density import direct_density, kde
+    from spatial.stats.density import kde
+    from spatial.stats.kernels import direct_density
 
     rng = np.random.default_rng(1)
     # a city-like pattern on a 20 km square: clusters plus background, metres

@@ -14,15 +14,8 @@ import numpy as np
 import pytest
 
 from spatial.errors import InsufficientDataError, ParameterError
-from spatial.stats.density import (
-    bandwidth,
-    direct_density,
-    dual,
-    kde,
-    kernel_value,
-    mean_per_unit,
-    values_at,
-)
+from spatial.stats.density import dual, kde, mean_per_unit, values_at
+from spatial.stats.kernels import bandwidth, direct_density, kernel_value
 
 
 def points(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
