@@ -40,9 +40,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spatial import placement  # noqa: E402
 from spatial.io.boundaries import read_boundaries  # noqa: E402
-from spatial.place import crs
+from spatial.place import crs, placement  # noqa: E402
 
 N_SYNTHETIC = 1_000_000
 

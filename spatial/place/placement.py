@@ -229,6 +229,13 @@ def assign_polygons(x: npt.ArrayLike, y: npt.ArrayLike, polygons: npt.ArrayLike)
     its bounding box (a binary search on x, a comparison on y) with
     ``shapely.intersects_xy`` on the prepared polygon. The Python loop runs
     over polygons, never over points. Cost ~ O(n log n + sum of candidates).
+
+    Kept rather than a spatial join because it is faster with the same
+    answer: 8.8× faster than building a points GeoDataFrame and
+    ``geopandas.sjoin(predicate="intersects")`` for the 178,243 police.uk
+    points in the 345 Sheffield LSOAs (0.034 s against 0.301 s), 13.3× for
+    1,000,000 synthetic Sheffield points (0.354 s against 4.713 s), identical
+    assignments (``benchmarks/bench_placement.py``, ``benchmarks/RESULTS.md``).
     """
     xa = np.asarray(x, dtype="float64").ravel()
     ya = np.asarray(y, dtype="float64").ravel()

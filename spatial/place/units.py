@@ -6,25 +6,16 @@ those with no events*. Zeros are data (a cell inside the area with no events
 is a zero, not a missing value); dropping them is the most common silent
 error in H3 hotspot work, and it biases Gi* and Moran's I.
 
-Three kinds of unit:
-
-``h3``
-    Cells of one resolution intersecting the study area, so that every point
-    inside the area falls in one of them (h3ronpy ``ContainmentMode.Covers``:
-    cells whose boundary intersects the area, plus the cell covering an area
-    smaller than a cell). Ids are the 15-character hex cell ids.
-``boundary``
-    Polygons from a boundary set (beats, neighbourhoods, LSOAs). Ids are
-    ``"<set>:<unit_id>"``.
-``grid``
-    A square fishnet in metres (BNG in Great Britain, else UTM), aligned on
-    multiples of the cell size from the CRS origin so the same square has the
-    same id in every study area. Ids are ``"grid:<size>:<col>:<row>"`` with
-    ``col = floor(x / size)``, ``row = floor(y / size)``.
+Three kinds of unit: ``h3`` cells covering the study area
+(:mod:`spatial.place.h3_units`), ``boundary`` polygons of a boundary set
+(:mod:`spatial.place.boundary_units`) and ``grid`` squares in metres (BNG in
+Great Britain, else UTM; :mod:`spatial.place.grid`).
 
 Inside hot loops units are integer positions in ``UnitSet.ids``; strings only
-travel outside. Neighbours are binary ``scipy.sparse.csr_matrix`` (n x n) with a
-zero diagonal: Gi* adds the unit itself ("star"), local Moran must not.
+travel outside. Neighbours (:func:`neighbours`, built in
+:mod:`spatial.place.contiguity`) are binary ``scipy.sparse.csr_matrix``
+(n x n) with a zero diagonal: Gi* adds the unit itself ("star"), local Moran
+must not. Square-grid arithmetic is in :mod:`spatial.place.grid`.
 
 References
 ----------
@@ -51,14 +42,16 @@ import shapely
 from scipy.sparse import csr_matrix
 
 from spatial.errors import ParameterError
+from spatial.place import boundary_units as _boundary
 from spatial.place import crs, placement
+from spatial.place.contiguity import grid_neighbours, h3_neighbours, queen_neighbours
+from spatial.place.grid import grid_ids, grid_table, locate_in_grid, squares_over
+from spatial.place.h3_units import covering_cells, point_cells, positions
 
 IntArray = npt.NDArray[np.int64]
 KINDS = ("h3", "boundary", "grid")
 #: Refuse grids with more candidate squares than this (memory guard).
 MAX_GRID_CELLS = 4_000_000
-#: Refuse H3 unit sets with more cells than this.
-MAX_H3_CELLS = 2_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,12 +127,7 @@ class UnitSet:
 
     @cached_property
     def _grid_table(self) -> tuple[int, int, IntArray]:
-        cols, rows = _grid_colrow(self.ids)
-        cmin, rmin = int(cols.min()), int(rows.min())
-        table = np.full((int(cols.max()) - cmin + 1, int(rows.max()) - rmin + 1), -1,
-                        dtype=np.int64)
-        table[cols - cmin, rows - rmin] = np.arange(len(cols), dtype=np.int64)
-        return cmin, rmin, table
+        return grid_table(self.ids)
 
     @cached_property
     def _metric_geometry(self) -> np.ndarray:
@@ -198,17 +186,9 @@ def h3_units(area: Any, resolution: int, *, description: str | None = None) -> U
         intersects the area (or that covers it), so every point of the area
         lies in one of the cells.
     """
-    from h3ronpy import ContainmentMode
-    from h3ronpy.vector import geometry_to_cells
-
     res = placement._check_resolution(resolution)
     area = wgs84_polygon(area)
-    cells = np.asarray(geometry_to_cells(area, res, containment_mode=ContainmentMode.Covers),
-                       dtype=np.uint64)
-    cells = np.unique(cells[cells != 0])
-    if cells.size > MAX_H3_CELLS:
-        raise ParameterError("resolution", f"{cells.size} cells at resolution {res}; "
-                             f"choose a coarser resolution (limit {MAX_H3_CELLS})")
+    cells = covering_cells(area, res)
     return UnitSet(
         kind="h3",
         ids=placement.cells_to_str(cells),
@@ -263,31 +243,10 @@ def boundary_units(units_gdf: gpd.GeoDataFrame, *, set_name: str,
         Missing columns, a ``:`` in ``set_name``, unknown ids in ``subset``,
         no units left.
     """
-    if not set_name or ":" in set_name:
-        raise ParameterError("set_name", f"must be non-empty without ':', got {set_name!r}")
-    if "unit_id" not in units_gdf.columns:
-        raise ParameterError("units_gdf", "needs a 'unit_id' column")
-    frame = units_gdf
-    unit_ids = frame["unit_id"].astype(str).to_numpy(dtype=object)
-    keep = np.ones(len(frame), dtype=bool)
-    if subset is not None:
-        wanted = pd.Index([str(s) for s in subset])
-        unknown = wanted.difference(pd.Index(unit_ids))
-        if len(unknown):
-            raise ParameterError("subset", f"not in boundary set {set_name!r}: "
-                                 + ", ".join(map(str, unknown[:20])))
-        keep = pd.Index(unit_ids).isin(wanted)
-    if not keep.any():
-        raise ParameterError("subset", "no units selected")
-    geoms = np.asarray(frame.geometry.values, dtype=object)[keep]
-    src = frame.crs if frame.crs is not None else crs.WGS84
-    geoms = crs.reproject_geometries(geoms, src, crs.WGS84)
-    labels = (frame["label"].astype(str).to_numpy(dtype=object)[keep]
-              if "label" in frame.columns else None)
+    ids, geoms, labels, kept = _boundary.select(units_gdf, set_name, subset)
     if epsg is None:
         pts = shapely.point_on_surface(geoms)
         epsg = crs.metric_epsg(shapely.get_x(pts), shapely.get_y(pts))
-    ids = np.asarray([f"{set_name}:{u}" for u in unit_ids[keep]], dtype=object)
     return UnitSet(
         kind="boundary", ids=ids,
         geometry=gpd.GeoSeries(geoms, crs=f"EPSG:{crs.WGS84}"),
@@ -296,22 +255,9 @@ def boundary_units(units_gdf: gpd.GeoDataFrame, *, set_name: str,
                     "subset": None if subset is None else [str(s) for s in subset],
                     "study_area": f"boundary set {set_name!r}"
                     + (f" version {version}" if version is not None else "")
-                    + (f", {int(keep.sum())} of {len(frame)} units" if subset is not None else "")},
+                    + kept},
         labels=labels,
     )
-
-
-def _fmt_size(cell_size_m: float) -> str:
-    return f"{cell_size_m:g}"
-
-
-def _grid_colrow(ids: npt.ArrayLike) -> tuple[IntArray, IntArray]:
-    parts = pd.Series(np.asarray(ids, dtype=object), dtype="str").str.split(":", expand=True)
-    if parts.shape[1] != 4 or not (parts[0] == "grid").all():
-        raise ParameterError("ids", "grid unit ids must be 'grid:<size>:<col>:<row>'")
-    cols = np.asarray(parts[2].astype("int64").to_numpy(), dtype=np.int64)
-    rows = np.asarray(parts[3].astype("int64").to_numpy(), dtype=np.int64)
-    return cols, rows
 
 
 def grid_units(area_or_bbox: Any, cell_size_m: float, epsg: int | None = None) -> UnitSet:
@@ -348,24 +294,9 @@ def grid_units(area_or_bbox: Any, cell_size_m: float, epsg: int | None = None) -
     epsg = int(epsg) if epsg is not None else _area_epsg(area)
     # densify before projecting so long straight lon/lat edges follow their true path
     area_m: Any = crs.geometry_to_metric(shapely.segmentize(area, 0.001), epsg)[()]
-    minx, miny, maxx, maxy = area_m.bounds
-    c0, c1 = int(np.floor(minx / size)), int(np.floor(maxx / size))
-    r0, r1 = int(np.floor(miny / size)), int(np.floor(maxy / size))
-    ncand = (c1 - c0 + 1) * (r1 - r0 + 1)
-    if ncand > MAX_GRID_CELLS:
-        raise ParameterError("cell_size_m", f"{ncand} squares of {size:g} m over this area; "
-                             f"use larger squares (limit {MAX_GRID_CELLS})")
-    row_grid, col_grid = np.meshgrid(np.arange(r0, r1 + 1, dtype=np.int64),
-                                     np.arange(c0, c1 + 1, dtype=np.int64), indexing="ij")
-    cols, rows = col_grid.ravel(), row_grid.ravel()  # row-major: row, then column
-    boxes = shapely.box(cols * size, rows * size, (cols + 1) * size, (rows + 1) * size)
-    shapely.prepare(area_m)
-    hit = shapely.intersects(area_m, boxes)
-    cols, rows, boxes = cols[hit], rows[hit], boxes[hit]
-    prefix = f"grid:{_fmt_size(size)}:"
-    ids = (prefix + pd.Series(cols).astype(str) + ":" + pd.Series(rows).astype(str))
+    cols, rows, boxes = squares_over(area_m, size, MAX_GRID_CELLS)
     return UnitSet(
-        kind="grid", ids=ids.to_numpy(dtype=object),
+        kind="grid", ids=grid_ids(size, cols, rows),
         geometry=gpd.GeoSeries(crs.geometry_to_wgs84(boxes, epsg), crs=f"EPSG:{crs.WGS84}"),
         epsg=epsg,
         parameters={"cell_size_m": size, "epsg": epsg, "origin": [0.0, 0.0],
@@ -406,35 +337,16 @@ def locate(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike | None,
 
     Notes
     -----
-    H3 is not exactly nested: a res-r cell's seven children do not tile it.
-    On 1M random points over Sheffield, the H3 parent at res 7-9 of a point's
-    finer cell differs from the res-r cell containing the point for 6-7 % of
-    points, and a few points inside the study area get a parent outside the
-    unit set. So H3 units are located by indexing ``lon``/``lat`` at the unit
-    resolution (h3ronpy, ~2 M points/s), which agrees with the drawn hexagons;
-    stored finer cells are only a fallback when coordinates are unavailable.
+    H3 is not exactly nested, so H3 units are located by indexing
+    ``lon``/``lat`` at the unit resolution; stored finer cells are only a
+    fallback (measurements in :mod:`spatial.place.h3_units`).
     """
     n_points = _n_points(lon, x, h3_finest)
     if len(units) == 0:
         return np.full(n_points, -1, dtype=np.int64)
     if units.kind == "h3":
-        res = int(units.parameters["resolution"])
-        if h3_finest is not None:
-            stored = np.asarray(h3_finest, dtype=np.uint64).ravel()
-            have = placement.cell_resolutions(stored)
-            if lon is None or lat is None or bool(np.all((have == res) | (have < 0))):
-                cells = placement.parent_cells(stored, res)
-            else:
-                cells = placement.h3_cells(lon, lat, res)
-        elif lon is None or lat is None:
-            raise ParameterError("lon/lat", "needed to locate points in H3 units")
-        else:
-            cells = placement.h3_cells(lon, lat, res)
-        sorted_cells, order = units._h3_sorted
-        pos = np.searchsorted(sorted_cells, cells)
-        pos_c = np.minimum(pos, len(sorted_cells) - 1)
-        found = (cells != 0) & (sorted_cells[pos_c] == cells)
-        return np.where(found, order[pos_c], -1).astype(np.int64)
+        cells = point_cells(int(units.parameters["resolution"]), lon, lat, h3_finest)
+        return positions(*units._h3_sorted, cells)
 
     if x is None or y is None or (xy_epsg is not None and int(xy_epsg) != units.epsg):
         if lon is None or lat is None:
@@ -448,17 +360,7 @@ def locate(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike | None,
     if units.kind == "boundary":
         return placement.assign_polygons(xa, ya, units._metric_geometry)
 
-    size = float(units.parameters["cell_size_m"])
-    cmin, rmin, table = units._grid_table
-    ok = np.isfinite(xa) & np.isfinite(ya)
-    col = np.full(xa.size, -1, dtype=np.int64)
-    row = np.full(xa.size, -1, dtype=np.int64)
-    col[ok] = np.floor(xa[ok] / size).astype(np.int64) - cmin
-    row[ok] = np.floor(ya[ok] / size).astype(np.int64) - rmin
-    inside = ok & (col >= 0) & (col < table.shape[0]) & (row >= 0) & (row < table.shape[1])
-    out = np.full(xa.size, -1, dtype=np.int64)
-    out[inside] = table[col[inside], row[inside]]
-    return out
+    return locate_in_grid(xa, ya, float(units.parameters["cell_size_m"]), *units._grid_table)
 
 
 def _n_points(*arrays: npt.ArrayLike | None) -> int:
@@ -501,91 +403,10 @@ def count(units: UnitSet, index: npt.ArrayLike,
 # --- neighbours ----------------------------------------------------------------------------
 
 
-def _binary(rows: IntArray, cols: IntArray, n: int) -> csr_matrix:
-    keep = rows != cols
-    m = csr_matrix((np.ones(int(keep.sum()), dtype="float64"), (rows[keep], cols[keep])),
-                   shape=(n, n))
-    m.sum_duplicates()
-    m.data[:] = 1.0
-    m.sort_indices()
-    return m
-
-
-def h3_neighbours(units: UnitSet, k: int = 1) -> csr_matrix:
-    """Cells within ``k`` grid steps (``grid_disk``), restricted to the set.
-
-    Binary, symmetric, zero diagonal. A cell whose neighbours are all outside
-    the set is an island (see :func:`islands`).
-    """
-    import arro3.core as ac
-    import h3ronpy
-
-    if units.kind != "h3":
-        raise ParameterError("units", f"h3_neighbours needs H3 units, got {units.kind!r}")
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ParameterError("k", f"must be an integer >= 1, got {k!r}")
-    n = len(units)
-    if n == 0:
-        return csr_matrix((0, 0))
-    cells = placement.cells_from_str(units.ids)
-    disks = h3ronpy.grid_disk(np.ascontiguousarray(cells), int(k))
-    offsets = np.asarray(ac.list_offsets(disks), dtype=np.int64)
-    flat = np.asarray(ac.list_flatten(disks), dtype=np.uint64)
-    origin = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
-    sorted_cells, order = units._h3_sorted
-    pos = np.minimum(np.searchsorted(sorted_cells, flat), n - 1)
-    found = sorted_cells[pos] == flat
-    return _binary(origin[found], order[pos[found]], n)
-
-
-def queen_neighbours(units: UnitSet) -> csr_matrix:
-    """Queen contiguity: polygons sharing at least one point.
-
-    Geometric (``STRtree`` query with the ``intersects`` predicate), so units
-    touching at a corner count, and so do units whose shared edge is drawn with
-    different vertices. Binary, symmetric, zero diagonal. Equals
-    ``libpysal.weights.Queen`` (shared vertices) on clean tessellations such as
-    the Sheffield neighbourhoods and LSOAs.
-    """
-    geoms = np.asarray(units.geometry.values, dtype=object)
-    n = len(geoms)
-    if n == 0:
-        return csr_matrix((0, 0))
-    tree = shapely.STRtree(geoms)
-    a, b = tree.query(geoms, predicate="intersects")
-    w = _binary(a.astype(np.int64), b.astype(np.int64), n)
-    return ((w + w.T) > 0).astype("float64").tocsr()
-
-
-def grid_neighbours(units: UnitSet) -> csr_matrix:
-    """The 8 surrounding squares (queen on a lattice) that are in the set."""
-    if units.kind != "grid":
-        raise ParameterError("units", f"grid_neighbours needs grid units, got {units.kind!r}")
-    n = len(units)
-    if n == 0:
-        return csr_matrix((0, 0))
-    cols, rows = _grid_colrow(units.ids)
-    cmin, rmin, table = units._grid_table
-    c, r = cols - cmin, rows - rmin
-    src_all, dst_all = [], []
-    for dc in (-1, 0, 1):  # 8 offsets, each vectorised over all squares
-        for dr in (-1, 0, 1):
-            if dc == 0 and dr == 0:
-                continue
-            cc, rr = c + dc, r + dr
-            ok = (cc >= 0) & (cc < table.shape[0]) & (rr >= 0) & (rr < table.shape[1])
-            src = np.flatnonzero(ok)
-            dst = table[cc[ok], rr[ok]]
-            hit = dst >= 0
-            src_all.append(src[hit])
-            dst_all.append(dst[hit])
-    return _binary(np.concatenate(src_all).astype(np.int64),
-                   np.concatenate(dst_all).astype(np.int64), n)
-
-
 def neighbours(units: UnitSet, **params: Any) -> csr_matrix:
     """Neighbours for any kind of unit: H3 ``grid_disk(k)`` (``k=1`` by
-    default), queen contiguity for boundaries, 8 squares for grids."""
+    default), queen contiguity for boundaries, 8 squares for grids (see
+    :mod:`spatial.place.contiguity`)."""
     if units.kind == "h3":
         unknown = set(params) - {"k"}
         if unknown:

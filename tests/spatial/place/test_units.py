@@ -16,7 +16,7 @@ from scipy.sparse import csr_matrix
 
 from spatial.errors import ParameterError
 from spatial.io.boundaries import read_boundaries
-from spatial.place import crs, placement, units
+from spatial.place import contiguity, crs, placement, units
 
 CENTRE = h3.latlng_to_cell(53.3807, -1.4701, 9)  # Sheffield Town Hall, res 9
 
@@ -95,7 +95,7 @@ def test_h3_neighbours_hand_made() -> None:
     keep = np.isin(us.ids, disk2)
     sub = units.UnitSet("h3", us.ids[keep], us.geometry[keep].reset_index(drop=True), us.epsg,
                         dict(us.parameters))
-    w1 = units.h3_neighbours(sub)
+    w1 = contiguity.h3_neighbours(sub)
     _check_weights(w1, 19)
     degree = np.asarray(w1.sum(axis=1)).ravel()
     centre = int(np.flatnonzero(sub.ids == CENTRE)[0])
@@ -117,7 +117,7 @@ def test_islands() -> None:
     us = units.UnitSet("h3", np.array(far, dtype=object),
                        gpd.GeoSeries(crs.h3_polygons_lonlat(cells), crs=4326), crs.BNG,
                        {"resolution": 9})
-    w = units.h3_neighbours(us)
+    w = contiguity.h3_neighbours(us)
     assert w.nnz == 0 and units.islands(w).tolist() == [0, 1]
     assert units.islands(csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]))).tolist() == [2]
 
@@ -133,7 +133,7 @@ def test_grid_units_hand_made_and_lat2w() -> None:
     assert g.ids.tolist() == [f"grid:250:{c}:{r}" for r in (1520, 1521)
                               for c in range(1720, 1724)]
     assert g.parameters["cell_size_m"] == 250.0
-    w = units.grid_neighbours(g)
+    w = contiguity.grid_neighbours(g)
     _check_weights(w, 8)
     ref = lat2W(2, 4, rook=False)
     assert (_dense(w) == _libpysal_dense(ref.neighbors, 8)).all()
@@ -147,7 +147,7 @@ def test_grid_units_bigger_lattice_matches_lat2w() -> None:
     area = _metric_box_area(430_010, 380_010, 431_990, 381_240)  # 8 columns x 5 rows of 250 m
     g = units.grid_units(area, 250)
     assert len(g) == 40
-    assert (_dense(units.grid_neighbours(g)) == _libpysal_dense(lat2W(5, 8, rook=False).neighbors,
+    assert (_dense(contiguity.grid_neighbours(g)) == _libpysal_dense(lat2W(5, 8, rook=False).neighbors,
                                                                 40)).all()
 
 
@@ -208,7 +208,7 @@ def test_boundary_units_queen_hand_made() -> None:
     assert bu.kind == "boundary" and bu.ids[0] == "beats:B0" and bu.labels is not None
     assert bu.labels[4] == "Beat 4" and bu.parameters["version"] == "2023"
     assert bu.epsg == crs.BNG
-    w = units.queen_neighbours(bu)
+    w = contiguity.queen_neighbours(bu)
     _check_weights(w, 9)
     assert np.asarray(w.sum(axis=1)).ravel().tolist() == [3, 5, 3, 5, 8, 5, 3, 5, 3]
     with warnings.catch_warnings():
@@ -260,12 +260,12 @@ def test_unit_set_validation_and_dispatch() -> None:
     with pytest.raises(ParameterError):
         units.neighbours(g, k=2)
     with pytest.raises(ParameterError):
-        units.h3_neighbours(g)
+        contiguity.h3_neighbours(g)
     h = units.h3_units_from_bbox((-1.48, 53.375, -1.47, 53.38), 9)
     with pytest.raises(ParameterError):
         units.neighbours(h, radius=3)
     with pytest.raises(ParameterError):
-        units.h3_neighbours(h, k=0)
+        contiguity.h3_neighbours(h, k=0)
 
 
 # --- real data ------------------------------------------------------------------------------
@@ -300,7 +300,7 @@ def test_h3_units_over_sheffield_count_every_point(sheffield_nhood: gpd.GeoDataF
     assert (counts == 0).sum() > 0  # cells with no events are there, as zeros
     # every unit touches the study area
     assert shapely.intersects(np.asarray(us.geometry.values), area).all()
-    w = units.h3_neighbours(us)
+    w = contiguity.h3_neighbours(us)
     _check_weights(w, len(us))
 
 
@@ -321,7 +321,7 @@ def test_h3_units_cover_random_and_boundary_points(sheffield_nhood: gpd.GeoDataF
 @pytest.mark.realdata
 def test_queen_matches_libpysal_on_sheffield(sheffield_nhood: gpd.GeoDataFrame) -> None:
     bu = units.boundary_units(sheffield_nhood, set_name="sheffield_nhood")
-    w = units.queen_neighbours(bu)
+    w = contiguity.queen_neighbours(bu)
     _check_weights(w, 100)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
