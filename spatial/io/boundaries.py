@@ -8,7 +8,8 @@ or leave out.
 
 Formats: GeoJSON, GeoPackage, KML, ESRI shapefile (a ``.shp`` path with its
 side-car files, or a ``.zip`` holding them), from a path or an uploaded
-byte stream. Reading goes through pyogrio (GDAL).
+byte stream (:mod:`spatial.io.archive` checks zips and finds the file in
+them). Reading goes through pyogrio (GDAL).
 
 Rules
 -----
@@ -37,7 +38,6 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -50,19 +50,11 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from spatial.errors import InputFormatError, Rejection
+from spatial.io.archive import ZIP_MAX_RATIO, ZIP_MAX_UNCOMPRESSED, materialise
+from spatial.io.polygons import POLYGONAL, merge_duplicate_ids, repair
 from spatial.limits import MAX_LABEL, MAX_UNIT_ID
 from spatial.place import crs
 
-#: Extensions remap reads, in the order they are tried inside a zip.
-VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".kml")
-POLYGONAL = ("Polygon", "MultiPolygon")
-#: Zip-bomb guards, checked on the declared sizes before anything is extracted;
-#: extraction then stops at the declared size, so a lying header cannot exceed them.
-ZIP_MAX_UNCOMPRESSED = 1024 * 1024 * 1024
-ZIP_MAX_RATIO = 200.0
-ZIP_MAX_MEMBERS = 1000
-#: members smaller than this are not held to the ratio (tiny files compress oddly)
-_ZIP_RATIO_FLOOR = 1024 * 1024
 #: British National Grid extent in metres (EPSG:27700), used only to word hints.
 _BNG_EXTENT = (0.0, 0.0, 700_000.0, 1_300_000.0)
 
@@ -138,141 +130,11 @@ def read_boundaries(source: str | Path | IO[bytes] | bytes, *, id_field: str,
     """
     name = file_name or (Path(source).name if isinstance(source, str | Path) else "upload")
     with tempfile.TemporaryDirectory(prefix="remap-boundaries-") as tmp:
-        path = _materialise(source, name, Path(tmp),
-                            zip_limits or (ZIP_MAX_UNCOMPRESSED, ZIP_MAX_RATIO))
+        path = materialise(source, name, Path(tmp),
+                           zip_limits or (ZIP_MAX_UNCOMPRESSED, ZIP_MAX_RATIO))
         frame = _read_frame(path, name, layer)
         return _clean(frame, name=name, id_field=id_field, label_field=label_field,
                       merge_duplicates=merge_duplicates)
-
-
-# --- getting a GDAL-readable path ---------------------------------------------------------
-
-
-def _materialise(source: str | Path | IO[bytes] | bytes, name: str, tmp: Path,
-                 zip_limits: tuple[int, float] = (ZIP_MAX_UNCOMPRESSED, ZIP_MAX_RATIO)
-                 ) -> str:
-    """A path GDAL can open (zips are checked, then their vector file extracted)."""
-    if isinstance(source, str | Path):
-        path = Path(source)
-        if not path.is_file():
-            raise InputFormatError(f"{name}: no such file", file=name)
-        if path.stat().st_size == 0:
-            raise InputFormatError(f"{name}: the file is empty", file=name)
-        suffix = path.suffix.lower()
-        if suffix not in (*VECTOR_SUFFIXES, ".zip"):
-            # an upload saved under its own (unknown) name: recognise it by its bytes
-            with path.open("rb") as fh:
-                sniffed = _sniff(fh.read(64))
-            if sniffed and sniffed != suffix:
-                if sniffed == ".shp":
-                    raise InputFormatError(
-                        f"{name}: a shapefile upload must be a .zip holding the .shp, .shx, "
-                        ".dbf and .prj files", file=name)
-                link = tmp / f"upload{sniffed}"
-                link.symlink_to(path.resolve())
-                path, suffix = link, sniffed
-    else:
-        data = source if isinstance(source, bytes) else source.read()
-        if not data:
-            raise InputFormatError(f"{name}: the file is empty", file=name)
-        suffix = Path(name).suffix.lower() if _known_suffix(name) else _sniff(data)
-        if suffix == ".shp":
-            raise InputFormatError(
-                f"{name}: a shapefile upload must be a .zip holding the .shp, .shx, .dbf "
-                "and .prj files", file=name)
-        path = tmp / f"upload{suffix or '.bin'}"
-        path.write_bytes(data)
-    if suffix == ".zip" or (not suffix and zipfile.is_zipfile(path)):
-        return _zip_member(path, name, tmp, zip_limits)
-    return str(path)
-
-
-def _known_suffix(name: str) -> bool:
-    """Whether ``name`` ends in an extension remap recognises (or ``.zip``)."""
-    return Path(name).suffix.lower() in (*VECTOR_SUFFIXES, ".zip")
-
-
-def _sniff(data: bytes) -> str:
-    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"PK"):
-        return ".zip"
-    if head.startswith(b"SQLite format 3\x00"):
-        return ".gpkg"
-    if head.startswith((b"{", b"[")):
-        return ".geojson"
-    if head.startswith(b"<"):
-        return ".kml"
-    return ""
-
-
-def check_zip(zf: zipfile.ZipFile, name: str, max_total: int = ZIP_MAX_UNCOMPRESSED,
-              max_ratio: float = ZIP_MAX_RATIO) -> None:
-    """Refuse a zip bomb from its directory alone (nothing is decompressed):
-    too many members, a total declared size above ``max_total`` bytes, or a
-    member (over 1 MiB) compressed more than ``max_ratio`` times."""
-    infos = zf.infolist()
-    if len(infos) > ZIP_MAX_MEMBERS:
-        raise InputFormatError(f"{name}: the zip holds {len(infos)} members, more than "
-                               f"{ZIP_MAX_MEMBERS}", file=name)
-    total = sum(i.file_size for i in infos)
-    if total > max_total:
-        raise InputFormatError(
-            f"{name}: the zip would expand to {total:,} bytes, more than the limit of "
-            f"{max_total:,} (REMAP_ZIP_MAX_UNCOMPRESSED_BYTES)", file=name)
-    for i in infos:
-        if i.file_size > _ZIP_RATIO_FLOOR and i.file_size > max_ratio * max(i.compress_size, 1):
-            raise InputFormatError(
-                f"{name}: zip member {i.filename!r} is compressed "
-                f"{i.file_size / max(i.compress_size, 1):,.0f} times (limit {max_ratio:g}, "
-                "REMAP_ZIP_MAX_RATIO): refused as a possible zip bomb", file=name)
-
-
-def _extract(zf: zipfile.ZipFile, members: list[str], dest: Path, name: str) -> None:
-    """Extract ``members`` under ``dest``; each stops at its declared (checked) size."""
-    for m in members:
-        parts = Path(m).parts
-        if Path(m).is_absolute() or ".." in parts:
-            raise InputFormatError(f"{name}: zip member {m!r} has an unsafe path", file=name)
-        target = dest.joinpath(*parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with zf.open(m) as src, target.open("wb") as out:
-            while chunk := src.read(1024 * 1024):  # zipfile stops at the declared size
-                out.write(chunk)
-
-
-def _zip_member(path: Path, name: str, tmp: Path | None = None,
-                limits: tuple[int, float] = (ZIP_MAX_UNCOMPRESSED, ZIP_MAX_RATIO)) -> str:
-    """The single vector file (or shapefile folder) of a zip, checked against zip
-    bombs and extracted into ``tmp``."""
-    dest = (tmp or path.parent) / "unzipped"
-    try:
-        with zipfile.ZipFile(path) as zf:
-            check_zip(zf, name, *limits)
-            members = [m for m in zf.namelist()
-                       if not m.endswith("/") and not Path(m).name.startswith((".", "__MACOSX"))
-                       and "__MACOSX" not in m]
-            for suffix in VECTOR_SUFFIXES:
-                found = sorted(m for m in members if m.lower().endswith(suffix))
-                if not found:
-                    continue
-                if suffix == ".shp":
-                    folders = {str(Path(m).parent) for m in found}
-                    if len(folders) == 1:
-                        folder = folders.pop()
-                        _extract(zf, [m for m in members if str(Path(m).parent) == folder],
-                                 dest, name)
-                        return str(dest if folder == "." else dest / folder)
-                if len(found) > 1:
-                    raise InputFormatError(
-                        f"{name}: the zip holds several {suffix} files ({', '.join(found)}); "
-                        "upload one boundary set per file", file=name)
-                _extract(zf, [found[0]], dest, name)
-                return str(dest / found[0])
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
-        raise InputFormatError(f"{name}: not a readable zip file ({exc})", file=name) from exc
-    raise InputFormatError(
-        f"{name}: the zip holds no vector file ({', '.join(VECTOR_SUFFIXES)}); "
-        f"it holds: {', '.join(members[:10]) or 'nothing'}", file=name)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -341,28 +203,6 @@ def _id_strings(values: pd.Series) -> np.ndarray:
     return out
 
 
-def _polygonal_part(geom: Any) -> Any:
-    """Union of the polygonal parts of ``geom``; an empty polygon if none."""
-    if geom.geom_type in POLYGONAL:
-        return geom
-    parts = shapely.get_parts(geom)
-    polys = [p for p in parts if p.geom_type in POLYGONAL]
-    nested = [p for p in parts if p.geom_type == "GeometryCollection"]
-    polys.extend(_polygonal_part(p) for p in nested)
-    polys = [p for p in polys if not p.is_empty]
-    if not polys:
-        return shapely.Polygon()
-    return shapely.union_all(polys) if len(polys) > 1 else polys[0]
-
-
-def _has_non_polygonal(geom: Any) -> bool:
-    if geom.geom_type in POLYGONAL:
-        return False
-    if geom.geom_type != "GeometryCollection":
-        return True
-    return any(_has_non_polygonal(p) for p in shapely.get_parts(geom))
-
-
 def _clean(frame: gpd.GeoDataFrame, *, name: str, id_field: str,
            label_field: str | None, merge_duplicates: bool) -> BoundaryRead:
     fields = [c for c in frame.columns if c != frame.geometry.name]
@@ -375,109 +215,14 @@ def _clean(frame: gpd.GeoDataFrame, *, name: str, id_field: str,
     ids = _id_strings(frame[id_field])
     labels = _id_strings(frame[label_field]) if label_field is not None else ids.copy()
     labels = np.where(pd.isna(labels), ids, labels)
+    if not merge_duplicates:
+        _refuse_duplicates(ids, name, id_field)
 
-    present = np.flatnonzero(~pd.isna(ids))
-    id_series = pd.Series(ids[present], index=present)
-    dup_mask = id_series.duplicated(keep=False)
-    if dup_mask.any() and not merge_duplicates:
-        groups = id_series[dup_mask].groupby(id_series[dup_mask], sort=True)
-        described = [f"{uid!r} (features {', '.join(str(i + 1) for i in idx.index)})"
-                     for uid, idx in groups]
-        raise InputFormatError(
-            f"{name}: duplicate unit ids in field {id_field!r}: " + "; ".join(described[:20])
-            + (f"; and {len(described) - 20} more" if len(described) > 20 else ""),
-            file=name, field=id_field)
-
-    notes: list[str] = []
     geoms = np.asarray(shapely.force_2d(frame.geometry.values), dtype=object)
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    bounds = shapely.bounds(geoms[usable]) if usable.any() else np.empty((0, 4))
-    total = (np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1]),
-             np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3])) if len(bounds) else None
-
-    if frame.crs is None:
-        if total is not None and not _inside(total, crs.WORLD_BOUNDS):
-            hint = (" They look like British National Grid metres (EPSG:27700)."
-                    if _inside(total, _BNG_EXTENT) else "")
-            raise InputFormatError(
-                f"{name}: has no CRS and its coordinates are not degrees "
-                f"(extent {_fmt(total)}).{hint} Supply the file with its CRS "
-                "(e.g. the shapefile's .prj).", file=name)
-        source_crs = crs.crs_label(crs.WGS84)
-        notes.append(f"{name}: no CRS in the file; coordinates are in degrees, "
-                        "read as WGS84 (EPSG:4326)")
-        src: Any = crs.WGS84
-    else:
-        source_crs = crs.crs_label(frame.crs)
-        src = frame.crs
-
-    if usable.any():
-        geoms[usable] = crs.reproject_geometries(geoms[usable], src, crs.WGS84)
-        b = shapely.bounds(geoms[usable])
-        finite = np.isfinite(b).all(axis=1)
-        out_total = (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]),
-                     np.nanmax(b[:, 3])) if finite.any() else None
-        if not finite.all() or out_total is None or not _inside(out_total, crs.WORLD_BOUNDS):
-            hint = ""
-            if total is not None and _inside(total, _BNG_EXTENT) and \
-                    source_crs == crs.crs_label(crs.WGS84):
-                hint = (" The coordinates look like British National Grid metres "
-                        "(EPSG:27700) in a file that declares (or, as GeoJSON, implies) "
-                        "WGS84.")
-            raise InputFormatError(
-                f"{name}: wrong CRS: coordinates fall outside the WGS84 range once read as "
-                f"{source_crs} (extent {_fmt(total) if total else 'not finite'}).{hint}",
-                file=name)
-
-    repairs: list[str] = []
-    rejections: list[Rejection] = []
-    keep = np.zeros(len(frame), dtype=bool)
-    types = shapely.get_type_id(geoms)
-    valid = shapely.is_valid(geoms)
-    for i in range(len(frame)):  # per feature (hundreds), never per event
-        uid = ids[i]
-        who = f"unit {uid!r} (feature {i + 1})" if uid is not None else f"feature {i + 1}"
-        if uid is None:
-            rejections.append(Rejection(name, i + 1, id_field, f"{who}: no unit id"))
-            continue
-        if len(uid) > MAX_UNIT_ID:
-            rejections.append(Rejection(name, i + 1, id_field, f"feature {i + 1}: unit id "
-                                        f"longer than {MAX_UNIT_ID} characters ({len(uid)})"))
-            continue
-        if labels[i] is not None and len(str(labels[i])) > MAX_LABEL:
-            rejections.append(Rejection(name, i + 1, label_field or id_field,
-                                        f"{who}: label longer than {MAX_LABEL} characters "
-                                        f"({len(str(labels[i]))})"))
-            continue
-        if not usable[i]:
-            rejections.append(Rejection(name, i + 1, "geometry", f"{who}: no geometry"))
-            continue
-        geom = geoms[i]
-        gtype = geom.geom_type
-        if types[i] not in (3, 6, 7):  # Polygon, MultiPolygon, GeometryCollection
-            rejections.append(Rejection(name, i + 1, "geometry",
-                                        f"{who}: not a polygon ({gtype})"))
-            continue
-        if valid[i] and gtype in POLYGONAL:
-            keep[i] = True
-            continue
-        reason = shapely.is_valid_reason(geom) if not valid[i] else "mixed geometry types"
-        made = shapely.make_valid(geom) if not valid[i] else geom
-        fixed = _polygonal_part(made)
-        if fixed.is_empty or fixed.area <= 0 or not fixed.is_valid:
-            rejections.append(Rejection(
-                name, i + 1, "geometry",
-                f"{who}: invalid polygon ({reason}) has no polygonal area after make_valid"))
-            continue
-        what = (f"invalid polygon ({reason}) repaired with make_valid" if not valid[i]
-                else f"{gtype} holding other geometry types: polygonal parts kept")
-        dropped = ""
-        if not valid[i] and _has_non_polygonal(made):
-            dropped = ", non-polygonal parts dropped"
-        repairs.append(f"{who}: {what}{dropped}")
-        geoms[i] = fixed
-        keep[i] = True
-
+    source_crs, notes = _to_wgs84(frame, geoms, usable, name)
+    keep, repairs, rejections = _check_features(ids, labels, geoms, usable, name=name,
+                                                id_field=id_field, label_field=label_field)
     if not keep.any():
         reasons = "; ".join(r.reason for r in rejections[:5])
         raise InputFormatError(f"{name}: no usable polygon in {len(frame)} features: {reasons}",
@@ -489,28 +234,128 @@ def _clean(frame: gpd.GeoDataFrame, *, name: str, id_field: str,
         geometry=gpd.GeoSeries(geoms[keep], crs=f"EPSG:{crs.WGS84}"),
     ).reset_index(drop=True)
     if merge_duplicates and units["unit_id"].duplicated().any():
-        units, merged = _merge(units, np.flatnonzero(keep) + 1)
+        units, merged = merge_duplicate_ids(units, np.flatnonzero(keep) + 1)
         repairs.extend(merged)
     return BoundaryRead(units=units, repairs=repairs, rejections=rejections,
                         source_crs=source_crs, warnings=notes)
 
 
-def _merge(units: gpd.GeoDataFrame,
-           feature_numbers: np.ndarray) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Merge rows sharing a ``unit_id`` (first label, union of geometries)."""
+def _refuse_duplicates(ids: np.ndarray, name: str, id_field: str) -> None:
+    present = np.flatnonzero(~pd.isna(ids))
+    id_series = pd.Series(ids[present], index=present)
+    dup_mask = id_series.duplicated(keep=False)
+    if not dup_mask.any():
+        return
+    groups = id_series[dup_mask].groupby(id_series[dup_mask], sort=True)
+    described = [f"{uid!r} (features {', '.join(str(i + 1) for i in idx.index)})"
+                 for uid, idx in groups]
+    raise InputFormatError(
+        f"{name}: duplicate unit ids in field {id_field!r}: " + "; ".join(described[:20])
+        + (f"; and {len(described) - 20} more" if len(described) > 20 else ""),
+        file=name, field=id_field)
+
+
+def _extent(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Overall bounds of ``geoms`` (NaN-ignoring), or ``None`` when there are none."""
+    b = shapely.bounds(geoms) if len(geoms) else np.empty((0, 4))
+    if not len(b):
+        return None
+    return (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3]))
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, geoms: np.ndarray, usable: np.ndarray,
+              name: str) -> tuple[str, list[str]]:
+    """Reproject usable ``geoms`` to WGS84 in place; the source CRS label and notes.
+
+    Refuses a file without a CRS whose coordinates are not degrees, and one whose
+    coordinates leave the WGS84 range once reprojected (a wrong CRS).
+    """
     notes: list[str] = []
-    first = ~units["unit_id"].duplicated(keep="first").to_numpy()
-    geoms = np.asarray(units.geometry.values, dtype=object)
-    for uid, rows in units.groupby("unit_id", sort=False).indices.items():
-        if len(rows) < 2:
+    total = _extent(geoms[usable]) if usable.any() else None
+    if frame.crs is None:
+        if total is not None and not _inside(total, crs.WORLD_BOUNDS):
+            hint = (" They look like British National Grid metres (EPSG:27700)."
+                    if _inside(total, _BNG_EXTENT) else "")
+            raise InputFormatError(
+                f"{name}: has no CRS and its coordinates are not degrees "
+                f"(extent {_fmt(total)}).{hint} Supply the file with its CRS "
+                "(e.g. the shapefile's .prj).", file=name)
+        source_crs = crs.crs_label(crs.WGS84)
+        notes.append(f"{name}: no CRS in the file; coordinates are in degrees, "
+                     "read as WGS84 (EPSG:4326)")
+        src: Any = crs.WGS84
+    else:
+        source_crs = crs.crs_label(frame.crs)
+        src = frame.crs
+    if not usable.any():
+        return source_crs, notes
+    geoms[usable] = crs.reproject_geometries(geoms[usable], src, crs.WGS84)
+    b = shapely.bounds(geoms[usable])
+    finite = np.isfinite(b).all(axis=1)
+    out_total = (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]),
+                 np.nanmax(b[:, 3])) if finite.any() else None
+    if not finite.all() or out_total is None or not _inside(out_total, crs.WORLD_BOUNDS):
+        hint = ""
+        if total is not None and _inside(total, _BNG_EXTENT) and \
+                source_crs == crs.crs_label(crs.WGS84):
+            hint = (" The coordinates look like British National Grid metres "
+                    "(EPSG:27700) in a file that declares (or, as GeoJSON, implies) "
+                    "WGS84.")
+        raise InputFormatError(
+            f"{name}: wrong CRS: coordinates fall outside the WGS84 range once read as "
+            f"{source_crs} (extent {_fmt(total) if total else 'not finite'}).{hint}",
+            file=name)
+    return source_crs, notes
+
+
+def _check_features(ids: np.ndarray, labels: np.ndarray, geoms: np.ndarray,
+                    usable: np.ndarray, *, name: str, id_field: str,
+                    label_field: str | None) -> tuple[np.ndarray, list[str], list[Rejection]]:
+    """Which features are kept (``geoms`` repaired in place), the repairs, the rejections."""
+    repairs: list[str] = []
+    rejections: list[Rejection] = []
+    keep = np.zeros(len(ids), dtype=bool)
+    types = shapely.get_type_id(geoms)
+    valid = shapely.is_valid(geoms)
+    for i in range(len(ids)):  # per feature (hundreds), never per event
+        uid = ids[i]
+        who = f"unit {uid!r} (feature {i + 1})" if uid is not None else f"feature {i + 1}"
+        problem = _feature_problem(uid, labels[i], usable[i], types[i], geoms[i], who,
+                                   i + 1, name, id_field, label_field)
+        if problem is not None:
+            rejections.append(problem)
             continue
-        merged = _polygonal_part(shapely.make_valid(shapely.union_all(geoms[rows])))
-        geoms[rows[0]] = merged
-        notes.append(f"unit {uid!r}: features {', '.join(str(int(feature_numbers[r])) for r in rows)}"
-                     " share this id and were merged into one polygon")
-    out = units.copy()
-    out["geometry"] = gpd.GeoSeries(geoms, crs=units.crs, index=units.index)
-    return out[first].reset_index(drop=True), notes
+        if valid[i] and geoms[i].geom_type in POLYGONAL:
+            keep[i] = True
+            continue
+        fixed, note = repair(geoms[i], bool(valid[i]))
+        if note is None:
+            rejections.append(Rejection(name, i + 1, "geometry", f"{who}: " + fixed))
+            continue
+        repairs.append(f"{who}: {note}")
+        geoms[i] = fixed
+        keep[i] = True
+    return keep, repairs, rejections
+
+
+def _feature_problem(uid: Any, label: Any, usable: bool, type_id: int, geom: Any, who: str,
+                     number: int, name: str, id_field: str,
+                     label_field: str | None) -> Rejection | None:
+    """The rejection of a feature with no id, an over-long id or label, or no polygon."""
+    if uid is None:
+        return Rejection(name, number, id_field, f"{who}: no unit id")
+    if len(uid) > MAX_UNIT_ID:
+        return Rejection(name, number, id_field, f"feature {number}: unit id "
+                         f"longer than {MAX_UNIT_ID} characters ({len(uid)})")
+    if label is not None and len(str(label)) > MAX_LABEL:
+        return Rejection(name, number, label_field or id_field,
+                         f"{who}: label longer than {MAX_LABEL} characters "
+                         f"({len(str(label))})")
+    if not usable:
+        return Rejection(name, number, "geometry", f"{who}: no geometry")
+    if type_id not in (3, 6, 7):  # Polygon, MultiPolygon, GeometryCollection
+        return Rejection(name, number, "geometry", f"{who}: not a polygon ({geom.geom_type})")
+    return None
 
 
 def _inside(box: tuple[float, float, float, float],
@@ -521,4 +366,3 @@ def _inside(box: tuple[float, float, float, float],
 
 def _fmt(box: tuple[float, float, float, float]) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in box) + ")"
-
