@@ -54,7 +54,7 @@ def main() -> None:
         windows_of,
     )
     from service.store import Store
-    from spatial.synthetic import build_town
+    from spatial.synthetic.town import build_town
 
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:

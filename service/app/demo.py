@@ -23,7 +23,7 @@ from service.render.pages import (
     operation_pack_html,
 )
 from service.store import Store
-from spatial.synthetic import build_town
+from spatial.synthetic.town import build_town
 
 Echo = Callable[[str], None]
 

@@ -18,7 +18,7 @@ from service.cli import main
 from service.main import create_app
 from service.settings import Settings, get_settings
 from service.store import Store
-from spatial.synthetic import build_town
+from spatial.synthetic.town import build_town
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from service.app.importer import ImportReport, import_boundaries, store_events
 from service.render import assets
 from service.render.safe_html import script_json
 from service.store import Store
-from spatial.synthetic import SyntheticTown, build_town
+from spatial.synthetic.town import SyntheticTown, build_town
 
 #: The output of an evaluated template expression of the corpus.
 EVALUATED = "ZQXJ"

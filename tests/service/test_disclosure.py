@@ -26,7 +26,7 @@ from service.app.importer import ImportReport, store_events
 from service.settings import get_settings
 from service.store import EventFilter, Store
 from spatial.disclosure import protect_counts, protect_value
-from spatial.synthetic import build_town
+from spatial.synthetic.town import build_town
 from tests.service.test_maps_api import embedded_collections, sensitive_coordinates
 
 CONTROLLED = ("partner", "viewer")

@@ -34,7 +34,7 @@ from service.settings import Settings
 from service.store import EventFilter, Store
 from spatial.errors import NotFoundError
 from spatial.place import crs
-from spatial.synthetic import SyntheticTown, build_town
+from spatial.synthetic.town import SyntheticTown, build_town
 
 OGC = "/v1/ogc"
 GEOJSON = "application/geo+json"

@@ -20,7 +20,7 @@ from service.app.importer import ImportReport, import_boundaries, store_events
 from service.app.operations import demo_operation
 from service.store import Store
 from spatial.evaluation.verdict import VERDICT_CODES
-from spatial.synthetic import SyntheticTown, build_town, target_area
+from spatial.synthetic.town import SyntheticTown, build_town, target_area
 
 MONTHS = ("2018-10", "2019-04")
 

@@ -20,17 +20,14 @@ from spatial.events import (
     layer_spec,
 )
 from spatial.place.crs import BNG, to_wgs84
-from spatial.synthetic import (
+from spatial.synthetic.parameters import (
     AMBULANCE_ROUNDING_M,
     CRIME_CATEGORIES,
     MARKET_TYPES,
     SITE_STATUSES,
-    PlantedOperation,
-    SyntheticTown,
-    buffer_area,
-    build_town,
-    target_area,
 )
+from spatial.synthetic.planted import PlantedOperation
+from spatial.synthetic.town import SyntheticTown, buffer_area, build_town, target_area
 
 LAYERS = ("crime", "ambulance", "dealing_site")
 
