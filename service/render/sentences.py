@@ -219,48 +219,43 @@ def _insufficient_sentence(v: Verdict, table: CountTable, what: str) -> str:
             f"from chance at the {_conf(v.tests['alpha'])} level.")
 
 
-def _reduction_sentence(v: Verdict, what: str, buffer_move: str, d_text: str) -> str:
+def _reduction_sentence(v: Verdict, what: str, in_buffer: str) -> str:
+    """Rows 3-6 of the decision table; ``in_buffer`` is '(… there …; displacement effect …)'."""
     quotient = v.tests["wdq"]["value"]
     wdq_text = f" (WDQ {_num(quotient)})" if quotient is not None else ""
+    rose = "That is a significant reduction, but the buffer rose relative to its control "
     if v.code == "displacement_exceeds_reduction":
-        return (f"That is a significant reduction, but the buffer rose relative to "
-                f"its control ({what} there {buffer_move}; displacement effect "
-                f"{d_text}), as much as or more than the target's fall{wdq_text}: "
+        return (f"{rose}{in_buffer}, as much as or more than the target's fall{wdq_text}: "
                 f"the activity appears to have moved rather than gone.")
     if v.code == "reduction_with_displacement":
-        return (f"That is a significant reduction, but the buffer rose relative to "
-                f"its control ({what} there {buffer_move}; displacement effect "
-                f"{d_text}), so some activity appears to have moved next door; the "
+        return (f"{rose}{in_buffer}, so some activity appears to have moved next door; the "
                 f"displacement is smaller than the reduction{wdq_text}.")
     if v.code == "reduction_with_diffusion":
         return (f"That is a significant reduction, and the buffer also fell relative to "
-                f"its control ({what} there {buffer_move}; displacement effect {d_text}): "
-                f"the benefit appears to have spread to the surrounding area (diffusion "
-                f"of benefits).")
+                f"its control {in_buffer}: the benefit appears to have spread to the "
+                f"surrounding area (diffusion of benefits).")
     if v.buffer == "untested":
         return (f"That is a significant reduction; the buffer recorded no {what} in "
                 f"either period, so displacement could not be tested.")
     return (f"That is a significant reduction, and the buffer shows no "
-            f"significant displacement ({what} there {buffer_move}; displacement "
-            f"effect {d_text}).")
+            f"significant displacement {in_buffer}.")
 
 
 def _second_sentence(v: Verdict, table: CountTable, what: str, time_unit: str,
                      unit: str) -> str:
     """What the tests show, after the lead sentence on the target and control."""
-    buffer_move = _movement(table, "buffer", unit=time_unit)
-    d_text = _effect(v.tests["displacement_effect"], unit)
+    in_buffer = (f"({what} there {_movement(table, 'buffer', unit=time_unit)}; "
+                 f"displacement effect {_effect(v.tests['displacement_effect'], unit)})")
     p_local = v.tests["local_effect"]["p_value"]
     if v.code == "increase":
         return f"That is a significant increase relative to the control area ({_p(p_local)})."
     if v.code != "no_significant_change":
-        return _reduction_sentence(v, what, buffer_move, d_text)
+        return _reduction_sentence(v, what, in_buffer)
     second = (f"That is not statistically significant ({_p(p_local)}), so no change in "
               f"the target area can be claimed.")
     if v.buffer in ("rose", "fell"):
-        second += (f" The buffer {v.buffer} relative to its control ({what} there "
-                   f"{buffer_move}; displacement effect {d_text}), but without a clear "
-                   f"change in the target this is not evidence of displacement or "
+        second += (f" The buffer {v.buffer} relative to its control {in_buffer}, but without "
+                   f"a clear change in the target this is not evidence of displacement or "
                    f"diffusion.")
     return second
 
@@ -301,29 +296,12 @@ def explain(table: CountTable, *, alpha: float = 0.05, min_count: int | None = N
             area_unit: str = "km²") -> Explanation:
     """Decide what a before/after evaluation shows, and say it in plain English.
 
-    :func:`spatial.evaluation.verdict.decide` (see its decision table)
-    followed by :func:`render`.
-
-    Parameters
-    ----------
-    table : CountTable
-        Counts (and weights) for target, buffer, control (and buffer control).
-    alpha : float
-        Two-sided significance level of both tests.
-    min_count : int, optional
-        Override of the minimum target before + after total.
-    caveats : sequence of str
-        Keys of :data:`CAVEAT_TEXT` (``snapped_locations``,
-        ``month_precision``, ``partial_intelligence``,
-        ``concurrent_operations``, ``output_layer``) or free text. They are
-        added to the sentence; caveats the data imply (counts under 10, a
-        buffer too small to rule out displacement, a shared trend the
-        additive test may misread -- see
-        :func:`spatial.evaluation.verdict.trend_bias`) are added too.
-    what : str
-        What was counted, for the sentence (e.g. ``"violent offences"``).
-    time_unit, area_unit : str
-        Units of the time and area weights, for the sentence.
+    :func:`spatial.evaluation.verdict.decide` (its decision table, and its
+    ``alpha``, ``min_count`` and ``caveats``: keys of :data:`CAVEAT_TEXT` or
+    free text, used as written) followed by :func:`render` (``what``,
+    ``time_unit`` and ``area_unit`` are words for the sentence). The caveats
+    the data imply (counts under 10, a buffer too small to rule out
+    displacement, a shared trend the additive test may misread) are said too.
 
     Returns
     -------

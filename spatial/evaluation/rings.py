@@ -3,15 +3,14 @@
 Each ring gets the control-adjusted rate ratio with its exact conditional
 interval (the headline), the raw difference and the control-adjusted excess
 with Poisson normal intervals, and the after share with its Clopper-Pearson
-interval.
+interval. The conditional binomial test of each ring is the rate-ratio test
+of :mod:`spatial.evaluation.rate_ratio` (Krishnamoorthy & Thomson 2004), with
+the control trend standing in for the exposures.
 
 References
 ----------
 Clopper, C. J. & Pearson, E. S. (1934). The use of confidence or fiducial
     limits illustrated in the case of the binomial. *Biometrika* 26, 404-413.
-Krishnamoorthy, K. & Thomson, J. (2004). A more powerful test for comparing
-    two Poisson means. *J. Statistical Planning and Inference* 119, 23-35
-    (the conditional binomial test behind each ring's p-value).
 """
 
 from __future__ import annotations

@@ -158,11 +158,20 @@ class Verdict:
                 "tests": self.tests}
 
 
-def _check_caveats(caveats: Sequence[str]) -> tuple[str, ...]:
+def _check_inputs(table: CountTable, alpha: float, min_count: int | None,
+                  caveats: Sequence[str]) -> tuple[int, tuple[str, ...]]:
+    """The verdict's floor on target events and the caller's caveats, checked."""
+    if not isinstance(table, CountTable):
+        raise ParameterError("table", "must be a CountTable")
+    if not (0 < alpha < 1):
+        raise ParameterError("alpha", f"must be strictly between 0 and 1, got {alpha!r}")
+    floor = minimum_events(alpha) if min_count is None else int(min_count)
+    if floor < 0:
+        raise ParameterError("min_count", f"must be >= 0, got {min_count!r}")
     for c in caveats:
         if not isinstance(c, str) or not c.strip():
             raise ParameterError("caveats", f"each caveat must be a non-empty string, got {c!r}")
-    return tuple(caveats)
+    return floor, tuple(caveats)
 
 
 def _tests(table: CountTable, alpha: float, floor: int,
@@ -265,14 +274,7 @@ def decide(table: CountTable, *, alpha: float = 0.05, min_count: int | None = No
         ``code``, ``insufficient``, ``buffer``, ``caveats``, ``data_caveats``
         and ``tests`` (every measure as a dict).
     """
-    if not isinstance(table, CountTable):
-        raise ParameterError("table", "must be a CountTable")
-    if not (0 < alpha < 1):
-        raise ParameterError("alpha", f"must be strictly between 0 and 1, got {alpha!r}")
-    floor = minimum_events(alpha) if min_count is None else int(min_count)
-    if floor < 0:
-        raise ParameterError("min_count", f"must be >= 0, got {min_count!r}")
-    given = _check_caveats(caveats)
+    floor, given = _check_inputs(table, alpha, min_count, caveats)
 
     loc = local_effect(table, alpha)
     dis = displacement_effect(table, alpha)
