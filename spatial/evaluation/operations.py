@@ -86,22 +86,22 @@ import shapely
 from shapely.geometry import mapping as _shape_mapping
 from shapely.geometry import shape as _shape
 
+from service.render.sentences import CAVEAT_TEXT
+from service.render.sentences import explain as verdict
 from spatial.errors import InsufficientDataError, ParameterError
-from spatial.evaluation.displacement import (
-    SMALL_COUNT,
-    CountTable,
+from spatial.evaluation.count_table import SMALL_COUNT, CountTable
+from spatial.evaluation.power import after_window_needed, minimum_detectable_change
+from spatial.evaluation.rate_ratio import rate_ratio_test
+from spatial.evaluation.rings import distance_decay
+from spatial.evaluation.sppt import sppt
+from spatial.evaluation.verdict import minimum_events
+from spatial.evaluation.wdd import (
     EffectTest,
-    after_window_needed,
     displacement_effect,
-    distance_decay,
     harm_weighted_wdd,
     local_effect,
-    minimum_detectable_change,
-    rate_ratio_test,
-    sppt,
     wdd,
 )
-from spatial.evaluation.verdict import CAVEAT_TEXT, minimum_events, verdict
 from spatial.place import crs, placement
 from spatial.place import units as unitsmod
 

@@ -14,7 +14,7 @@ import shapely
 
 from spatial.errors import ParameterError
 from spatial.evaluation import operations as ops
-from spatial.evaluation.displacement import CountTable
+from spatial.evaluation.count_table import CountTable
 from spatial.place import crs
 
 # A fictional place in British National Grid (metres), as spatial.synthetic uses.
@@ -461,7 +461,7 @@ def test_plan_layer_hand_calculation() -> None:
 
 def test_mdc_from_plan_is_detected_about_80_percent_of_the_time() -> None:
     """Plant the planned minimum detectable reduction at event level; ~80 % detected."""
-    from spatial.evaluation.displacement import local_effect
+    from spatial.evaluation.wdd import local_effect
 
     rng = np.random.default_rng(20190101)
     base = {"target": 120, "buffer": 100, "control": 120}
@@ -544,7 +544,7 @@ def test_null_operations_rarely_claim_a_change() -> None:
     areas = make_areas()
     spec = ops.MeasuredLayer("crime", "Drugs", "outcome")
     rng = np.random.default_rng(11)
-    from spatial.evaluation.verdict import verdict
+    from spatial.evaluation.verdict import decide as verdict
 
     claimed = 0
     runs = 200

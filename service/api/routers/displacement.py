@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.api.auth import Principal, principal
 from service.api.errors import KEYED_RESPONSES
 from spatial.errors import ParameterError
-from spatial.evaluation.displacement import CountTable
+from spatial.evaluation.count_table import CountTable
 from spatial.evaluation.operations import displacement_summary
 
 router = APIRouter(prefix="/v1/displacement", tags=["displacement"],
@@ -122,7 +122,7 @@ def calculate(body: CalculateIn | dict[str, Any]) -> dict[str, Any]:
     for k, w in weights.items():
         if w < 0:
             raise ParameterError(f"harm_weights.{k}", "must be >= 0")
-    from spatial.evaluation.displacement import harm_weighted_wdd, wdd
+    from spatial.evaluation.wdd import harm_weighted_wdd, wdd
 
     out: dict[str, Any] = {"categories": {}}
     components = {}
