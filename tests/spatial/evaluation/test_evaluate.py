@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from spatial.evaluation.counting import MeasuredLayer, count_table
+from spatial.evaluation.evaluate import current_baseline, evaluate_operation
+from spatial.evaluation.results import OperationEvaluation
 from tests.spatial.evaluation.scenes import (
     WINDOWS,
     make_areas,
@@ -28,3 +30,28 @@ def test_null_operations_rarely_claim_a_change() -> None:
         claimed += int(verdict(table).code not in ("no_significant_change",
                                                    "insufficient_data"))
     assert claimed / runs <= 0.085
+
+
+def test_evaluation_is_typed_codes_and_numbers() -> None:
+    """The core returns codes, counts and tests; the sentences are the service's."""
+    areas = make_areas()
+    spec = MeasuredLayer("crime", "Drugs", "outcome", 1.0)
+    ev = simulate_points(np.random.default_rng(7), areas,
+                         {"target": 400, "buffer": 400, "control": 400},
+                         {"target": 0.5, "buffer": 1.4})
+    out = evaluate_operation(ev, areas, WINDOWS, [spec], caveats=["concurrent_operations"])
+    assert isinstance(out, OperationEvaluation)
+    layer = out.layers[0]
+    assert layer.verdict_code == "reduction_with_displacement"
+    assert layer.caveats == ("concurrent_operations",)
+    assert layer.table is not None and layer.measures is not None
+    assert layer.measures["local_effect"]["estimate"] < 0
+    assert layer.rings is not None and layer.rings[0].outer_m == 200.0
+    assert out.harm_weighted.result is not None and not out.harm_weighted.output_weighted
+    assert out.verdict_min_count == 35 and out.baseline_lock.locked is False
+    # the baseline lock and the evaluation count the same events the same way
+    snap = current_baseline(ev, areas, WINDOWS, [spec])
+    assert snap["layers"][spec.key]["areas"]["target"] == layer.counts.count("target", "before")
+    locked = evaluate_operation(ev, areas, WINDOWS, [spec], locked=snap)
+    assert locked.baseline_lock.locked and locked.baseline_lock.changes == ()
+    assert [n.code for n in locked.notes] == []
