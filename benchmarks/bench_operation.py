@@ -43,15 +43,13 @@ def main() -> None:
     args = ap.parse_args()
 
     from service.app.importer import ImportReport, import_boundaries, store_events
+    from service.app.operation_areas import areas_from_definition, events_for
+    from service.app.operation_definitions import OperationIn, windows_of
     from service.app.operations import (
-        OperationIn,
-        _events_for,
-        areas_from_definition,
         create_operation,
         get_operation,
         operation_report,
         start_operation,
-        windows_of,
     )
     from service.store import Store
     from spatial.synthetic.town import build_town
@@ -117,7 +115,7 @@ def main() -> None:
         report: dict = {}
         for _ in range(max(1, args.repeat)):
             t0 = time.perf_counter()
-            ev = _events_for(store, req, areas, req.windows.before.start, req.windows.after.end)
+            ev = events_for(store, req, areas, req.windows.before.start, req.windows.after.end)
             loads.append(time.perf_counter() - t0)
             n_loaded = len(ev)
             t0 = time.perf_counter()
@@ -135,7 +133,7 @@ def main() -> None:
         ("  of which: loading events from the store",
          f"{statistics.median(loads):.2f} s for {n_loaded:,} events in the windows and the "
          "operation's extent"),
-        ("  rest: evaluation (spatial.evaluation.operations), dealing-site query, audit",
+        ("  rest: evaluation (spatial.evaluation.evaluate), dealing-site query, audit",
          f"{statistics.median(reports) - statistics.median(loads):.2f} s"),
         ("store file", f"{size_mb:,.0f} MB"),
         ("verdicts", verdicts),

@@ -15,7 +15,7 @@ from typing import Any
 from service.app.analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
 from service.app.hotspots import HotspotOptions, hotspots_collection
 from service.app.importer import ImportReport, import_boundaries, store_events
-from service.app.operations import demo_operation
+from service.app.operation_demo import demo_operation
 from service.render.pages import (
     area_pack_html,
     hotspot_map_html,

@@ -2,7 +2,7 @@
 
 Registered on the main group by one line at the end of :mod:`service.cli`.
 The commands build the same definition the API takes
-(:class:`service.app.operations.OperationIn`) and call the same functions.
+(:class:`service.app.operation_definitions.OperationIn`) and call the same functions.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import click
 
 from service.app import operations as opstore
 from spatial.errors import ParameterError
-from spatial.evaluation.operations import MeasuredLayer, parse_window
+from spatial.evaluation.counting import MeasuredLayer
+from spatial.evaluation.windows import parse_window
 
 # --------------------------------------------------------------------------- parsing
 

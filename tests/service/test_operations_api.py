@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app.importer import ImportReport, import_boundaries, store_events
-from service.app.operations import demo_operation
+from service.app.operation_demo import demo_operation
 from service.store import Store
 from spatial.evaluation.verdict import VERDICT_CODES
 from spatial.synthetic.town import SyntheticTown, build_town, target_area

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.auth import Principal, principal
 from service.api.errors import KEYED_RESPONSES
+from service.render.operation_report import displacement_summary_report as displacement_summary
 from spatial.errors import ParameterError
 from spatial.evaluation.count_table import CountTable
-from spatial.evaluation.operations import displacement_summary
 
 router = APIRouter(prefix="/v1/displacement", tags=["displacement"],
                    responses=KEYED_RESPONSES)

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends
 
 from service.api.auth import Principal, expensive, get_store, principal, require_role
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
+from service.app.operation_definitions import OperationIn, PlanIn
 from service.app.operations import (
-    OperationIn,
-    PlanIn,
     create_operation,
     get_operation,
     operation_report,

@@ -1,0 +1,179 @@
+"""An operation's definition as the API and the CLI take it: pydantic models and validation.
+
+:class:`OperationIn` holds target, buffer, control, windows, layers and
+options; :func:`windows_of` and :func:`specs_of` turn it into the analysis
+core's :class:`~spatial.evaluation.windows.Windows` and
+:class:`~spatial.evaluation.counting.MeasuredLayer`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from spatial.errors import ParameterError
+from spatial.evaluation.counting import MeasuredLayer
+from spatial.evaluation.options import EvaluationOptions
+from spatial.evaluation.windows import Window, Windows
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WindowIn(_Model):
+    """An inclusive date window."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _order(self) -> WindowIn:
+        if self.end < self.start:
+            raise ValueError(f"ends {self.end} before it starts {self.start}")
+        return self
+
+
+class WindowsIn(_Model):
+    before: WindowIn
+    during: WindowIn | None = None
+    after: WindowIn
+
+
+class AreaIn(_Model):
+    """An area: ``boundary`` (units of a stored boundary set), ``geojson`` (a WGS84
+    polygon), ``circle`` (target only: centre lon/lat and radius in metres) or
+    ``suggest`` (control only: chosen from a boundary set's units)."""
+
+    type: Literal["boundary", "geojson", "circle", "suggest"]
+    set: str | None = Field(None, description="boundary set name")
+    version: int | None = Field(None, ge=1, description="boundary set version (default latest)")
+    units: list[str] = Field(default_factory=list, description="unit ids of the set")
+    geometry: dict[str, Any] | None = Field(None, description="GeoJSON, WGS84")
+    centre: tuple[float, float] | None = Field(None, description="(lon, lat)")
+    radius_m: float | None = Field(None, gt=0, le=50_000)
+    max_units: int = Field(5, ge=1, le=50, description="suggest: most units in the control")
+    max_distance_m: float = Field(5_000.0, gt=0, le=100_000,
+                                  description="suggest: farthest a unit may be from the target")
+    match_on: list[str] | None = Field(None, description="suggest: layer/category keys whose "
+                                                         "baseline counts are matched "
+                                                         "(default: every evaluated layer)")
+
+    @model_validator(mode="after")
+    def _fields(self) -> AreaIn:
+        if self.type == "boundary" and (not self.set or not self.units):
+            raise ValueError("a boundary area needs 'set' and at least one of its 'units'")
+        if self.type == "geojson" and self.geometry is None:
+            raise ValueError("a geojson area needs 'geometry'")
+        if self.type == "circle" and (self.centre is None or self.radius_m is None):
+            raise ValueError("a circle needs 'centre' [lon, lat] and 'radius_m'")
+        return self
+
+
+class BufferIn(_Model):
+    """Rings of the given outer distances (m) from the target's edge, or a polygon."""
+
+    rings_m: list[float] | None = Field(None, min_length=1, max_length=10)
+    geometry: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> BufferIn:
+        if (self.rings_m is None) == (self.geometry is None):
+            raise ValueError("give either 'rings_m' (e.g. [400]) or a 'geometry'")
+        if self.rings_m is not None:
+            if any(not (0 < r <= 20_000) for r in self.rings_m):
+                raise ValueError("ring distances must be in (0, 20000] metres")
+            if any(b <= a for a, b in zip(self.rings_m, self.rings_m[1:], strict=False)):
+                raise ValueError("ring distances must be strictly increasing")
+        return self
+
+
+class LayerIn(_Model):
+    layer: str = Field(min_length=1, max_length=64)
+    category: str = Field("*", min_length=1, max_length=200)
+    role: Literal["output", "outcome"]
+    harm_weight: float | None = Field(None, ge=0, allow_inf_nan=False)
+
+
+class OptionsIn(_Model):
+    alpha: float = Field(0.05, ge=1e-6, le=0.5,
+                         description="significance level (1e-6 to 0.5)")
+    power: float = Field(0.8, gt=0, lt=1)
+    planned_reduction: float = Field(0.3, gt=0, le=1)
+    min_count: int | None = Field(None, ge=0)
+    area_weights: bool = False
+    h3_resolution: int = Field(9, ge=5, le=11)
+    kde_cell_m: float = Field(50.0, ge=5, le=1000)
+    kde_bandwidth_m: float = Field(200.0, ge=10, le=5000)
+    include_surface: bool = False
+    decay_step_m: float = Field(100.0, ge=10, le=5000)
+    decay_max_m: float | None = Field(None, gt=0, le=20_000)
+    overdose_layer: str = "ambulance"
+    dealing_site_layer: str = "dealing_site"
+
+    def evaluation(self) -> EvaluationOptions:
+        return EvaluationOptions(
+            alpha=self.alpha, power=self.power, planned_reduction=self.planned_reduction,
+            min_count=self.min_count, area_weights=self.area_weights,
+            h3_resolution=self.h3_resolution, kde_cell_m=self.kde_cell_m,
+            kde_bandwidth_m=self.kde_bandwidth_m, include_surface=self.include_surface,
+            overdose_layer=self.overdose_layer, dealing_site_layer=self.dealing_site_layer)
+
+
+class OperationIn(_Model):
+    """An operation's definition (``POST /v1/operations``)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    target: AreaIn
+    buffer: BufferIn
+    control: AreaIn
+    buffer_control: AreaIn | None = None
+    windows: WindowsIn
+    layers: list[LayerIn] = Field(min_length=1, max_length=30)
+    options: OptionsIn = Field(default_factory=lambda: OptionsIn.model_validate({}))
+
+    @model_validator(mode="after")
+    def _kinds(self) -> OperationIn:
+        if self.target.type == "suggest":
+            raise ValueError("target: 'suggest' is only for a control")
+        if self.control.type == "circle":
+            raise ValueError("control: a circle is only for a target")
+        if self.buffer_control is not None and self.buffer_control.type in ("circle", "suggest"):
+            raise ValueError("buffer_control: must be 'boundary' or 'geojson'")
+        keys = [f"{la.layer}/{la.category}" for la in self.layers]
+        if len(set(keys)) != len(keys):
+            raise ValueError("layers: a layer/category is listed twice")
+        return self
+
+
+class PlanIn(OperationIn):
+    """A proposed operation (``POST /v1/operations/plan``): the name is optional."""
+
+    name: str = Field("proposed operation", min_length=1, max_length=200)
+
+
+def validate_definition(data: Any, model: type[OperationIn] = OperationIn) -> OperationIn:
+    """Validate a definition from the CLI or a file; errors name the field."""
+    if isinstance(data, OperationIn):
+        return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        raise ParameterError(loc or "definition", str(err.get("msg", "invalid"))) from exc
+
+
+def windows_of(req: OperationIn) -> Windows:
+    w = req.windows
+    return Windows(
+        before=Window("before", w.before.start, w.before.end),
+        during=Window("during", w.during.start, w.during.end) if w.during else None,
+        after=Window("after", w.after.start, w.after.end))
+
+
+def specs_of(req: OperationIn) -> list[MeasuredLayer]:
+    return [MeasuredLayer(la.layer, la.category, la.role, la.harm_weight)
+            for la in req.layers]

@@ -1,0 +1,277 @@
+"""An operation's evaluation and the displacement calculator, in the words the API and CLI show.
+
+:func:`spatial.evaluation.evaluate.evaluate_operation` and
+:func:`spatial.evaluation.summary.displacement_summary` return numbers, codes and
+tests; this module turns them into the JSON-able report: the same keys, values
+and sentences for every client. Verdict sentences come from one place,
+:func:`explain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from service.render.sentences import CAVEAT_TEXT, explain
+from spatial.evaluation.areas import AREA_NAMES
+from spatial.evaluation.cells import CellChange
+from spatial.evaluation.count_table import SMALL_COUNT, CountTable
+from spatial.evaluation.results import (
+    HarmWeighted,
+    LayerEvaluation,
+    Note,
+    OperationEvaluation,
+)
+from spatial.evaluation.summary import DisplacementSummary, displacement_summary
+from spatial.evaluation.wdd import EffectTest
+from spatial.evaluation.windows import month_window_notes
+
+ROLE_NOTES: Final = {
+    "output": ("output: measures police activity (e.g. recorded drug offences rise when "
+               "officers search more), not the size of the market or the harm it does"),
+    "outcome": "outcome: a harm the operation aims to reduce",
+}
+#: Caveats of an operation's layers that the verdict's own list does not word.
+LAYER_CAVEATS: Final = {
+    "rounded_locations": ("locations are rounded (ambulance data to about 400 m), so events "
+                          "near an area's edge may be counted in the neighbouring area"),
+}
+SPPT_READING: Final = ("S = 1: the share of events in every cell is the same before and after "
+                       "(the pattern did not move); lower S: more cells changed share. The "
+                       "test compares distributions, not levels.")
+
+
+def caveat_text(key: str) -> str:
+    """A caveat key in words (any other text as written)."""
+    return LAYER_CAVEATS.get(key) or CAVEAT_TEXT.get(key, key)
+
+
+# --------------------------------------------------------------------------- the operation
+
+
+def operation_report_dict(ev: OperationEvaluation) -> dict[str, Any]:
+    """The evaluation report: ``parameters``, ``layers``, ``harm_weighted_wdd``,
+    ``overdose_watch``, ``dealing_sites``, ``baseline_lock``, ``warnings``."""
+    lock: dict[str, Any] = {"locked": ev.baseline_lock.locked,
+                            "changes": list(ev.baseline_lock.changes)}
+    if not ev.baseline_lock.locked:
+        lock["note"] = ("the operation has not been started, so no baseline is locked: the "
+                        "figures use the events as stored now")
+    if ev.dealing_sites is None:
+        sites = {"available": False,
+                 "reason": f"no '{ev.options.dealing_site_layer}' records"}
+    else:
+        sites = {**ev.dealing_sites,
+                 "caveats": [caveat_text(k) for k in ev.dealing_sites["caveats"]]}
+    warnings = [text for note in ev.notes for text in _operation_note(note, ev)]
+    return {"parameters": _parameters(ev), "layers": [layer_dict(la, ev) for la in ev.layers],
+            "harm_weighted_wdd": _harm_dict(ev.harm_weighted), "overdose_watch": ev.overdose_watch,
+            "dealing_sites": sites, "baseline_lock": lock,
+            "warnings": list(dict.fromkeys(warnings))}
+
+
+def _parameters(ev: OperationEvaluation) -> dict[str, Any]:
+    opts = ev.options
+    return {
+        **ev.areas.parameters(),
+        "windows": ev.windows.as_dict(),
+        "effective_lengths_days": {la.counts.spec.key: la.counts.lengths for la in ev.layers},
+        "time_weights": ("counts divided by the effective window length in days (effects are "
+                         "events per day), because before and after lengths differ"
+                         if ev.time_weighted else None),
+        "area_weights": ({a: ev.areas.area_km2(a) for a in AREA_NAMES} if opts.area_weights
+                         else None),
+        "buffer_control": ("given" if ev.has_buffer_control else
+                           "none: the control serves both comparisons (its variance enters "
+                           "the total WDD with coefficient 4)"),
+        "verdict_min_count": ev.verdict_min_count,
+        "small_count": SMALL_COUNT,
+        "sppt": {"h3_resolution": opts.h3_resolution, "cells": ev.sppt_cells,
+                 "correction": "by (Benjamini-Yekutieli)"},
+        "options": opts.as_dict(),
+    }
+
+
+def _operation_note(note: Note, ev: OperationEvaluation) -> list[str]:
+    p = note.params
+    if note.code == "month_windows":
+        return month_window_notes(ev.windows)
+    texts = {
+        "area": lambda: p["text"],
+        "no_sppt": lambda: f"no SPPT: {p['reason']}",
+        "not_in_lock": lambda: (f"{p['key']} was not in the baseline lock: its current before "
+                                "counts were used"),
+        "baseline_changed": lambda: p["change"]["message"],
+        "harm_without_wdd": lambda: (f"{p['key']} has a harm weight but no WDD, so it is left "
+                                     "out of the harm-weighted WDD"),
+    }
+    return [texts[note.code]()]
+
+
+def _harm_dict(hw: HarmWeighted) -> dict[str, Any]:
+    if hw.result is None:
+        return {"total": None, "reason": "no layer has a harm weight"}
+    out = {**hw.result.as_dict(), "reading": "Σ wᵢ·WDDᵢ with SE √Σ wᵢ²·SEᵢ²; negative: "
+                                             "harm prevented relative to the controls"}
+    if hw.double_counted:
+        out.setdefault("warnings", []).append(
+            "a layer's '*' (all categories) and one of its categories are both "
+            "weighted: those events are counted twice")
+    if hw.output_weighted:
+        out.setdefault("warnings", []).append(
+            "an output layer is harm-weighted: outputs measure police activity, not harm")
+    return out
+
+
+# --------------------------------------------------------------------------- one layer
+
+
+def layer_dict(layer: LayerEvaluation, ev: OperationEvaluation) -> dict[str, Any]:
+    """One layer/category of the report, with its verdict sentence and warnings."""
+    lc, spec, alpha = layer.counts, layer.counts.spec, ev.options.alpha
+    entry: dict[str, Any] = {
+        "key": spec.key, **spec.as_dict(), "role_note": ROLE_NOTES[spec.role],
+        "counts": {a: v for a, v in lc.areas.items()
+                   if layer.has_buffer_control or a != "buffer_control"},
+        "lengths_days": lc.lengths, "month_precision": lc.month_precision,
+        "location_precisions": lc.location_precisions,
+    }
+    sentence = ""
+    if layer.table is None:
+        entry.update({"count_table": None, "measures": None,
+                      "verdict": {"code": "insufficient_data",
+                                  "sentence": f"No conclusion can be drawn for {spec.what()}: "
+                                              f"{layer.reason}.", "caveats": []}})
+    else:
+        v = explain(layer.table, alpha=alpha, min_count=ev.options.min_count,
+                    caveats=[LAYER_CAVEATS.get(k, k) for k in layer.caveats], what=spec.what(),
+                    time_unit="day")
+        sentence = v.sentence
+        entry["count_table"] = layer.table.as_dict()
+        entry["measures"] = layer.measures
+        entry["verdict"] = {"code": v.code, "sentence": v.sentence, "caveats": list(v.caveats)}
+        entry["buffer_rings"] = [
+            {"inner_m": r.inner_m, "outer_m": r.outer_m, **r.counts,
+             "displacement_effect": r.displacement_effect.as_dict()}
+            for r in layer.rings or ()]
+    entry["distance_decay"] = {**layer.distance_decay.as_dict(),
+                               "measured_from": "the target's edge"}
+    entry["sppt"] = None if layer.sppt is None else sppt_dict(layer.sppt)
+    entry["density_change"] = (
+        {**layer.density_change, "note": "the density surfaces use the events as stored now, "
+                                         "not the locked baseline"}
+        if layer.density_uses_current_events else layer.density_change)
+    entry["planning"] = layer.planning
+    entry["warnings"] = [_layer_note(n, sentence) for n in layer.notes]
+    return entry
+
+
+def _layer_note(note: Note, sentence: str) -> str:
+    p = note.params
+    if note.code == "count_note":
+        return str(p["text"])
+    if note.code == "no_measures":
+        return f"no measures computed: {p['reason']}"
+    if note.code == "measure_not_computed":
+        return f"{p['measure'].replace('_', ' ')} not computed: {p['reason']}"
+    if note.code == "effect_not_tested":
+        return f"{p['effect'].replace('_', ' ')} not tested: {p['reason']}"
+    if note.code == "small_counts":
+        cells = ", ".join(f"{a.replace('_', ' ')} {w} ({n})" for a, w, n in p["cells"])
+        return (f"counts below {SMALL_COUNT} (too small for the normal approximation to be "
+                f"reliable) in: {cells}")
+    if note.code == "too_few_for_verdict":
+        return f"too few events for a verdict: {sentence}"
+    raise ValueError(f"unknown layer note {note.code!r}")
+
+
+def sppt_dict(change: CellChange) -> dict[str, Any]:
+    """The SPPT over H3 cells: global S and the cells whose share changed."""
+    res = change.result
+    changed = [{"cell": str(change.cell_ids[i]), "before": int(res.before[i]),
+                "after": int(res.after[i]),
+                "share_before": float(res.p_before[i]), "share_after": float(res.p_after[i]),
+                "p_adjusted": float(res.p_adjusted[i]),
+                "direction": "larger share after" if res.p_after[i] > res.p_before[i]
+                else "smaller share after"}
+               for i in change.changed.tolist()]
+    return {"global_s": res.global_s, "global_s_robust": res.global_s_robust,
+            "n_units": res.n_units, "n_units_with_events": res.n_units_robust,
+            "changed_cells": changed, "method": res.method, "correction": res.correction,
+            "reason": res.reason, "reading": SPPT_READING,
+            "h3_resolution": change.h3_resolution}
+
+
+# --------------------------------------------------------------------------- the calculator
+
+
+def effect_dict(t: EffectTest) -> dict[str, Any]:
+    """``{estimate, se, variance, z, p, ci, significant, alpha, reason}`` of a test."""
+    ci = None if t.ci_low is None else [t.ci_low, t.ci_high]
+    return {"estimate": t.estimate, "se": t.se, "variance": t.variance, "z": t.z,
+            "p": t.p_value, "ci": ci, "significant": t.significant, "alpha": t.alpha,
+            "reason": t.reason}
+
+
+def displacement_summary_report(table: CountTable, *, alpha: float = 0.05,
+                                harm_weight: float | None = None,
+                                min_count: int | None = None) -> dict[str, Any]:
+    """The calculator's report of one count table (see :func:`summary_dict`)."""
+    return summary_dict(displacement_summary(table, alpha=alpha, harm_weight=harm_weight,
+                                             min_count=min_count))
+
+
+def summary_dict(s: DisplacementSummary) -> dict[str, Any]:
+    """``sm``, ``bdm``, ``wdq``, ``tne``, ``wdd``, ``local_effect``,
+    ``displacement_effect``, ``verdict``, ``counts`` [, ``harm_weighted_wdd``],
+    ``parameters`` and ``warnings``."""
+    table, tests = s.table, s.measures
+    v = explain(table, alpha=s.alpha, min_count=s.min_count)
+    out: dict[str, Any] = {
+        "sm": tests["success_measure"],
+        "bdm": tests["buffer_displacement_measure"],
+        "wdq": tests["wdq"],
+        "tne": tests["total_net_effect"],
+        "wdd": effect_dict(s.wdd),
+        "local_effect": effect_dict(s.local_effect),
+        "displacement_effect": effect_dict(s.displacement_effect),
+        "verdict": {"code": v.code, "sentence": v.sentence, "caveats": list(v.caveats)},
+        "counts": table.as_dict(),
+    }
+    if s.harm_weighted is not None:
+        out["harm_weighted_wdd"] = effect_dict(s.harm_weighted)
+    out["parameters"] = _summary_parameters(s)
+    out["warnings"] = _summary_warnings(out, s)
+    return out
+
+
+def _summary_warnings(out: Mapping[str, Any], s: DisplacementSummary) -> list[str]:
+    warnings = []
+    for key in ("sm", "bdm", "wdq", "tne"):
+        if out[key].get("value") is None:
+            warnings.append(f"{key} not computed: {out[key].get('reason')}")
+    for key in ("wdd", "local_effect", "displacement_effect"):
+        if out[key]["reason"]:
+            warnings.append(f"{key} not tested: {out[key]['reason']}")
+    if s.small_cells:
+        warnings.append(f"counts below {SMALL_COUNT} in: "
+                        f"{', '.join(f'{a} {p}' for a, p in s.small_cells)}; the normal "
+                        "approximation is rough there")
+    return warnings
+
+
+def _summary_parameters(s: DisplacementSummary) -> dict[str, Any]:
+    table = s.table
+    return {
+        "alpha": s.alpha,
+        "time_weights": ({"before": table.before_length, "after": table.after_length}
+                         if table.has_time_weights else None),
+        "area_weights": ({a: getattr(table, f"{a}_area") for a in AREA_NAMES}
+                         if table.has_area_weights else None),
+        "harm_weight": s.harm_weight,
+        "buffer_control": ("given" if table.has_buffer_control else
+                           "absent: the control serves both comparisons, so its counts enter "
+                           "the WDD variance with coefficient 4"),
+        "verdict_min_count": s.measures["min_count"],
+        "variance": "Poisson: the sum of the counts, each divided by its weight squared",
+    }

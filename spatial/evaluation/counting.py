@@ -1,0 +1,309 @@
+"""Events as arrays, where each falls, and the counts per layer, area and window.
+
+All distance work happens in metres in one projected CRS (British National
+Grid in Great Britain, else UTM; :mod:`spatial.place.crs`). Point-in-polygon is
+exact and vectorised (:func:`spatial.place.placement.assign_polygons`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from spatial.errors import ParameterError
+from spatial.evaluation.areas import AREA_NAMES, OperationAreas
+from spatial.evaluation.count_table import CountTable
+from spatial.evaluation.windows import WINDOW_NAMES, IntArray, Windows, window_index
+from spatial.place import crs, placement
+
+FloatArray = npt.NDArray[np.float64]
+
+ROLES: Final = ("output", "outcome")
+
+
+@dataclass(frozen=True)
+class MeasuredLayer:
+    """A layer and category to evaluate, with its role and optional harm weight.
+
+    ``category="*"`` sums every category of the layer; categories joined by
+    ``+`` (e.g. ``"Drugs+Anti-social behaviour"``) are summed together.
+    """
+
+    layer: str
+    category: str = "*"
+    role: str = "outcome"
+    harm_weight: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.layer:
+            raise ParameterError("layers", "a layer name is needed")
+        if not self.category:
+            raise ParameterError("layers", f"{self.layer}: a category (or *) is needed")
+        if self.role not in ROLES:
+            raise ParameterError("layers", f"{self.key}: role must be output or outcome, "
+                                 f"got {self.role!r}")
+        if self.harm_weight is not None and not (
+                math.isfinite(self.harm_weight) and self.harm_weight >= 0):
+            raise ParameterError("layers", f"{self.key}: harm weight must be a number >= 0")
+
+    @property
+    def key(self) -> str:
+        return f"{self.layer}/{self.category}"
+
+    @classmethod
+    def parse(cls, text: str) -> MeasuredLayer:
+        """``LAYER:CATEGORY:ROLE[:HARM_WEIGHT]``, e.g. ``crime:Drugs:output``,
+        ``ambulance:*:outcome`` or ``crime:Burglary:outcome:2.5``."""
+        parts = text.split(":")
+        if len(parts) not in (3, 4):
+            raise ParameterError("layer", f"{text!r}: expected LAYER:CATEGORY:ROLE[:WEIGHT], "
+                                 "e.g. crime:Drugs:output")
+        weight = None
+        if len(parts) == 4:
+            try:
+                weight = float(parts[3])
+            except ValueError as exc:
+                raise ParameterError("layer", f"{text!r}: harm weight {parts[3]!r} is not a "
+                                     "number") from exc
+        return cls(parts[0].strip(), parts[1].strip(), parts[2].strip().lower(), weight)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The categories summed (empty for ``*``: all of them)."""
+        if self.category == "*":
+            return ()
+        return tuple(c.strip() for c in self.category.split("+") if c.strip())
+
+    def matches(self, layer: npt.ArrayLike, category: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        mask = np.asarray(layer, dtype=object) == self.layer
+        cats = self.categories
+        if len(cats) == 1:
+            mask &= np.asarray(category, dtype=object) == cats[0]
+        elif cats:
+            mask &= np.isin(np.asarray(category, dtype=object), np.asarray(cats, dtype=object))
+        return np.asarray(mask, dtype=bool)
+
+    def what(self) -> str:
+        """Words for the verdict sentence ("recorded <what> fell ...")."""
+        cats = " + ".join(self.categories)
+        if self.layer == "crime":
+            return "crimes" if not cats else f"{cats} crimes"
+        if self.layer == "ambulance":
+            return "ambulance call-outs" if not cats else f"ambulance call-outs ({cats})"
+        return f"{self.layer} events" + ("" if not cats else f" ({cats})")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer, "category": self.category, "role": self.role,
+                "harm_weight": self.harm_weight}
+
+
+@dataclass(frozen=True, eq=False)
+class EventArrays:
+    """Events as aligned arrays: positions in metres (the operation's CRS) and WGS84."""
+
+    x: FloatArray
+    y: FloatArray
+    lon: FloatArray
+    lat: FloatArray
+    time: npt.NDArray[np.datetime64]
+    layer: npt.NDArray[np.object_]
+    category: npt.NDArray[np.object_]
+    time_precision: npt.NDArray[np.object_]
+    location_precision: npt.NDArray[np.object_]
+
+    def __len__(self) -> int:
+        return int(self.x.size)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, epsg: int) -> EventArrays:
+        """From an events frame (``store.event_arrays`` columns): x/y are used where
+        ``crs_epsg`` is ``epsg``, recomputed from lon/lat elsewhere."""
+        n = len(frame)
+        lon = frame["lon"].to_numpy(dtype=float) if n else np.zeros(0)
+        lat = frame["lat"].to_numpy(dtype=float) if n else np.zeros(0)
+        if n and {"x", "y", "crs_epsg"} <= set(frame.columns):
+            x = frame["x"].to_numpy(dtype=float).copy()
+            y = frame["y"].to_numpy(dtype=float).copy()
+            other = frame["crs_epsg"].to_numpy() != epsg
+            if other.any():
+                x[other], y[other] = crs.to_metric(lon[other], lat[other], epsg)
+        else:
+            x, y = crs.to_metric(lon, lat, epsg)
+
+        def col(name: str, default: str) -> npt.NDArray[np.object_]:
+            if name in frame.columns:
+                return frame[name].to_numpy(dtype=object)
+            return np.full(n, default, dtype=object)
+
+        time = (pd.to_datetime(frame["time"]).to_numpy(dtype="datetime64[ns]") if n
+                else np.zeros(0, dtype="datetime64[ns]"))
+        return cls(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), lon=lon, lat=lat,
+                   time=time, layer=col("layer", ""), category=col("category", ""),
+                   time_precision=col("time_precision", "day"),
+                   location_precision=col("location_precision", "exact"))
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """Where and when each event falls: indexes, -1 for none."""
+
+    area: IntArray     # into AREA_NAMES
+    ring: IntArray     # into OperationAreas.buffer_rings
+    decay: IntArray    # into OperationAreas.decay_rings
+    window: IntArray   # 0 before, 1 during, 2 after
+
+
+def place_events(events: EventArrays, areas: OperationAreas, windows: Windows) -> Placement:
+    """Area, buffer ring, decay ring and window of every event, vectorised.
+
+    Point-in-polygon is exact (:func:`spatial.place.placement.assign_polygons`, in
+    metres); target, buffer, control and buffer control are tested together,
+    so an event on a shared edge goes to the first of them in that order.
+    Only events inside a window are placed.
+    """
+    n = len(events)
+    win = window_index(events.time, windows)
+    area = np.full(n, -1, dtype=np.int64)
+    ring = np.full(n, -1, dtype=np.int64)
+    decay = np.full(n, -1, dtype=np.int64)
+    sel = np.flatnonzero(win >= 0)
+    if sel.size:
+        x, y = events.x[sel], events.y[sel]
+        polys = np.array([areas.target, areas.buffer, areas.control, areas.buffer_control],
+                         dtype=object)
+        area[sel] = placement.assign_polygons(x, y, polys)
+        ring[sel] = placement.assign_polygons(x, y, np.array(areas.buffer_rings, dtype=object))
+        decay[sel] = placement.assign_polygons(x, y, np.array(areas.decay_rings, dtype=object))
+    return Placement(area=area, ring=ring, decay=decay, window=win)
+
+
+@dataclass(frozen=True)
+class LayerCounts:
+    """Counts of one layer/category per area and window, and what they rest on.
+
+    Attributes
+    ----------
+    spec : MeasuredLayer
+    areas : dict
+        ``area -> {"before", "during", "after"}`` counts (``during`` is 0
+        when the operation has no during window).
+    rings : list of dict
+        Per buffer ring, ``{"before", "during", "after"}``.
+    decay_before, decay_after : list of int
+        Per distance-decay ring.
+    lengths : dict
+        Effective window lengths in days (see the module notes).
+    month_precision : bool
+        The layer's times are months (police.uk).
+    location_precisions : list of str
+        Distinct location precisions among the counted events.
+    n_events : int
+        Events of this layer/category in any window.
+    """
+
+    spec: MeasuredLayer
+    areas: dict[str, dict[str, int]]
+    rings: list[dict[str, int]]
+    decay_before: list[int]
+    decay_after: list[int]
+    lengths: dict[str, float | None]
+    month_precision: bool
+    location_precisions: list[str]
+    n_events: int
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, area: str, window: str) -> int:
+        return int(self.areas[area][window])
+
+    def table(self, *, time_weighted: bool, area_km2: Mapping[str, float | None] | None = None,
+              has_buffer_control: bool = False) -> tuple[CountTable | None, str | None]:
+        """The :class:`~spatial.evaluation.count_table.CountTable`, or ``None`` and the reason.
+
+        ``time_weighted``: divide by the effective window lengths in days.
+        ``area_km2``: area weights (km²) of target, buffer, control (and buffer
+        control).
+        """
+        kwargs: dict[str, Any] = {}
+        names = AREA_NAMES if has_buffer_control else AREA_NAMES[:3]
+        for name in names:
+            for w in WINDOW_NAMES:
+                kwargs[f"{name}_{w}"] = self.areas[name][w]
+        if self.lengths.get("during") is None:
+            for name in names:
+                kwargs.pop(f"{name}_during")
+        if time_weighted:
+            lb, la = self.lengths["before"], self.lengths["after"]
+            if not lb or not la:
+                empty = "before" if not lb else "after"
+                return None, (f"the {empty} window holds no whole month of this "
+                              f"month-precision layer, so it has no events to compare")
+            kwargs["before_length"], kwargs["after_length"] = lb, la
+            if self.lengths.get("during"):
+                kwargs["during_length"] = self.lengths["during"]
+        if area_km2 is not None:
+            for name in names:
+                kwargs[f"{name}_area"] = area_km2[name]
+        return CountTable(**kwargs), None
+
+
+def count_table(events: EventArrays, areas: OperationAreas, windows: Windows,
+                specs: Sequence[MeasuredLayer], *,
+                placed: Placement | None = None) -> dict[str, LayerCounts]:
+    """Counts per layer/category, area and window (target, buffer, control, buffer control ×
+    before, during, after), per buffer ring and per distance-decay ring.
+
+    Vectorised: one placement of all events (:func:`place_events`), then one
+    ``np.bincount`` per layer/category over ``area × window``.
+
+    Returns
+    -------
+    dict of key (``"layer/category"``) to :class:`LayerCounts`
+    """
+    p = placed if placed is not None else place_events(events, areas, windows)
+    n_rings = len(areas.buffer_rings)
+    n_decay = len(areas.decay_rings)
+    out: dict[str, LayerCounts] = {}
+    for spec in specs:
+        if spec.key in out:
+            raise ParameterError("layers", f"{spec.key} is listed twice")
+        mask = spec.matches(events.layer, events.category) & (p.window >= 0)
+        w = p.window[mask]
+        a = p.area[mask]
+        in_area = a >= 0
+        grid = np.bincount(a[in_area] * 3 + w[in_area], minlength=12).reshape(4, 3)
+        r = p.ring[mask]
+        in_ring = r >= 0
+        rgrid = np.bincount(r[in_ring] * 3 + w[in_ring], minlength=3 * n_rings).reshape(n_rings, 3)
+        d = p.decay[mask]
+        in_decay = d >= 0
+        dgrid = np.bincount(d[in_decay] * 3 + w[in_decay], minlength=3 * n_decay).reshape(
+            n_decay, 3)
+        tp = set(pd.unique(events.time_precision[mask]).tolist())
+        month = "month" in tp
+        notes: list[str] = []
+        if month and len(tp) > 1:
+            notes.append(f"{spec.key} mixes month-precision times with others "
+                         f"({', '.join(sorted(map(str, tp)))}); window lengths are taken as "
+                         "whole months")
+        out[spec.key] = LayerCounts(
+            spec=spec,
+            areas={name: {wn: int(grid[i, j]) for j, wn in enumerate(WINDOW_NAMES)}
+                   for i, name in enumerate(AREA_NAMES)},
+            rings=[{wn: int(rgrid[k, j]) for j, wn in enumerate(WINDOW_NAMES)}
+                   for k in range(n_rings)],
+            decay_before=[int(v) for v in dgrid[:, 0]],
+            decay_after=[int(v) for v in dgrid[:, 2]],
+            lengths=windows.lengths(month),
+            month_precision=month,
+            location_precisions=sorted(map(str, pd.unique(
+                events.location_precision[mask & (p.area >= 0)]).tolist())),
+            n_events=int(mask.sum()),
+            notes=notes,
+        )
+    return out

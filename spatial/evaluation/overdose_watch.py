@@ -1,0 +1,71 @@
+"""The overdose watch: rate-ratio tests on overdose call-outs in target + buffer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from spatial.evaluation.count_table import SMALL_COUNT
+from spatial.evaluation.counting import EventArrays, MeasuredLayer, Placement
+from spatial.evaluation.rate_ratio import rate_ratio_test
+from spatial.evaluation.windows import WINDOW_NAMES, Windows
+
+
+def overdose_watch(events: EventArrays, placed: Placement, windows: Windows, layer: str, *,
+                   alpha: float = 0.05,
+                   locked_before: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """Overdose call-outs in target + buffer, before, during and after, with rate-ratio tests.
+
+    The during and after rates (events per day, exposure = effective window
+    length) are each compared with the before rate by the exact conditional
+    test of :func:`spatial.evaluation.rate_ratio.rate_ratio_test`; a significant rise
+    (p < α and a higher rate) raises the ``rise`` flag. A disruption can raise
+    harm (overdoses when purity becomes unpredictable), so this is watched
+    whatever the crime figures say.
+    """
+    spec = MeasuredLayer(layer, "*", "outcome")
+    mask = spec.matches(events.layer, events.category)
+    if not mask.any() and locked_before is None:
+        return {"available": False, "layer": layer,
+                "reason": f"no '{layer}' events in any window: the overdose watch needs "
+                          "ambulance call-outs"}
+    month = bool((events.time_precision[mask] == "month").any())
+    lengths = windows.lengths(month)
+    counts: dict[str, dict[str, int]] = {}
+    for area_i, area in ((0, "target"), (1, "buffer")):
+        counts[area] = {}
+        for j, wn in enumerate(WINDOW_NAMES):
+            counts[area][wn] = int((mask & (placed.area == area_i) & (placed.window == j)).sum())
+    if locked_before is not None:
+        for area in ("target", "buffer"):
+            counts[area]["before"] = int(locked_before.get(area, counts[area]["before"]))
+    total = {wn: counts["target"][wn] + counts["buffer"][wn] for wn in WINDOW_NAMES}
+    tests: dict[str, Any] = {}
+    flags = []
+    lb = lengths["before"]
+    for wn in ("during", "after"):
+        lw = lengths[wn]
+        if lw is None:
+            tests[f"before_vs_{wn}"] = None
+            continue
+        if not lb or not lw:
+            tests[f"before_vs_{wn}"] = {"reason": "a window has no effective length"}
+            continue
+        res = rate_ratio_test(total["before"], lb, total[wn], lw, alpha)
+        tests[f"before_vs_{wn}"] = res.as_dict()
+        if res.rise_flag:
+            flags.append(f"overdose call-outs in the target and buffer rose {wn} the operation: "
+                         f"{total[wn]} in {lw:g} days against {total['before']} in {lb:g} days "
+                         f"before (rate ratio {_fmt(res.rate_ratio)}, {100 * (1 - alpha):g} % "
+                         f"CI {_fmt(res.ci_low)} to {_fmt(res.ci_high)}, p = {res.p_value:.3g})")
+    warnings = []
+    if sum(total.values()) < SMALL_COUNT:
+        warnings.append(f"only {sum(total.values())} overdose call-outs in all windows: the "
+                        "watch cannot show anything but a very large change")
+    return {"available": True, "layer": layer, "counts": counts, "total": total,
+            "lengths_days": lengths, "tests": tests, "rise": bool(flags), "flags": flags,
+            "alpha": alpha, "warnings": warnings}
+
+
+def _fmt(x: float | None) -> str:
+    return "unbounded" if x is None else f"{x:.2f}"

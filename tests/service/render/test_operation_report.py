@@ -1,0 +1,157 @@
+"""Tests of service.render.operation_report over spatial.evaluation.evaluate and
+spatial.evaluation.summary: the baseline lock, planted effects at event level, zero counts,
+the report's shape, and the calculator."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from service.render.operation_report import displacement_summary_report, operation_report_dict
+from spatial.evaluation.baseline import fingerprint
+from spatial.evaluation.count_table import CountTable
+from spatial.evaluation.counting import MeasuredLayer
+from spatial.evaluation.evaluate import current_baseline, evaluate_operation
+from spatial.evaluation.options import EvaluationOptions
+from spatial.evaluation.sites import SiteRecords
+from tests.spatial.evaluation.scenes import (
+    E0,
+    HAND_POINTS,
+    N0,
+    WINDOWS,
+    empty_events,
+    events_at,
+    make_areas,
+    simulate_points,
+    square,
+    wgs,
+)
+
+
+def evaluate_report(*args, **kwargs) -> dict:
+    """The report the API shows: the typed evaluation, worded."""
+    return operation_report_dict(evaluate_operation(*args, **kwargs))
+
+
+def test_baseline_lock_reports_changes_and_uses_locked_counts() -> None:
+    areas = make_areas()
+    specs = [MeasuredLayer("crime", "Drugs", "output")]
+    ev = events_at(HAND_POINTS)
+    locked = current_baseline(ev, areas, WINDOWS, specs)
+    fp = fingerprint(locked)
+    assert len(fp) == 64 and fp == fingerprint(json.loads(json.dumps(locked)))
+    assert locked["layers"]["crime/Drugs"]["areas"]["target"] == 3
+    extra = events_at(HAND_POINTS + [(E0 + 5, N0 + 5, "before", "crime", "Drugs")] * 3)
+    report = evaluate_report(extra, areas, WINDOWS, specs, locked=locked)
+    changes = report["baseline_lock"]["changes"]
+    assert changes[0]["message"] == ("3 events imported after the baseline lock changed the "
+                                     "before count of crime/Drugs in target: 3 → 6; the "
+                                     "locked figures were used")
+    assert any("H3 cell" in c["message"] for c in changes)
+    layer = report["layers"][0]
+    assert layer["counts"]["target"]["before"] == 3  # the locked figure
+    assert layer["count_table"]["target_before"] == 3
+    assert changes[0]["message"] in report["warnings"]
+    assert fingerprint(locked) == fp  # the lock itself is not modified
+
+
+@pytest.mark.parametrize(("effects", "expected"), [
+    ({"target": 0.5, "buffer": 1.4}, {"reduction_with_displacement"}),
+    ({"target": 0.5, "buffer": 0.6}, {"reduction_with_diffusion"}),
+    ({"target": 0.5}, {"reduction_no_displacement"}),
+    ({}, {"no_significant_change"}),
+])
+def test_planted_effects_recovered_from_points(effects: dict[str, float],
+                                               expected: set[str]) -> None:
+    areas = make_areas()
+    rng = np.random.default_rng(7)
+    ev = simulate_points(rng, areas, {"target": 400, "buffer": 400, "control": 400}, effects)
+    report = evaluate_report(ev, areas, WINDOWS,
+                                    [MeasuredLayer("crime", "Drugs", "outcome")])
+    assert report["layers"][0]["verdict"]["code"] in expected
+    json.dumps(report, allow_nan=False)
+
+
+def test_zero_counts_never_crash_and_say_why() -> None:
+    areas = make_areas(buffer_control=wgs(square(E0 - 2_000, N0, 300)))
+    specs = [MeasuredLayer("crime", "Drugs", "output", 1.0),
+             MeasuredLayer("crime", "Burglary", "outcome")]
+    site_none = SiteRecords(x=np.zeros(0), y=np.zeros(0), status=np.zeros(0, dtype=object),
+                                first_seen=np.zeros(0, dtype="datetime64[ns]"),
+                                last_seen=np.zeros(0, dtype="datetime64[ns]"))
+    report = evaluate_report(empty_events(), areas, WINDOWS, specs, sites=site_none)
+    json.dumps(report, allow_nan=False)
+    for layer in report["layers"]:
+        assert layer["verdict"]["code"] == "insufficient_data"
+        assert "Too few" in layer["verdict"]["sentence"]
+        assert any("success measure not computed: control before count is 0" in w
+                   for w in layer["warnings"])
+        assert any("wdd not tested" in w for w in layer["warnings"])
+        assert layer["sppt"]["reason"].startswith("no events before")
+        assert layer["density_change"]["available"] is False
+        assert layer["planning"]["mdc_local"]["reason"].startswith("target before count is 0")
+    assert report["overdose_watch"]["available"] is False
+    assert report["dealing_sites"]["available"] is False
+    assert report["harm_weighted_wdd"]["total"]["reason"].startswith("every count")
+    # events in the target only: the control is empty
+    only_target = events_at([(E0, N0, "before", "crime", "Drugs")] * 40
+                            + [(E0, N0, "after", "crime", "Drugs")] * 10)
+    rep2 = evaluate_report(only_target, areas, WINDOWS, specs[:1])
+    json.dumps(rep2, allow_nan=False)
+    layer = rep2["layers"][0]
+    assert layer["verdict"]["code"] == "insufficient_data"
+    assert "control area recorded no" in layer["verdict"]["sentence"]
+    assert layer["distance_decay"]["reason"].startswith("control before count is 0")
+
+
+def test_report_shape_parameters_and_caveats() -> None:
+    areas = make_areas()
+    rng = np.random.default_rng(3)
+    ev = simulate_points(rng, areas, {"target": 200, "buffer": 200, "control": 200},
+                         {"target": 0.5, "buffer": 1.3})
+    specs = [MeasuredLayer("crime", "Drugs", "output", 2.0)]
+    rep = evaluate_report(ev, areas, WINDOWS, specs, caveats=["concurrent_operations"],
+                                 options=EvaluationOptions(alpha=0.1, area_weights=True))
+    p = rep["parameters"]
+    assert p["crs"] == "EPSG:27700" and p["options"]["alpha"] == 0.1
+    assert p["area_weights"]["target"] == pytest.approx(0.16)
+    assert p["windows"]["before"] == {"start": "2019-01-01", "end": "2019-01-31", "days": 31}
+    assert p["time_weights"] is None  # equal windows
+    layer = rep["layers"][0]
+    assert layer["role"] == "output" and "police activity" in layer["role_note"]
+    for key in ("success_measure", "buffer_displacement_measure", "wdq", "total_net_effect",
+                "local_effect", "displacement_effect", "wdd"):
+        assert key in layer["measures"]
+    assert layer["count_table"]["target_area"] == pytest.approx(0.16)
+    caveats = " ".join(layer["verdict"]["caveats"])
+    assert "other operations ran at the same time" in caveats
+    assert "police activity" in caveats
+    assert layer["buffer_rings"][0]["outer_m"] == 200.0
+    assert layer["distance_decay"]["rings"][0]["inner_m"] == 0.0
+    assert layer["sppt"]["n_units"] > 0
+    assert layer["density_change"]["available"] is True
+    assert rep["harm_weighted_wdd"]["total"]["estimate"] == pytest.approx(
+        2.0 * layer["measures"]["wdd"]["estimate"])
+    assert rep["baseline_lock"]["locked"] is False
+    json.dumps(rep, allow_nan=False)
+
+
+def test_displacement_summary_wheeler_ratcliffe() -> None:
+    t = CountTable.from_pairs(target=(207, 110), control=(308, 318), buffer=(178, 157),
+                              buffer_control=(150, 140))
+    out = displacement_summary_report(t, harm_weight=2.0)
+    w = out["wdd"]
+    assert w["estimate"] == -118 and w["variance"] == 1568
+    assert w["se"] == pytest.approx(math.sqrt(1568)) and round(w["z"], 2) == -2.98
+    assert [round(c) for c in w["ci"]] == [-196, -40]
+    assert out["harm_weighted_wdd"]["estimate"] == -236
+    assert out["harm_weighted_wdd"]["se"] == pytest.approx(2 * math.sqrt(1568))
+    assert out["verdict"]["code"] == "reduction_no_displacement"
+    zero = displacement_summary_report(CountTable.from_pairs(target=(0, 0), buffer=(0, 0),
+                                                          control=(0, 0)))
+    assert zero["wdd"]["z"] is None and zero["sm"]["value"] is None
+    assert any("sm not computed" in w for w in zero["warnings"])
+    json.dumps(zero, allow_nan=False)
