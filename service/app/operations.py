@@ -36,45 +36,17 @@ import shapely
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from shapely.geometry import mapping as shape_mapping
-from sqlalchemy.engine import Connection
 
 from service.app.analysis import boundary_frame
-from service.store import EventFilter, Store, _now, imports, metadata, register_migration
+from service.store import EventFilter, Store
+from service.store.base import now as _now
+from service.store.tables import imports, operations_table
 from spatial.disclosure import POINT_LEVEL_ROLES
 from spatial.errors import ConflictError, NotFoundError, ParameterError
 from spatial.evaluation import operations as ops
 from spatial.place import placement
 
 OPERATION_STATUSES = ("planned", "started")
-
-operations_table = sa.Table(
-    "operations", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("definition", sa.Text, nullable=False),   # JSON: request + resolved areas
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("created_by", sa.Text, nullable=False),
-    sa.Column("started_at", sa.DateTime, nullable=True),
-    sa.Column("baseline", sa.Text, nullable=True),      # JSON: locked counts + fingerprint
-    # partners and viewers see an operation only when an analyst shared it, once started
-    sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),
-)
-
-
-def _m10_operations(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[operations_table])
-
-
-def _m13_operation_sharing(conn: Connection) -> None:
-    columns = {c["name"] for c in sa.inspect(conn).get_columns("operations")}
-    if "shared" not in columns:
-        conn.execute(sa.text("ALTER TABLE operations ADD COLUMN shared BOOLEAN NOT NULL "
-                             "DEFAULT FALSE"))
-
-
-register_migration(10, "operations: definitions, status and baseline locks", _m10_operations)
-register_migration(13, "operations: shared with partners", _m13_operation_sharing)
 
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()
 
