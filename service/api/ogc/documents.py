@@ -8,12 +8,12 @@ from typing import Any
 from starlette.datastructures import URL
 
 from service.api.ogc.models import (
-    Collection,
-    Extent,
-    LandingPage,
-    Link,
-    SpatialExtent,
-    TemporalExtent,
+    OgcCollection,
+    OgcExtent,
+    OgcLandingPage,
+    OgcLink,
+    OgcSpatialExtent,
+    OgcTemporalExtent,
 )
 from service.api.ogc.params import CRS84, GEOJSON, JSON, SUPPORTED_CRS
 from service.api.ogc.providers import CollectionMeta, ItemsPage, ItemsQuery
@@ -40,7 +40,7 @@ def link(rel: str, href: str | URL, type_: str, title: str | None = None) -> dic
 
 def landing_document(self_url: str | URL, openapi_url: str, openapi_version: str,
                      docs_url: str | None, conformance_url: str | URL,
-                     collections_url: str | URL) -> LandingPage:
+                     collections_url: str | URL) -> OgcLandingPage:
     links = [link("self", self_url, JSON, "This document"),
              link("service-desc", openapi_url,
                   f"application/vnd.oai.openapi+json;version={openapi_version}",
@@ -49,33 +49,33 @@ def landing_document(self_url: str | URL, openapi_url: str, openapi_version: str
              link("data", collections_url, JSON, "The feature collections")]
     if docs_url:
         links.insert(2, link("service-doc", docs_url, "text/html", "The API documentation"))
-    return LandingPage(
+    return OgcLandingPage(
         title="remap OGC API - Features",
         description="Event layers and boundary sets of remap as OGC API - Features "
                     "collections (GeoJSON; CRS84 or British National Grid).",
-        links=[Link(**lk) for lk in links])
+        links=[OgcLink(**lk) for lk in links])
 
 
 def collection_document(collection_id: str, meta: CollectionMeta, self_url: str | URL,
-                        items_url: str | URL) -> Collection:
+                        items_url: str | URL) -> OgcCollection:
     spatial = temporal = None
     if meta.bbox is not None:
-        spatial = SpatialExtent(bbox=[list(meta.bbox)], crs=CRS84)
+        spatial = OgcSpatialExtent(bbox=[list(meta.bbox)], crs=CRS84)
     if meta.interval is not None:
-        temporal = TemporalExtent(interval=[[_rfc3339(meta.interval[0]),
+        temporal = OgcTemporalExtent(interval=[[_rfc3339(meta.interval[0]),
                                              _rfc3339(meta.interval[1])]], trs=GREGORIAN)
-    return Collection(
+    return OgcCollection(
         id=collection_id, title=meta.title, description=meta.description,
-        links=[Link(**link("self", self_url, JSON, "This collection")),
-               Link(**link("items", items_url, GEOJSON, "Its features"))],
+        links=[OgcLink(**link("self", self_url, JSON, "This collection")),
+               OgcLink(**link("items", items_url, GEOJSON, "Its features"))],
         itemType="feature", crs=[c.uri for c in SUPPORTED_CRS], storageCrs=CRS84,
-        extent=Extent(spatial=spatial, temporal=temporal) if spatial or temporal else None)
+        extent=OgcExtent(spatial=spatial, temporal=temporal) if spatial or temporal else None)
 
 
 def items_document(page: ItemsPage, query: ItemsQuery, url: URL) -> dict[str, Any]:
     """The FeatureCollection of one page, with self/next/prev links keeping the query.
 
-    A plain dict, shaped as :class:`~service.api.ogc.models.FeatureCollection`: a page may
+    A plain dict, shaped as :class:`~service.api.ogc.models.OgcFeatureCollection`: a page may
     hold thousands of features, and validating each would only cost time.
     """
     links = [link("self", url, GEOJSON, "This page")]

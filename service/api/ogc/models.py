@@ -11,73 +11,73 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Link(BaseModel):
+class OgcLink(BaseModel):
     rel: str = Field(description="relation: self, next, prev, items, data, conformance, ...")
     type: str = Field(description="media type of the target")
     href: str
     title: str | None = None
 
 
-class LandingPage(BaseModel):
+class OgcLandingPage(BaseModel):
     title: str
     description: str
-    links: list[Link]
+    links: list[OgcLink]
 
 
-class Conformance(BaseModel):
+class OgcConformance(BaseModel):
     conformsTo: list[str] = Field(description="URIs of the conformance classes implemented")
 
 
-class SpatialExtent(BaseModel):
+class OgcSpatialExtent(BaseModel):
     bbox: list[list[float]] = Field(description="one box minx,miny,maxx,maxy")
     crs: str
 
 
-class TemporalExtent(BaseModel):
+class OgcTemporalExtent(BaseModel):
     interval: list[list[str | None]] = Field(description="one interval [first, last], RFC 3339")
     trs: str
 
 
-class Extent(BaseModel):
-    spatial: SpatialExtent | None = None
-    temporal: TemporalExtent | None = None
+class OgcExtent(BaseModel):
+    spatial: OgcSpatialExtent | None = None
+    temporal: OgcTemporalExtent | None = None
 
 
-class Collection(BaseModel):
+class OgcCollection(BaseModel):
     id: str = Field(description="<prefix>-<name>, e.g. events-crime, boundaries-beats")
     title: str
     description: str
-    links: list[Link]
+    links: list[OgcLink]
     itemType: Literal["feature"] = "feature"
     crs: list[str] = Field(description="the CRS features can be served in")
     storageCrs: str
-    extent: Extent | None = None
+    extent: OgcExtent | None = None
 
 
-class Collections(BaseModel):
-    links: list[Link]
-    collections: list[Collection]
+class OgcCollections(BaseModel):
+    links: list[OgcLink]
+    collections: list[OgcCollection]
 
 
-class Geometry(BaseModel):
+class OgcGeometry(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str = Field(description="Point, Polygon, MultiPolygon, ...")
     coordinates: Any = None
 
 
-class Feature(BaseModel):
+class OgcFeature(BaseModel):
     type: Literal["Feature"] = "Feature"
     id: int | str | None = None
-    geometry: Geometry | None
+    geometry: OgcGeometry | None
     properties: dict[str, Any] = Field(description="the collection's own properties")
-    links: list[Link] | None = Field(None, description="on a single feature: self, collection")
+    links: list[OgcLink] | None = Field(None, description="on a single feature: self, collection")
 
 
-class FeatureCollection(BaseModel):
+class OgcFeatureCollection(BaseModel):
     type: Literal["FeatureCollection"] = "FeatureCollection"
-    features: list[Feature]
+    features: list[OgcFeature]
     numberMatched: int = Field(description="features matching the query, on all pages")
     numberReturned: int = Field(description="features on this page")
     timeStamp: str = Field(description="when the page was made, RFC 3339")
-    links: list[Link] = Field(description="self, and next/prev when there are more pages")
+    links: list[OgcLink] = Field(description="self, and next/prev when there are more pages")

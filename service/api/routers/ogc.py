@@ -38,14 +38,14 @@ from service.api.ogc.documents import (
     link,
 )
 from service.api.ogc.models import (
-    Collection,
-    Collections,
-    Conformance,
-    Feature,
-    LandingPage,
-    Link,
+    OgcCollection,
+    OgcCollections,
+    OgcConformance,
+    OgcFeature,
+    OgcFeatureCollection,
+    OgcLandingPage,
+    OgcLink,
 )
-from service.api.ogc.models import FeatureCollection as FeatureCollectionModel
 from service.api.ogc.params import (
     CRS84,
     EPSG_27700,
@@ -116,10 +116,10 @@ def _collection_urls(request: Request, collection_id: str) -> tuple[URL, URL]:
 
 
 @router.get("", summary="OGC API - Features landing page", name="ogc_landing",
-            response_model=LandingPage, response_model_exclude_none=True)
-@router.get("/", include_in_schema=False, response_model=LandingPage,
+            response_model=OgcLandingPage, response_model_exclude_none=True)
+@router.get("/", include_in_schema=False, response_model=OgcLandingPage,
             response_model_exclude_none=True)
-def landing(request: Request, _who: Principal = Depends(principal)) -> LandingPage:
+def landing(request: Request, _who: Principal = Depends(principal)) -> OgcLandingPage:
     app = request.app
     base = str(request.base_url).rstrip("/")
     return landing_document(request.url, base + app.openapi_url, app.openapi_version,
@@ -129,28 +129,28 @@ def landing(request: Request, _who: Principal = Depends(principal)) -> LandingPa
 
 
 @router.get("/conformance", summary="OGC conformance classes implemented",
-            name="ogc_conformance", response_model=Conformance)
-def conformance(_who: Principal = Depends(principal)) -> Conformance:
-    return Conformance(conformsTo=list(CONFORMANCE))
+            name="ogc_conformance", response_model=OgcConformance)
+def conformance(_who: Principal = Depends(principal)) -> OgcConformance:
+    return OgcConformance(conformsTo=list(CONFORMANCE))
 
 
 @router.get("/collections", summary="The feature collections the caller may read",
-            name="ogc_collections", response_model=Collections,
+            name="ogc_collections", response_model=OgcCollections,
             response_model_exclude_none=True)
-def collections(request: Request, caller: Caller = Depends(_caller)) -> Collections:
+def collections(request: Request, caller: Caller = Depends(_caller)) -> OgcCollections:
     docs = [collection_document(f"{prefix}-{meta.name}", meta,
                                 *_collection_urls(request, f"{prefix}-{meta.name}"))
             for prefix, provider in REGISTRY
             for meta in provider.list_collections(caller)]
-    return Collections(links=[Link(**link("self", request.url, JSON, "This document"))],
+    return OgcCollections(links=[OgcLink(**link("self", request.url, JSON, "This document"))],
                        collections=docs)
 
 
 @router.get("/collections/{collection_id}", summary="One feature collection",
-            name="ogc_collection", response_model=Collection,
+            name="ogc_collection", response_model=OgcCollection,
             response_model_exclude_none=True)
 def collection(request: Request, collection_id: str,
-               caller: Caller = Depends(_caller)) -> Collection:
+               caller: Caller = Depends(_caller)) -> OgcCollection:
     _prefix, provider, name = REGISTRY.resolve(collection_id)
     meta = provider.describe(caller, name)
     return collection_document(collection_id, meta, *_collection_urls(request, collection_id))
@@ -158,7 +158,7 @@ def collection(request: Request, collection_id: str,
 
 @router.get("/collections/{collection_id}/items", name="ogc_items",
             summary="Features of a collection (GeoJSON), filtered and paged",
-            response_class=GeoJSONResponse, response_model=FeatureCollectionModel)
+            response_class=GeoJSONResponse, response_model=OgcFeatureCollection)
 def items(request: Request, collection_id: str,
           bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
           bbox_crs: str | None = Query(None, alias="bbox-crs",
@@ -187,7 +187,7 @@ def items(request: Request, collection_id: str,
 
 @router.get("/collections/{collection_id}/items/{feature_id:path}", name="ogc_item",
             summary="One feature (GeoJSON)", response_class=GeoJSONResponse,
-            response_model=Feature)
+            response_model=OgcFeature)
 def item(request: Request, collection_id: str, feature_id: str,
          crs_: str | None = Query(None, alias="crs",
                                   description=f"{CRS84} (default) or {EPSG_27700}"),
