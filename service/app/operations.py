@@ -20,7 +20,7 @@ The analysis itself is :func:`spatial.evaluation.evaluate.evaluate_operation`, w
 :func:`service.render.operation_report.operation_report_dict`; this module only loads
 events (:meth:`Store.event_arrays`) and keeps records. The definition is
 :mod:`service.app.operation_definitions`, its areas :mod:`service.app.operation_areas`
-and the table :mod:`service.app.operation_table`.
+and the table in :mod:`service.store.tables`.
 """
 
 from __future__ import annotations
@@ -47,9 +47,10 @@ from service.app.operation_definitions import (
     validate_definition,
     windows_of,
 )
-from service.app.operation_table import ensure_schema, operations_table
 from service.render.operation_report import operation_report_dict
-from service.store import EventFilter, Store, _now, imports
+from service.store import EventFilter, Store
+from service.store.base import now as _now
+from service.store.tables import imports, operations_table
 from spatial.disclosure import POINT_LEVEL_ROLES
 from spatial.errors import ConflictError, NotFoundError
 from spatial.evaluation.areas import (
@@ -87,7 +88,6 @@ def _record(row: Any, *, full: bool = True) -> dict[str, Any]:
 def _row(store: Store, op_id: int) -> Any:
     if not 1 <= op_id < 2**63:  # beyond any database integer: it cannot exist
         raise NotFoundError(f"operation {op_id} does not exist")
-    ensure_schema(store)
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(operations_table).where(operations_table.c.id == op_id)
                            ).first()
@@ -98,7 +98,6 @@ def _row(store: Store, op_id: int) -> Any:
 
 def create_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
     """Validate, resolve and store a new operation (status ``planned``)."""
-    ensure_schema(store)
     req = validate_definition(data)
     windows_of(req)  # validates the order of the windows
     resolved = resolve_definition(store, req)
@@ -165,7 +164,6 @@ def share_operation(store: Store, op_id: int, *, shared: bool, actor: str) -> di
 
 
 def list_operations(store: Store) -> list[dict[str, Any]]:
-    ensure_schema(store)
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(operations_table).order_by(operations_table.c.id)).all()
     return [_record(r, full=False) for r in rows]
@@ -211,7 +209,6 @@ def _concurrent(store: Store, op_id: int | None, req: OperationIn,
                 outline: dict[str, Any] | None, areas: OperationAreas) -> list[dict[str, Any]]:
     """Other stored operations whose windows overlap and whose target + buffer meets
     this operation's areas."""
-    ensure_schema(store)
     mine = shapely.union_all([g for g in (
         polygon_from_geojson(outline, "outline") if outline else None,
         polygon_from_geojson(to_geojson(areas.control, areas.epsg), "control"),
@@ -284,7 +281,6 @@ def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
 
 def plan_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
     """Planning figures for a proposed definition, before creating it."""
-    ensure_schema(store)
     req = validate_definition(data, PlanIn)
     windows = windows_of(req)
     resolved = resolve_definition(store, req)

@@ -14,30 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
-from service.store import Store, metadata, register_migration
+from service.store import Store
+from service.store.tables import saved_results
 from spatial.disclosure import needs_small_number_suppression
 from spatial.errors import ConflictError, NotFoundError, PermissionDeniedError
 from spatial.limits import check_name
 
-saved_results = sa.Table(
-    "saved_results", metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("layer", sa.String(64), nullable=False),
-    sa.Column("method", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("created_by", sa.Text, nullable=False),
-    sa.Column("parameters", sa.Text, nullable=False),
-    sa.Column("collection", sa.Text, nullable=False),
-)
-
-
-def _m3_saved_results(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[saved_results])
-
-
-register_migration(3, "saved hotspot results", _m3_saved_results)
 
 def save_result(store: Store, name: str, collection: dict[str, Any], *, layer: str,
                 method: str, actor: str) -> dict[str, Any]:

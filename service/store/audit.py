@@ -33,21 +33,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.store import _now, api_keys, audit_log, hash_key, metadata, register_migration
+from service.store.base import StoreBase, now
+from service.store.tables import audit_head, audit_log
 
 if TYPE_CHECKING:
-    from service.store import Store
+    from service.store.store import Store
 
 #: ``prev_hash`` of the first row.
 GENESIS = "0" * 64
-
-audit_head = sa.Table(
-    "audit_head", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1
-    sa.Column("last_id", sa.BigInteger, nullable=False),
-    sa.Column("last_hash", sa.String(64), nullable=False),
-    sa.Column("n_rows", sa.BigInteger, nullable=False),
-)
 
 _GUARD_MESSAGE = "audit_log is append-only"
 
@@ -78,30 +71,6 @@ def drop_guards(conn: Connection) -> None:
     else:
         for op in ("update", "delete"):
             conn.execute(sa.text(f"DROP TRIGGER IF EXISTS audit_log_no_{op}"))
-
-
-def _m11_audit_chain(conn: Connection) -> None:
-    """Hash columns, the head, chaining of the rows written before, the guards."""
-    have = {c["name"] for c in sa.inspect(conn).get_columns("audit_log")}
-    for col in ("prev_hash", "row_hash"):
-        if col not in have:
-            conn.execute(sa.text(f"ALTER TABLE audit_log ADD COLUMN {col} VARCHAR(64)"))
-    metadata.create_all(conn, tables=[audit_head])
-    prev, last_id, n = GENESIS, 0, 0
-    rows = conn.execute(sa.select(audit_log.c.id, audit_log.c.at, audit_log.c.actor,
-                                  audit_log.c.action, audit_log.c.detail)
-                        .order_by(audit_log.c.id)).all()
-    for r in rows:
-        h = row_digest(r.id, r.at, r.actor, r.action, r.detail, prev)
-        conn.execute(audit_log.update().where(audit_log.c.id == r.id)
-                     .values(prev_hash=prev, row_hash=h))
-        prev, last_id, n = h, int(r.id), n + 1
-    conn.execute(audit_head.delete())
-    conn.execute(audit_head.insert().values(id=1, last_id=last_id, last_hash=prev, n_rows=n))
-    install_guards(conn)
-
-
-register_migration(11, "audit log: hash chain, head and append-only guards", _m11_audit_chain)
 
 
 # --------------------------------------------------------------------------- hashing
@@ -142,7 +111,7 @@ def append(conn: Connection, actor: str, action: str, detail: dict[str, Any]) ->
     else:
         top = conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar()
         new_id = max(int(top or 0), int(head.last_id)) + 1
-    at = _now()
+    at = now()
     text = json.dumps(detail, default=str, sort_keys=True)
     h = row_digest(new_id, at, actor, action, text, head.last_hash)
     conn.execute(audit_log.insert().values(id=new_id, at=at, actor=actor, action=action,
@@ -152,7 +121,7 @@ def append(conn: Connection, actor: str, action: str, detail: dict[str, Any]) ->
     return new_id
 
 
-def record(store: Store, conn: Connection | None, actor: str, action: str,
+def record(store: StoreBase, conn: Connection | None, actor: str, action: str,
            detail: dict[str, Any]) -> int:
     """:func:`append` in ``conn``'s transaction, or in a transaction of its own."""
     if conn is not None:
@@ -197,7 +166,7 @@ def _entry(r: Any) -> dict[str, Any]:
             "row_hash": r.row_hash}
 
 
-def entries(store: Store, q: AuditQuery) -> tuple[list[dict[str, Any]], int]:
+def entries(store: StoreBase, q: AuditQuery) -> tuple[list[dict[str, Any]], int]:
     """The rows matching ``q`` (a page of them) and how many match in all."""
     cond = _where(q)
     order = audit_log.c.id.desc() if q.newest_first else audit_log.c.id
@@ -229,7 +198,7 @@ def _chain(conn: Connection) -> Iterator[Any]:
     yield from conn.execution_options(yield_per=2000).execute(sel)
 
 
-def verify(store: Store) -> Verification:
+def verify(store: StoreBase) -> Verification:
     """Recompute the chain; the first row that does not fit is named, with why.
 
     The head is read first and checked when the scan reaches the row it names,
@@ -271,24 +240,6 @@ def verify(store: Store) -> Verification:
 
 # --------------------------------------------------------------------------- refusals
 
-def key_reference(store: Store, presented: str | None) -> dict[str, Any]:
-    """Who a presented key is, for the log, never the key itself: its id (and whether it is
-    revoked) when it is a stored key, otherwise its first characters if it is long enough
-    that those cannot be the whole of it."""
-    if not presented:
-        return {"key": "none"}
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(api_keys.c.id, api_keys.c.prefix, api_keys.c.revoked_at)
-                           .where(api_keys.c.key_hash == hash_key(presented))).first()
-    if row is not None:
-        return {"key": "known", "key_id": int(row.id), "key_prefix": row.prefix,
-                "revoked": row.revoked_at is not None}
-    out: dict[str, Any] = {"key": "unknown", "key_length": len(presented)}
-    if len(presented) >= 20:
-        out["key_prefix"] = presented[:10]
-    return out
-
-
 REFUSAL_STATUSES = frozenset({401, 403, 429})
 
 
@@ -296,7 +247,7 @@ def record_refusal(store: Store, *, status: int, method: str, path: str,
                    client: str | None, presented_key: str | None,
                    error: str | None = None, message: str | None = None) -> int:
     """One ``refused`` row for a 401, 403 or 429 answer."""
-    ref = key_reference(store, presented_key)
+    ref = store.key_reference(presented_key)
     actor = f"key:{ref['key_id']}" if "key_id" in ref else "anonymous"
     detail: dict[str, Any] = {"status": status, "method": method, "path": path[:512],
                               "client": client, **ref}
@@ -307,3 +258,18 @@ def record_refusal(store: Store, *, status: int, method: str, path: str,
             message = message.replace(presented_key, "<key>")
         detail["message"] = message[:300]
     return record(store, None, actor, "refused", detail)
+
+
+# --------------------------------------------------------------------------- the repository
+
+class AuditRepository(StoreBase):
+    """The audit log as methods of the store."""
+
+    def audit(self, conn: Connection | None, actor: str, action: str,
+              detail: dict[str, Any]) -> None:
+        """Append to the hash-chained audit log, inside ``conn``'s transaction or, with
+        ``None``, in a transaction of its own."""
+        record(self, conn, actor, action, detail)
+
+    def audit_entries(self, action: str | None = None) -> list[dict[str, Any]]:
+        return entries(self, AuditQuery(action=action))[0]

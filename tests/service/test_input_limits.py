@@ -282,7 +282,7 @@ def test_ensure_layer_racing_another_creator(store: Store) -> None:
 def test_a_unique_violation_is_a_conflict_through_store_begin(store: Store) -> None:
     from datetime import datetime
 
-    from service.store import layers
+    from service.store.tables import layers
 
     with store.begin() as conn:
         store.ensure_layer(conn, "crime")

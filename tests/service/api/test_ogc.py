@@ -15,16 +15,16 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from service.api.routers.ogc import (
-    CONFORMANCE,
-    CRS84,
-    EPSG_27700,
+from service.api.ogc.documents import CONFORMANCE
+from service.api.ogc.params import CRS84, EPSG_27700, OgcCrs
+from service.api.ogc.providers import (
     Caller,
     CollectionMeta,
     ItemsPage,
     ItemsQuery,
-    OgcCrs,
     geometry_features_in,
+)
+from service.api.ogc.registry import (
     register_collection_provider,
     unregister_collection_provider,
 )

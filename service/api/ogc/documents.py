@@ -1,0 +1,91 @@
+"""The OGC API documents: landing page, conformance, collections, feature collections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.datastructures import URL
+
+from service.api.ogc.models import (
+    OgcCollection,
+    OgcExtent,
+    OgcLandingPage,
+    OgcLink,
+    OgcSpatialExtent,
+    OgcTemporalExtent,
+)
+from service.api.ogc.params import CRS84, GEOJSON, JSON, SUPPORTED_CRS
+from service.api.ogc.providers import CollectionMeta, ItemsPage, ItemsQuery
+
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+)
+
+
+def _rfc3339(t: datetime | None) -> str | None:
+    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def link(rel: str, href: str | URL, type_: str, title: str | None = None) -> dict[str, str]:
+    out = {"rel": rel, "type": type_, "href": str(href)}
+    if title:
+        out["title"] = title
+    return out
+
+
+def landing_document(self_url: str | URL, openapi_url: str, openapi_version: str,
+                     docs_url: str | None, conformance_url: str | URL,
+                     collections_url: str | URL) -> OgcLandingPage:
+    links = [link("self", self_url, JSON, "This document"),
+             link("service-desc", openapi_url,
+                  f"application/vnd.oai.openapi+json;version={openapi_version}",
+                  "The API definition"),
+             link("conformance", conformance_url, JSON, "Conformance classes implemented"),
+             link("data", collections_url, JSON, "The feature collections")]
+    if docs_url:
+        links.insert(2, link("service-doc", docs_url, "text/html", "The API documentation"))
+    return OgcLandingPage(
+        title="remap OGC API - Features",
+        description="Event layers and boundary sets of remap as OGC API - Features "
+                    "collections (GeoJSON; CRS84 or British National Grid).",
+        links=[OgcLink(**lk) for lk in links])
+
+
+def collection_document(collection_id: str, meta: CollectionMeta, self_url: str | URL,
+                        items_url: str | URL) -> OgcCollection:
+    spatial = temporal = None
+    if meta.bbox is not None:
+        spatial = OgcSpatialExtent(bbox=[list(meta.bbox)], crs=CRS84)
+    if meta.interval is not None:
+        temporal = OgcTemporalExtent(interval=[[_rfc3339(meta.interval[0]),
+                                             _rfc3339(meta.interval[1])]], trs=GREGORIAN)
+    return OgcCollection(
+        id=collection_id, title=meta.title, description=meta.description,
+        links=[OgcLink(**link("self", self_url, JSON, "This collection")),
+               OgcLink(**link("items", items_url, GEOJSON, "Its features"))],
+        itemType="feature", crs=[c.uri for c in SUPPORTED_CRS], storageCrs=CRS84,
+        extent=OgcExtent(spatial=spatial, temporal=temporal) if spatial or temporal else None)
+
+
+def items_document(page: ItemsPage, query: ItemsQuery, url: URL) -> dict[str, Any]:
+    """The FeatureCollection of one page, with self/next/prev links keeping the query.
+
+    A plain dict, shaped as :class:`~service.api.ogc.models.OgcFeatureCollection`: a page may
+    hold thousands of features, and validating each would only cost time.
+    """
+    links = [link("self", url, GEOJSON, "This page")]
+    if query.offset + query.limit < page.number_matched:
+        links.append(link("next", url.include_query_params(
+            offset=query.offset + query.limit, limit=query.limit), GEOJSON, "Next page"))
+    if query.offset > 0:
+        links.append(link("prev", url.include_query_params(
+            offset=max(0, query.offset - query.limit), limit=query.limit), GEOJSON,
+            "Previous page"))
+    return {"type": "FeatureCollection", "features": page.features,
+            "numberMatched": page.number_matched, "numberReturned": len(page.features),
+            "timeStamp": _rfc3339(datetime.now(UTC)), "links": links}

@@ -1,0 +1,67 @@
+"""Layers: the named kinds of event (crime, ambulance, ...) with their sensitivity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from service.store.base import StoreBase, iso, now
+from service.store.tables import events, layers
+from spatial.events import layer_spec
+from spatial.limits import check_name
+
+
+class LayersRepository(StoreBase):
+    """Reads and writes of ``layers``."""
+
+    def ensure_layer(self, conn: Connection, name: str, sensitivity: str | None = None,
+                     description: str | None = None) -> None:
+        """Create layer ``name`` unless it exists; safe against a concurrent creator."""
+        check_name(name, "layer")
+        exists = conn.execute(sa.select(layers.c.name).where(layers.c.name == name)).first()
+        if exists:
+            return
+        spec = layer_spec(name)
+        values = dict(name=name, sensitivity=sensitivity or spec.sensitivity,
+                      description=description or spec.description, created_at=now())
+        insert: Any
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        # two imports creating the same new layer at once: the second one's insert is a no-op
+        conn.execute(insert(layers).values(**values).on_conflict_do_nothing(
+            index_elements=[layers.c.name]))
+
+    def list_layers(self) -> list[dict[str, Any]]:
+        """Every layer with its event count, time range and categories."""
+        stats = (sa.select(events.c.layer, sa.func.count().label("count"),
+                           sa.func.min(events.c.time).label("time_min"),
+                           sa.func.max(events.c.time).label("time_max"))
+                 .group_by(events.c.layer).subquery())
+        q = (sa.select(layers.c.name, layers.c.sensitivity, layers.c.description,
+                       stats.c.count, stats.c.time_min, stats.c.time_max)
+             .select_from(layers.outerjoin(stats, stats.c.layer == layers.c.name))
+             .order_by(layers.c.name))
+        cats_q = (sa.select(events.c.layer, events.c.category, sa.func.count())
+                  .group_by(events.c.layer, events.c.category))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+            cats: dict[str, dict[str, int]] = {}
+            for layer, cat, n in conn.execute(cats_q):
+                cats.setdefault(layer, {})[cat] = int(n)
+        out = []
+        for name, sens, desc, n, tmin, tmax in rows:
+            out.append({
+                "name": name, "sensitivity": sens, "description": desc,
+                "count": int(n or 0),
+                "time_min": iso(tmin), "time_max": iso(tmax),
+                "categories": dict(sorted(cats.get(name, {}).items())),
+            })
+        return out
+
+    def layer_names(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(sa.select(layers.c.name))}

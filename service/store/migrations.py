@@ -1,0 +1,151 @@
+"""Schema migrations: one ordered list, applied in one transaction, recorded in
+``schema_migrations``.
+
+:data:`MIGRATIONS` is built here and nowhere else. Versions must strictly
+increase (a repeated or out-of-order version is an error when this module is
+imported), and an applied migration is never edited: a store created by an
+older remap reaches the current schema by running the ones it lacks. The
+gaps (4-9, 12) are versions never released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from service.store.audit import GENESIS, install_guards, row_digest
+from service.store.base import now
+from service.store.tables import (
+    CORE_TABLES,
+    audit_head,
+    audit_log,
+    metadata,
+    operations_table,
+    saved_results,
+    schema_migrations,
+)
+
+#: Key of the PostgreSQL advisory lock held while migrating: one migrator at a time.
+MIGRATION_LOCK = 7270001
+
+
+class Migration(NamedTuple):
+    version: int
+    description: str  # stored in schema_migrations; never reworded
+    apply: Callable[[Connection], None]
+
+
+class MigrationOrderError(ValueError):
+    """The migration list repeats a version or goes backwards."""
+
+
+def _m1_core(conn: Connection) -> None:
+    metadata.create_all(conn, tables=CORE_TABLES)
+
+
+def _m2_postgis(conn: Connection) -> None:
+    """PostGIS geometry columns generated from the portable ones (PostgreSQL only)."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    conn.execute(sa.text(
+        "ALTER TABLE events ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS "
+        "(ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED"))
+    conn.execute(sa.text("CREATE INDEX ix_events_geom ON events USING gist (geom)"))
+    conn.execute(sa.text(
+        "ALTER TABLE boundary_units ADD COLUMN geom geometry(Geometry, 4326) GENERATED ALWAYS AS "
+        "(ST_SetSRID(ST_GeomFromWKB(decode(wkb, 'hex')), 4326)) STORED"))
+    conn.execute(sa.text("CREATE INDEX ix_boundary_units_geom ON boundary_units USING gist (geom)"))
+
+
+def _m3_saved_results(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[saved_results])
+
+
+def _m10_operations(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[operations_table])
+
+
+def _m11_audit_chain(conn: Connection) -> None:
+    """Hash columns, the head, chaining of the rows written before, the guards."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("audit_log")}
+    for col in ("prev_hash", "row_hash"):
+        if col not in have:
+            conn.execute(sa.text(f"ALTER TABLE audit_log ADD COLUMN {col} VARCHAR(64)"))
+    metadata.create_all(conn, tables=[audit_head])
+    prev, last_id, n = GENESIS, 0, 0
+    rows = conn.execute(sa.select(audit_log.c.id, audit_log.c.at, audit_log.c.actor,
+                                  audit_log.c.action, audit_log.c.detail)
+                        .order_by(audit_log.c.id)).all()
+    for r in rows:
+        h = row_digest(r.id, r.at, r.actor, r.action, r.detail, prev)
+        conn.execute(audit_log.update().where(audit_log.c.id == r.id)
+                     .values(prev_hash=prev, row_hash=h))
+        prev, last_id, n = h, int(r.id), n + 1
+    conn.execute(audit_head.delete())
+    conn.execute(audit_head.insert().values(id=1, last_id=last_id, last_hash=prev, n_rows=n))
+    install_guards(conn)
+
+
+def _m13_operation_sharing(conn: Connection) -> None:
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("operations")}
+    if "shared" not in columns:
+        conn.execute(sa.text("ALTER TABLE operations ADD COLUMN shared BOOLEAN NOT NULL "
+                             "DEFAULT FALSE"))
+
+
+def ordered(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
+    """``migrations`` as given, checked: each version greater than the one before."""
+    out = tuple(migrations)
+    for before, after in zip(out, out[1:], strict=False):
+        if after.version == before.version:
+            raise MigrationOrderError(f"migration version {after.version} appears twice "
+                                      f"({before.description!r}, {after.description!r})")
+        if after.version < before.version:
+            raise MigrationOrderError(f"migration {after.version} follows {before.version}: "
+                                      "versions must increase")
+    return out
+
+
+#: Every migration, in the order applied. Append only; never edit an applied migration.
+MIGRATIONS: tuple[Migration, ...] = ordered([
+    Migration(1, "core tables: layers, imports, events, boundaries, placements, keys, audit",
+              _m1_core),
+    Migration(2, "PostGIS geometry columns and GiST indexes (PostgreSQL only)", _m2_postgis),
+    Migration(3, "saved hotspot results", _m3_saved_results),
+    Migration(10, "operations: definitions, status and baseline locks", _m10_operations),
+    Migration(11, "audit log: hash chain, head and append-only guards", _m11_audit_chain),
+    Migration(13, "operations: shared with partners", _m13_operation_sharing),
+])
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def apply_pending(engine: Engine,
+                  migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply the migrations not yet applied, in one transaction; returns their versions."""
+    applied: list[int] = []
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # one migrator at a time across processes
+            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        metadata.create_all(conn, tables=[schema_migrations])
+        done = {r[0] for r in conn.execute(sa.select(schema_migrations.c.version))}
+        for version, description, apply in migrations:
+            if version in done:
+                continue
+            apply(conn)
+            conn.execute(schema_migrations.insert().values(
+                version=version, description=description, applied_at=now()))
+            applied.append(version)
+    return applied
+
+
+def schema_version(engine: Engine) -> int:
+    """The highest version applied (0 for an empty database)."""
+    with engine.connect() as conn:
+        v = conn.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar()
+    return int(v or 0)

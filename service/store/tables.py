@@ -1,0 +1,172 @@
+"""Every table of the store, as SQLAlchemy Core metadata (one schema for SQLite and PostgreSQL).
+
+Portable columns hold everything the queries use (lon/lat, BNG metres, H3 cell,
+WKB of polygons); on PostgreSQL migration 2 adds PostGIS geometry columns
+generated from them. The definitions here are the current schema; how an older
+store reaches it is :mod:`service.store.migrations`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+schema_migrations = sa.Table(
+    "schema_migrations", metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+
+layers = sa.Table(
+    "layers", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("sensitivity", sa.String(16), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+imports = sa.Table(
+    "imports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("layer", sa.String(64), sa.ForeignKey("layers.name"), nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("imported_at", sa.DateTime, nullable=False),
+    sa.Column("accepted", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("duplicates", sa.Integer, nullable=False),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("layer", sa.String(64), sa.ForeignKey("layers.name"), nullable=False),
+    sa.Column("event_key", sa.String(128), nullable=False),
+    sa.Column("source_id", sa.Text, nullable=False),
+    sa.Column("time", sa.DateTime, nullable=False),
+    sa.Column("time_precision", sa.String(8), nullable=False),
+    sa.Column("lon", sa.Float(precision=53), nullable=False),
+    sa.Column("lat", sa.Float(precision=53), nullable=False),
+    sa.Column("x", sa.Float(precision=53), nullable=False),
+    sa.Column("y", sa.Float(precision=53), nullable=False),
+    sa.Column("crs_epsg", sa.Integer, nullable=False),
+    sa.Column("location_precision", sa.String(8), nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("sensitivity", sa.String(16), nullable=False),
+    sa.Column("h3", sa.String(16), nullable=False),
+    sa.Column("attributes", sa.Text, nullable=False),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=True),
+    sa.UniqueConstraint("layer", "event_key", name="uq_events_layer_key"),
+)
+sa.Index("ix_events_layer_category_time", events.c.layer, events.c.category, events.c.time)
+sa.Index("ix_events_h3", events.c.h3)
+sa.Index("ix_events_lon_lat", events.c.lon, events.c.lat)
+
+boundary_sets = sa.Table(
+    "boundary_sets", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("id_field", sa.Text, nullable=False),
+    sa.Column("label_field", sa.Text, nullable=True),
+    sa.Column("effective_date", sa.Date, nullable=True),
+    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("repairs", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_boundary_sets_name_version"),
+)
+
+boundary_units = sa.Table(
+    "boundary_units", metadata,
+    sa.Column("set_id", sa.Integer, sa.ForeignKey("boundary_sets.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("unit_id", sa.String(128), primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("wkb", sa.Text, nullable=False),  # WGS84 polygon, hex WKB
+    sa.Column("area_m2", sa.Float(precision=53), nullable=False),
+)
+
+event_units = sa.Table(
+    "event_units", metadata,
+    sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("set_id", sa.Integer, sa.ForeignKey("boundary_sets.id", ondelete="CASCADE"),
+              primary_key=True),
+    # NULL: the event lies outside every polygon of the set
+    sa.Column("unit_id", sa.String(128), nullable=True),
+)
+sa.Index("ix_event_units_set_unit", event_units.c.set_id, event_units.c.unit_id)
+
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(12), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    # hash chain (service.store.audit, migration 11)
+    sa.Column("prev_hash", sa.String(64), nullable=True),
+    sa.Column("row_hash", sa.String(64), nullable=True),
+)
+
+#: The tables of migration 1, as they were created then (audit_log's hash columns
+#: included; migration 11 adds them only where they are missing).
+CORE_TABLES = [schema_migrations, layers, imports, events, boundary_sets, boundary_units,
+               event_units, api_keys, audit_log]
+
+# migration 3 -----------------------------------------------------------------------------
+
+saved_results = sa.Table(
+    "saved_results", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("layer", sa.String(64), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("collection", sa.Text, nullable=False),
+)
+
+# migrations 10 and 13 --------------------------------------------------------------------
+
+operations_table = sa.Table(
+    "operations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("definition", sa.Text, nullable=False),   # JSON: request + resolved areas
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=True),
+    sa.Column("baseline", sa.Text, nullable=True),      # JSON: locked counts + fingerprint
+    # partners and viewers see an operation only when an analyst shared it, once started
+    sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# migration 11 ----------------------------------------------------------------------------
+
+#: The audit chain's head: one row (id 1), also the lock that serialises appends
+#: (:mod:`service.store.audit`).
+audit_head = sa.Table(
+    "audit_head", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1
+    sa.Column("last_id", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.Column("n_rows", sa.BigInteger, nullable=False),
+)
