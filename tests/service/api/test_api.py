@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from service.store import Store
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SMALL = FIXTURES / "policeuk_small.csv"
 
 
