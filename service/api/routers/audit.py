@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from service.api.auth import Principal, get_store, require_role
-from service.api.dependencies import Page, paging, parse_time
+from service.api.dependencies import Page, paging
 from service.api.errors import KEYED_RESPONSES
 from service.store import Store, audit
+from spatial.timewindow import parse_time
 
 router = APIRouter(prefix="/v1", tags=["audit"], responses=KEYED_RESPONSES)
 

@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from service.api.auth import Principal, expensive, get_store
-from service.api.dependencies import TimeWindow, categories_param, get_settings_dep, time_window
+from service.api.dependencies import categories_param, get_settings_dep, time_window
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from service.app.analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
 from service.app.cost import check_cost, limits_for
 from service.settings import Settings
 from service.store import Store
 from spatial.limits import MAX_NAME
+from spatial.timewindow import TimeWindow
 
 router = APIRouter(prefix="/v1", tags=["counts"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})

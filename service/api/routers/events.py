@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from service.api.auth import Principal, get_store, principal
 from service.api.dependencies import (
     Page,
-    TimeWindow,
     bbox_param,
     categories_param,
     csv_list,
@@ -21,6 +20,7 @@ from service.render.geojson import events_features, feature_collection
 from service.store import EventFilter, Store
 from spatial.disclosure import may_see_points
 from spatial.errors import PermissionDeniedError
+from spatial.timewindow import TimeWindow
 
 router = APIRouter(prefix="/v1", tags=["events"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})

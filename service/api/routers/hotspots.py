@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from service.api.auth import Principal, expensive, get_store
-from service.api.dependencies import get_settings_dep, parse_window
+from service.api.dependencies import get_settings_dep
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
 from service.api.routers.counts import counts_request
 from service.app.analysis import CountsRequest
@@ -17,6 +17,7 @@ from service.app.results import save_result
 from service.settings import Settings
 from service.store import Store
 from spatial.errors import PermissionDeniedError
+from spatial.timewindow import parse_window
 
 router = APIRouter(prefix="/v1", tags=["hotspots"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
