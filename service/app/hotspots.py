@@ -24,11 +24,11 @@ from spatial.errors import InsufficientDataError, ParameterError, PermissionDeni
 from spatial.place import units as unitsmod
 from spatial.place.crs import geometry_to_metric
 from spatial.stats import density, getis_ord, moran
+from spatial.stats.density import KERNELS
+from spatial.stats.significance import CORRECTIONS
 from spatial.timewindow import TimeWindow
 
 METHODS = ("count", "kde", "gistar", "lisa")
-CORRECTIONS = ("fdr_bh", "bonferroni", "none")
-KERNELS = ("gaussian", "quartic")
 
 
 @dataclass(frozen=True)
