@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, TypeAlias
 from service.app.hotspots import METHODS
 from service.app.importer import FORMATS
 from service.app.operations import OPERATION_STATUSES
-from service.store import ROLES
 from spatial.disclosure import COUNTS, NOTHING, POINTS, PROTECTED_COUNTS
 from spatial.events import SENSITIVITIES
 from spatial.stats.density import KERNELS
@@ -32,7 +31,6 @@ if TYPE_CHECKING:  # built at run time from the tuples; to a type checker, strin
     Correction: TypeAlias = StrEnum
     Kernel: TypeAlias = StrEnum
     ImportFormat: TypeAlias = StrEnum
-    Role: TypeAlias = StrEnum
     Sensitivity: TypeAlias = StrEnum
     Detail: TypeAlias = StrEnum
     OperationStatus: TypeAlias = StrEnum
@@ -51,8 +49,6 @@ else:
     Kernel = _choice("Kernel", KERNELS, "kernel density kernel")
     #: Event file formats (:data:`service.app.importer.FORMATS`).
     ImportFormat = _choice("ImportFormat", FORMATS, "event file format")
-    #: API key roles (:data:`service.store.ROLES`).
-    Role = _choice("Role", ROLES, "an API key's role")
     #: Layer sensitivities (:data:`spatial.events.SENSITIVITIES`).
     Sensitivity = _choice("Sensitivity", SENSITIVITIES, "how sensitive a layer's events are")
     #: Detail levels a role receives of a layer (:mod:`spatial.disclosure`), finest first.
