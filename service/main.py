@@ -13,6 +13,7 @@ from service import __doc__ as service_doc
 from service.api import docs
 from service.api.errors import install_error_handlers
 from service.api.refusals import RefusalAuditMiddleware
+from service.api.request_log import RequestLogMiddleware
 from service.api.routers import (
     audit,
     boundaries,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_error_handlers(app)
     app.add_middleware(UploadBodyLimit, settings=settings)
     app.add_middleware(RefusalAuditMiddleware)  # every 401/403/429 into the audit log
+    app.add_middleware(RequestLogMiddleware)  # added last: outermost, sees every answer
     for module in (health, layers, imports, events, boundaries, counts, hotspots, results,
                    maps, operations, displacement, audit):
         app.include_router(module.router)

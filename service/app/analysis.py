@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from service.api.dependencies import TimeWindow, parse_bbox, parse_window
 from service.app import disclosure
 from service.render.geojson import feature_collection, geometry_features
 from service.store import EventFilter, Store
 from spatial.errors import NotFoundError, ParameterError
 from spatial.limits import MAX_CATEGORY, check_length
 from spatial.place import units as unitsmod
+from spatial.timewindow import TimeWindow, parse_window
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,28 @@ class AreaSpec:
             return (f"boundary:{self.boundary_set}" + (f"@{self.version}" if self.version else "")
                     + (":" + ",".join(self.units) if self.units else ""))
         return "extent of the selected events"
+
+
+def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    """``minlon,minlat,maxlon,maxlat`` in WGS84 degrees."""
+    if value is None or value == "":
+        return None
+    parts = value.split(",")
+    if len(parts) not in (4, 6):
+        raise ParameterError("bbox", "expected minlon,minlat,maxlon,maxlat")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError as exc:
+        raise ParameterError("bbox", f"not numbers: {value!r}") from exc
+    if len(nums) == 6:  # OGC 3-D bbox: drop the heights
+        nums = [nums[0], nums[1], nums[3], nums[4]]
+    minlon, minlat, maxlon, maxlat = nums
+    if not (-180 <= minlon <= 180 and -180 <= maxlon <= 180 and -90 <= minlat <= 90
+            and -90 <= maxlat <= 90):
+        raise ParameterError("bbox", "outside WGS84 range (lon -180..180, lat -90..90)")
+    if minlon > maxlon or minlat > maxlat:
+        raise ParameterError("bbox", "min must not exceed max (minlon,minlat,maxlon,maxlat)")
+    return (minlon, minlat, maxlon, maxlat)
 
 
 def bbox_area_km2(box: tuple[float, float, float, float]) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from service.render.pages import (
     operation_pack_html,
 )
 from service.store import Store
-from spatial.synthetic.town import build_town
+from spatial.synthetic.town import SyntheticTown, build_town
 
 Echo = Callable[[str], None]
 
@@ -43,7 +44,20 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
     say(f"remap demo: synthetic town {town.name} (seed {seed}); fictional, see "
         f"{out_dir / 'town.txt'}")
     (out_dir / "town.txt").write_text(town.description + "\n")
+    summary["layers"] = _import_town(store, town, out_dir, say)
+    _write_counts(store, out_dir, summary["outputs"], say)
+    _write_hotspots(store, out_dir, summary["outputs"], seed, say)
+    summary["operation"] = demo_operation(store, town, out_dir, say)
+    _write_pages(store, out_dir, summary, seed, say)
+    store.dispose()
+    say(f"outputs in {out_dir}/ ; explore the store with "
+        f"REMAP_DATABASE_URL=sqlite:///{db} remap layers")
+    return summary
 
+
+def _import_town(store: Store, town: SyntheticTown, out_dir: Path, say: Echo
+                 ) -> dict[str, int]:
+    """The beats and every layer of the town, through the import pipeline."""
     beats_path = out_dir / "beats.geojson"
     town.beats.to_file(beats_path, driver="GeoJSON")
     b = import_boundaries(store, beats_path, file_name=str(beats_path), name="beats",
@@ -57,13 +71,20 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
                      actor="demo")
         layers[layer] = report.inserted
         say(f"  layer {layer}: {report.inserted} events stored")
-    summary["layers"] = layers
+    return layers
 
+
+def _write_json(out_dir: Path, name: str, value: Any) -> Path:
+    path = out_dir / name
+    path.write_text(json.dumps(value, default=str))
+    return path
+
+
+def _write_counts(store: Store, out_dir: Path, outputs: dict[str, str], say: Echo) -> None:
+    """Drugs offences per beat and per H3 res-9 cell."""
     drugs = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="boundary:beats")
     fc = counts_collection(store, drugs, role="analyst")
-    path = out_dir / "drugs_per_beat.geojson"
-    path.write_text(json.dumps(fc, default=str))
-    summary["outputs"]["drugs_per_beat"] = str(path)
+    outputs["drugs_per_beat"] = str(_write_json(out_dir, "drugs_per_beat.geojson", fc))
     top = sorted(fc["features"], key=lambda f: -f["properties"]["count"])[:5]
     say("  Drugs offences per beat, top 5: " + ", ".join(
         f"{f['properties']['label']} {f['properties']['count']}" for f in top))
@@ -71,50 +92,53 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
     h3req = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="h3:9",
                                 area="boundary:beats")
     fc9 = counts_collection(store, h3req, role="analyst")
-    path = out_dir / "drugs_per_h3_res9.geojson"
-    path.write_text(json.dumps(fc9, default=str))
-    summary["outputs"]["drugs_per_h3_res9"] = str(path)
+    path = _write_json(out_dir, "drugs_per_h3_res9.geojson", fc9)
+    outputs["drugs_per_h3_res9"] = str(path)
     p = fc9["parameters"]
     say(f"  Drugs offences on {p['units']} H3 res-9 cells over the town "
         f"({p['zero_units']} with none): {path}")
 
+
+def _write_hotspots(store: Store, out_dir: Path, outputs: dict[str, str], seed: int,
+                    say: Echo) -> None:
+    """Gi* on H3 cells and local Moran on beats, Drugs and anti-social behaviour."""
     gi_req = CountsRequest.parse(layer="crime", categories=["Drugs", "Anti-social behaviour"],
                                  unit="h3:9", area="boundary:beats", start="2018-07",
                                  end="2018-12")
     gi = hotspots_collection(store, gi_req, HotspotOptions(method="gistar", seed=seed),
                              role="analyst")
-    path = out_dir / "hotspots_gistar_h3_res9.geojson"
-    path.write_text(json.dumps(gi, default=str))
-    summary["outputs"]["hotspots_gistar"] = str(path)
+    path = _write_json(out_dir, "hotspots_gistar_h3_res9.geojson", gi)
+    outputs["hotspots_gistar"] = str(path)
     bins = [f["properties"]["Gi_Bin"] for f in gi["features"]]
     say(f"  Getis-Ord Gi* (H3 res 9, Drugs + ASB, 2018-07..12, BH-FDR, two-sided): "
         f"{sum(b == 3 for b in bins)} cells hot at 99 %, {sum(b > 0 for b in bins)} hot in all, "
         f"{sum(b < 0 for b in bins)} cold: {path}")
-    lisa = hotspots_collection(store, gi_req.__class__(**{**gi_req.__dict__,
-                                                          "unit": UnitSpec.parse("boundary:beats"),
-                                                          "area": AreaSpec.parse(None)}),
+    beats_req = replace(gi_req, unit=UnitSpec.parse("boundary:beats"), area=AreaSpec.parse(None))
+    lisa = hotspots_collection(store, beats_req,
                                HotspotOptions(method="lisa", permutations=999, seed=seed),
                                role="analyst")
-    path = out_dir / "hotspots_lisa_beats.geojson"
-    path.write_text(json.dumps(lisa, default=str))
-    summary["outputs"]["hotspots_lisa"] = str(path)
+    path = _write_json(out_dir, "hotspots_lisa_beats.geojson", lisa)
+    outputs["hotspots_lisa"] = str(path)
     hh = [f["properties"]["label"] for f in lisa["features"]
           if f["properties"]["cluster"] == "HH"]
     say(f"  Local Moran (beats, 999 permutations, seed {seed}): high-high beats: "
         f"{', '.join(hh) or 'none'}: {path}")
 
-    summary["operation"] = demo_operation(store, town, out_dir, say)
 
+def _write_pages(store: Store, out_dir: Path, summary: dict[str, Any], seed: int,
+                 say: Echo) -> None:
+    """Hotspot maps for an analyst and a partner, an area pack, the operation's pages."""
+    outputs = summary["outputs"]
     map_req = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="h3:9",
                                   area="boundary:beats")
     map_opts = HotspotOptions(seed=seed)
     for role in ("analyst", "partner"):
         path = out_dir / f"map_hotspots_{role}.html"
         path.write_text(hotspot_map_html(store, map_req, map_opts, role=role), encoding="utf-8")
-        summary["outputs"][f"map_hotspots_{role}"] = str(path)
+        outputs[f"map_hotspots_{role}"] = str(path)
     path = out_dir / "pack_area_partner.html"
     path.write_text(area_pack_html(store, map_req, map_opts, role="partner"), encoding="utf-8")
-    summary["outputs"]["pack_area_partner"] = str(path)
+    outputs["pack_area_partner"] = str(path)
     say(f"  maps (open in any browser, offline): {out_dir / 'map_hotspots_analyst.html'}, "
         f"{out_dir / 'map_hotspots_partner.html'} (partner view: aggregated, suppressed)")
     say(f"  tasking pack (prints to A4): {path}")
@@ -123,13 +147,9 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
         path = out_dir / "map_operation.html"
         path.write_text(operation_map_html(store, op_id, role="analyst", actor="demo"),
                         encoding="utf-8")
-        summary["outputs"]["map_operation"] = str(path)
+        outputs["map_operation"] = str(path)
         pack = out_dir / "pack_operation.html"
         pack.write_text(operation_pack_html(store, op_id, role="analyst", actor="demo"),
                         encoding="utf-8")
-        summary["outputs"]["pack_operation"] = str(pack)
+        outputs["pack_operation"] = str(pack)
         say(f"  operation map and pack: {path}, {pack}")
-    store.dispose()
-    say(f"outputs in {out_dir}/ ; explore the store with "
-        f"REMAP_DATABASE_URL=sqlite:///{db} remap layers")
-    return summary

@@ -48,7 +48,7 @@ def check_counts_request(store: Any, *, role: str, layers: tuple[str, ...], unit
     """Refuse, before any work, a counts request ``role`` may not make.
 
     ``unit`` is a :class:`service.app.analysis.UnitSpec`, ``window`` a
-    :class:`service.api.dependencies.TimeWindow`.
+    :class:`spatial.timewindow.TimeWindow`.
     """
     policy = current_policy()
     protected = [name for name in layers if name and is_protected(role, name)]

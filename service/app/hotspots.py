@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from service.api.dependencies import TimeWindow
 from service.app import disclosure
 from service.app.analysis import CountsRequest, UnitCounts, unit_counts
 from service.render.geojson import feature_collection, geometry_features
@@ -25,10 +24,11 @@ from spatial.errors import InsufficientDataError, ParameterError, PermissionDeni
 from spatial.place import units as unitsmod
 from spatial.place.crs import geometry_to_metric
 from spatial.stats import density, getis_ord, moran
+from spatial.stats.density import KERNELS
+from spatial.stats.significance import CORRECTIONS
+from spatial.timewindow import TimeWindow
 
 METHODS = ("count", "kde", "gistar", "lisa")
-CORRECTIONS = ("fdr_bh", "bonferroni", "none")
-KERNELS = ("gaussian", "quartic")
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,9 @@ from spatial.evaluation.windows import month_window_notes
 # --------------------------------------------------------------------------- records
 
 
+#: An operation is planned (definition only) until started (baseline locked).
+OPERATION_STATUSES = ("planned", "started")
+
 def _record(row: Any, *, full: bool = True) -> dict[str, Any]:
     defn = json.loads(row.definition)
     baseline = json.loads(row.baseline) if row.baseline else None

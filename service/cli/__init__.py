@@ -374,9 +374,9 @@ def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end
                  compare_start: str | None, compare_end: str | None, out: Path | None,
                  save: str | None, as_json: bool) -> None:
     """Hotspots per unit: counts, kernel density, Getis-Ord Gi* or local Moran (LISA)."""
-    from service.api.dependencies import parse_window
     from service.app.analysis import CountsRequest
     from service.app.hotspots import HotspotOptions, hotspots_collection
+    from spatial.timewindow import parse_window
 
     req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
                               unit=unit, area=area)

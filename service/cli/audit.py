@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from service.api.dependencies import parse_time
 from service.store import audit
+from spatial.timewindow import parse_time
 
 
 def register(main: click.Group) -> None:

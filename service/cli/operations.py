@@ -373,7 +373,7 @@ def register(main: click.Group) -> None:
                           time_weights: str | None, harm_weight: float | None, alpha: float,
                           as_json: bool) -> None:
         """SM, BDM, WDQ, TNE, WDD (estimate, SE, z, p, CI) and a verdict."""
-        from service.api.routers.displacement import calculate
+        from service.app.displacement import calculate
 
         body: dict[str, Any] = {"target": parse_pair(target, "target"),
                                 "buffer": parse_pair(buffer, "buffer"),

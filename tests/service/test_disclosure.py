@@ -27,7 +27,7 @@ from service.settings import get_settings
 from service.store import EventFilter, Store
 from spatial.disclosure import protect_counts, protect_value
 from spatial.synthetic.town import build_town
-from tests.service.test_maps_api import embedded_collections, sensitive_coordinates
+from tests.service.api.test_maps_api import embedded_collections, sensitive_coordinates
 
 CONTROLLED = ("partner", "viewer")
 FULL = ("analyst", "admin")
@@ -157,7 +157,7 @@ def _ambulance_values(obj: Any, inside: bool = False) -> list[Any]:
 
 def test_role_matrix(client: TestClient, keys: dict[str, dict[str, str]], store: Store,
                      tmp_path) -> None:
-    from tests.service.test_operations_api import definition, load
+    from tests.service.api.test_operations_api import definition, load
 
     t = load(store, tmp_path, scale=0.15)
     op = client.post("/v1/operations", headers=keys["analyst"], json=definition(t)).json()

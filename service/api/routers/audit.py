@@ -7,14 +7,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from service.api.auth import Principal, get_store, require_role
-from service.api.dependencies import Page, paging, parse_time
+from service.api.dependencies import Page, paging
 from service.api.errors import KEYED_RESPONSES
+from service.api.models.audit import AuditPage, AuditVerification
+from service.api.models.choices import SortOrder
 from service.store import Store, audit
+from spatial.timewindow import parse_time
 
 router = APIRouter(prefix="/v1", tags=["audit"], responses=KEYED_RESPONSES)
 
 
-@router.get("/audit", summary="Audit log entries (admin), filtered and paged")
+@router.get("/audit", response_model=AuditPage,
+            response_model_exclude_unset=True,
+            summary="Audit log entries (admin), filtered and paged")
 def list_audit(request: Request,
                action: str | None = Query(None, max_length=64,
                                           description="e.g. refused, read_points, import"),
@@ -24,8 +29,8 @@ def list_audit(request: Request,
                                                            "ISO date-time (UTC)"),
                until: str | None = Query(None, description="inclusive date or month, or an "
                                                            "exclusive date-time (UTC)"),
-               order: str = Query("asc", pattern="^(asc|desc)$",
-                                  description="by id: asc (oldest first) or desc"),
+               order: SortOrder = Query(SortOrder("asc"),
+                                        description="by id: asc (oldest first) or desc"),
                page: Page = Depends(paging),
                store: Store = Depends(get_store),
                _who: Principal = Depends(require_role("admin"))) -> dict[str, Any]:
@@ -42,7 +47,8 @@ def list_audit(request: Request,
     return out
 
 
-@router.get("/audit/verify", summary="Recompute the audit hash chain (admin)")
+@router.get("/audit/verify", response_model=AuditVerification,
+            response_model_exclude_unset=True, summary="Recompute the audit hash chain (admin)")
 def verify_audit(store: Store = Depends(get_store),
                  _who: Principal = Depends(require_role("admin"))) -> dict[str, Any]:
     """``ok``, the number of rows checked, and when broken the first row that does not

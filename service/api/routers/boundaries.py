@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from service.api.auth import Principal, expensive, get_store, principal
 from service.api.dependencies import get_settings_dep
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, UPLOAD_RESPONSES
+from service.api.models.boundaries import BoundaryImport, BoundarySets, BoundaryUnits
 from service.api.uploads import run_off_loop, save_upload, upload_folder
 from service.app.importer import import_boundaries
 from service.render.geojson import feature_collection, geometry_features
@@ -22,14 +23,17 @@ router = APIRouter(prefix="/v1", tags=["boundaries"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 
-@router.get("/boundaries", summary="Boundary sets and their versions")
+@router.get("/boundaries", response_model=BoundarySets,
+            response_model_exclude_unset=True, summary="Boundary sets and their versions")
 def list_boundary_sets(store: Store = Depends(get_store),
                        _who: Principal = Depends(principal)) -> dict[str, Any]:
     return {"boundary_sets": [s.as_dict() for s in store.boundary_sets_list()]}
 
 
-@router.post("/boundaries", responses=UPLOAD_RESPONSES, summary="Import a polygon set (GeoJSON, GeoPackage, KML, zipped "
-                                    "shapefile) as a new version of a named set")
+@router.post("/boundaries", response_model=BoundaryImport,
+             response_model_exclude_unset=True, responses=UPLOAD_RESPONSES,
+             summary="Import a polygon set (GeoJSON, GeoPackage, KML, zipped shapefile) as a "
+                     "new version of a named set")
 async def create_boundary_set(request: Request,
                               file: UploadFile = File(...),
                               name: str = Form(...),
@@ -54,7 +58,8 @@ async def create_boundary_set(request: Request,
     return report.as_dict()
 
 
-@router.get("/boundaries/{name}", summary="The units of a boundary set as GeoJSON")
+@router.get("/boundaries/{name}", response_model=BoundaryUnits,
+            response_model_exclude_unset=True, summary="The units of a boundary set as GeoJSON")
 def boundary_set_units(name: str, version: int | None = Query(None, ge=1, le=2**31),
                        store: Store = Depends(get_store),
                        _who: Principal = Depends(principal)) -> dict[str, Any]:

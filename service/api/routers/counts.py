@@ -7,13 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from service.api.auth import Principal, expensive, get_store
-from service.api.dependencies import TimeWindow, categories_param, get_settings_dep, time_window
+from service.api.dependencies import categories_param, get_settings_dep, time_window
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
+from service.api.models.analysis import CountsCollection
 from service.app.analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
 from service.app.cost import check_cost, limits_for
 from service.settings import Settings
 from service.store import Store
 from spatial.limits import MAX_NAME
+from spatial.timewindow import TimeWindow
 
 router = APIRouter(prefix="/v1", tags=["counts"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
@@ -35,7 +37,9 @@ def counts_request(layer: str = Query(..., max_length=MAX_NAME, description="lay
                          area=AreaSpec.parse(area, settings.max_area_km2))
 
 
-@router.get("/counts", summary="Counts per unit of a study area for a layer, categories and "
+@router.get("/counts", response_model=CountsCollection,
+            response_model_exclude_unset=True,
+            summary="Counts per unit of a study area for a layer, categories and "
                                 "window; every unit appears, zeros included")
 def counts(req: CountsRequest = Depends(counts_request),
            store: Store = Depends(get_store),

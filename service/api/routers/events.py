@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from service.api.auth import Principal, get_store, principal
 from service.api.dependencies import (
     Page,
-    TimeWindow,
     bbox_param,
     categories_param,
     csv_list,
@@ -17,10 +16,12 @@ from service.api.dependencies import (
     time_window,
 )
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
+from service.api.models.events import EventCollection
 from service.render.geojson import events_features, feature_collection
 from service.store import EventFilter, Store
 from spatial.disclosure import may_see_points
 from spatial.errors import PermissionDeniedError
+from spatial.timewindow import TimeWindow
 
 router = APIRouter(prefix="/v1", tags=["events"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
@@ -39,7 +40,9 @@ def visible_layers(store: Store, who: Principal, requested: tuple[str, ...]) -> 
     return tuple(sorted(n for n in known if may_see_points(who.role, n)))
 
 
-@router.get("/events", summary="Events as a GeoJSON FeatureCollection, paged")
+@router.get("/events", response_model=EventCollection,
+            response_model_exclude_unset=True,
+            summary="Events as a GeoJSON FeatureCollection, paged")
 def list_events(request: Request,
                 layer: str | None = Query(None, description="layer name(s), comma-separated"),
                 categories: tuple[str, ...] = Depends(categories_param),
@@ -69,8 +72,9 @@ def list_events(request: Request,
                     {"layers": sensitive, "count": len(features), "query": str(request.url)})
     links = [{"rel": "self", "href": str(request.url), "type": "application/geo+json"}]
     if page.offset + page.limit < total:
-        links.append({"rel": "next", "type": "application/geo+json",
+        links.append({"rel": "next",
                       "href": str(request.url.include_query_params(
-                          offset=page.offset + page.limit, limit=page.limit))})
+                          offset=page.offset + page.limit, limit=page.limit)),
+                      "type": "application/geo+json"})
     return feature_collection(features, numberMatched=total, numberReturned=len(features),
                               links=links)

@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from service.api.auth import Principal, expensive, get_store
-from service.api.dependencies import get_settings_dep, parse_window
+from service.api.dependencies import get_settings_dep
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
+from service.api.models.analysis import Autocorrelation, HotspotCollection
+from service.api.models.choices import Correction, HotspotMethod, Kernel
 from service.api.routers.counts import counts_request
 from service.app.analysis import CountsRequest
 from service.app.cost import check_hotspot_cost, limits_for
@@ -17,24 +19,28 @@ from service.app.results import save_result
 from service.settings import Settings
 from service.store import Store
 from spatial.errors import PermissionDeniedError
+from spatial.timewindow import parse_window
 
 router = APIRouter(prefix="/v1", tags=["hotspots"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 
 def hotspot_options(
-        method: str = Query("gistar", description="count | kde | gistar | lisa"),
+        method: HotspotMethod = Query(HotspotMethod("gistar"),
+                                      description="count | kde | gistar | lisa"),
         k: int = Query(1, description="H3 neighbour ring (grid_disk k)"),
         permutations: int | None = Query(None, description="Gi*: 0 (analytical, default); "
                                                            "LISA/Moran: 999 by default"),
         seed: int | None = Query(None, description="random seed (one is drawn and reported "
                                                    "when omitted)"),
-        correction: str = Query("fdr_bh", description="fdr_bh (default) | bonferroni | none"),
+        correction: Correction = Query(Correction("fdr_bh"),
+                                       description="fdr_bh (default) | fdr_by | bonferroni "
+                                                   "| none"),
         alpha: float = Query(0.05, description="LISA significance level after correction"),
         bandwidth: str | None = Query(None, description="KDE bandwidth in metres, or a rule "
                                                         "(silverman, scott)"),
         cell_size: float | None = Query(None, description="KDE grid cell in metres"),
-        kernel: str = Query("gaussian", description="gaussian | quartic"),
+        kernel: Kernel = Query(Kernel("gaussian"), description="gaussian | quartic"),
         compare_start: str | None = Query(None, description="KDE dual surface: compare window"),
         compare_end: str | None = Query(None),
         denominator_layer: str | None = Query(None, description="rate = count / count of "
@@ -42,13 +48,14 @@ def hotspot_options(
 ) -> HotspotOptions:
     compare = (parse_window(compare_start, compare_end)
                if compare_start or compare_end else None)
-    return HotspotOptions(method=method, k=k, permutations=permutations, seed=seed,
-                          correction=correction, alpha=alpha, bandwidth=bandwidth,
-                          cell_size_m=cell_size, kernel=kernel, compare_window=compare,
+    return HotspotOptions(method=method.value, k=k, permutations=permutations, seed=seed,
+                          correction=correction.value, alpha=alpha, bandwidth=bandwidth,
+                          cell_size_m=cell_size, kernel=kernel.value, compare_window=compare,
                           denominator_layer=denominator_layer)
 
 
-@router.get("/hotspots", responses=WRITE_RESPONSES,
+@router.get("/hotspots", response_model=HotspotCollection,
+            response_model_exclude_unset=True, responses=WRITE_RESPONSES,
             summary="Every unit of the study area with its hotspot statistics (GeoJSON, with "
                     "`parameters` and `warnings`)")
 def get_hotspots(req: CountsRequest = Depends(counts_request),
@@ -69,8 +76,9 @@ def get_hotspots(req: CountsRequest = Depends(counts_request),
     return fc
 
 
-@router.get("/autocorrelation", summary="Global Moran's I with normal, randomisation and "
-                                         "permutation inference")
+@router.get("/autocorrelation", response_model=Autocorrelation,
+            response_model_exclude_unset=True,
+            summary="Global Moran's I with normal, randomisation and permutation inference")
 def get_autocorrelation(req: CountsRequest = Depends(counts_request),
                         opts: HotspotOptions = Depends(hotspot_options),
                         store: Store = Depends(get_store),

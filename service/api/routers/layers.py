@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from service.api.auth import Principal, get_store, principal
 from service.api.errors import KEYED_RESPONSES
+from service.api.models.layers import Layers
 from service.app.disclosure import layers_for
 from service.store import Store
 
@@ -15,7 +16,9 @@ router = APIRouter(prefix="/v1", tags=["layers"],
                    responses=KEYED_RESPONSES)
 
 
-@router.get("/layers", summary="Layers with event counts, time ranges and categories")
+@router.get("/layers", response_model=Layers,
+            response_model_exclude_unset=True,
+            summary="Layers with event counts, time ranges and categories")
 def list_layers(store: Store = Depends(get_store),
                 who: Principal = Depends(principal)) -> dict[str, Any]:
     return {"layers": layers_for(who.role, store.list_layers())}

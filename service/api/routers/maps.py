@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
@@ -26,6 +28,10 @@ from service.store import Store
 router = APIRouter(prefix="/v1", tags=["maps"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
+#: Every route here answers one self-contained HTML page.
+HTML_PAGE: dict[int | str, dict[str, Any]] = {200: {"description": "an HTML page",
+                   "content": {"text/html": {"schema": {"type": "string"}}}}}
+
 
 def map_options(request: Request) -> MapOptions:
     offline = request.app.state.settings.offline_assets
@@ -34,7 +40,7 @@ def map_options(request: Request) -> MapOptions:
     return MapOptions(offline=offline, asset_base_url="/static/vendor" if offline else None)
 
 
-@router.get("/maps/hotspots", response_class=HTMLResponse,
+@router.get("/maps/hotspots", response_class=HTMLResponse, responses=HTML_PAGE,
             summary="A Folium map: counts, Gi*, LISA, density, monthly slider, boundaries, "
                     "context layers as the key's role allows")
 def hotspot_map(req: CountsRequest = Depends(counts_request),
@@ -48,7 +54,7 @@ def hotspot_map(req: CountsRequest = Depends(counts_request),
                                          actor=who.actor))
 
 
-@router.get("/packs/area", response_class=HTMLResponse,
+@router.get("/packs/area", response_class=HTMLResponse, responses=HTML_PAGE,
             summary="A tasking pack for an area: one self-contained page that prints to A4")
 def area_pack(req: CountsRequest = Depends(counts_request),
               opts: HotspotOptions = Depends(hotspot_options),
@@ -59,7 +65,7 @@ def area_pack(req: CountsRequest = Depends(counts_request),
     return HTMLResponse(area_pack_html(store, req, opts, role=who.role, actor=who.actor))
 
 
-@router.get("/maps/operations/{op_id}", response_class=HTMLResponse,
+@router.get("/maps/operations/{op_id}", response_class=HTMLResponse, responses=HTML_PAGE,
             summary="An operation's map: target, buffer rings, control, before/after counts, "
                     "the density change, context layers as the key's role allows")
 def operation_map(op_id: int, options: MapOptions = Depends(map_options),
@@ -69,7 +75,7 @@ def operation_map(op_id: int, options: MapOptions = Depends(map_options),
                                            options=options))
 
 
-@router.get("/operations/{op_id}/pack", response_class=HTMLResponse,
+@router.get("/operations/{op_id}/pack", response_class=HTMLResponse, responses=HTML_PAGE,
             summary="An operation's tasking pack: one self-contained page that prints to A4")
 def operation_pack(op_id: int, store: Store = Depends(get_store),
                    who: Principal = Depends(expensive())) -> HTMLResponse:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from service.api.auth import Principal, expensive, get_store, principal, require_role
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
+from service.api.models.operations import Operation, OperationReport, Plan
 from service.app.operation_definitions import OperationIn, PlanIn
 from service.app.operations import (
     create_operation,
@@ -25,7 +26,8 @@ router = APIRouter(prefix="/v1/operations", tags=["operations"],
 ANALYSTS = ("analyst", "admin")
 
 
-@router.post("", status_code=201, responses=WRITE_RESPONSES,
+@router.post("", status_code=201, response_model=Operation,
+             response_model_exclude_unset=True, responses=WRITE_RESPONSES,
              summary="Create an operation: target, buffer, control (or a suggested one), "
                      "windows and the layers to evaluate, each an output or an outcome")
 def create(body: OperationIn, store: Store = Depends(get_store),
@@ -33,7 +35,7 @@ def create(body: OperationIn, store: Store = Depends(get_store),
     return create_operation(store, body, actor=who.actor)
 
 
-@router.post("/plan",
+@router.post("/plan", response_model=Plan, response_model_exclude_unset=True,
              summary="Planning figures for a proposed operation before it is created: the "
                      "minimum detectable change per layer and the after window needed")
 def plan(body: PlanIn, store: Store = Depends(get_store),
@@ -41,13 +43,16 @@ def plan(body: PlanIn, store: Store = Depends(get_store),
     return plan_operation(store, body, actor=who.actor)
 
 
-@router.get("/{op_id}", summary="An operation's definition, resolved areas and status")
+@router.get("/{op_id}", response_model=Operation,
+            response_model_exclude_unset=True,
+            summary="An operation's definition, resolved areas and status")
 def get(op_id: int, store: Store = Depends(get_store),
         who: Principal = Depends(principal)) -> dict[str, Any]:
     return get_operation(store, op_id, role=who.role)
 
 
-@router.post("/{op_id}/start", responses=WRITE_RESPONSES,
+@router.post("/{op_id}/start", response_model=Operation,
+             response_model_exclude_unset=True, responses=WRITE_RESPONSES,
              summary="Mark the operation started and lock its baseline (before-window counts "
                      "with a sha256 fingerprint)")
 def start(op_id: int, store: Store = Depends(get_store),
@@ -55,7 +60,7 @@ def start(op_id: int, store: Store = Depends(get_store),
     return start_operation(store, op_id, actor=who.actor)
 
 
-@router.post("/{op_id}/share",
+@router.post("/{op_id}/share", response_model=Operation, response_model_exclude_unset=True,
              summary="Share the operation with partners and viewers (`shared=true`) or withdraw "
                      "it (`shared=false`); they see it only once it is started")
 def share(op_id: int, shared: bool = True, store: Store = Depends(get_store),
@@ -63,7 +68,7 @@ def share(op_id: int, shared: bool = True, store: Store = Depends(get_store),
     return share_operation(store, op_id, shared=shared, actor=who.actor)
 
 
-@router.get("/{op_id}/report",
+@router.get("/{op_id}/report", response_model=OperationReport, response_model_exclude_unset=True,
             summary="The evaluation: per layer, counts, SM/BDM/WDQ/TNE, WDD with SE, z, p and "
                     "CI, the verdict, rings, distance decay, SPPT, density change, planning; "
                     "the overdose watch and the dealing-site re-map (analysts only: it holds "

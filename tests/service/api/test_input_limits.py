@@ -19,7 +19,7 @@ from spatial.errors import ConflictError, ParameterError
 from spatial.io.policeuk import read_policeuk
 from spatial.limits import MAX_CATEGORY, check_name
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SMALL = FIXTURES / "policeuk_small.csv"
 SQUARE = {"type": "FeatureCollection", "features": [
     {"type": "Feature", "properties": {"code": "A", "name": "Alpha"},

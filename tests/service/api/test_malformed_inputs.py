@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from service.store import Store
 
-MALFORMED = Path(__file__).resolve().parents[1] / "fixtures" / "malformed"
-BOUNDARIES = Path(__file__).resolve().parents[1] / "fixtures" / "boundaries"
+MALFORMED = Path(__file__).resolve().parents[2] / "fixtures" / "malformed"
+BOUNDARIES = Path(__file__).resolve().parents[2] / "fixtures" / "boundaries"
 
 FATAL_EVENT_FILES = {
     "truncated_in_quotes.csv": "never closed",
@@ -71,7 +71,7 @@ def test_rejected_rows_are_named_and_only_good_rows_stored(client: TestClient, k
 
 def test_a_fatal_file_in_a_batch_writes_nothing_from_the_good_ones(client: TestClient, keys,
                                                                     store: Store) -> None:
-    good = Path(__file__).resolve().parents[1] / "fixtures" / "policeuk_small.csv"
+    good = Path(__file__).resolve().parents[2] / "fixtures" / "policeuk_small.csv"
     before = store.table_counts()
     r = client.post("/v1/imports", headers=keys["analyst"], data={"format": "policeuk"},
                     files=[("files", (good.name, good.read_bytes(), "text/csv")),

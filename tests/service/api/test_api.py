@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from service.store import Store
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SMALL = FIXTURES / "policeuk_small.csv"
 
 
@@ -201,8 +201,8 @@ def test_month_windows_include_their_first_instant(client: TestClient, keys,
                                                    store: Store) -> None:
     """police.uk events sit at midnight on the 1st: a window starting there holds them."""
     upload(client, keys["analyst"], SMALL)
-    from service.api.dependencies import parse_window
     from service.store import EventFilter
+    from spatial.timewindow import parse_window
 
     oct_ = parse_window("2018-10", "2018-10")
     assert store.count_events(EventFilter(start=oct_.start, end=oct_.end)) == 5

@@ -98,7 +98,7 @@ def test_analyst_sees_ambulance_counts_unsuppressed(client: TestClient, keys,
 
 def test_operation_map_and_pack_per_role(client: TestClient, keys, store: Store,
                                          tmp_path) -> None:
-    from tests.service.test_operations_api import definition, load
+    from tests.service.api.test_operations_api import definition, load
 
     t = load(store, tmp_path, scale=0.15)
     op = client.post("/v1/operations", headers=keys["analyst"], json=definition(t)).json()

@@ -27,7 +27,7 @@ from service.settings import Settings
 from service.store import Store
 from spatial.place import units as unitsmod
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SMALL = FIXTURES / "policeuk_small.csv"
 #: roughly Sheffield: ~560 km², about 290,000 H3 res-11 cells
 CITY_BBOX = "bbox:-1.60,53.30,-1.32,53.50"
