@@ -10,9 +10,7 @@ from service.app.analysis import parse_bbox
 from service.settings import Settings
 from spatial.errors import ParameterError
 from spatial.limits import MAX_CATEGORY, check_length
-
-# parse_time: routers/ogc.py imports it from here until it is re-pointed at spatial.timewindow
-from spatial.timewindow import TimeWindow, parse_time, parse_window  # noqa: F401
+from spatial.timewindow import TimeWindow, parse_window
 
 
 def get_settings_dep(request: Request) -> Settings:

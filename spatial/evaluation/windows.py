@@ -20,7 +20,6 @@ Wheeler, A. P. & Ratcliffe, J. H. (2018). A simple weighted displacement
 from __future__ import annotations
 
 import calendar
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final
@@ -29,22 +28,11 @@ import numpy as np
 import numpy.typing as npt
 
 from spatial.errors import ParameterError
+from spatial.timewindow import parse_day, split_interval
 
 IntArray = npt.NDArray[np.int64]
 
 WINDOW_NAMES: Final = ("before", "during", "after")
-
-
-def _parse_day(text: str, name: str, *, end: bool) -> date:
-    v = text.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}", v):
-            year, month = int(v[:4]), int(v[5:7])
-            day = calendar.monthrange(year, month)[1] if end else 1
-            return date(year, month, day)
-        return date.fromisoformat(v)
-    except ValueError as exc:
-        raise ParameterError(name, f"{text!r} is not a date (YYYY-MM-DD or YYYY-MM)") from exc
 
 
 @dataclass(frozen=True)
@@ -105,10 +93,8 @@ def parse_window(text: str, name: str) -> Window:
     """``YYYY-MM-DD/YYYY-MM-DD``, ``YYYY-MM/YYYY-MM`` (whole months) or ``YYYY-MM``."""
     if not isinstance(text, str) or not text.strip():
         raise ParameterError(name, "a window is needed, e.g. 2018-10-01/2018-12-31")
-    a, sep, b = text.partition("/")
-    if not sep:
-        b = a
-    return Window(name, _parse_day(a, name, end=False), _parse_day(b, name, end=True))
+    a, b = split_interval(text)
+    return Window(name, parse_day(a, name, end=False), parse_day(b, name, end=True))
 
 
 @dataclass(frozen=True)

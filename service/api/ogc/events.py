@@ -6,7 +6,6 @@ from typing import Any
 
 import pandas as pd
 
-from service.api.dependencies import TimeWindow
 from service.api.ogc.params import BBox, OgcCrs
 from service.api.ogc.providers import (
     Caller,
@@ -20,6 +19,7 @@ from service.store import FeatureFilter
 from spatial.disclosure import may_see_points
 from spatial.errors import NotFoundError, PermissionDeniedError
 from spatial.place import crs
+from spatial.timewindow import TimeWindow
 
 
 def feature_filter(layer: str, window: TimeWindow, bbox: BBox | None) -> FeatureFilter:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.api.dependencies import parse_bbox as parse_wgs84_bbox
+from service.app.analysis import parse_bbox as parse_wgs84_bbox
 from spatial.errors import ParameterError
 from spatial.place import crs
 

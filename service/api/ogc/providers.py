@@ -16,11 +16,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from service.api.auth import Principal
-from service.api.dependencies import TimeWindow
 from service.api.ogc.params import BBox, OgcCrs
 from service.render.geojson import geometry_features
 from service.store import Store
 from spatial.place import crs
+from spatial.timewindow import TimeWindow
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,11 @@ collection id being ``<prefix>-<name>``; the documents and their response models
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
 from service.api.auth import Principal, get_store, principal
-from service.api.dependencies import TimeWindow, parse_time
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from service.api.ogc.documents import (
     CONFORMANCE,
@@ -60,38 +57,15 @@ from service.api.ogc.params import (
 from service.api.ogc.providers import Caller, ItemsQuery
 from service.api.ogc.registry import REGISTRY
 from service.store import Store
-from spatial.errors import ParameterError
+from spatial.timewindow import parse_interval
 
 # --------------------------------------------------------------------------- parameters
-
-def parse_datetime(value: str | None) -> TimeWindow:
-    """An OGC ``datetime``: an instant or a closed interval ``a/b``, ``../b``, ``a/..``.
-
-    A date or month covers all of it (``2019-01`` is the whole of January); an end
-    given as a date-time is inclusive, as OGC intervals are closed.
-    """
-    if value is None or not value.strip():
-        return TimeWindow(None, None)
-    a, b = value.split("/", 1) if "/" in value else (value, value)
-    start = None if a.strip() in ("", "..") else parse_time(a, "datetime")
-    end = None if b.strip() in ("", "..") else _inclusive_end(b)
-    if start is not None and end is not None and start >= end:
-        raise ParameterError("datetime", "the interval ends before it starts")
-    return TimeWindow(start, end)
-
-
-def _inclusive_end(value: str) -> datetime:
-    v = value.strip()
-    if len(v) in (7, 10):  # YYYY-MM or YYYY-MM-DD: parse_time gives the exclusive end
-        return parse_time(v, "datetime", end=True)
-    return parse_time(v, "datetime") + timedelta(microseconds=1)
-
 
 def items_query(bbox: str | None, bbox_crs: str | None, datetime_: str | None, limit: int,
                 offset: int, crs_: str | None, limit_max: int) -> ItemsQuery:
     """Parse the items parameters; ``limit`` above the maximum is served as the maximum."""
     return ItemsQuery(bbox=parse_bbox(bbox, parse_crs(bbox_crs, "bbox-crs")),
-                      window=parse_datetime(datetime_), limit=min(limit, limit_max),
+                      window=parse_interval(datetime_), limit=min(limit, limit_max),
                       offset=offset, crs=parse_crs(crs_, "crs"))
 
 

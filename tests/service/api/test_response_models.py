@@ -70,9 +70,6 @@ def test_every_route_declares_its_success_schema(spec: dict[str, Any]) -> None:
     assert not missing, "\n".join(missing)
 
 
-@pytest.mark.xfail(strict=True, reason="OGC routes (service/api/routers/ogc.py) get their "
-                                       "response models from the 'store' branch: remove this "
-                                       "mark at the merge")
 def test_every_ogc_route_declares_its_success_schema(spec: dict[str, Any]) -> None:
     assert _operations(spec, ogc=True)
     missing = _untyped(spec, ogc=True)
