@@ -69,10 +69,8 @@ def counts_collection(n_suppressed: int = 2) -> dict[str, Any]:
                                  "small units are not meaningful for them"])
 
 
-def synthetic_layers(*, points: int = 60) -> list[MapLayer]:
-    """One layer of every kind, small and hand-made, around Leeds city centre."""
-    rng = np.random.default_rng(7)
-    hexes = _hex_features()
+def _statistics(hexes: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Gi* bins and LISA clusters on the hexagons."""
     n = len(hexes)
     bins = [3, 3, 2, 1, 0, 0, 0, -1, -2, -3, 0, 0, 1, 2, 0, 0, -1, 0, 0][:n]
     z = [2.9 if b == 3 else 2.1 if b == 2 else 1.7 if b == 1 else -1.7 if b == -1 else
@@ -91,10 +89,11 @@ def synthetic_layers(*, points: int = 60) -> list[MapLayer]:
                   0.7, 0.6, 0.5, 0.9, 0.9],
         "cluster": ["HH", "HH", "HL", "ns", "ns", "ns", "ns", "LL", "LL", "ns", "ns", "ns", "LH",
                     "HH", "ns", "ns", "ns", "ns", "ns"]}))
+    return gi, lisa
 
-    # four beats (2 x 2 rectangles) around the centre, in BNG
-    cx, cy = to_metric(np.array([CENTRE[1]]), np.array([CENTRE[0]]), BNG)
-    x0, y0 = float(cx[0]) - 1800, float(cy[0]) - 1600
+
+def _beats(x0: float, y0: float) -> dict[str, Any]:
+    """Four beats (2 x 2 rectangles) around the centre, in BNG."""
     beats = []
     for i, (dx, dy) in enumerate([(0, 0), (1, 0), (0, 1), (1, 1)]):
         box = shapely.box(x0 + dx * 1800, y0 + dy * 1600, x0 + (dx + 1) * 1800,
@@ -105,14 +104,17 @@ def synthetic_layers(*, points: int = 60) -> list[MapLayer]:
                                      "label": ["City & Holbeck <North>", "Mabgate", "Hyde Park",
                                                "Burmantofts"][i],
                                      "count": [120, 45, 33, 70][i]}})
+    return _collection(beats)
 
-    # operation areas: target circle, buffer ring, two 100 m rings, control
-    centre_pt = shapely.Point(float(cx[0]) + 300, float(cy[0]) + 200)
+
+def _areas(cx: float, cy: float) -> dict[str, Any]:
+    """Operation areas: target circle, buffer ring, two 100 m rings, control."""
+    centre_pt = shapely.Point(cx + 300, cy + 200)
     target = centre_pt.buffer(300)
     buffer = centre_pt.buffer(700).difference(target)
     ring1 = centre_pt.buffer(400).difference(target)
-    control = shapely.Point(float(cx[0]) - 1300, float(cy[0]) - 1100).buffer(350)
-    areas = _collection([
+    control = shapely.Point(cx - 1300, cy - 1100).buffer(350)
+    return _collection([
         {"type": "Feature", "geometry": _bng_polygon_to_geojson(target),
          "properties": {"role": "target", "name": "Op Tern target"}},
         {"type": "Feature", "geometry": _bng_polygon_to_geojson(buffer),
@@ -123,7 +125,9 @@ def synthetic_layers(*, points: int = 60) -> list[MapLayer]:
          "properties": {"role": "control", "name": "Control"}},
     ])
 
-    # aggregated points: H3 res 9 centres with counts (proportional circles)
+
+def _aggregated(rng: np.random.Generator) -> dict[str, Any]:
+    """Aggregated points: H3 res 9 centres with counts (proportional circles)."""
     centre9 = h3.latlng_to_cell(CENTRE[0], CENTRE[1], 9)
     agg = []
     for i, cell in enumerate(sorted(h3.grid_disk(centre9, 3))):
@@ -132,18 +136,24 @@ def synthetic_layers(*, points: int = 60) -> list[MapLayer]:
         agg.append({"type": "Feature", "id": cell,
                     "geometry": {"type": "Point", "coordinates": [lng, lat]},
                     "properties": {"unit_id": cell, "count": v}})
+    return _collection(agg)
 
-    # raw points (a role that may see them)
-    px = rng.normal(float(cx[0]), 600, points)
-    py = rng.normal(float(cy[0]), 500, points)
+
+def _points(rng: np.random.Generator, cx: float, cy: float, points: int) -> dict[str, Any]:
+    """Raw points (a role that may see them)."""
+    px = rng.normal(cx, 600, points)
+    py = rng.normal(cy, 500, points)
     lon, lat = to_wgs84(px, py, BNG)
     cats = ["Drugs", "Violence and sexual offences", "Anti-social behaviour"]
     pts = [{"type": "Feature", "id": i,
             "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
             "properties": {"category": cats[i % 3], "time": "2024-03", "layer": "crime"}}
            for i in range(points)]
+    return _collection(pts)
 
-    # density grids (BNG, 50 m cells): a surface and a difference surface
+
+def _densities(x0: float, y0: float) -> tuple[map_inputs.DensityGrid, dict[str, Any]]:
+    """Density grids (BNG, 50 m cells): a surface and a difference surface."""
     nx, ny = 80, 64
     gx = x0 + 50 * (np.arange(nx) + 0.5)
     gy = y0 + 50 * (np.arange(ny) + 0.5)
@@ -157,32 +167,46 @@ def synthetic_layers(*, points: int = 60) -> list[MapLayer]:
         + 15 * bump(x0 + 900, y0 + 2400, 400)
     bounds = (x0, y0, x0 + 50 * nx, y0 + 50 * ny)
     density = map_inputs.DensityGrid(values=after, bounds=bounds, epsg=BNG,
-                               parameters={"kernel": "quartic", "bandwidth_m": 400,
-                                           "cell_size_m": 50})
+                                     parameters={"kernel": "quartic", "bandwidth_m": 400,
+                                                 "cell_size_m": 50})
     difference = {"values": after - before, "bounds": bounds, "epsg": BNG, "diverging": True,
                   "units": "events per km² (after − before)"}
+    return density, difference
 
-    # monthly counts, wide format
+
+def _monthly(rng: np.random.Generator, hexes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Monthly counts, wide format."""
     months = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
     def suppress(v: int) -> Any:
         return "<5" if 0 < v < 5 else v
 
-    monthly = _collection(_with(hexes, {"months": [
+    return _collection(_with(hexes, {"months": [
         {m: suppress(int(rng.poisson(2 + i % 5 * 4 + j * (i % 3)))) for j, m in enumerate(months)}
-        for i in range(n)]}))
+        for i in range(len(hexes))]}))
 
+
+def synthetic_layers(*, points: int = 60) -> list[MapLayer]:
+    """One layer of every kind, small and hand-made, around Leeds city centre."""
+    rng = np.random.default_rng(7)
+    hexes = _hex_features()
+    gi, lisa = _statistics(hexes)
+    cx, cy = (float(v[0]) for v in to_metric(np.array([CENTRE[1]]), np.array([CENTRE[0]]), BNG))
+    x0, y0 = cx - 1800, cy - 1600
+    beats, areas = _beats(x0, y0), _areas(cx, cy)
+    agg = _aggregated(rng)
+    pts = _points(rng, cx, cy, points)
+    density, difference = _densities(x0, y0)
+    monthly = _monthly(rng, hexes)
     return [
         MapLayer("Counts (ambulance, H3 res 8)", "choropleth", counts_collection()),
         MapLayer("Gi* hot spots", "gi_bins", gi, show=False),
         MapLayer("LISA clusters", "lisa", lisa, show=False),
         MapLayer("Kernel density (after)", "density", density, show=False),
         MapLayer("Density change (after − before)", "density", difference, show=False),
-        MapLayer("Aggregated events (H3 res 9)", "points_aggregated", _collection(agg),
-                 show=False),
-        MapLayer("Events (analyst view)", "points", _collection(pts), value_field="category",
-                 show=False),
+        MapLayer("Aggregated events (H3 res 9)", "points_aggregated", agg, show=False),
+        MapLayer("Events (analyst view)", "points", pts, value_field="category", show=False),
         MapLayer("Monthly counts", "monthly", monthly, show=False),
-        MapLayer("Beats", "outline", _collection(beats)),
+        MapLayer("Beats", "outline", beats),
         MapLayer("Operation areas", "areas", areas),
     ]
 
