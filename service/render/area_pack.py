@@ -1,6 +1,6 @@
 """The tasking pack of an area: map, highest counts, hot spots, caveats, parameters.
 
-Serves ``GET /v1/packs/area`` and ``remap pack``; its map holds the layers of
+Serves ``GET /v1/packs/area`` and ``remap pack area``; its map holds the layers of
 the hotspot map (:func:`service.render.hotspot_page.hotspot_layers`).
 """
 

@@ -1,6 +1,6 @@
 """The hotspot map page: counts, Gi*, LISA, density and monthly layers of one request.
 
-Serves ``GET /v1/maps/hotspots`` and ``remap map``; the area pack
+Serves ``GET /v1/maps/hotspots`` and ``remap map hotspots``; the area pack
 (:mod:`service.render.area_pack`) draws the same layers. Large layers are
 always aggregated to units, and maps of many units draw only the units that
 carry information.

@@ -1,6 +1,6 @@
 """The map of an operation: its areas, before/after counts, the density change, context.
 
-Serves ``GET /v1/maps/operations/{id}`` and ``remap map --operation``; the
+Serves ``GET /v1/maps/operations/{id}`` and ``remap map operation``; the
 operation pack (:mod:`service.render.operation_pack`) draws the same layers.
 The report is first cut to what the role may see (:func:`report_for`).
 """

@@ -1,6 +1,6 @@
 """The tasking pack of an operation: map, count tables, measures, verdicts, caveats.
 
-Serves ``GET /v1/packs/operations/{id}`` and ``remap pack --operation``; its
+Serves ``GET /v1/operations/{id}/pack`` and ``remap pack operation``; its
 map holds the layers of the operation map (:mod:`service.render.operation_map`).
 """
 
