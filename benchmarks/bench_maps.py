@@ -25,7 +25,7 @@ DATA = Path(os.environ.get("REMAP_SHARED_DATA", ROOT.parent / "shared" / "data")
 from service.app.analysis import CountsRequest  # noqa: E402
 from service.app.hotspots import HotspotOptions  # noqa: E402
 from service.app.importer import import_events  # noqa: E402
-from service.render.pages import hotspot_map_html  # noqa: E402
+from service.render.hotspot_page import hotspot_map_html  # noqa: E402
 from service.store import Store  # noqa: E402
 from tests.e2e.browser import open_page  # noqa: E402
 

@@ -17,12 +17,10 @@ from service.app.analysis import AreaSpec, CountsRequest, UnitSpec, counts_colle
 from service.app.hotspots import HotspotOptions, hotspots_collection
 from service.app.importer import ImportReport, import_boundaries, store_events
 from service.app.operation_demo import demo_operation
-from service.render.pages import (
-    area_pack_html,
-    hotspot_map_html,
-    operation_map_html,
-    operation_pack_html,
-)
+from service.render.area_pack import area_pack_html
+from service.render.hotspot_page import hotspot_map_html
+from service.render.operation_map import operation_map_html
+from service.render.operation_pack import operation_pack_html
 from service.store import Store
 from spatial.synthetic.town import SyntheticTown, build_town
 

@@ -49,7 +49,7 @@ def _hotspot_request(layer: str, categories: tuple[str, ...], start: str | None,
                      alpha: float) -> tuple[Any, Any]:
     """The request and options of the shared analysis options."""
     from service.app.hotspots import HotspotOptions
-    from service.render.pages import parse_map_request
+    from service.render.hotspot_page import parse_map_request
 
     req = parse_map_request(layer, categories, start, end, unit, area)
     opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
@@ -473,7 +473,7 @@ def map_hotspots(layer: str, categories: tuple[str, ...], start: str | None, end
                  seed: int | None, correction: str, alpha: float, out: Path, role: str,
                  as_json: bool) -> None:
     """Counts, Gi*, LISA, density, monthly slider and context layers on one map."""
-    from service.render.pages import hotspot_map_html
+    from service.render.hotspot_page import hotspot_map_html
 
     req, opts = _hotspot_request(layer, categories, start, end, unit, area, k, permutations,
                                  seed, correction, alpha)
@@ -491,7 +491,7 @@ def map_hotspots(layer: str, categories: tuple[str, ...], start: str | None, end
 @handles_errors
 def map_operation(op_id: int, out: Path, role: str, as_json: bool) -> None:
     """An operation's target, buffer rings, control, before/after counts, density change."""
-    from service.render.pages import operation_map_html
+    from service.render.operation_map import operation_map_html
 
     page = operation_map_html(open_store(), op_id, role=role, actor="cli")
     write_page(out, page, "map", as_json)
@@ -513,7 +513,7 @@ def pack_area(layer: str, categories: tuple[str, ...], start: str | None, end: s
               unit: str, area: str | None, k: int, permutations: int | None, seed: int | None,
               correction: str, alpha: float, out: Path, role: str, as_json: bool) -> None:
     """Map, top units, hot spots, caveats and parameters for an area."""
-    from service.render.pages import area_pack_html
+    from service.render.area_pack import area_pack_html
 
     req, opts = _hotspot_request(layer, categories, start, end, unit, area, k, permutations,
                                  seed, correction, alpha)
@@ -533,7 +533,7 @@ def pack_area(layer: str, categories: tuple[str, ...], start: str | None, end: s
 @handles_errors
 def pack_operation(op_id: int, out: Path, role: str, as_json: bool) -> None:
     """An operation's pack: map, counts, measures, verdicts, overdose watch, re-map."""
-    from service.render.pages import operation_pack_html
+    from service.render.operation_pack import operation_pack_html
 
     page = operation_pack_html(open_store(), op_id, role=role, actor="cli")
     write_page(out, page, "pack", as_json)

@@ -39,8 +39,13 @@ import base64
 import html as htmlmod
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Final
+from typing import Any, Final
+
+from markupsafe import Markup
+
+from service.render.html import macros
 
 #: Each CDN URL folium 0.20 uses (Map defaults) -> vendored path under ``static/vendor``,
 #: or None for a link that is removed (not vendored).
@@ -177,62 +182,72 @@ def localise(html: str, mode: str = "inline", *, base_url: str | None = None,
         raise ValueError(f"mode {mode!r}: expected one of {', '.join(MODES)}")
     if mode == "url" and not base_url:
         raise ValueError("mode='url' needs base_url, e.g. '/static/vendor'")
-    root = vendor_dir(static_dir)
-    unknown: list[str] = []
-    with_icons = uses_icons(html) if icons is None else icons
+    rewriter = _Rewriter(root=vendor_dir(static_dir), mode=mode, base_url=base_url,
+                         with_icons=uses_icons(html) if icons is None else icons)
+    out = _SCRIPT_RE.sub(rewriter.script, html)
+    out = _LINK_RE.sub(rewriter.link, out)
+    if strict and rewriter.unknown:
+        raise ValueError("the page links assets that are not vendored: "
+                         + ", ".join(sorted(set(rewriter.unknown))))
+    return out
 
-    def target(url: str) -> tuple[bool, str | None]:
+
+@dataclass
+class _Rewriter:
+    """What :func:`localise` puts in place of each script and stylesheet link."""
+
+    root: Path
+    mode: str
+    base_url: str | None
+    with_icons: bool
+    #: External URLs that are not vendored, met so far
+    unknown: list[str] = field(default_factory=list)
+
+    def target(self, url: str) -> tuple[bool, str | None]:
         """(handled, vendored path); unhandled URLs are left alone."""
         clean = htmlmod.unescape(url)
         if clean in CDN_ASSETS:
             path = CDN_ASSETS[clean]
-            if path is not None and not (root / path).is_file():
-                raise ValueError(f"vendored file {root / path} is missing (see "
-                                 f"{root / 'SOURCES.md'})")
+            if path is not None and not (self.root / path).is_file():
+                raise ValueError(f"vendored file {self.root / path} is missing (see "
+                                 f"{self.root / 'SOURCES.md'})")
             return True, path
         if _is_external(clean):
-            unknown.append(clean)
+            self.unknown.append(clean)
             return False, None
         for path in _VENDORED_PATHS:  # already linked to the vendored copy: same file
             if clean.endswith("/" + path):
                 return True, path
         return False, None
 
-    def script(match: re.Match[str]) -> str:
-        handled, path = target(match.group("url"))
+    def script(self, match: re.Match[str]) -> str:
+        handled, path = self.target(match.group("url"))
         if not handled:
             return match.group(0)
         if path is None:
             return "<!-- remap: a script that is not vendored was removed -->"
-        if mode == "inline" and path in ICON_ASSETS and not with_icons:
+        if self.mode == "inline" and path in ICON_ASSETS and not self.with_icons:
             return "<!-- remap: icon script left out (the page draws no icons) -->"
-        if mode == "url":
-            assert base_url is not None
-            return f'<script src="{htmlmod.escape(_join(base_url, path))}"></script>'
-        return _inline_script(root, path)
+        if self.mode == "url":
+            assert self.base_url is not None
+            return str(_tags().script_src(_join(self.base_url, path)))
+        return _inline_script(self.root, path)
 
-    def link(match: re.Match[str]) -> str:
+    def link(self, match: re.Match[str]) -> str:
         tag = match.group(0)
         if not re.search(r"""\brel\s*=\s*["']?stylesheet""", tag, re.IGNORECASE):
             return tag
-        handled, path = target(match.group("url"))
+        handled, path = self.target(match.group("url"))
         if not handled:
             return tag
         if path is None:
             return "<!-- remap: a stylesheet that is not vendored was removed -->"
-        if mode == "inline" and path in ICON_ASSETS and not with_icons:
+        if self.mode == "inline" and path in ICON_ASSETS and not self.with_icons:
             return "<!-- remap: icon stylesheet left out (the page draws no icons) -->"
-        if mode == "url":
-            assert base_url is not None
-            return f'<link rel="stylesheet" href="{htmlmod.escape(_join(base_url, path))}"/>'
-        return _inline_style(root, path)
-
-    out = _SCRIPT_RE.sub(script, html)
-    out = _LINK_RE.sub(link, out)
-    if strict and unknown:
-        raise ValueError("the page links assets that are not vendored: "
-                         + ", ".join(sorted(set(unknown))))
-    return out
+        if self.mode == "url":
+            assert self.base_url is not None
+            return str(_tags().stylesheet(_join(self.base_url, path)))
+        return _inline_style(self.root, path)
 
 
 _ICON_USE_RE = re.compile(
@@ -272,6 +287,11 @@ def cdn_urls(html: str) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
+def _tags() -> Any:
+    """The macros of ``templates/asset_tags.html``."""
+    return macros("asset_tags.html")
+
+
 def _is_external(url: str) -> bool:
     return url.startswith(("http://", "https://", "//"))
 
@@ -288,14 +308,14 @@ def _inline_script(root: Path, path: str) -> str:
     js = _SOURCE_MAP_RE.sub("", _read_text(root, path))
     # "</script" inside the code would end the element; "<\/" is the same string in JS
     js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
-    return f'<script {VENDOR_ATTR}="{htmlmod.escape(path)}">\n{js}\n</script>'
+    return str(_tags().inline_script(VENDOR_ATTR, path, Markup(js)))
 
 
 def _inline_style(root: Path, path: str) -> str:
     css = _SOURCE_MAP_RE.sub("", _read_text(root, path))
     css = inline_css_urls(css, root / PurePosixPath(path).parent)
     css = re.sub(r"</(style)", r"<\\/\1", css, flags=re.IGNORECASE)
-    return f'<style {VENDOR_ATTR}="{htmlmod.escape(path)}">\n{css}\n</style>'
+    return str(_tags().inline_style(VENDOR_ATTR, path, Markup(css)))
 
 
 def _resolve(folder: Path, ref: str) -> Path | None:

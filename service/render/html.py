@@ -1,10 +1,11 @@
 """Where remap's own HTML pages are made: Jinja2 templates with autoescaping on.
 
-Every page remap assembles (the tasking packs) is a template under
+Every page remap assembles (the tasking packs), and every piece of HTML in its
+maps (tooltips, legends, the title, parameters and caveat boxes), is a template under
 ``service/render/templates/`` rendered by the one :data:`ENV` here, with
 ``autoescape=True``: every value from a request or the store is escaped
 where it is placed, and no value is ever rendered as a template. Maps are
-folium pages made by :mod:`service.render.maps` (see :mod:`service.render.safe_html`).
+folium pages made by :mod:`service.render.map_base` (see :mod:`service.render.safe_html`).
 """
 
 from __future__ import annotations
@@ -70,3 +71,12 @@ ENV.filters["attribute"] = _attribute
 def render(template: str, **context: Any) -> str:
     """The page ``template`` (a file under ``service/render/templates``) with ``context``."""
     return ENV.get_template(template).render(**context)
+
+
+def macros(template: str) -> Any:
+    """The macros of ``template``, to call from Python: each returns escaped :class:`Markup`.
+
+    E.g. ``macros("map_parts.html").note("text")``; the template module is built
+    once and cached by Jinja.
+    """
+    return ENV.get_template(template).module

@@ -10,7 +10,7 @@ raises ``TemplateSyntaxError`` (HTTP 500 for every map of that data).
 
 :func:`install` replaces those renders with ones that wrap the output in
 :class:`RawHtml`, whose template prints a pre-built string: Jinja never
-re-evaluates the output of an expression. :mod:`service.render.maps` installs it on
+re-evaluates the output of an expression. :mod:`service.render.map_base` installs it on
 import, and remap's own HTML goes into pages only through :class:`RawHtml`.
 """
 

@@ -21,12 +21,10 @@ import pytest
 from service.app.analysis import CountsRequest
 from service.app.hotspots import HotspotOptions
 from service.app.operations import create_operation, share_operation, start_operation
-from service.render.pages import (
-    area_pack_html,
-    hotspot_map_html,
-    operation_map_html,
-    operation_pack_html,
-)
+from service.render.area_pack import area_pack_html
+from service.render.hotspot_page import hotspot_map_html
+from service.render.operation_map import operation_map_html
+from service.render.operation_pack import operation_pack_html
 from service.store import Store
 from tests.e2e.browser import open_page, require_browser
 from tests.service.hostile import (

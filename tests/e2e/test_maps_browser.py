@@ -1,6 +1,6 @@
 """Maps in a real headless Chromium with the network blocked.
 
-A map with every layer kind (tests/spatial/test_maps.py fixtures) is written
+A map with every layer kind (tests/service/render/synthetic_layers.py) is written
 as a self-contained file (vendored JS/CSS inlined) and opened from disk, and
 as a page with linked assets served from localhost the way the service
 mounts ``service/static`` at ``/static``. Nothing may try to leave the
@@ -18,7 +18,7 @@ from typing import Any
 import folium
 import pytest
 
-from service.render import assets, maps
+from service.render import assets, map_base
 from tests.e2e.browser import (
     PageReport,
     open_page,
@@ -26,7 +26,7 @@ from tests.e2e.browser import (
     serve_directory,
     toggle_layer,
 )
-from tests.spatial.test_maps import CAVEATS, synthetic_layers
+from tests.service.render.synthetic_layers import CAVEATS, synthetic_layers
 
 pytestmark = pytest.mark.browser
 
@@ -36,8 +36,8 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 @pytest.fixture(scope="module")
 def all_kinds_map() -> tuple[folium.Map, list[str]]:
     layers = synthetic_layers()
-    assert {layer.kind for layer in layers} == set(maps.LAYER_KINDS)
-    m = maps.build_map(layers, title="remap test map: every layer kind (synthetic, Leeds)",
+    assert {layer.kind for layer in layers} == set(map_base.LAYER_KINDS)
+    m = map_base.build_map(layers, title="remap test map: every layer kind (synthetic, Leeds)",
                        caveats=CAVEATS, parameters={"source": "synthetic fixtures", "seed": 7})
     return m, [layer.name for layer in layers]
 
@@ -54,7 +54,7 @@ def _check(report: PageReport, names: list[str]) -> None:
 def test_inline_map_works_offline_from_a_file(tmp_path: Path, all_kinds_map: tuple[folium.Map, list[str]]) -> None:
     require_browser()
     m, names = all_kinds_map
-    page = maps.render_html(m, offline=True)
+    page = map_base.render_html(m, offline=True)
     assert assets.cdn_urls(page) == [] and assets.external_urls(page) == []
     html_file = tmp_path / "map.html"
     html_file.write_text(page, encoding="utf-8")
@@ -96,7 +96,7 @@ def test_monthly_slider_and_hidden_layers(tmp_path: Path, all_kinds_map: tuple[f
     require_browser()
     m, names = all_kinds_map
     html_file = tmp_path / "map.html"
-    html_file.write_text(maps.render_html(m, offline=True), encoding="utf-8")
+    html_file.write_text(map_base.render_html(m, offline=True), encoding="utf-8")
     state: dict[str, object] = {}
 
     def interact(p: Any) -> None:
@@ -140,7 +140,7 @@ def test_linked_assets_served_from_localhost(tmp_path: Path, all_kinds_map: tupl
     # the service mounts service/static at /static
     shutil.copytree(assets.default_static_dir(), site / "static")
     (site / "map.html").write_text(
-        maps.render_html(m, offline=True, asset_base_url="/static/vendor"), encoding="utf-8")
+        map_base.render_html(m, offline=True, asset_base_url="/static/vendor"), encoding="utf-8")
     with serve_directory(site) as base:
         report = open_page(f"{base}/map.html",
                            screenshot=SCREENSHOTS / "maps_all_kinds_linked.png")

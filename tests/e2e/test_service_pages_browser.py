@@ -11,7 +11,8 @@ import pytest
 
 from service.app.analysis import CountsRequest
 from service.app.hotspots import HotspotOptions
-from service.render.pages import area_pack_html, hotspot_map_html
+from service.render.area_pack import area_pack_html
+from service.render.hotspot_page import hotspot_map_html
 from service.store import Store
 from tests.e2e.browser import open_page, require_browser
 from tests.service.conftest import load_town

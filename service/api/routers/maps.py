@@ -15,13 +15,11 @@ from service.api.routers.hotspots import hotspot_options
 from service.app.analysis import CountsRequest
 from service.app.cost import check_hotspot_cost, limits_for
 from service.app.hotspots import HotspotOptions
-from service.render.pages import (
-    MapOptions,
-    area_pack_html,
-    hotspot_map_html,
-    operation_map_html,
-    operation_pack_html,
-)
+from service.render.area_pack import area_pack_html
+from service.render.hotspot_page import hotspot_map_html
+from service.render.map_base import MapOptions
+from service.render.operation_map import operation_map_html
+from service.render.operation_pack import operation_pack_html
 from service.settings import Settings
 from service.store import Store
 

@@ -1,0 +1,66 @@
+"""The tasking pack of an area: map, highest counts, hot spots, caveats, parameters.
+
+Serves ``GET /v1/packs/area`` and ``remap pack area``; its map holds the layers of
+the hotspot map (:func:`service.render.hotspot_page.hotspot_layers`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.app.analysis import CountsRequest
+from service.app.hotspots import HotspotOptions
+from service.render.hotspot_page import describe, hotspot_layers
+from service.render.html import Section, Table
+from service.render.info_box import BASE_CAVEAT, caveats_for
+from service.render.map_base import build_map, render_html
+from service.render.map_inputs import MapLayer
+from service.render.pack_page import pack_page
+from service.store import Store
+
+#: Units listed in each table of the pack.
+_TOP = 15
+
+
+def _sort_value(v: Any) -> float:
+    return float(v) if isinstance(v, int | float) else 2.5  # "<5" sorts among small counts
+
+
+def _hot_spots(layers: list[MapLayer]) -> Section | None:
+    """The most significant hot spots of the Gi* layer, if the map has one."""
+    gi = next((la.data for la in layers if la.kind == "gi_bins"), None)
+    if gi is None:
+        return None
+    hot = sorted((f["properties"] for f in gi["features"] if f["properties"]["Gi_Bin"] > 0),
+                 key=lambda p: (-p["Gi_Bin"], -(p["GiZScore"] or 0)))[:_TOP]
+    rows = [(p["unit_id"], p.get("label") or "", p["count"], p["GiZScore"],
+             p["GiPValueAdjusted"], p["Gi_Bin"]) for p in hot]
+    return Section(
+        "Hot spots (Getis-Ord Gi*, two-sided, Benjamini-Hochberg FDR)",
+        Table(["unit", "name", "events", "z", "adjusted p", "Gi_Bin"], rows) if rows
+        else None,
+        text=None if rows else "No unit is a significant hot spot after correction.")
+
+
+def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
+                   role: str, actor: str | None = None) -> str:
+    """A tasking pack for an area: map, top units, hot spots, caveats, parameters."""
+    layers, params = hotspot_layers(store, req, opts, role, actor)
+    what = describe(req)
+    m = build_map(layers, title=f"{what} by {req.unit.describe()}", caveats=[],
+                  parameters=params, offline=True)
+    map_html = render_html(m, offline=True)
+    counts_fc = layers[0].data
+    feats = sorted(counts_fc["features"], key=lambda f: -_sort_value(f["properties"]["count"]))
+    top = [(f["properties"]["unit_id"], f["properties"].get("label") or "",
+            f["properties"]["count"]) for f in feats[:_TOP]]
+    sections = [Section("Highest counts", Table(["unit", "name", "events"], top))]
+    hot = _hot_spots(layers)
+    if hot is not None:
+        sections.append(hot)
+    caveats = caveats_for(counts_fc.get("warnings", []) + [BASE_CAVEAT])
+    window = req.window.as_dict()
+    subtitle = (f"{req.area.describe()} · window {window['start'] or 'start'} to "
+                f"{window['end_exclusive'] or 'now'} (end exclusive)")
+    return pack_page(title=f"Tasking pack: {what}", subtitle=subtitle, map_html=map_html,
+                     sections=sections, caveats=caveats, parameters=params)

@@ -1,0 +1,204 @@
+"""The map of an operation: its areas, before/after counts, the density change, context.
+
+Serves ``GET /v1/maps/operations/{id}`` and ``remap map operation``; the
+operation pack (:mod:`service.render.operation_pack`) draws the same layers.
+The report is first cut to what the role may see (:func:`report_for`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import shape
+
+from service.app.analysis import CountsRequest, unit_counts
+from service.app.hotspots import HotspotOptions, hotspots
+from service.render.context_layers import context_layers
+from service.render.geojson import feature_collection, geometry_features
+from service.render.info_box import caveats_for
+from service.render.map_base import MapOptions, build_map, render_html
+from service.render.map_inputs import DensityGrid, MapLayer
+from service.store import Store
+from spatial.disclosure import needs_small_number_suppression, suppress_counts
+
+
+def _suppressed(counts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Counts per area and window with 1-4 shown as "<5"."""
+    return {area: dict(zip(w.keys(), suppress_counts(np.array(list(w.values()))), strict=True))
+            for area, w in counts.items()}
+
+
+def _partner_safe_report(report: dict[str, Any], role: str) -> dict[str, Any]:
+    """The report as a role without point access may see it.
+
+    Health layers keep only their verdict code and suppressed counts (their
+    measures are functions of small counts); the overdose watch keeps its
+    flags with counts of 1-4 shown as "<5".
+    """
+    if not needs_small_number_suppression(role, ["ambulance"]):
+        return report
+    out = dict(report)
+    layers = []
+    for la in report["layers"]:
+        if needs_small_number_suppression(role, [la["layer"]]):
+            layers.append({"key": la["key"], "layer": la["layer"], "role": la["role"],
+                           "counts": _suppressed(la["counts"]),
+                           "verdict": {"code": la["verdict"]["code"],
+                                       "sentence": "Measures of health data are shown to "
+                                                   "analysts only; counts of 1-4 are "
+                                                   "shown as <5.", "caveats": []},
+                           "measures": None})
+        else:
+            layers.append(la)
+    out["layers"] = layers
+    watch = report.get("overdose_watch") or {}
+    if watch.get("available"):
+        out["overdose_watch"] = {
+            "available": True, "layer": watch["layer"], "counts": _suppressed(watch["counts"]),
+            "rise": watch.get("rise"), "flags": watch.get("flags", [])}
+    return out
+
+
+def report_for(store: Store, op_id: int, role: str, actor: str) -> dict[str, Any]:
+    """The operation's report as ``role`` may see it: hidden operations are 404, health
+    measures withheld, and no description or warning quotes a baseline count."""
+    from service.app.operations import WITHHELD_WARNINGS, get_operation, operation_report
+
+    record = get_operation(store, op_id, role=role)
+    report = _partner_safe_report(operation_report(store, op_id, actor=actor), role)
+    if needs_small_number_suppression(role, ["ambulance"]):
+        definition = dict(report["parameters"].get("definition") or {})
+        definition["control"] = record["resolved"]["control"]["description"]
+        report["parameters"] = {**report["parameters"], "definition": definition}
+        report["warnings"] = [WITHHELD_WARNINGS] if report.get("warnings") else []
+    return report
+
+
+def operation_caveats(report: dict[str, Any]) -> list[str]:
+    """The verdicts' caveats and the report's warnings, once each."""
+    cav: list[str] = []
+    for la in report["layers"]:
+        cav += (la.get("verdict") or {}).get("caveats", [])
+    cav += report.get("warnings", [])
+    return caveats_for(cav)
+
+
+def operation_parameters(report: dict[str, Any]) -> dict[str, Any]:
+    """The report's parameters a map or pack lists."""
+    p = report["parameters"]
+    return {k: p[k] for k in ("crs", "areas_km2", "buffer_edges_m", "definition", "windows",
+                              "alpha") if k in p}
+
+
+def _operation_windows(report: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    w = report["definition"]["windows"]
+    return {k: (w[k]["start"], w[k]["end"]) for k in ("before", "during", "after") if w.get(k)}
+
+
+def _area_parts(report: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """(shapely geometry, properties) of the target, buffer rings and control areas."""
+    geo = report["geometry"]
+    parts: list[tuple[Any, dict[str, Any]]] = []
+    if geo.get("target"):
+        parts.append((shape(geo["target"]), {"role": "target", "label": "Target area"}))
+    rings = geo.get("buffer_rings") or ([geo["buffer"]] if geo.get("buffer") else [])
+    edges = report["parameters"].get("buffer_edges_m", [])
+    for i, ring in enumerate(rings):
+        label = (f"Buffer {edges[i]:g}-{edges[i + 1]:g} m" if len(edges) > i + 1
+                 else "Buffer")
+        parts.append((shape(ring), {"role": "buffer", "label": label}))
+    for key, label in (("control", "Control area"), ("buffer_control", "Buffer control")):
+        if geo.get(key):
+            parts.append((shape(geo[key]), {"role": "control", "label": label}))
+    return parts
+
+
+def _outcome_layers(store: Store, main_layer: dict[str, Any], windows: dict[str, tuple[str, str]],
+                    bbox: str, role: str, actor: str | None) -> list[MapLayer]:
+    """Counts before and after at H3 res 9, and the density change where the role may."""
+    layers = []
+    cats = [c for c in str(main_layer["category"]).split("+") if c and c != "*"]
+    for when in ("before", "after"):
+        start, end = windows[when]
+        req = CountsRequest.parse(layer=main_layer["layer"], categories=cats, start=start,
+                                  end=end, unit="h3:9", area=bbox)
+        fc, _ = hotspots(store, req, HotspotOptions(method="count"), role=role, actor=actor)
+        layers.append(MapLayer(name=f"{main_layer['key']} {when} ({start} to {end})",
+                               kind="choropleth", data=fc, show=when == "after"))
+    if not needs_small_number_suppression(role, [main_layer["layer"]]):
+        grid = _difference_surface(store, main_layer["layer"], cats, windows, bbox)
+        if grid is not None:
+            layers.append(MapLayer(name=f"{main_layer['key']}: density change "
+                                        "(after minus before)",
+                                   kind="density", data=grid, show=False))
+    return layers
+
+
+def operation_layers(store: Store, report: dict[str, Any], role: str, actor: str | None = None
+                     ) -> list[MapLayer]:
+    """Areas, before/after counts, the density difference and context layers."""
+    parts = _area_parts(report)
+    areas_fc = feature_collection(geometry_features([g for g, _ in parts],
+                                                    [p for _, p in parts]))
+    layers = [MapLayer(name="Operation: target, buffer, control", kind="areas", data=areas_fc)]
+    outer = shapely.union_all([g for g, p in parts if p["role"] in ("target", "buffer")])
+    minx, miny, maxx, maxy = outer.bounds
+    bbox = f"bbox:{minx:.6f},{miny:.6f},{maxx:.6f},{maxy:.6f}"
+    # the first outcome layer the role may see in full; protected layers are not drawn
+    # at h3:9 for controlled roles (the gate would refuse them)
+    visible = [la for la in report["layers"]
+               if not needs_small_number_suppression(role, [la["layer"]])]
+    main_layer = next((la for la in visible if la["role"] == "outcome"),
+                      visible[0] if visible else None)
+    if main_layer is not None:
+        windows = _operation_windows(report)
+        layers += _outcome_layers(store, main_layer, windows, bbox, role, actor)
+        ctx_req = CountsRequest.parse(layer=main_layer["layer"], unit="h3:9", area=bbox,
+                                      start=windows["before"][0], end=windows["after"][1])
+        layers += context_layers(store, ctx_req, role, actor)
+    return layers
+
+
+def _difference_surface(store: Store, layer: str, cats: list[str],
+                        windows: dict[str, tuple[str, str]], bbox: str) -> DensityGrid | None:
+    """Kernel density after minus before, in events per km² per 30 days."""
+    from spatial.place.crs import to_metric
+    from spatial.stats import density
+
+    surfaces = []
+    for when in ("before", "after"):
+        req = CountsRequest.parse(layer=layer, categories=cats, start=windows[when][0],
+                                  end=windows[when][1], unit="grid:100", area=bbox)
+        uc = unit_counts(store, req)
+        ev = uc.events.loc[uc.index >= 0]
+        if len(ev) < 2:
+            return None
+        surfaces.append((ev, uc.units.epsg))
+    epsg = surfaces[0][1]
+    (b_ev, _), (a_ev, _) = surfaces
+    bx, by = to_metric(b_ev["lon"].to_numpy(float), b_ev["lat"].to_numpy(float), epsg)
+    ax, ay = to_metric(a_ev["lon"].to_numpy(float), a_ev["lat"].to_numpy(float), epsg)
+    xs, ys = np.concatenate([bx, ax]), np.concatenate([by, ay])
+    bounds = (xs.min() - 500, ys.min() - 500, xs.max() + 500, ys.max() + 500)
+    days = {w: (np.datetime64(windows[w][1]) - np.datetime64(windows[w][0])).astype(int) + 1
+            for w in ("before", "after")}
+    before = density.kde(bx, by, cell_size_m=25, bandwidth_m=200, bounds=bounds,
+                         weights=np.full(len(bx), 30.0 / days["before"]))
+    after = density.kde(ax, ay, cell_size_m=25, bandwidth_m=200, bounds=bounds,
+                        weights=np.full(len(ax), 30.0 / days["after"]))
+    diff = density.dual(after, before, mode="difference")
+    return DensityGrid.coerce({"result": diff, "epsg": epsg,
+                               "units": "events per km² per 30 days"})
+
+
+def operation_map_html(store: Store, op_id: int, *, role: str, actor: str,
+                       options: MapOptions = MapOptions()) -> str:
+    """The operation's map as an HTML page, as ``role`` may see it."""
+    report = report_for(store, op_id, role, actor)
+    layers = operation_layers(store, report, role, actor)
+    m = build_map(layers, title=f"remap: {report['operation']['name']}",
+                  caveats=operation_caveats(report), parameters=operation_parameters(report),
+                  offline=options.offline, asset_base_url=options.asset_base_url)
+    return render_html(m, offline=options.offline, asset_base_url=options.asset_base_url)

@@ -1,0 +1,96 @@
+"""The tasking pack of an operation: map, count tables, measures, verdicts, caveats.
+
+Serves ``GET /v1/operations/{id}/pack`` and ``remap pack operation``; its
+map holds the layers of the operation map (:mod:`service.render.operation_map`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.render.html import Section, Table, Verdict
+from service.render.info_box import BASE_CAVEAT
+from service.render.map_base import build_map, render_html
+from service.render.operation_map import (
+    operation_caveats,
+    operation_layers,
+    operation_parameters,
+    report_for,
+)
+from service.render.pack_page import pack_page
+from service.store import Store
+
+#: Measures with an estimate, standard error, z, p and interval.
+_EFFECTS = ("local_effect", "displacement_effect", "wdd")
+#: Single-value measures and their abbreviations.
+_QUOTIENTS = (("success_measure", "SM"), ("buffer_displacement_measure", "BDM"),
+              ("wdq", "WDQ"), ("total_net_effect", "TNE"))
+
+
+def _count_rows(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(la["key"], area, w.get("before"), w.get("during"), w.get("after"))
+            for la in report["layers"] for area, w in la["counts"].items()]
+
+
+def _measure_rows(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for la in report["layers"]:
+        ms = la.get("measures")
+        if not ms:
+            continue
+        for name in _EFFECTS:
+            e = ms.get(name) or {}
+            rows.append((la["key"], name.replace("_", " "), e.get("estimate"), e.get("se"),
+                         e.get("z"), e.get("p_value"),
+                         None if e.get("ci_low") is None
+                         else f"{e['ci_low']:.3g} to {e['ci_high']:.3g}",
+                         e.get("reason") or ""))
+        for name, label in _QUOTIENTS:
+            e = ms.get(name) or {}
+            rows.append((la["key"], label, e.get("value"), None, None, None, None,
+                         e.get("reason") or e.get("label") or ""))
+    return rows
+
+
+def _sections(report: dict[str, Any]) -> list[Section]:
+    """Verdicts, counts, measures, the overdose watch and the dealing-site re-map."""
+    sections = [Section("Verdicts", verdicts=[
+        Verdict(la["key"], la["role"], la["verdict"]["code"], la["verdict"]["sentence"])
+        for la in report["layers"]])]
+    sections.append(Section("Counts", Table(["layer", "area", "before", "during", "after"],
+                                            _count_rows(report))))
+    mrows = _measure_rows(report)
+    if mrows:
+        sections.append(Section("Measures (Wheeler & Ratcliffe 2018; Bowers & Johnson 2003; "
+                                "Guerette 2009)",
+                                Table(["layer", "measure", "estimate", "SE", "z", "p",
+                                       "95 % CI", "note"], mrows)))
+    watch = report.get("overdose_watch") or {}
+    if watch.get("available"):
+        wrows = [(area, w.get("before"), w.get("during"), w.get("after"))
+                 for area, w in watch["counts"].items()]
+        flag = "RISE flagged" if watch.get("rise") else "no significant rise"
+        sections.append(Section(f"Overdose watch ({flag})",
+                                Table(["area", "before", "during", "after"], wrows)))
+    sites = report.get("dealing_sites") or {}
+    if sites.get("available"):
+        srows = [(area, *v.values()) for area, v in sites["by_area"].items()]
+        head = ["area", *next(iter(sites["by_area"].values())).keys()]
+        sections.append(Section("Dealing-site re-map (partial intelligence)",
+                                Table(head, srows), text=str(sites.get("sentence", ""))))
+    return sections
+
+
+def operation_pack_html(store: Store, op_id: int, *, role: str, actor: str) -> str:
+    """The operation's tasking pack: map, count tables, measures, verdicts, caveats."""
+    report = report_for(store, op_id, role, actor)
+    layers = operation_layers(store, report, role, actor)
+    m = build_map(layers, title=report["operation"]["name"], caveats=[],
+                  parameters=operation_parameters(report), offline=True)
+    map_html = render_html(m, offline=True)
+    windows = report["parameters"].get("windows", {})
+    subtitle = " · ".join(f"{k} {v['start']} to {v['end']}" for k, v in windows.items())
+    return pack_page(title=f"Operation pack: {report['operation']['name']}", subtitle=subtitle,
+                     map_html=map_html, sections=_sections(report),
+                     caveats=operation_caveats(report) + [BASE_CAVEAT],
+                     parameters=operation_parameters(report))
