@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +25,30 @@ log = logging.getLogger("remap.cli")
 OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 
 
-def _hotspot_request(layer: str, categories: tuple[str, ...], start: str | None,
-                     end: str | None, unit: str, area: str | None, k: int,
-                     permutations: int | None, seed: int | None, correction: str,
-                     alpha: float) -> tuple[Any, Any]:
-    """The request and options of the shared analysis options."""
-    from service.app.hotspots import HotspotOptions
-    from service.render.pages import parse_map_request
+def _analysis_page(kind: str, build_name: str, out: Path, role: str,
+                   as_json: bool, layer: str, categories: tuple[str, ...], start: str | None,
+                   end: str | None, unit: str, area: str | None, k: int,
+                   permutations: int | None, seed: int | None, correction: str,
+                   alpha: float) -> None:
+    """A hotspot map or area pack written to ``out``.
 
-    req = parse_map_request(layer, categories, start, end, unit, area)
+    ``build_name`` names the page builder in :mod:`service.render.pages`, which is
+    imported here, when the command runs, not when ``remap`` starts.
+    """
+    from service.app.hotspots import HotspotOptions
+    from service.render import pages
+
+    req = pages.parse_map_request(layer, categories, start, end, unit, area)
     opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
                           alpha=alpha)
-    return req, opts
+    store = open_store()
+    cli_cost_check(store, req, opts, kind)
+    page = _timed_page(f"{kind} ({layer}, {unit})", getattr(pages, build_name), store, req,
+                       opts, role=role)
+    write_page(out, page, kind, as_json)
 
 
-def _timed_page(what: str, build: Any, *args: Any, **kwargs: Any) -> str:
+def _timed_page(what: str, build: Callable[..., str], *args: Any, **kwargs: Any) -> str:
     """Build a page, logging how long it took (maps take seconds to minutes)."""
     log.info("%s: building", what)
     t0 = time.perf_counter()
@@ -64,15 +74,8 @@ def map_hotspots(layer: str, categories: tuple[str, ...], start: str | None, end
                  seed: int | None, correction: str, alpha: float, out: Path, role: str,
                  as_json: bool) -> None:
     """Counts, Gi*, LISA, density, monthly slider and context layers on one map."""
-    from service.render.pages import hotspot_map_html
-
-    req, opts = _hotspot_request(layer, categories, start, end, unit, area, k, permutations,
-                                 seed, correction, alpha)
-    store = open_store()
-    cli_cost_check(store, req, opts, "map")
-    page = _timed_page(f"hotspot map ({layer}, {unit})", hotspot_map_html, store, req, opts,
-                       role=role)
-    write_page(out, page, "map", as_json)
+    _analysis_page("map", "hotspot_map_html", out, role, as_json, layer, categories,
+                   start, end, unit, area, k, permutations, seed, correction, alpha)
 
 
 @map_group.command("operation")
@@ -106,15 +109,8 @@ def pack_area(layer: str, categories: tuple[str, ...], start: str | None, end: s
               unit: str, area: str | None, k: int, permutations: int | None, seed: int | None,
               correction: str, alpha: float, out: Path, role: str, as_json: bool) -> None:
     """Map, top units, hot spots, caveats and parameters for an area."""
-    from service.render.pages import area_pack_html
-
-    req, opts = _hotspot_request(layer, categories, start, end, unit, area, k, permutations,
-                                 seed, correction, alpha)
-    store = open_store()
-    cli_cost_check(store, req, opts, "pack")
-    page = _timed_page(f"area pack ({layer}, {unit})", area_pack_html, store, req, opts,
-                       role=role)
-    write_page(out, page, "pack", as_json)
+    _analysis_page("pack", "area_pack_html", out, role, as_json, layer, categories,
+                   start, end, unit, area, k, permutations, seed, correction, alpha)
 
 
 @pack_group.command("operation")
