@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 app.state.store.dispose()
 
     # docs from the vendored Swagger UI (service/docs.py), not FastAPI's CDN page; no ReDoc
-    app = FastAPI(title="remap", version="0.1.0", description=service_doc or "",
+    app = FastAPI(title="remap", version=version("remap"), description=service_doc or "",
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(docs.router)
     app.docs_url = docs.DOCS_URL  # linked from the OGC landing page

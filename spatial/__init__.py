@@ -3,4 +3,12 @@
 Nothing in this package imports FastAPI; the service layer adapts it.
 """
 
-__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> str:
+    # the version is pyproject.toml's; read lazily so that importing spatial stays cheap
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("remap")
+    raise AttributeError(f"module 'spatial' has no attribute {name!r}")

@@ -1,15 +1,22 @@
-"""Shared fixtures: where the real public data lives, and skipping when it is absent."""
+"""Shared fixtures: the real data, the store on both backends, and test order.
+
+Stores are copied from snapshots built once per worker (see
+:mod:`tests.store_snapshots`): an empty migrated store, and each dataset a
+conftest registers in :data:`DATASETS` (e.g. ``town_store``, the synthetic
+town) the first time a test asks for it.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from service.store import Store, metadata
+from service.store import Store
+from tests.store_snapshots import Snapshots
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,21 +74,62 @@ def worker_id(request: pytest.FixtureRequest) -> str:
     return getattr(request.config, "workerinput", {}).get("workerid", "main")
 
 
-def _truncate(store: Store) -> None:
-    names = ", ".join(t.name for t in reversed(metadata.sorted_tables)
-                      if t.name != "schema_migrations")
-    with store.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+#: Fixtures that are "the store filled with ...": name -> function filling an empty store
+#: (given a folder for its files) and returning the fixture's value.
+DATASETS: dict[str, Callable[[Store, Path], object]] = {}
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
+    return Snapshots(tmp_path_factory.mktemp("snapshots"))
+
+
+def _dataset(request: pytest.FixtureRequest) -> str:
+    """The registered dataset the test asks for, if any (then ``store`` holds it)."""
+    wanted = [name for name in DATASETS if name in request.fixturenames]
+    assert len(wanted) <= 1, f"one dataset per test, not {wanted}"
+    return wanted[0] if wanted else ""
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest, tmp_path: Path,
+          snapshots: Snapshots) -> Iterator[Store]:
+    """An empty store, or one holding the dataset the test asks for (see :data:`DATASETS`).
+
+    The dataset is loaded here, before any other fixture writes (keys, say),
+    so that what those write comes after it, as when the dataset was built
+    by its own fixture.
+    """
+    dataset = _dataset(request)
     if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'remap.db'}")
+        s = snapshots.open_sqlite(tmp_path / "remap.db", dataset)
     else:
-        s = Store(request.getfixturevalue("postgres_url"))
-        _truncate(s)
+        s = snapshots.open_postgres(request.getfixturevalue("postgres_url"), dataset)
     try:
+        if dataset:
+            snapshots.fill(s, dataset, lambda: DATASETS[dataset](s, tmp_path))
         yield s
     finally:
         s.dispose()
+
+
+#: Tests that take over 30 s each (real-data statistics against esda, hundreds of
+#: hostile pages, schemathesis): started first so that xdist's workers end together.
+SLOW_FIRST = (
+    "tests/spatial/test_getis_ord.py::test_realdata_sheffield_gi_star_against_esda",
+    "tests/spatial/test_moran.py::test_realdata_sheffield_local_moran_against_esda",
+    "tests/service/test_hostile_text.py::test_cli_pages_are_text",
+    "tests/service/test_schemathesis.py::",
+    "tests/service/test_hostile_text.py::test_request_parameters_are_text",
+)
+
+
+def _slow_rank(item: pytest.Item) -> int:
+    for rank, prefix in enumerate(SLOW_FIRST):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(SLOW_FIRST)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_slow_rank)  # stable: every other test keeps its order

@@ -8,6 +8,7 @@ PostgreSQL one is skipped, saying why, when no server is reachable, unless
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +19,8 @@ from service.cli import main
 from service.main import create_app
 from service.settings import Settings, get_settings
 from service.store import Store
-from spatial.synthetic.town import build_town
+from spatial.synthetic.town import SyntheticTown, build_town
+from tests.conftest import DATASETS
 
 
 @pytest.fixture
@@ -42,22 +44,31 @@ def keys(store: Store) -> dict[str, dict[str, str]]:
             for role in ("admin", "analyst", "partner", "viewer")}
 
 
+@lru_cache(maxsize=4)
+def _town(seed: int, scale: float) -> SyntheticTown:
+    return build_town(seed, scale=scale)
+
+
 def load_town(store: Store, folder, *, seed: int = 7, scale: float = 0.15) -> Store:
     """Store a small seeded synthetic town (24 beats, every layer) through the pipeline."""
-    town = build_town(seed, scale=scale)
+    town = _town(seed, scale)
     path = folder / "beats.geojson"
     town.beats.to_file(path, driver="GeoJSON")
     import_boundaries(store, path, file_name="beats.geojson", name="beats", id_field="unit_id",
                       label_field="label")
     for layer, frame in town.events.items():
-        store_events(store, frame, ImportReport(layer=layer, format="synthetic"), timings={},
-                     file_names=[layer], actor="test")
+        store_events(store, frame.copy(), ImportReport(layer=layer, format="synthetic"),
+                     timings={}, file_names=[layer], actor="test")
     return store
 
 
+DATASETS["town_store"] = load_town
+
+
 @pytest.fixture
-def town_store(store: Store, tmp_path) -> Store:
-    return load_town(store, tmp_path)
+def town_store(store: Store) -> Store:
+    """The store holding the town of :func:`load_town`, copied from a per-worker snapshot."""
+    return store
 
 
 @pytest.fixture

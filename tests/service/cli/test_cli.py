@@ -7,7 +7,7 @@ from pathlib import Path
 
 from service.store import Store
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 

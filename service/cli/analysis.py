@@ -1,0 +1,199 @@
+"""``remap layers``, ``counts``, ``hotspots`` and ``autocorrelation``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from service.cli.common import (
+    analysis_options,
+    cli_cost_check,
+    emit,
+    handles_errors,
+    json_option,
+    open_store,
+)
+
+log = logging.getLogger("remap.cli")
+
+
+@click.command("layers")
+@json_option
+@handles_errors
+def layers_cmd(as_json: bool) -> None:
+    """Layers with event counts and time ranges."""
+    rows = open_store().list_layers()
+
+    def human(data: list[dict[str, Any]]) -> None:
+        if not data:
+            click.echo("no layers yet; import events with `remap import`")
+        for r in data:
+            click.echo(f"{r['name']:<18} {r['count']:>9} events  {r['time_min'] or '-'} .. "
+                       f"{r['time_max'] or '-'}  ({r['sensitivity']})")
+
+    emit(rows, as_json, human)
+
+
+@click.command("counts")
+@click.option("--layer", required=True)
+@click.option("--category", "categories", multiple=True, help="repeat for several")
+@click.option("--start", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)")
+@click.option("--end", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)")
+@click.option("--unit", required=True,
+              help="h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES")
+@click.option("--area", default=None,
+              help="study area: boundary:SET[@VERSION][:UNIT,UNIT] | bbox:minlon,minlat,maxlon,"
+                   "maxlat (default: the unit's boundary set, or the events' extent)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the GeoJSON FeatureCollection here")
+@json_option
+@handles_errors
+def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
+               unit: str, area: str | None, out: Path | None, as_json: bool) -> None:
+    """Counts per unit for a layer, categories and window, zero units included."""
+    from service.app.analysis import CountsRequest, counts_collection
+
+    req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
+                              unit=unit, area=area)
+    store = open_store()
+    cli_cost_check(store, req, None, "counts")
+    fc = counts_collection(store, req, role="admin")
+    if out:
+        out.write_text(json.dumps(fc, default=str))
+
+    def human(data: dict[str, Any]) -> None:
+        p = data["parameters"]
+        click.echo(f"{p['units']} units ({p['unit']}), {p['events_counted']} events counted, "
+                   f"{p['zero_units']} units with zero events")
+        top = sorted(data["features"], key=lambda f: -_num(f["properties"]["count"]))[:10]
+        for f in top:
+            pr = f["properties"]
+            click.echo(f"  {pr['unit_id']:<24} {pr.get('label') or '':<28} {pr['count']}")
+        for w in data["warnings"]:
+            click.echo(f"  warning: {w}")
+        if out:
+            click.echo(f"written {out}")
+
+    if as_json and out is None:
+        click.echo(json.dumps(fc, default=str))
+    else:
+        emit(fc, False, human)
+
+
+def _num(v: Any) -> float:
+    return float(v) if isinstance(v, int | float) else 0.0
+
+
+def _print_hotspots(fc: dict[str, Any], method: str, correction: str) -> None:
+    p = fc["parameters"]
+    click.echo(f"{method} on {p['units']} units ({p['unit']}), {p['events_counted']} events")
+    feats = [f["properties"] for f in fc["features"]]
+    if method == "gistar":
+        hot = sorted((f for f in feats if f["Gi_Bin"] > 0), key=lambda f: -f["Gi_Bin"])
+        click.echo(f"  hot spots (Gi_Bin > 0 after {correction}): {len(hot)}; cold spots: "
+                   f"{sum(1 for f in feats if f['Gi_Bin'] < 0)}")
+        for f in hot[:10]:
+            click.echo(f"  {f['unit_id']:<24} {f.get('label') or '':<24} count {f['count']:<5}"
+                       f" z {f['GiZScore']:.2f}  bin {f['Gi_Bin']:+d}")
+    elif method == "lisa":
+        click.echo("  clusters: " + ", ".join(f"{k} {v}" for k, v in
+                                              sorted(Counter(f["cluster"] for f in feats)
+                                                     .items())))
+    elif method == "kde":
+        click.echo(f"  bandwidth {p['bandwidth_m']:.0f} m, cell {p['cell_size_m']:.0f} m, "
+                   f"{p['kernel']} kernel")
+    click.echo(f"  seed {p.get('gi_seed', p.get('lisa_seed', '-'))}; p-values two-sided, "
+               f"correction {correction}")
+    for w in fc["warnings"]:
+        click.echo(f"  warning: {w}")
+
+
+@click.command("hotspots")
+@analysis_options
+@click.option("--method", default="gistar", show_default=True,
+              type=click.Choice(["count", "kde", "gistar", "lisa"]))
+@click.option("--bandwidth", default=None, help="KDE bandwidth in metres or a rule")
+@click.option("--cell-size", type=float, default=None, help="KDE cell size in metres")
+@click.option("--kernel", default="gaussian", type=click.Choice(["gaussian", "quartic"]))
+@click.option("--compare-start", default=None, help="KDE dual surface: compare window start")
+@click.option("--compare-end", default=None)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the GeoJSON FeatureCollection here")
+@click.option("--save", default=None, help="save the result under this name (served at "
+                                           "/v1/results/NAME and as OGC hotspots-NAME)")
+@json_option
+@handles_errors
+def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
+                 unit: str, area: str | None, k: int, permutations: int | None,
+                 seed: int | None, correction: str, alpha: float, method: str,
+                 bandwidth: str | None, cell_size: float | None, kernel: str,
+                 compare_start: str | None, compare_end: str | None, out: Path | None,
+                 save: str | None, as_json: bool) -> None:
+    """Hotspots per unit: counts, kernel density, Getis-Ord Gi* or local Moran (LISA)."""
+    from service.app.analysis import CountsRequest
+    from service.app.hotspots import HotspotOptions, hotspots_collection
+    from spatial.timewindow import parse_window
+
+    req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
+                              unit=unit, area=area)
+    compare = (parse_window(compare_start, compare_end)
+               if compare_start or compare_end else None)
+    opts = HotspotOptions(method=method, k=k, permutations=permutations, seed=seed,
+                          correction=correction, alpha=alpha, bandwidth=bandwidth,
+                          cell_size_m=cell_size, kernel=kernel, compare_window=compare)
+    store = open_store()
+    cli_cost_check(store, req, opts, "hotspots")
+    log.info("hotspots %s: layer %s, unit %s", method, layer, unit)
+    t0 = time.perf_counter()
+    fc = hotspots_collection(store, req, opts, role="admin")
+    log.info("hotspots done in %.1f s: %d units", time.perf_counter() - t0, len(fc["features"]))
+    if save:
+        from service.app.results import save_result
+
+        fc["saved"] = save_result(store, save, fc, layer=layer, method=method, actor="cli")
+    if out:
+        out.write_text(json.dumps(fc, default=str))
+    if as_json and out is None:
+        click.echo(json.dumps(fc, default=str))
+        return
+    _print_hotspots(fc, method, correction)
+    if out:
+        click.echo(f"written {out}")
+    if save:
+        click.echo(f"saved as {save}: /v1/results/{save}, OGC collection hotspots-{save}")
+
+
+@click.command("autocorrelation")
+@analysis_options
+@json_option
+@handles_errors
+def autocorrelation_cmd(layer: str, categories: tuple[str, ...], start: str | None,
+                        end: str | None, unit: str, area: str | None, k: int,
+                        permutations: int | None, seed: int | None, correction: str,
+                        alpha: float, as_json: bool) -> None:
+    """Global Moran's I of the counts per unit."""
+    from service.app.analysis import CountsRequest
+    from service.app.hotspots import HotspotOptions, autocorrelation
+
+    req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
+                              unit=unit, area=area)
+    opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
+                          alpha=alpha)
+    store = open_store()
+    cli_cost_check(store, req, opts, "autocorrelation")
+    res = autocorrelation(store, req, opts, role="admin")
+
+    def human(r: dict[str, Any]) -> None:
+        click.echo(f"Moran's I = {r['I']:.4f} (E[I] = {r['expected_I']:.4f}); normal z "
+                   f"{r['normal']['z']:.2f} p {r['normal']['p']:.4g}; randomisation z "
+                   f"{r['randomisation']['z']:.2f} p {r['randomisation']['p']:.4g}"
+                   + (f"; permutation p {r['permutation']['p']:.4g}" if r["permutation"]
+                      else ""))
+
+    emit(res, as_json, human)

@@ -1,0 +1,36 @@
+"""The ``remap`` command group: global options and every command group.
+
+``remap --help`` and ``remap --version`` import only click and these
+modules; each command imports the analysis and the store when it runs.
+"""
+
+from __future__ import annotations
+
+import click
+
+from service import log
+from service.cli.analysis import autocorrelation_cmd, counts_cmd, hotspots_cmd, layers_cmd
+from service.cli.audit import audit_group
+from service.cli.demo import demo
+from service.cli.displacement import displacement_group
+from service.cli.imports import boundaries_group, import_group
+from service.cli.keys import keys_group
+from service.cli.maps import map_group, pack_group
+from service.cli.operations import operation_group
+from service.cli.serve import migrate, serve
+
+
+@click.group()
+# the version is pyproject.toml's, read from the installed metadata only when asked
+@click.version_option(package_name="remap", prog_name="remap")
+@click.option("--verbose", "-v", is_flag=True,
+              help="log the start and end of long steps to stderr")
+def main(verbose: bool) -> None:
+    """remap: hotspot and displacement analysis for drug-market policing."""
+    log.configure(verbose)
+
+
+for _command in (import_group, boundaries_group, layers_cmd, counts_cmd, hotspots_cmd,
+                 autocorrelation_cmd, map_group, pack_group, keys_group, serve, migrate,
+                 demo, operation_group, displacement_group, audit_group):
+    main.add_command(_command)

@@ -1,0 +1,129 @@
+"""What every ``remap`` command shares: the store, output, errors and common options.
+
+Only click and the standard library are imported here at module level, so
+that ``remap --help`` and ``remap --version`` start without loading pandas,
+SQLAlchemy or pydantic; each command imports what it uses when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from spatial.errors import RemapError
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+    from service.store import Store
+
+EXIT_USER_ERROR = 2
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    """The store named by ``REMAP_DATABASE_URL`` (migrated on opening)."""
+    from service.settings import get_settings
+    from service.store import Store
+
+    settings = settings or get_settings()
+    return Store(settings.database_url, h3_resolution=settings.h3_resolution)
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+    """``data`` as indented JSON with ``--json``, else through ``human``."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        human(data)
+
+
+def write_page(out: Path, page: str, kind: str, as_json: bool) -> None:
+    """Write an HTML map or pack and say where."""
+    out.write_text(page, encoding="utf-8")
+    size = len(page.encode())
+    emit({kind: str(out), "bytes": size}, as_json,
+         lambda d: click.echo(f"{kind} written: {out} ({size / 1e6:.1f} MB)"))
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="machine-readable JSON on stdout")(f)
+
+
+def handles_errors(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Domain errors become one line on stderr (or JSON) and exit code 2."""
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except RemapError as exc:
+            if kwargs.get("as_json"):
+                click.echo(json.dumps(exc.as_dict(), indent=2, default=str))
+            else:
+                click.echo(f"error: {exc.message}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+    return wrapper
+
+
+class RoleChoice(click.Choice):  # type: ignore[type-arg]
+    """The store's roles (``service.store.ROLES``), read when first needed.
+
+    The list lives beside the key table, whose module imports SQLAlchemy;
+    reading it lazily keeps that import out of ``remap --help``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> Sequence[str]:
+        from service.store import ROLES
+
+        return ROLES
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        """Ignored: the roles are the store's."""
+
+
+def cli_cost_check(store: Store, req: Any, opts: Any, analysis: str) -> None:
+    """The API's cost estimate, judged by the analyst limits (``REMAP_MAX_*_ANALYST``)."""
+    from service.app.cost import check_cost, check_hotspot_cost, limits_for
+    from service.settings import get_settings
+
+    limits = limits_for(get_settings(), "cli")
+    if opts is None:
+        check_cost(store, req, limits, analysis=analysis)
+    else:
+        check_hotspot_cost(store, req, opts, limits, analysis=analysis)
+
+
+def analysis_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by hotspots, autocorrelation, hotspot maps and area packs."""
+    opts = [
+        click.option("--layer", required=True),
+        click.option("--category", "categories", multiple=True, help="repeat for several"),
+        click.option("--start", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)"),
+        click.option("--end", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)"),
+        click.option("--unit", required=True,
+                     help="h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES"),
+        click.option("--area", default=None,
+                     help="boundary:SET[:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"),
+        click.option("--k", default=1, show_default=True, help="H3 neighbour ring"),
+        click.option("--permutations", type=int, default=None,
+                     help="Gi*: 0 by default (analytical); LISA/Moran: 999"),
+        click.option("--seed", type=int, default=None, help="drawn and reported if omitted"),
+        click.option("--correction", default="fdr_bh", show_default=True,
+                     type=click.Choice(["fdr_bh", "bonferroni", "none"])),
+        click.option("--alpha", default=0.05, show_default=True),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f

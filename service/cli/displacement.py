@@ -1,0 +1,82 @@
+"""``remap displacement calc``: displacement statistics from counts you already have."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from service.cli.common import emit, handles_errors, json_option
+from spatial.errors import ParameterError
+
+
+def parse_pair(text: str, name: str) -> dict[str, float]:
+    """``BEFORE,AFTER`` counts."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2:
+        raise ParameterError(name, f"{text!r}: expected BEFORE,AFTER, e.g. 207,110")
+    try:
+        before, after = float(parts[0]), float(parts[1])
+    except ValueError as exc:
+        raise ParameterError(name, f"{text!r}: counts must be numbers") from exc
+    return {"before": before, "after": after}
+
+
+def _print_displacement(r: dict[str, Any]) -> None:
+    w = r["wdd"]
+    ci = "n/a" if w["ci"] is None else f"[{w['ci'][0]:.1f}, {w['ci'][1]:.1f}]"
+    click.echo(f"WDD {w['estimate']:g}  SE {w['se']:.3f}  z "
+               f"{'n/a' if w['z'] is None else format(w['z'], '.2f')}  p "
+               f"{'n/a' if w['p'] is None else format(w['p'], '.4f')}  CI {ci}")
+    for key in ("sm", "bdm", "wdq", "tne"):
+        m = r[key]
+        click.echo(f"{key.upper():<4} " + (f"{m['value']:.4g}" if m["value"] is not None
+                                           else f"not computed: {m['reason']}")
+                   + (f" ({m['label']})" if m.get("label") else ""))
+    click.echo(f"verdict: {r['verdict']['code']}\n{r['verdict']['sentence']}")
+    for warning in r["warnings"]:
+        click.echo(f"note: {warning}")
+
+
+@click.group("displacement")
+def displacement_group() -> None:
+    """Displacement statistics from counts you already have."""
+
+
+@displacement_group.command("calc")
+@click.option("--target", required=True, help="BEFORE,AFTER counts in the target")
+@click.option("--buffer", required=True, help="BEFORE,AFTER in the buffer")
+@click.option("--control", required=True, help="BEFORE,AFTER in the control")
+@click.option("--buffer-control", default=None, help="BEFORE,AFTER in the buffer's control")
+@click.option("--time-weights", default=None, help="BEFORE,AFTER window lengths (e.g. days)")
+@click.option("--harm-weight", type=float, default=None)
+@click.option("--alpha", type=float, default=0.05, show_default=True)
+@json_option
+@handles_errors
+def displacement_calc(target: str, buffer: str, control: str, buffer_control: str | None,
+                      time_weights: str | None, harm_weight: float | None, alpha: float,
+                      as_json: bool) -> None:
+    """SM, BDM, WDQ, TNE, WDD (estimate, SE, z, p, CI) and a verdict."""
+    from pydantic import ValidationError
+
+    from service.app.displacement import calculate
+
+    body: dict[str, Any] = {"target": parse_pair(target, "target"),
+                            "buffer": parse_pair(buffer, "buffer"),
+                            "control": parse_pair(control, "control"), "alpha": alpha}
+    if buffer_control:
+        body["buffer_control"] = parse_pair(buffer_control, "buffer_control")
+    if time_weights:
+        body["time_weights"] = parse_pair(time_weights, "time_weights")
+    if harm_weight is not None:
+        body["harm_weights"] = harm_weight
+    for area in ("target", "buffer", "control", "buffer_control"):
+        for k, v in body.get(area, {}).items():
+            if v < 0:
+                raise ParameterError(f"{area}.{k}", "must be a count >= 0")
+    try:
+        result = calculate(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ParameterError(".".join(str(p) for p in err["loc"]), err["msg"]) from exc
+    emit(result, as_json, _print_displacement)

@@ -1,0 +1,54 @@
+"""``remap keys``: create, list and revoke API keys.
+
+Nothing here logs: a key is printed once, to stdout, and never written elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from service.cli.common import RoleChoice, emit, handles_errors, json_option, open_store
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """API keys (roles: admin, analyst, partner)."""
+
+
+@keys_group.command("create")
+@click.option("--role", type=RoleChoice(), required=True)
+@click.option("--label", default="", help="who or what the key is for")
+@json_option
+@handles_errors
+def keys_create(role: str, label: str, as_json: bool) -> None:
+    """Make a key; it is printed once and only its hash is stored."""
+    key = open_store().create_key(role, label)
+    emit({"key": key, "role": role}, as_json,
+         lambda d: click.echo(f"{d['key']}\n(role {role}; store it now: it is not shown again)"))
+
+
+@keys_group.command("list")
+@json_option
+@handles_errors
+def keys_list(as_json: bool) -> None:
+    """Keys (prefix, role, label); never the key itself."""
+    rows = open_store().list_keys()
+
+    def human(data: list[dict[str, Any]]) -> None:
+        for r in data:
+            click.echo(f"{r['id']:>4} {r['prefix']}...  {r['role']:<8} {r['label']}"
+                       + (f"  revoked {r['revoked_at']}" if r["revoked_at"] else ""))
+
+    emit(rows, as_json, human)
+
+
+@keys_group.command("revoke")
+@click.argument("key_id", type=int)
+@json_option
+@handles_errors
+def keys_revoke(key_id: int, as_json: bool) -> None:
+    """Revoke a key by its id."""
+    open_store().revoke_key(key_id)
+    emit({"revoked": key_id}, as_json, lambda d: click.echo(f"revoked key {key_id}"))

@@ -1,0 +1,206 @@
+"""An operation's definition from ``remap operation create|plan`` options.
+
+The commands build the same JSON definition ``POST /v1/operations`` takes
+(:class:`service.app.operations.OperationIn`), so the CLI and the API judge
+it by the same rules.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spatial.errors import ParameterError
+
+
+def parse_boundary_area(text: str, name: str) -> dict[str, Any]:
+    """``boundary:SET[@VERSION]:U1,U2`` to an area of the definition."""
+    kind, _, rest = text.partition(":")
+    set_part, _, units = rest.partition(":")
+    name_, _, version = set_part.partition("@")
+    unit_ids = [u.strip() for u in units.split(",") if u.strip()]
+    if kind != "boundary" or not name_ or not unit_ids:
+        raise ParameterError(name, f"{text!r}: expected boundary:SET[@VERSION]:UNIT,UNIT")
+    area: dict[str, Any] = {"type": "boundary", "set": name_, "units": unit_ids}
+    if version:
+        try:
+            area["version"] = int(version)
+        except ValueError as exc:
+            raise ParameterError(name, f"version {version!r} is not a number") from exc
+    return area
+
+
+def _geojson_file(path: Path, name: str) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ParameterError(name, f"{path}: not readable GeoJSON ({exc})") from exc
+    return data
+
+
+def _window(text: str | None, name: str) -> dict[str, str] | None:
+    if text is None:
+        return None
+    from spatial.evaluation.windows import parse_window
+
+    w = parse_window(text, name)
+    return {"start": w.start.isoformat(), "end": w.end.isoformat()}
+
+
+def _target(target: str | None, target_geojson: Path | None, centre: str | None,
+            radius: float | None) -> dict[str, Any]:
+    given = [t for t in (target, target_geojson, centre) if t is not None]
+    if len(given) != 1:
+        raise ParameterError("target", "give one of --target boundary:SET:U1,U2, "
+                                       "--target-geojson FILE or --centre LON,LAT --radius M")
+    if target is not None:
+        return parse_boundary_area(target, "target")
+    if target_geojson is not None:
+        return {"type": "geojson", "geometry": _geojson_file(target_geojson, "target")}
+    assert centre is not None
+    if radius is None:
+        raise ParameterError("radius", "--centre needs --radius in metres")
+    try:
+        lon, lat = (float(v) for v in centre.split(","))
+    except ValueError as exc:
+        raise ParameterError("centre", f"{centre!r}: expected LON,LAT") from exc
+    return {"type": "circle", "centre": [lon, lat], "radius_m": radius}
+
+
+def _buffer(buffer: str | None, buffer_geojson: Path | None) -> dict[str, Any]:
+    if (buffer is None) == (buffer_geojson is None):
+        raise ParameterError("buffer", "give --buffer 400[,800] (ring distances in metres) or "
+                                       "--buffer-geojson FILE")
+    if buffer is None:
+        assert buffer_geojson is not None
+        return {"geometry": _geojson_file(buffer_geojson, "buffer")}
+    try:
+        return {"rings_m": [float(v) for v in buffer.split(",") if v.strip()]}
+    except ValueError as exc:
+        raise ParameterError("buffer", f"{buffer!r}: expected metres, e.g. 400 or "
+                                       "400,800") from exc
+
+
+def _control(control: str | None, control_geojson: Path | None, suggest_control: bool,
+             control_candidates: str | None, control_units: int,
+             control_max_distance: float) -> dict[str, Any]:
+    chosen = [c for c in (control, control_geojson) if c is not None]
+    if len(chosen) + int(suggest_control) != 1:
+        raise ParameterError("control", "give one of --control boundary:SET:U3,U4, "
+                                        "--control-geojson FILE or --suggest-control")
+    if control is not None:
+        return parse_boundary_area(control, "control")
+    if control_geojson is not None:
+        return {"type": "geojson", "geometry": _geojson_file(control_geojson, "control")}
+    ctl: dict[str, Any] = {"type": "suggest", "max_units": control_units,
+                           "max_distance_m": control_max_distance}
+    if control_candidates:
+        set_name, _, version = control_candidates.partition("@")
+        ctl["set"] = set_name
+        if version:
+            ctl["version"] = int(version)
+    return ctl
+
+
+def _buffer_control(buffer_control: str | None,
+                    buffer_control_geojson: Path | None) -> dict[str, Any] | None:
+    if buffer_control is not None:
+        return parse_boundary_area(buffer_control, "buffer_control")
+    if buffer_control_geojson is not None:
+        return {"type": "geojson",
+                "geometry": _geojson_file(buffer_control_geojson, "buffer_control")}
+    return None
+
+
+def build_definition(*, name: str, target: str | None, target_geojson: Path | None,
+                     centre: str | None, radius: float | None, buffer: str | None,
+                     buffer_geojson: Path | None, control: str | None,
+                     control_geojson: Path | None, suggest_control: bool,
+                     control_candidates: str | None, control_units: int,
+                     control_max_distance: float, buffer_control: str | None,
+                     buffer_control_geojson: Path | None, before: str, during: str | None,
+                     after: str, layers: tuple[str, ...],
+                     options: dict[str, Any]) -> dict[str, Any]:
+    """The JSON definition (as ``POST /v1/operations`` takes it) from command-line options."""
+    from spatial.evaluation.counting import MeasuredLayer
+
+    tgt = _target(target, target_geojson, centre, radius)
+    buf = _buffer(buffer, buffer_geojson)
+    ctl = _control(control, control_geojson, suggest_control, control_candidates,
+                   control_units, control_max_distance)
+    bctl = _buffer_control(buffer_control, buffer_control_geojson)
+    if not layers:
+        raise ParameterError("layer", "give at least one --layer LAYER:CATEGORY:ROLE, e.g. "
+                                      "crime:Drugs:output")
+    specs = [MeasuredLayer.parse(text) for text in layers]
+    definition: dict[str, Any] = {
+        "name": name, "target": tgt, "buffer": buf, "control": ctl,
+        "windows": {"before": _window(before, "before"), "during": _window(during, "during"),
+                    "after": _window(after, "after")},
+        "layers": [s.as_dict() for s in specs],
+        "options": {k: v for k, v in options.items() if v is not None},
+    }
+    if bctl is not None:
+        definition["buffer_control"] = bctl
+    return definition
+
+
+_GEOJSON_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def definition_options(f: Any) -> Any:
+    """The options of ``operation create`` and ``operation plan``."""
+    opts = [
+        click.option("--target", default=None, help="boundary:SET[@VERSION]:U1,U2 (beats)"),
+        click.option("--target-geojson", type=_GEOJSON_FILE, default=None),
+        click.option("--centre", default=None, help="LON,LAT of a circular target"),
+        click.option("--radius", type=float, default=None, help="radius of the circle, metres"),
+        click.option("--buffer", default=None,
+                     help="ring outer distances from the target's edge, metres: 400 or 400,800"),
+        click.option("--buffer-geojson", type=_GEOJSON_FILE, default=None),
+        click.option("--control", default=None, help="boundary:SET[@VERSION]:U3,U4"),
+        click.option("--control-geojson", type=_GEOJSON_FILE, default=None),
+        click.option("--suggest-control", is_flag=True,
+                     help="choose the control from a boundary set: similar baseline, nearby, "
+                          "not touching the buffer"),
+        click.option("--control-candidates", default=None,
+                     help="boundary set to suggest from (default: the target's)"),
+        click.option("--control-units", type=int, default=5, show_default=True),
+        click.option("--control-max-distance", type=float, default=5000.0, show_default=True,
+                     help="metres from the target"),
+        click.option("--buffer-control", default=None,
+                     help="a separate control for the buffer: boundary:SET:U5,U6"),
+        click.option("--buffer-control-geojson", type=_GEOJSON_FILE, default=None),
+        click.option("--before", required=True,
+                     help="YYYY-MM-DD/YYYY-MM-DD or YYYY-MM/YYYY-MM (inclusive)"),
+        click.option("--during", default=None, help="the strike window (optional)"),
+        click.option("--after", required=True),
+        click.option("--layer", "layers", multiple=True,
+                     help="LAYER:CATEGORY:ROLE[:HARM_WEIGHT], e.g. crime:Drugs:output, "
+                          "'crime:Anti-social behaviour:outcome', ambulance:*:outcome; "
+                          "join categories with + to sum them"),
+        click.option("--alpha", type=float, default=None, help="significance level (0.05)"),
+        click.option("--reduction", type=float, default=None,
+                     help="planned reduction for 'after window needed' (0.3)"),
+        click.option("--area-weights", is_flag=True, default=False,
+                     help="weight counts by area (densities)"),
+        click.option("--h3-resolution", type=int, default=None, help="SPPT cells (9)"),
+        click.option("--decay-step", type=float, default=None, help="distance-decay ring (100 m)"),
+        click.option("--decay-max", type=float, default=None,
+                     help="distance-decay extent (default twice the buffer, at least 500 m)"),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def definition_from_options(kwargs: dict[str, Any], name: str) -> dict[str, Any]:
+    """``build_definition`` from the keyword arguments of :func:`definition_options`."""
+    options = {"alpha": kwargs.pop("alpha"), "planned_reduction": kwargs.pop("reduction"),
+               "area_weights": kwargs.pop("area_weights"),
+               "h3_resolution": kwargs.pop("h3_resolution"),
+               "decay_step_m": kwargs.pop("decay_step"), "decay_max_m": kwargs.pop("decay_max")}
+    return build_definition(name=name, options=options, **kwargs)
