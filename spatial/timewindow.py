@@ -171,3 +171,13 @@ def _inclusive_end(value: str, name: str) -> datetime:
     if len(v) in (7, 10):  # YYYY-MM or YYYY-MM-DD: parse_time gives the exclusive end
         return parse_time(v, name, end=True)
     return parse_time(v, name) + timedelta(microseconds=1)
+
+
+def parse_effective_date(value: str | None) -> date | None:
+    """The day a boundary set took effect, ``YYYY-MM-DD``; ``None`` when not given."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ParameterError("effective_date", f"{value!r} is not YYYY-MM-DD") from exc

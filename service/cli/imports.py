@@ -153,8 +153,8 @@ def _print_boundaries(r: dict[str, Any]) -> None:
 def boundaries_import(file: Path, name: str, id_field: str, label_field: str | None,
                       effective_date: str | None, layer: str | None, as_json: bool) -> None:
     """Import a polygon set (GeoJSON, GeoPackage, KML, shapefile) as a new version."""
-    from service.api.routers.boundaries import parse_effective_date
     from service.app.importer import import_boundaries
+    from spatial.timewindow import parse_effective_date
 
     store = open_store()
     log.info("boundaries import: %s as set %s", file.name, name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import shapely
@@ -17,7 +16,7 @@ from service.app.importer import import_boundaries
 from service.render.geojson import feature_collection, geometry_features
 from service.settings import Settings
 from service.store import Store
-from spatial.errors import ParameterError
+from spatial.timewindow import parse_effective_date
 
 router = APIRouter(prefix="/v1", tags=["boundaries"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
@@ -71,12 +70,3 @@ def boundary_set_units(name: str, version: int | None = Query(None, ge=1, le=2**
                                   strict=True)]
     return feature_collection(geometry_features(geoms, props, ids=units["unit_id"].tolist()),
                               boundary_set=info.as_dict())
-
-
-def parse_effective_date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ParameterError("effective_date", f"{value!r} is not YYYY-MM-DD") from exc
