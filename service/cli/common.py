@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from spatial.errors import RemapError
+from spatial.stats.corrections import CORRECTIONS
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -121,7 +122,7 @@ def analysis_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Gi*: 0 by default (analytical); LISA/Moran: 999"),
         click.option("--seed", type=int, default=None, help="drawn and reported if omitted"),
         click.option("--correction", default="fdr_bh", show_default=True,
-                     type=click.Choice(["fdr_bh", "bonferroni", "none"])),
+                     type=click.Choice(CORRECTIONS)),
         click.option("--alpha", default=0.05, show_default=True),
     ]
     for o in reversed(opts):

@@ -46,16 +46,11 @@ import numpy.typing as npt
 from scipy import stats
 
 from spatial.errors import ParameterError
+from spatial.stats.corrections import CORRECTION_ALIASES, CORRECTIONS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Multiple-testing corrections :func:`adjust` knows: the one list the API's and
-#: the CLI's ``correction`` choices are built from.
-CORRECTIONS: tuple[str, ...] = ("fdr_bh", "fdr_by", "bonferroni", "none")
-#: Other spellings :func:`adjust` accepts for the same corrections (R's ``p.adjust``
-#: and scipy's ``false_discovery_control`` names).
-CORRECTION_ALIASES: dict[str, str] = {"bh": "fdr_bh", "by": "fdr_by"}
 
 #: ArcGIS Hot Spot Analysis confidence levels, as significance levels.
 DEFAULT_ALPHA_LEVELS: tuple[float, float, float] = (0.10, 0.05, 0.01)

@@ -100,3 +100,29 @@ def test_format_value_keeps_suppressed_text() -> None:
     assert classify.format_value(0.00312) == "0.0031"
     assert classify.format_value(None) == "–"
     assert classify.format_value(float("nan")) == "–"
+
+
+def _total_ssd(values: np.ndarray, uppers: list[float]) -> float:
+    """Within-class sum of squared deviations of ``values`` classed by ``uppers``."""
+    cls = np.searchsorted(np.asarray(uppers), values, side="left")
+    return float(sum(((values[cls == c] - values[cls == c].mean()) ** 2).sum()
+                     for c in np.unique(cls)))
+
+
+def test_natural_breaks_reach_mapclassify_fisher_jenks_optimum() -> None:
+    """Same optimum as the reference implementation (mapclassify.FisherJenks) on counts."""
+    mapclassify = pytest.importorskip("mapclassify")
+    rng = np.random.default_rng(20261202)
+    for trial in range(20):
+        values = rng.negative_binomial(2, 0.15, size=400).astype(np.float64) + 1.0
+        k = int(rng.integers(3, 7))
+        ours = classify.natural_breaks(values, k)
+        ref = [float(b) for b in mapclassify.FisherJenks(values, k=k).bins]
+        assert _total_ssd(values, ours) == pytest.approx(_total_ssd(values, ref), rel=1e-9), trial
+
+
+def test_natural_breaks_beyond_the_limit_fall_back_to_quantiles_and_say_so() -> None:
+    values = np.arange(1, classify.MAX_NATURAL_BREAKS_DISTINCT + 2, dtype=np.float64)
+    with pytest.raises(ValueError, match="natural breaks is limited"):
+        classify.natural_breaks(values, 5)
+    assert classify.classify_values(list(values), k=5).scheme == "quantile"
