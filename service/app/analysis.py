@@ -231,25 +231,9 @@ def study_area_geometry(store: Store, area: AreaSpec, events: pd.DataFrame
                                "was used, so units beyond it are not reported"]
 
 
-def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
-                actor: str | None = None, with_layers: tuple[str, ...] = ()) -> UnitCounts:
-    """Events of ``req`` located in every unit of its study area.
-
-    The disclosure gate for every count that leaves remap: a request ``role``
-    may not make is refused before any work (``with_layers``: other layers the
-    answer is derived from, e.g. a rate's denominator); totals and warnings of
-    protected layers are rounded; reads of health and restricted layers are
-    audited under ``actor``.
-    """
-    known = store.layer_names()
-    if req.layer not in known:
-        raise NotFoundError(f"layer {req.layer!r} does not exist; known layers: "
-                            f"{', '.join(sorted(known)) or 'none (import events first)'}")
-    layers = (req.layer, *with_layers)
-    disclosure.check_counts_request(store, role=role, layers=layers, unit=req.unit,
-                                    window=req.window, categories=req.categories,
-                                    event_filter=req.event_filter())
-    events = store.event_arrays(req.event_filter())
+def _study_units(store: Store, req: CountsRequest, events: pd.DataFrame
+                 ) -> tuple[unitsmod.UnitSet, np.ndarray, np.ndarray, list[str]]:
+    """The units of ``req``'s study area, their labels, plain ids and warnings."""
     warnings: list[str] = []
     if req.unit.kind == "boundary":
         assert req.unit.boundary_set is not None
@@ -282,6 +266,36 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
             units = unitsmod.grid_units(area_geom, req.unit.cell_size_m, epsg=epsg)
         labels = np.full(len(units.ids), None, dtype=object)
         plain_ids = units.ids
+    return units, labels, plain_ids, warnings
+
+
+def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
+                actor: str | None = None, with_layers: tuple[str, ...] = (),
+                units_of: UnitCounts | None = None) -> UnitCounts:
+    """Events of ``req`` located in every unit of its study area.
+
+    The disclosure gate for every count that leaves remap: a request ``role``
+    may not make is refused before any work (``with_layers``: other layers the
+    answer is derived from, e.g. a rate's denominator); totals and warnings of
+    protected layers are rounded; reads of health and restricted layers are
+    audited under ``actor``. ``units_of``: count on the units of an earlier
+    answer (a rate's denominator must be counted on the numerator's units,
+    even when the study area is the extent of the numerator's events).
+    """
+    known = store.layer_names()
+    if req.layer not in known:
+        raise NotFoundError(f"layer {req.layer!r} does not exist; known layers: "
+                            f"{', '.join(sorted(known)) or 'none (import events first)'}")
+    layers = (req.layer, *with_layers)
+    disclosure.check_counts_request(store, role=role, layers=layers, unit=req.unit,
+                                    window=req.window, categories=req.categories,
+                                    event_filter=req.event_filter())
+    events = store.event_arrays(req.event_filter())
+    if units_of is not None:
+        units, labels, plain_ids = units_of.units, units_of.labels, units_of.unit_ids
+        warnings: list[str] = []
+    else:
+        units, labels, plain_ids, warnings = _study_units(store, req, events)
     index = unitsmod.locate(units, events["lon"].to_numpy(), events["lat"].to_numpy(),
                             events["x"].to_numpy(), events["y"].to_numpy(),
                             h3_finest=_finest_cells(events))

@@ -111,7 +111,7 @@ def hotspots(store: Store, req: CountsRequest, opts: HotspotOptions, *,
         den_req = CountsRequest(layer=opts.denominator_layer, categories=(), window=req.window,
                                 unit=req.unit, area=req.area)
         den_uc = unit_counts(store, den_req, role=role, actor=actor,
-                             with_layers=(req.layer,))
+                             with_layers=(req.layer,), units_of=uc)
         # rates of protected layers are made from the protected values only
         num = disclosure.numbers_for(role, req.layer, uc.counts)
         den = disclosure.numbers_for(role, opts.denominator_layer, den_uc.counts)

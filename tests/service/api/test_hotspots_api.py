@@ -149,3 +149,19 @@ def test_saved_result_is_served_and_is_an_ogc_collection(client: TestClient, key
     names = [c["id"] for c in client.get("/v1/ogc/collections",
                                          headers=keys["partner"]).json()["collections"]]
     assert "hotspots-drugs-beats" in names and "hotspots-overdoses" not in names
+
+
+def test_rate_on_h3_without_an_area_counts_the_denominator_on_the_same_units(
+        client: TestClient, keys, town_store: Store) -> None:
+    """A rate over the extent of the events: numerator and denominator share one unit set
+    (they were once built from each layer's own extent, and the division failed)."""
+    fc = _get(client, keys["analyst"], layer="crime", category="Drugs", unit="h3:8",
+              method="count", denominator_layer="ambulance")
+    counts = _get(client, keys["analyst"], layer="ambulance", unit="h3:8", method="count")
+    amb = {f["properties"]["unit_id"]: f["properties"]["count"] for f in counts["features"]}
+    rated = [f["properties"] for f in fc["features"] if f["properties"]["rate"] is not None]
+    assert rated
+    for p in rated:
+        if p["unit_id"] in amb and amb[p["unit_id"]] > 0:
+            assert p["rate"] == pytest.approx(p["count"] / amb[p["unit_id"]])
+    assert fc["parameters"]["denominator_layer"] == "ambulance"
