@@ -24,11 +24,9 @@ from service.store import Store
 from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.io.boundaries import read_boundaries
 from spatial.io.mapping import ColumnMapping
-from spatial.io.read import read_events
+from spatial.io.read import FORMATS, read_events
 from spatial.limits import MAX_LABEL, check_length, check_name
 from spatial.place import crs, placement
-
-FORMATS = ("policeuk", "csv", "geojson", "gpkg")
 
 #: (file name, path or binary stream)
 Source = tuple[str, "str | Path | IO[bytes]"]

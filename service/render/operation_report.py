@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from service.render.sentences import CAVEAT_TEXT, explain
-from spatial.evaluation.areas import AREA_NAMES
 from spatial.evaluation.cells import CellChange
-from spatial.evaluation.count_table import SMALL_COUNT, CountTable
+from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
 from spatial.evaluation.results import (
     HarmWeighted,
     LayerEvaluation,

@@ -35,11 +35,9 @@ from shapely.geometry import mapping as _shape_mapping
 from shapely.geometry import shape as _shape
 
 from spatial.errors import ParameterError
+from spatial.evaluation.count_table import AREA_NAMES
 from spatial.place import crs
 from spatial.place import units as unitsmod
-
-AREA_NAMES: Final = ("target", "buffer", "control", "buffer_control")
-
 
 #: Segments per quarter circle for circles and buffers: the polygon's area is
 #: within 0.01 % of the true circle's (1 − (2π/256)²/6 ≈ 0.9999).

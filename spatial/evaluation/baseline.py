@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from spatial.evaluation.areas import AREA_NAMES
+from spatial.evaluation.count_table import AREA_NAMES
 from spatial.evaluation.counting import LayerCounts
 from spatial.place import units as unitsmod
 

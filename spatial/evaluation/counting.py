@@ -17,8 +17,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from spatial.errors import ParameterError
-from spatial.evaluation.areas import AREA_NAMES, OperationAreas
-from spatial.evaluation.count_table import CountTable
+from spatial.evaluation.areas import OperationAreas
+from spatial.evaluation.count_table import AREA_NAMES, CountTable
 from spatial.evaluation.windows import WINDOW_NAMES, IntArray, Windows, window_index
 from spatial.place import crs, placement
 

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from spatial.errors import ParameterError
-from spatial.evaluation.areas import AREA_NAMES, OperationAreas
+from spatial.evaluation.areas import OperationAreas
 from spatial.evaluation.baseline import (
     apply_locked,
     baseline_snapshot,
@@ -34,7 +34,7 @@ from spatial.evaluation.baseline import (
     locked_cells,
 )
 from spatial.evaluation.cells import cell_change, cell_counts, density_change, sppt_units
-from spatial.evaluation.count_table import SMALL_COUNT, CountTable
+from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
 from spatial.evaluation.counting import (
     EventArrays,
     LayerCounts,

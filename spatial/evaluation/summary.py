@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-from spatial.evaluation.count_table import SMALL_COUNT, CountTable
+from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
 from spatial.evaluation.verdict import decide as decide_verdict
 from spatial.evaluation.wdd import (
     EffectTest,
@@ -18,8 +18,6 @@ from spatial.evaluation.wdd import (
     local_effect,
     wdd,
 )
-
-AREA_NAMES: Final = ("target", "buffer", "control", "buffer_control")
 
 
 def decide(table: CountTable, *, alpha: float, min_count: int | None) -> tuple[str, dict[str, Any]]:
