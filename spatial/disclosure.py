@@ -50,9 +50,8 @@ import numpy as np
 
 from spatial.errors import ParameterError, PermissionDeniedError
 from spatial.events import layer_spec
+from spatial.roles import POINT_LEVEL_ROLES
 
-POINT_LEVEL_ROLES: Final = frozenset({"admin", "analyst"})
-CONTROLLED_ROLES: Final = frozenset({"partner", "viewer"})
 SMALL_NUMBER_THRESHOLD: Final = 5
 SUPPRESSED: Final = "<5"
 

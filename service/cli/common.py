@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from spatial.errors import RemapError
+from spatial.roles import ROLES
 from spatial.stats.corrections import CORRECTIONS
 
 if TYPE_CHECKING:
@@ -73,25 +74,9 @@ def handles_errors(f: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class RoleChoice(click.Choice):  # type: ignore[type-arg]
-    """The store's roles (``service.store.ROLES``), read when first needed.
-
-    The list lives beside the key table, whose module imports SQLAlchemy;
-    reading it lazily keeps that import out of ``remap --help``.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(())
-
-    @property  # type: ignore[override]
-    def choices(self) -> Sequence[str]:
-        from service.store import ROLES
-
-        return ROLES
-
-    @choices.setter
-    def choices(self, value: Sequence[str]) -> None:
-        """Ignored: the roles are the store's."""
+def RoleChoice() -> click.Choice:  # type: ignore[type-arg]
+    """The roles (:data:`spatial.roles.ROLES`) as a click choice."""
+    return click.Choice(ROLES)
 
 
 def cli_cost_check(store: Store, req: Any, opts: Any, analysis: str) -> None:

@@ -13,10 +13,7 @@ from service.store.audit import AuditRepository
 from service.store.base import iso, now
 from service.store.tables import api_keys
 from spatial.errors import NotFoundError, ParameterError
-
-#: admin: everything; analyst: analysis, imports, points; partner and viewer: aggregated,
-#: disclosure-controlled reads only (spatial.disclosure).
-ROLES = ("admin", "analyst", "partner", "viewer")
+from spatial.roles import ROLES
 
 
 def hash_key(plaintext: str) -> str:

@@ -12,12 +12,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, TypeAlias
 
 from service.app.hotspots import METHODS
-from service.app.importer import FORMATS
 from service.app.operations import OPERATION_STATUSES
 from spatial.disclosure import COUNTS, NOTHING, POINTS, PROTECTED_COUNTS
 from spatial.events import SENSITIVITIES
-from spatial.stats.density import KERNELS
-from spatial.stats.significance import CORRECTIONS
+from spatial.io.read import FORMATS
+from spatial.stats.corrections import CORRECTIONS
+from spatial.stats.kernels import KERNELS
 
 
 def _choice(name: str, values: tuple[str, ...], doc: str) -> type[StrEnum]:
@@ -47,7 +47,7 @@ else:
                          "Benjamini-Yekutieli (fdr_by), Bonferroni, or none")
     #: KDE kernels (:data:`spatial.stats.density.KERNELS`).
     Kernel = _choice("Kernel", KERNELS, "kernel density kernel")
-    #: Event file formats (:data:`service.app.importer.FORMATS`).
+    #: Event file formats (:data:`spatial.io.read.FORMATS`).
     ImportFormat = _choice("ImportFormat", FORMATS, "event file format")
     #: Layer sensitivities (:data:`spatial.events.SENSITIVITIES`).
     Sensitivity = _choice("Sensitivity", SENSITIVITIES, "how sensitive a layer's events are")
