@@ -17,11 +17,11 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.store.audit import REFUSAL_STATUSES, record_refusal
+from service.store.engine import is_transient_error
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _record_with_retry(store: Any, **kwargs: Any) -> None:
         try:
             record_refusal(store, **kwargs)
             return
-        except OperationalError:
-            if attempt == _ATTEMPTS - 1:
+        except Exception as exc:
+            if not is_transient_error(exc) or attempt == _ATTEMPTS - 1:
                 raise
             time.sleep(min(0.5 * 2 ** attempt, 5.0))

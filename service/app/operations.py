@@ -20,7 +20,7 @@ The analysis itself is :func:`spatial.evaluation.evaluate.evaluate_operation`, w
 :func:`service.render.operation_report.operation_report_dict`; this module only loads
 events (:meth:`Store.event_arrays`) and keeps records. The definition is
 :mod:`service.app.operation_definitions`, its areas :mod:`service.app.operation_areas`
-and the table in :mod:`service.store.tables`.
+and its rows :mod:`service.store.operations`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-import sqlalchemy as sa
 
 from service.app.operation_areas import (
     areas_from_definition,
@@ -50,7 +49,7 @@ from service.app.operation_definitions import (
 from service.render.operation_report import operation_report_dict
 from service.store import EventFilter, Store
 from service.store.base import now as _now
-from service.store.tables import imports, operations_table
+from service.store.operations import StoredOperation
 from spatial.disclosure import POINT_LEVEL_ROLES
 from spatial.errors import ConflictError, NotFoundError
 from spatial.evaluation.areas import (
@@ -68,35 +67,21 @@ from spatial.evaluation.windows import month_window_notes
 # --------------------------------------------------------------------------- records
 
 
-#: An operation is planned (definition only) until started (baseline locked).
-OPERATION_STATUSES = ("planned", "started")
-
-def _record(row: Any, *, full: bool = True) -> dict[str, Any]:
+def _record(row: StoredOperation, *, full: bool = True) -> dict[str, Any]:
     defn = json.loads(row.definition)
     baseline = json.loads(row.baseline) if row.baseline else None
     out: dict[str, Any] = {
-        "id": int(row.id), "name": row.name, "status": row.status,
+        "id": row.id, "name": row.name, "status": row.status,
         "created_at": row.created_at.isoformat() if row.created_at else None,
         "created_by": row.created_by,
         "started_at": row.started_at.isoformat() if row.started_at else None,
         "baseline_fingerprint": baseline["fingerprint"] if baseline else None,
-        "shared": bool(row.shared),
+        "shared": row.shared,
     }
     if full:
         out["definition"] = defn["request"]
         out["resolved"] = defn["resolved"]
     return out
-
-
-def _row(store: Store, op_id: int) -> Any:
-    if not 1 <= op_id < 2**63:  # beyond any database integer: it cannot exist
-        raise NotFoundError(f"operation {op_id} does not exist")
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(operations_table).where(operations_table.c.id == op_id)
-                           ).first()
-    if row is None:
-        raise NotFoundError(f"operation {op_id} does not exist")
-    return row
 
 
 def create_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
@@ -106,12 +91,8 @@ def create_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
     resolved = resolve_definition(store, req)
     definition = {"request": req.model_dump(mode="json"), "resolved": resolved}
     with store.begin() as conn:
-        res = conn.execute(operations_table.insert().values(
-            name=req.name, definition=json.dumps(definition), status="planned",
-            created_at=_now(), created_by=actor))
-        key = res.inserted_primary_key
-        assert key is not None
-        op_id = int(key[0])
+        op_id = store.insert_operation(conn, name=req.name, definition=json.dumps(definition),
+                                       created_by=actor)
         store.audit(conn, actor, "operation_create", {"id": op_id, "name": req.name})
     return get_operation(store, op_id)
 
@@ -131,11 +112,11 @@ WITHHELD_WARNINGS = ("warnings about the areas and the control choice quote base
                      "and are shown to analysts only")
 
 
-def check_visible(store: Store, op_id: int, role: str) -> Any:
+def check_visible(store: Store, op_id: int, role: str) -> StoredOperation:
     """The operation's row, if ``role`` may see it: partners and viewers see only
     operations an analyst shared, and only once started (a planned target and its
     dates never leave); otherwise it does not exist for them (404)."""
-    row = _row(store, op_id)
+    row = store.operation(op_id)
     if role not in POINT_LEVEL_ROLES and not (row.shared and row.status == "started"):
         raise NotFoundError(f"operation {op_id} does not exist")
     return row
@@ -158,24 +139,22 @@ def public_control(control: dict[str, Any]) -> dict[str, Any]:
 
 def share_operation(store: Store, op_id: int, *, shared: bool, actor: str) -> dict[str, Any]:
     """Mark an operation shared with (or withdrawn from) partners and viewers."""
-    _row(store, op_id)
+    store.operation(op_id)  # 404 before anything is written
     with store.begin() as conn:
-        conn.execute(operations_table.update().where(operations_table.c.id == op_id)
-                     .values(shared=shared))
+        store.set_operation_shared(conn, op_id, shared)
         store.audit(conn, actor, "operation_share", {"id": op_id, "shared": shared})
     return get_operation(store, op_id)
 
 
 def list_operations(store: Store) -> list[dict[str, Any]]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(operations_table).order_by(operations_table.c.id)).all()
-    return [_record(r, full=False) for r in rows]
+    return [_record(r, full=False) for r in store.operations()]
 
 
 def start_operation(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
     """Mark an operation started and lock its baseline (before-window counts + sha256)."""
-    row = _row(store, op_id)
+    row = store.operation(op_id)
     if row.status == "started":
+        assert row.started_at is not None
         raise ConflictError(f"operation {op_id} was already started at "
                             f"{row.started_at.isoformat()}; its baseline is locked")
     defn = json.loads(row.definition)
@@ -189,23 +168,11 @@ def start_operation(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
     baseline = {"locked_at": now.isoformat(), "fingerprint": fingerprint(snapshot),
                 "counts": snapshot}
     with store.begin() as conn:
-        res = conn.execute(operations_table.update().where(
-            operations_table.c.id == op_id, operations_table.c.status == "planned").values(
-            status="started", started_at=now, baseline=json.dumps(baseline)))
-        if res.rowcount == 0:
-            raise ConflictError(f"operation {op_id} was started by someone else just now")
+        # only a planned operation is updated: a concurrent start is a ConflictError
+        store.lock_baseline(conn, op_id, started_at=now, baseline=json.dumps(baseline))
         store.audit(conn, actor, "operation_start", {"id": op_id,
                                                      "fingerprint": baseline["fingerprint"]})
     return get_operation(store, op_id)
-
-
-def _imports_after(store: Store, when: datetime, layers: set[str]) -> list[dict[str, Any]]:
-    q = (sa.select(imports).where(imports.c.imported_at > when, imports.c.layer.in_(layers))
-         .order_by(imports.c.id))
-    with store.engine.connect() as conn:
-        return [{"id": r.id, "layer": r.layer, "file_name": r.file_name,
-                 "imported_at": r.imported_at.isoformat(),
-                 "added": int(r.accepted) - int(r.duplicates)} for r in conn.execute(q)]
 
 
 def _concurrent(store: Store, op_id: int | None, req: OperationIn,
@@ -218,10 +185,8 @@ def _concurrent(store: Store, op_id: int | None, req: OperationIn,
     ) if g is not None])
     lo, hi = req.windows.before.start, req.windows.after.end
     out = []
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(operations_table)).all()
-    for r in rows:
-        if op_id is not None and int(r.id) == op_id:
+    for r in store.operations():
+        if op_id is not None and r.id == op_id:
             continue
         d = json.loads(r.definition)
         w = d["request"]["windows"]
@@ -231,13 +196,13 @@ def _concurrent(store: Store, op_id: int | None, req: OperationIn,
             continue
         other = d["resolved"].get("outline")
         if other and shapely.intersects(mine, polygon_from_geojson(other, "outline")):
-            out.append({"id": int(r.id), "name": r.name, "status": r.status})
+            out.append({"id": r.id, "name": r.name, "status": r.status})
     return out
 
 
 def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
     """The evaluation report of a stored operation (JSON-able dict)."""
-    row = _row(store, op_id)
+    row = store.operation(op_id)
     defn = json.loads(row.definition)
     req = OperationIn.model_validate(defn["request"])
     areas = areas_from_definition(defn)
@@ -262,11 +227,12 @@ def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
                                   "their counts are all zero")
     lock = report["baseline_lock"]
     if baseline:
+        assert row.started_at is not None  # a baseline is locked when starting
         verified = fingerprint(baseline["counts"]) == baseline["fingerprint"]
         lock.update({"locked_at": baseline["locked_at"], "fingerprint": baseline["fingerprint"],
                      "fingerprint_verified": verified,
-                     "imports_after_lock": _imports_after(store, row.started_at,
-                                                          layers_needed(req))})
+                     "imports_after_lock": store.imports_after(row.started_at,
+                                                               layers_needed(req))})
         if not verified:
             report["warnings"].insert(0, "the stored baseline no longer matches its sha256 "
                                          "fingerprint: it was altered after the lock, so the "

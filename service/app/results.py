@@ -13,12 +13,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from service.store import Store
-from service.store.tables import saved_results
 from spatial.disclosure import needs_small_number_suppression
-from spatial.errors import ConflictError, NotFoundError, PermissionDeniedError
+from spatial.errors import ConflictError, PermissionDeniedError
 from spatial.limits import check_name
 
 
@@ -32,20 +29,16 @@ def save_result(store: Store, name: str, collection: dict[str, Any], *, layer: s
     """
     check_name(name, "save")
     created = datetime.now(UTC).replace(tzinfo=None)
-    row = {"name": name, "layer": layer, "method": method, "created_at": created,
-           "created_by": actor,
-           "parameters": json.dumps(collection.get("parameters", {}), default=str),
-           "collection": json.dumps(collection, default=str)}
     with store.begin() as conn:
-        owner = conn.execute(sa.select(saved_results.c.created_by)
-                             .where(saved_results.c.name == name)).scalar()
+        owner = store.result_owner(conn, name)
         if owner is not None and owner != actor:
             raise ConflictError(f"saved result {name!r} belongs to another user; save under "
                                 "another name", details={"parameter": "save", "name": name})
-        conn.execute(saved_results.delete().where(saved_results.c.name == name,
-                                                  saved_results.c.created_by == actor))
         # a concurrent first save of the same name fails on the primary key: 409 (Store.begin)
-        conn.execute(saved_results.insert().values(**row))
+        store.replace_result(
+            conn, name=name, layer=layer, method=method, created_at=created, created_by=actor,
+            parameters=json.dumps(collection.get("parameters", {}), default=str),
+            collection=json.dumps(collection, default=str))
         store.audit(conn, actor, "save_result", {"name": name, "layer": layer,
                                                   "method": method})
     return {"name": name, "layer": layer, "method": method, "owner": actor,
@@ -53,11 +46,7 @@ def save_result(store: Store, name: str, collection: dict[str, Any], *, layer: s
 
 
 def list_results(store: Store, role: str) -> list[dict[str, Any]]:
-    q = sa.select(saved_results.c.name, saved_results.c.layer, saved_results.c.method,
-                  saved_results.c.created_at, saved_results.c.parameters
-                  ).order_by(saved_results.c.name)
-    with store.engine.connect() as conn:
-        rows = conn.execute(q).all()
+    rows = store.result_summaries()
     return [{"name": r.name, "layer": r.layer, "method": r.method,
              "created_at": r.created_at.isoformat() if r.created_at else None,
              "parameters": json.loads(r.parameters)}
@@ -73,11 +62,7 @@ def may_read(role: str, layer: str, parameters: dict[str, Any]) -> bool:
 
 def get_result(store: Store, name: str, role: str) -> dict[str, Any]:
     """The saved FeatureCollection, with ``name``, ``layer`` and ``method`` members."""
-    q = sa.select(saved_results).where(saved_results.c.name == name)
-    with store.engine.connect() as conn:
-        row = conn.execute(q).first()
-    if row is None:
-        raise NotFoundError(f"no saved result {name!r}")
+    row = store.saved_result(name)
     if not may_read(role, row.layer, json.loads(row.parameters)):
         raise PermissionDeniedError(f"result {name!r} holds exact figures of health or "
                                     f"restricted data (layer {row.layer!r} or its rate's "

@@ -3,8 +3,9 @@
 One code path serves both databases. :mod:`~service.store.tables` holds the
 schema, :mod:`~service.store.migrations` the ordered migrations that reach it,
 :mod:`~service.store.engine` the connection; one repository module per kind of
-record (events, features, boundaries, layers, imports, keys, audit) adds its
-methods to :class:`Store`, the single entry point. Tables are imported from
+record (events, features, boundaries, layers, imports, keys, audit, operations,
+saved results) adds its methods to :class:`Store`, the single entry point, and no
+SQL is written outside this package. Tables are imported from
 :mod:`service.store.tables` (their names are also those of the repository modules).
 """
 

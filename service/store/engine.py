@@ -44,3 +44,10 @@ def is_unique_violation(exc: BaseException) -> bool:
     if isinstance(orig, sqlite3.IntegrityError):
         return orig.sqlite_errorcode in _SQLITE_UNIQUE_CODES
     return getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION_SQLSTATE
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is an operational error worth trying again a little later: above
+    all SQLite's "database is locked" when a long import holds its single writer for
+    longer than the driver waits."""
+    return isinstance(exc, sa.exc.OperationalError)

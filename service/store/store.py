@@ -7,14 +7,17 @@ from service.store.features import FeaturesRepository
 from service.store.imports import ImportsRepository
 from service.store.keys import KeysRepository
 from service.store.layers import LayersRepository
+from service.store.operations import OperationsRepository
+from service.store.results import ResultsRepository
 
 
-class Store(FeaturesRepository, LayersRepository, ImportsRepository, KeysRepository):
+class Store(FeaturesRepository, LayersRepository, ImportsRepository, KeysRepository,
+            OperationsRepository, ResultsRepository):
     """The events store. ``Store(url)`` connects and brings the schema up to date.
 
     Its methods come from one repository per kind of record: events (with the
     OGC features and the boundaries they are filtered by), layers, imports, API
-    keys and the audit log.
+    keys and the audit log, operations and saved results.
     """
 
     def __init__(self, url: str, *, h3_resolution: int = 11, migrate: bool = True) -> None:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, TypeAlias
 
 from service.app.hotspots import METHODS
-from service.app.operations import OPERATION_STATUSES
+from service.store.operations import OPERATION_STATUSES
 from spatial.disclosure import COUNTS, NOTHING, POINTS, PROTECTED_COUNTS
 from spatial.events import SENSITIVITIES
 from spatial.io.read import FORMATS
@@ -54,7 +54,7 @@ else:
     #: Detail levels a role receives of a layer (:mod:`spatial.disclosure`), finest first.
     Detail = _choice("Detail", (POINTS, COUNTS, PROTECTED_COUNTS, NOTHING),
                      "what a role receives of a layer")
-    #: Operation statuses (:data:`service.app.operations.OPERATION_STATUSES`).
+    #: Operation statuses (:data:`service.store.operations.OPERATION_STATUSES`).
     OperationStatus = _choice("OperationStatus", OPERATION_STATUSES, "an operation's status")
     #: Sort order of the audit log by id.
     SortOrder = _choice("SortOrder", ("asc", "desc"), "by id: asc (oldest first) or desc")

@@ -1,0 +1,74 @@
+"""No SQL outside ``service/store``: no other module under ``service/`` imports SQLAlchemy
+or the table definitions; they call the repository methods of :class:`Store`.
+
+Every ``.py`` file is parsed with :mod:`ast`, so imports inside functions count too,
+and so do ``importlib.import_module`` and ``__import__`` calls with a literal name.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVICE = ROOT / "service"
+STORE = SERVICE / "store"
+#: Modules only the store may import (a package also forbids its submodules).
+FORBIDDEN = ("sqlalchemy", "service.store.tables")
+
+
+def _imported(node: ast.AST) -> list[str]:
+    """Absolute module names an AST node imports (``from a import b`` also names
+    ``a.b``, which may be a submodule)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        return [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+            and isinstance(node.args[0].value, str):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in ("import_module", "__import__"):
+            return [node.args[0].value]
+    return []
+
+
+def sql_imports(source: str, filename: str = "<string>") -> list[tuple[int, str]]:
+    """``(line, module)`` of every import of a :data:`FORBIDDEN` module in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        # one finding per statement: the first forbidden name it imports
+        hits = [m for m in _imported(node)
+                if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
+        if hits:
+            found.append((getattr(node, "lineno", 0), hits[0]))
+    return sorted(found)
+
+
+def test_no_module_outside_the_store_imports_sqlalchemy_or_the_tables() -> None:
+    files = [p for p in sorted(SERVICE.rglob("*.py")) if STORE not in p.parents]
+    assert len(files) > 50, "the walk found too few modules: is SERVICE right?"
+    bad = [f"{path.relative_to(ROOT)}:{line} imports {module}"
+           for path in files
+           for line, module in sql_imports(path.read_text(encoding="utf-8"), str(path))]
+    assert not bad, "SQL belongs in a repository of service/store:\n" + "\n".join(bad)
+
+
+def test_the_check_sees_every_form_of_import() -> None:
+    source = '''
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+from service.store import tables
+from service.store.tables import events
+from service.store import Store, EventFilter
+import sqlalchemyish
+
+
+def f():
+    import importlib
+    importlib.import_module("sqlalchemy.orm")
+    __import__("sqlalchemy")
+'''
+    assert sql_imports(source) == [
+        (2, "sqlalchemy"), (3, "sqlalchemy.exc"), (4, "service.store.tables"),
+        (5, "service.store.tables"), (12, "sqlalchemy.orm"), (13, "sqlalchemy")]
