@@ -110,19 +110,24 @@ def _operation_command(group: click.Group, kind: str, build_name: str, doc: str,
                  _role(role_help), json_option, handles_errors)(command)  # type: ignore[no-any-return]
 
 
-map_hotspots = _analysis_command(
-    map_group, "hotspots", "map", "hotspot_map_html",
-    "Counts, Gi*, LISA, density, monthly slider and context layers on one map.",
-    "draw what this role may see (e.g. partner: aggregated, suppressed)")
-map_operation = _operation_command(
-    map_group, "map", "operation_map_html",
-    "An operation's target, buffer rings, control, before/after counts, density change.", None)
-pack_area = _analysis_command(
-    pack_group, "area", "pack", "area_pack_html",
-    "Map, top units, hot spots, caveats and parameters for an area.",
-    "prepare the pack for this role (partner: aggregated, suppressed)")
-pack_operation = _operation_command(
-    pack_group, "pack", "operation_pack_html",
-    "An operation's pack: map, counts, measures, verdicts, overdose watch, re-map.",
-    "prepare the pack for this role (partner: health measures withheld, "
-    "counts of 1-4 shown as <5)")
+#: The page commands: (group, name, kind, page builder, help, ``--role`` help).
+_ANALYSIS_PAGES = (
+    (map_group, "hotspots", "map", "hotspot_map_html",
+     "Counts, Gi*, LISA, density, monthly slider and context layers on one map.",
+     "draw what this role may see (e.g. partner: aggregated, suppressed)"),
+    (pack_group, "area", "pack", "area_pack_html",
+     "Map, top units, hot spots, caveats and parameters for an area.",
+     "prepare the pack for this role (partner: aggregated, suppressed)"),
+)
+_OPERATION_PAGES = (
+    (map_group, "map", "operation_map_html",
+     "An operation's target, buffer rings, control, before/after counts, density change.", None),
+    (pack_group, "pack", "operation_pack_html",
+     "An operation's pack: map, counts, measures, verdicts, overdose watch, re-map.",
+     "prepare the pack for this role (partner: health measures withheld, "
+     "counts of 1-4 shown as <5)"),
+)
+for _row in _ANALYSIS_PAGES:
+    _analysis_command(*_row)
+for _op_row in _OPERATION_PAGES:
+    _operation_command(*_op_row)
