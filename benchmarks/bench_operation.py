@@ -45,6 +45,7 @@ def main() -> None:
     from service.app.importer import ImportReport, import_boundaries, store_events
     from service.app.operation_areas import areas_from_definition, events_for
     from service.app.operation_definitions import OperationIn, windows_of
+    from service.app.operation_demo import planted_definition
     from service.app.operations import (
         create_operation,
         get_operation,
@@ -81,22 +82,12 @@ def main() -> None:
         rows.append(("stored (SQLite, with beat placement)",
                      f"{stored:,} events in {t_store:.0f} s ({stored / t_store:,.0f} /s)"))
 
-        op = town.operation
-        definition = {
-            "name": op.name,
-            "target": {"type": "boundary", "set": "beats", "units": list(op.target_beats)},
-            "buffer": {"rings_m": [op.buffer_m]},
-            "control": {"type": "suggest", "set": "beats", "max_units": 4},
-            "windows": {"before": {"start": str(op.before[0]), "end": str(op.before[1])},
-                        "during": {"start": str(op.during[0]), "end": str(op.during[1])},
-                        "after": {"start": str(op.after[0]), "end": str(op.after[1])}},
-            "layers": [{"layer": "crime", "category": "Drugs", "role": "output"},
-                       {"layer": "crime", "category": "Anti-social behaviour",
-                        "role": "outcome", "harm_weight": 1.0},
-                       {"layer": "crime", "category": "Drugs+Anti-social behaviour",
-                        "role": "outcome"},
-                       {"layer": "ambulance", "category": "*", "role": "outcome"}],
-        }
+        definition = planted_definition(town.operation, [
+            {"layer": "crime", "category": "Drugs", "role": "output"},
+            {"layer": "crime", "category": "Anti-social behaviour", "role": "outcome",
+             "harm_weight": 1.0},
+            {"layer": "crime", "category": "Drugs+Anti-social behaviour", "role": "outcome"},
+            {"layer": "ambulance", "category": "*", "role": "outcome"}])
         t0 = time.perf_counter()
         created = create_operation(store, definition, actor="bench")
         t_create = time.perf_counter() - t0

@@ -96,26 +96,24 @@ def limits_of(request: Request) -> RateLimits:
 
 def check_expensive(request: Request, key_id: int) -> None:
     """Count one expensive request of ``key_id``; :class:`RateLimitError` over the limit."""
-    limits = limits_of(request)
-    wait = limits.expensive.hit(key_id)
-    if wait:
-        raise RateLimitError(
-            f"more than {limits.expensive.limit} expensive requests in "
-            f"{limits.expensive.window_s:g} s for this key "
-            f"(REMAP_EXPENSIVE_REQUESTS_PER_MINUTE); retry after {wait} s",
-            retry_after=wait, details={"limit": "expensive_requests_per_minute",
-                                       "limit_value": limits.expensive.limit})
+    _count(limits_of(request).expensive, key_id, "expensive requests", "for this key",
+           "REMAP_EXPENSIVE_REQUESTS_PER_MINUTE", "expensive_requests_per_minute")
 
 
 def check_auth_failure(request: Request) -> None:
     """Count one failed key from the caller's address; :class:`RateLimitError` over
     the limit (the caller answers 401 otherwise)."""
-    limits = limits_of(request)
-    wait = limits.auth_failures.hit(client_address(request))
+    _count(limits_of(request).auth_failures, client_address(request),
+           "failed API-key attempts", "from this address", "REMAP_AUTH_FAILURES_PER_MINUTE",
+           "auth_failures_per_minute")
+
+
+def _count(window: SlidingWindow, who: Any, what: str, whose: str, variable: str,
+           limit_name: str) -> None:
+    """Count one hit of ``who``; :class:`RateLimitError` naming the limit when over it."""
+    wait = window.hit(who)
     if wait:
         raise RateLimitError(
-            f"more than {limits.auth_failures.limit} failed API-key attempts in "
-            f"{limits.auth_failures.window_s:g} s from this address "
-            f"(REMAP_AUTH_FAILURES_PER_MINUTE); retry after {wait} s",
-            retry_after=wait, details={"limit": "auth_failures_per_minute",
-                                       "limit_value": limits.auth_failures.limit})
+            f"more than {window.limit} {what} in {window.window_s:g} s {whose} "
+            f"({variable}); retry after {wait} s",
+            retry_after=wait, details={"limit": limit_name, "limit_value": window.limit})

@@ -18,8 +18,9 @@ import time
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from service.api.request_log import HttpMiddleware
 from service.store.audit import REFUSAL_STATUSES, record_refusal
 from service.store.engine import is_transient_error
 
@@ -29,14 +30,10 @@ _BODY_LIMIT = 8192
 _ATTEMPTS = 6  # with the driver's own 5 s wait: about a minute in all
 
 
-class RefusalAuditMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class RefusalAuditMiddleware(HttpMiddleware):
+    """Writes a ``refused`` audit row for every 401, 403 and 429 answer."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         status: int | None = None
         body = bytearray()
 

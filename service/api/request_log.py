@@ -47,8 +47,9 @@ def loggable_path(path: str) -> str:
     return clean if len(clean) <= _PATH_MAX else clean[:_PATH_MAX] + "..."
 
 
-class RequestLogMiddleware:
-    """Logs each HTTP request once it is answered; echoes its id."""
+class HttpMiddleware:
+    """An ASGI middleware that acts on HTTP requests only (:meth:`http`); other
+    scopes (lifespan, websockets) pass straight through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -57,6 +58,17 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request (subclasses)."""
+        raise NotImplementedError
+
+
+class RequestLogMiddleware(HttpMiddleware):
+    """Logs each HTTP request once it is answered; echoes its id."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         rid = request_id(scope.get("headers", []))
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()

@@ -209,6 +209,12 @@ def _coarser_hint(est: CostEstimate, req: CountsRequest, store: Store, max_units
     return "use a coarser unit or a smaller area (area=bbox:... or area=boundary:SET:UNIT,...)"
 
 
+def _limit_details(details: dict[str, Any], parameter: str, limit: str,
+                   value: float) -> dict[str, Any]:
+    """The error details of a refused request: the estimate, and which limit and parameter."""
+    return {**details, "parameter": parameter, "limit": limit, "limit_value": value}
+
+
 def check_cost(store: Store, req: CountsRequest, limits: CostLimits, *,
                analysis: str = "counts", method: str = "count",
                permutations: int | None = None, passes: int = 1) -> CostEstimate:
@@ -222,24 +228,22 @@ def check_cost(store: Store, req: CountsRequest, limits: CostLimits, *,
             f"unit: {req.unit.describe()} over {est.area} is about {est.units:,} units, above "
             f"the {limits.tier} limit of {limits.max_units:,} units "
             f"({env.format('MAX_UNITS')}); " + _coarser_hint(est, req, store, limits.max_units),
-            details={**details, "parameter": "unit", "limit": "max_units",
-                     "limit_value": limits.max_units})
+            details=_limit_details(details, "unit", "max_units", limits.max_units))
     if est.unit_permutations > limits.max_unit_permutations:
         raise TooLargeError(
             f"permutations: {analysis} of about {est.units:,} units needs about "
             f"{est.unit_permutations:,} unit-permutations, above the {limits.tier} limit of "
             f"{limits.max_unit_permutations:,} ({env.format('MAX_UNIT_PERMUTATIONS')}); use "
             "fewer permutations, a coarser unit or a smaller area",
-            details={**details, "parameter": "permutations", "limit": "max_unit_permutations",
-                     "limit_value": limits.max_unit_permutations})
+            details=_limit_details(details, "permutations", "max_unit_permutations",
+                                   limits.max_unit_permutations))
     if est.response_bytes > limits.max_response_bytes:
         raise TooLargeError(
             f"unit: the answer would be about {est.response_bytes / 2**20:,.0f} MB, above the "
             f"{limits.tier} limit of {limits.max_response_bytes / 2**20:,.0f} MB "
             f"({env.format('MAX_RESPONSE_MB')}); "
             + _coarser_hint(est, req, store, max(1, limits.max_units // 2)),
-            details={**details, "parameter": "unit", "limit": "max_response_mb",
-                     "limit_value": limits.max_response_bytes})
+            details=_limit_details(details, "unit", "max_response_mb", limits.max_response_bytes))
     return est
 
 

@@ -11,6 +11,19 @@ from service.app.operations import create_operation, operation_report, start_ope
 from service.store import Store
 
 
+def planted_definition(op: Any, layers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The definition (as ``POST /v1/operations`` takes it) of the town's planted
+    operation ``op``: its target beats, buffer ring, a suggested control of four
+    beats and its windows, measuring ``layers``."""
+    windows = {w: {"start": getattr(op, w)[0].isoformat(), "end": getattr(op, w)[1].isoformat()}
+               for w in ("before", "during", "after")}
+    return {"name": op.name,
+            "target": {"type": "boundary", "set": "beats", "units": list(op.target_beats)},
+            "buffer": {"rings_m": [op.buffer_m]},
+            "control": {"type": "suggest", "set": "beats", "max_units": 4},
+            "windows": windows, "layers": layers}
+
+
 def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], None]
                    ) -> dict[str, Any]:
     """Evaluate the synthetic town's planted operation and write ``operation_report.json``.
@@ -18,23 +31,14 @@ def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], 
     Expects the town's beats as boundary set ``beats`` and its events stored.
     """
     op = town.operation
-    definition = {
-        "name": op.name,
-        "target": {"type": "boundary", "set": "beats", "units": list(op.target_beats)},
-        "buffer": {"rings_m": [op.buffer_m]},
-        "control": {"type": "suggest", "set": "beats", "max_units": 4},
-        "windows": {"before": {"start": op.before[0].isoformat(), "end": op.before[1].isoformat()},
-                    "during": {"start": op.during[0].isoformat(), "end": op.during[1].isoformat()},
-                    "after": {"start": op.after[0].isoformat(), "end": op.after[1].isoformat()}},
-        "layers": [{"layer": "crime", "category": "Drugs", "role": "output"},
-                   {"layer": "crime", "category": "Anti-social behaviour", "role": "outcome",
-                    "harm_weight": 1.0},
-                   {"layer": "crime", "category": "+".join(op.affected_categories),
-                    "role": "outcome"},
-                   {"layer": "crime", "category": "Violence and sexual offences",
-                    "role": "outcome", "harm_weight": 3.0},
-                   {"layer": "ambulance", "category": "*", "role": "outcome"}],
-    }
+    definition = planted_definition(op, [
+        {"layer": "crime", "category": "Drugs", "role": "output"},
+        {"layer": "crime", "category": "Anti-social behaviour", "role": "outcome",
+         "harm_weight": 1.0},
+        {"layer": "crime", "category": "+".join(op.affected_categories), "role": "outcome"},
+        {"layer": "crime", "category": "Violence and sexual offences", "role": "outcome",
+         "harm_weight": 3.0},
+        {"layer": "ambulance", "category": "*", "role": "outcome"}])
     created = create_operation(store, definition, actor="demo")
     start_operation(store, created["id"], actor="demo")
     report = operation_report(store, created["id"], actor="demo")

@@ -14,7 +14,9 @@ import click
 from service.cli.common import (
     analysis_options,
     cli_cost_check,
+    echo_each,
     emit,
+    emit_rows,
     handles_errors,
     json_option,
     open_store,
@@ -28,16 +30,10 @@ log = logging.getLogger("remap.cli")
 @handles_errors
 def layers_cmd(as_json: bool) -> None:
     """Layers with event counts and time ranges."""
-    rows = open_store().list_layers()
-
-    def human(data: list[dict[str, Any]]) -> None:
-        if not data:
-            click.echo("no layers yet; import events with `remap import`")
-        for r in data:
-            click.echo(f"{r['name']:<18} {r['count']:>9} events  {r['time_min'] or '-'} .. "
-                       f"{r['time_max'] or '-'}  ({r['sensitivity']})")
-
-    emit(rows, as_json, human)
+    emit_rows(open_store().list_layers(), as_json,
+              lambda r: f"{r['name']:<18} {r['count']:>9} events  {r['time_min'] or '-'} .. "
+                        f"{r['time_max'] or '-'}  ({r['sensitivity']})",
+              empty="no layers yet; import events with `remap import`")
 
 
 @click.command("counts")
@@ -75,8 +71,7 @@ def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: 
         for f in top:
             pr = f["properties"]
             click.echo(f"  {pr['unit_id']:<24} {pr.get('label') or '':<28} {pr['count']}")
-        for w in data["warnings"]:
-            click.echo(f"  warning: {w}")
+        echo_each("  warning: ", data["warnings"])
         if out:
             click.echo(f"written {out}")
 
@@ -110,8 +105,7 @@ def _print_hotspots(fc: dict[str, Any], method: str, correction: str) -> None:
                    f"{p['kernel']} kernel")
     click.echo(f"  seed {p.get('gi_seed', p.get('lisa_seed', '-'))}; p-values two-sided, "
                f"correction {correction}")
-    for w in fc["warnings"]:
-        click.echo(f"  warning: {w}")
+    echo_each("  warning: ", fc["warnings"])
 
 
 @click.command("hotspots")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,34 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
         click.echo(json.dumps(data, indent=2, default=str))
     else:
         human(data)
+
+
+def emit_rows(rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str],
+              empty: str | None = None) -> None:
+    """``rows`` as JSON with ``--json``, else one ``line`` each (``empty`` when there are none)."""
+    def human(data: list[dict[str, Any]]) -> None:
+        if not data and empty is not None:
+            click.echo(empty)
+        for row in data:
+            click.echo(line(row))
+
+    emit(rows, as_json, human)
+
+
+def echo_each(prefix: str, items: Iterable[Any]) -> None:
+    """One line per item (warnings, notes), each after ``prefix``."""
+    for item in items:
+        click.echo(f"{prefix}{item}")
+
+
+def stack(*decorators: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """One decorator applying ``decorators`` as if written top to bottom above a function."""
+    def apply(f: Callable[..., Any]) -> Callable[..., Any]:
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+
+    return apply
 
 
 def write_page(out: Path, page: str, kind: str, as_json: bool) -> None:
@@ -110,6 +138,4 @@ def analysis_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      type=click.Choice(CORRECTIONS)),
         click.option("--alpha", default=0.05, show_default=True),
     ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
+    return stack(*opts)(f)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from service.cli.common import emit, handles_errors, json_option
+from service.cli.common import echo_each, emit, handles_errors, json_option
 from spatial.errors import ParameterError
 
 
@@ -34,8 +34,7 @@ def _print_displacement(r: dict[str, Any]) -> None:
                                            else f"not computed: {m['reason']}")
                    + (f" ({m['label']})" if m.get("label") else ""))
     click.echo(f"verdict: {r['verdict']['code']}\n{r['verdict']['sentence']}")
-    for warning in r["warnings"]:
-        click.echo(f"note: {warning}")
+    echo_each("note: ", r["warnings"])
 
 
 @click.group("displacement")

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from service.cli.common import emit, handles_errors, json_option, open_store
+from service.cli.common import emit, emit_rows, handles_errors, json_option, open_store, stack
 
 log = logging.getLogger("remap.cli")
 
@@ -92,39 +92,24 @@ def import_policeuk(files: tuple[Path, ...], layer: str, as_json: bool) -> None:
     _run_import(files, "policeuk", layer, None, as_json)
 
 
-@import_group.command("csv")
-@FILES
-@click.option("--layer", required=True)
-@click.option("--map", "mapping", required=True, help=MAP_HELP)
-@json_option
-@handles_errors
-def import_csv(files: tuple[Path, ...], layer: str, mapping: str, as_json: bool) -> None:
-    """Any CSV, with a column mapping."""
-    _run_import(files, "csv", layer, mapping, as_json)
+def _mapped_import(fmt: str, doc: str, *extra: Callable[..., Any]) -> Callable[..., None]:
+    """``remap import FMT``: files read through a column mapping, plus ``extra`` options."""
+    def command(files: tuple[Path, ...], layer: str, mapping: str, as_json: bool,
+                **reader_options: Any) -> None:
+        _run_import(files, fmt, layer, mapping, as_json, **reader_options)
+
+    command.__doc__ = doc
+    command.__name__ = f"import_{fmt}"
+    return stack(import_group.command(fmt), FILES, click.option("--layer", required=True),
+                 click.option("--map", "mapping", required=True, help=MAP_HELP), *extra,
+                 json_option, handles_errors)(command)  # type: ignore[no-any-return]
 
 
-@import_group.command("geojson")
-@FILES
-@click.option("--layer", required=True)
-@click.option("--map", "mapping", required=True, help=MAP_HELP)
-@json_option
-@handles_errors
-def import_geojson(files: tuple[Path, ...], layer: str, mapping: str, as_json: bool) -> None:
-    """GeoJSON point features, with a property mapping."""
-    _run_import(files, "geojson", layer, mapping, as_json)
-
-
-@import_group.command("gpkg")
-@FILES
-@click.option("--layer", required=True)
-@click.option("--map", "mapping", required=True, help=MAP_HELP)
-@click.option("--gpkg-layer", default=None, help="layer inside the GeoPackage")
-@json_option
-@handles_errors
-def import_gpkg(files: tuple[Path, ...], layer: str, mapping: str, gpkg_layer: str | None,
-                as_json: bool) -> None:
-    """GeoPackage point layers, with an attribute mapping."""
-    _run_import(files, "gpkg", layer, mapping, as_json, gpkg_layer=gpkg_layer)
+import_csv = _mapped_import("csv", "Any CSV, with a column mapping.")
+import_geojson = _mapped_import("geojson", "GeoJSON point features, with a property mapping.")
+import_gpkg = _mapped_import("gpkg", "GeoPackage point layers, with an attribute mapping.",
+                             click.option("--gpkg-layer", default=None,
+                                          help="layer inside the GeoPackage"))
 
 
 @click.group("boundaries")
@@ -173,12 +158,7 @@ def boundaries_import(file: Path, name: str, id_field: str, label_field: str | N
 def boundaries_list(as_json: bool) -> None:
     """Boundary sets and versions."""
     sets = [s.as_dict() for s in open_store().boundary_sets_list()]
-
-    def human(rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            click.echo("no boundary sets; add one with `remap boundaries import`")
-        for s in rows:
-            click.echo(f"{s['name']} v{s['version']}: {s['unit_count']} units "
-                       f"(effective {s['effective_date'] or 'unknown'}, from {s['source_file']})")
-
-    emit(sets, as_json, human)
+    emit_rows(sets, as_json, lambda s: f"{s['name']} v{s['version']}: {s['unit_count']} units "
+                                       f"(effective {s['effective_date'] or 'unknown'}, "
+                                       f"from {s['source_file']})",
+              empty="no boundary sets; add one with `remap boundaries import`")

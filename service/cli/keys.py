@@ -5,11 +5,9 @@ Nothing here logs: a key is printed once, to stdout, and never written elsewhere
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from service.cli.common import RoleChoice, emit, handles_errors, json_option, open_store
+from service.cli.common import RoleChoice, emit, emit_rows, handles_errors, json_option, open_store
 
 
 @click.group("keys")
@@ -34,14 +32,9 @@ def keys_create(role: str, label: str, as_json: bool) -> None:
 @handles_errors
 def keys_list(as_json: bool) -> None:
     """Keys (prefix, role, label); never the key itself."""
-    rows = open_store().list_keys()
-
-    def human(data: list[dict[str, Any]]) -> None:
-        for r in data:
-            click.echo(f"{r['id']:>4} {r['prefix']}...  {r['role']:<8} {r['label']}"
-                       + (f"  revoked {r['revoked_at']}" if r["revoked_at"] else ""))
-
-    emit(rows, as_json, human)
+    emit_rows(open_store().list_keys(), as_json,
+              lambda r: f"{r['id']:>4} {r['prefix']}...  {r['role']:<8} {r['label']}"
+                        + (f"  revoked {r['revoked_at']}" if r["revoked_at"] else ""))
 
 
 @keys_group.command("revoke")

@@ -18,6 +18,7 @@ from service.cli.common import (
     handles_errors,
     json_option,
     open_store,
+    stack,
     write_page,
 )
 
@@ -25,7 +26,9 @@ log = logging.getLogger("remap.cli")
 
 #: Page builders by name: (module, function), imported when a command runs.
 PAGE_BUILDERS = {"hotspot_map_html": ("service.render.hotspot_page", "hotspot_map_html"),
-                 "area_pack_html": ("service.render.area_pack", "area_pack_html")}
+                 "area_pack_html": ("service.render.area_pack", "area_pack_html"),
+                 "operation_map_html": ("service.render.operation_map", "operation_map_html"),
+                 "operation_pack_html": ("service.render.operation_pack", "operation_pack_html")}
 OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 
 
@@ -42,8 +45,7 @@ def _analysis_page(kind: str, build_name: str, out: Path, role: str,
     from service.app.hotspots import HotspotOptions
     from service.render.hotspot_page import parse_map_request
 
-    module_name, function_name = PAGE_BUILDERS[build_name]
-    build = getattr(importlib.import_module(module_name), function_name)
+    build = _page_builder(build_name)
     req = parse_map_request(layer, categories, start, end, unit, area)
     opts = HotspotOptions(k=k, permutations=permutations, seed=seed, correction=correction,
                           alpha=alpha)
@@ -52,6 +54,12 @@ def _analysis_page(kind: str, build_name: str, out: Path, role: str,
     page = _timed_page(f"{kind} ({layer}, {unit})", build, store, req,
                        opts, role=role)
     write_page(out, page, kind, as_json)
+
+
+def _page_builder(build_name: str) -> Callable[..., str]:
+    """The page builder named ``build_name``, its module imported now."""
+    module_name, function_name = PAGE_BUILDERS[build_name]
+    return getattr(importlib.import_module(module_name), function_name)  # type: ignore[no-any-return]
 
 
 def _timed_page(what: str, build: Callable[..., str], *args: Any, **kwargs: Any) -> str:
@@ -68,69 +76,58 @@ def map_group() -> None:
     """Folium maps written as self-contained HTML files (work offline)."""
 
 
-@map_group.command("hotspots")
-@analysis_options
-@OUT
-@click.option("--role", type=RoleChoice(), default="analyst", show_default=True,
-              help="draw what this role may see (e.g. partner: aggregated, suppressed)")
-@json_option
-@handles_errors
-def map_hotspots(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
-                 unit: str, area: str | None, k: int, permutations: int | None,
-                 seed: int | None, correction: str, alpha: float, out: Path, role: str,
-                 as_json: bool) -> None:
-    """Counts, Gi*, LISA, density, monthly slider and context layers on one map."""
-    _analysis_page("map", "hotspot_map_html", out, role, as_json, layer, categories,
-                   start, end, unit, area, k, permutations, seed, correction, alpha)
-
-
-@map_group.command("operation")
-@click.argument("op_id", type=int)
-@OUT
-@click.option("--role", type=RoleChoice(), default="analyst", show_default=True)
-@json_option
-@handles_errors
-def map_operation(op_id: int, out: Path, role: str, as_json: bool) -> None:
-    """An operation's target, buffer rings, control, before/after counts, density change."""
-    from service.render.operation_map import operation_map_html
-
-    page = _timed_page(f"operation {op_id} map", operation_map_html, open_store(), op_id,
-                       role=role, actor="cli")
-    write_page(out, page, "map", as_json)
-
-
 @click.group("pack")
 def pack_group() -> None:
     """Tasking packs: one self-contained page that prints to A4."""
 
 
-@pack_group.command("area")
-@analysis_options
-@OUT
-@click.option("--role", type=RoleChoice(), default="analyst", show_default=True,
-              help="prepare the pack for this role (partner: aggregated, suppressed)")
-@json_option
-@handles_errors
-def pack_area(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
-              unit: str, area: str | None, k: int, permutations: int | None, seed: int | None,
-              correction: str, alpha: float, out: Path, role: str, as_json: bool) -> None:
-    """Map, top units, hot spots, caveats and parameters for an area."""
-    _analysis_page("pack", "area_pack_html", out, role, as_json, layer, categories,
-                   start, end, unit, area, k, permutations, seed, correction, alpha)
+def _role(help_text: str | None = None) -> Callable[..., Any]:
+    return click.option("--role", type=RoleChoice(), default="analyst", show_default=True,
+                        help=help_text)
 
 
-@pack_group.command("operation")
-@click.argument("op_id", type=int)
-@OUT
-@click.option("--role", type=RoleChoice(), default="analyst", show_default=True,
-              help="prepare the pack for this role (partner: health measures withheld, "
-                   "counts of 1-4 shown as <5)")
-@json_option
-@handles_errors
-def pack_operation(op_id: int, out: Path, role: str, as_json: bool) -> None:
-    """An operation's pack: map, counts, measures, verdicts, overdose watch, re-map."""
-    from service.render.operation_pack import operation_pack_html
+def _analysis_command(group: click.Group, name: str, kind: str, build_name: str, doc: str,
+                      role_help: str) -> Callable[..., None]:
+    """``remap map hotspots`` / ``remap pack area``: a page of one analysis request."""
+    def command(out: Path, role: str, as_json: bool, **request: Any) -> None:
+        _analysis_page(kind, build_name, out, role, as_json, **request)
 
-    page = _timed_page(f"operation {op_id} pack", operation_pack_html, open_store(), op_id,
-                       role=role, actor="cli")
-    write_page(out, page, "pack", as_json)
+    command.__doc__ = doc
+    return stack(group.command(name), analysis_options, OUT, _role(role_help),
+                 json_option, handles_errors)(command)  # type: ignore[no-any-return]
+
+
+def _operation_command(group: click.Group, kind: str, build_name: str, doc: str,
+                       role_help: str | None) -> Callable[..., None]:
+    """``remap map operation`` / ``remap pack operation``: a page of one stored operation."""
+    def command(op_id: int, out: Path, role: str, as_json: bool) -> None:
+        page = _timed_page(f"operation {op_id} {kind}", _page_builder(build_name), open_store(), op_id,
+                           role=role, actor="cli")
+        write_page(out, page, kind, as_json)
+
+    command.__doc__ = doc
+    return stack(group.command("operation"), click.argument("op_id", type=int), OUT,
+                 _role(role_help), json_option, handles_errors)(command)  # type: ignore[no-any-return]
+
+
+#: The page commands: (group, name, kind, page builder, help, ``--role`` help).
+_ANALYSIS_PAGES = (
+    (map_group, "hotspots", "map", "hotspot_map_html",
+     "Counts, Gi*, LISA, density, monthly slider and context layers on one map.",
+     "draw what this role may see (e.g. partner: aggregated, suppressed)"),
+    (pack_group, "area", "pack", "area_pack_html",
+     "Map, top units, hot spots, caveats and parameters for an area.",
+     "prepare the pack for this role (partner: aggregated, suppressed)"),
+)
+_OPERATION_PAGES = (
+    (map_group, "map", "operation_map_html",
+     "An operation's target, buffer rings, control, before/after counts, density change.", None),
+    (pack_group, "pack", "operation_pack_html",
+     "An operation's pack: map, counts, measures, verdicts, overdose watch, re-map.",
+     "prepare the pack for this role (partner: health measures withheld, "
+     "counts of 1-4 shown as <5)"),
+)
+for _row in _ANALYSIS_PAGES:
+    _analysis_command(*_row)
+for _op_row in _OPERATION_PAGES:
+    _operation_command(*_op_row)

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from service.cli.common import stack
 from spatial.errors import ParameterError
 
 
@@ -41,6 +42,15 @@ def _geojson_file(path: Path, name: str) -> dict[str, Any]:
     return data
 
 
+def _given_area(boundary: str | None, geojson: Path | None, name: str) -> dict[str, Any] | None:
+    """The area given as ``boundary:SET:U1,U2`` or as a GeoJSON file, or None if neither."""
+    if boundary is not None:
+        return parse_boundary_area(boundary, name)
+    if geojson is not None:
+        return {"type": "geojson", "geometry": _geojson_file(geojson, name)}
+    return None
+
+
 def _window(text: str | None, name: str) -> dict[str, str] | None:
     if text is None:
         return None
@@ -56,10 +66,9 @@ def _target(target: str | None, target_geojson: Path | None, centre: str | None,
     if len(given) != 1:
         raise ParameterError("target", "give one of --target boundary:SET:U1,U2, "
                                        "--target-geojson FILE or --centre LON,LAT --radius M")
-    if target is not None:
-        return parse_boundary_area(target, "target")
-    if target_geojson is not None:
-        return {"type": "geojson", "geometry": _geojson_file(target_geojson, "target")}
+    area = _given_area(target, target_geojson, "target")
+    if area is not None:
+        return area
     assert centre is not None
     if radius is None:
         raise ParameterError("radius", "--centre needs --radius in metres")
@@ -91,10 +100,9 @@ def _control(control: str | None, control_geojson: Path | None, suggest_control:
     if len(chosen) + int(suggest_control) != 1:
         raise ParameterError("control", "give one of --control boundary:SET:U3,U4, "
                                         "--control-geojson FILE or --suggest-control")
-    if control is not None:
-        return parse_boundary_area(control, "control")
-    if control_geojson is not None:
-        return {"type": "geojson", "geometry": _geojson_file(control_geojson, "control")}
+    area = _given_area(control, control_geojson, "control")
+    if area is not None:
+        return area
     ctl: dict[str, Any] = {"type": "suggest", "max_units": control_units,
                            "max_distance_m": control_max_distance}
     if control_candidates:
@@ -107,12 +115,7 @@ def _control(control: str | None, control_geojson: Path | None, suggest_control:
 
 def _buffer_control(buffer_control: str | None,
                     buffer_control_geojson: Path | None) -> dict[str, Any] | None:
-    if buffer_control is not None:
-        return parse_boundary_area(buffer_control, "buffer_control")
-    if buffer_control_geojson is not None:
-        return {"type": "geojson",
-                "geometry": _geojson_file(buffer_control_geojson, "buffer_control")}
-    return None
+    return _given_area(buffer_control, buffer_control_geojson, "buffer_control")
 
 
 def build_definition(*, name: str, target: str | None, target_geojson: Path | None,
@@ -192,9 +195,7 @@ def definition_options(f: Any) -> Any:
         click.option("--decay-max", type=float, default=None,
                      help="distance-decay extent (default twice the buffer, at least 500 m)"),
     ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
+    return stack(*opts)(f)
 
 
 def definition_from_options(kwargs: dict[str, Any], name: str) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from service.cli.common import emit, handles_errors, json_option, open_store
+from service.cli.common import echo_each, emit, handles_errors, json_option, open_store, stack
 from service.cli.operation_definition import definition_from_options, definition_options
 
 log = logging.getLogger("remap.cli")
@@ -35,8 +36,7 @@ def _print_operation(op: dict[str, Any]) -> None:
     w = op["definition"]["windows"]
     click.echo("  windows: " + "; ".join(f"{k} {v['start']}..{v['end']}" for k, v in w.items()
                                          if v))
-    for warning in res.get("warnings", []):
-        click.echo(f"  warning: {warning}")
+    echo_each("  warning: ", res.get("warnings", []))
 
 
 def _print_report(rep: dict[str, Any]) -> None:
@@ -56,8 +56,7 @@ def _print_report(rep: dict[str, Any]) -> None:
                        f"{w['z'] if w['z'] is None else round(w['z'], 2)}, CI {ci}); WDQ "
                        f"{m['wdq']['value'] if m['wdq']['value'] is None else round(m['wdq']['value'], 2)}")
         click.echo(f"  {layer['verdict']['sentence']}")
-        for warning in layer["warnings"]:
-            click.echo(f"  note: {warning}")
+        echo_each("  note: ", layer["warnings"])
     watch = rep["overdose_watch"]
     if watch.get("available"):
         click.echo(f"\noverdose watch ({watch['layer']}): "
@@ -72,16 +71,14 @@ def _print_report(rep: dict[str, Any]) -> None:
                    f"{t['p_value'] if t['p_value'] is None else round(t['p_value'], 3)})")
     for change in rep["baseline_lock"].get("changes", []):
         click.echo(f"baseline: {change['message']}")
-    for warning in rep["warnings"]:
-        click.echo(f"warning: {warning}")
+    echo_each("warning: ", rep["warnings"])
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
     click.echo(f"planning {plan['name']!r}")
     for layer in plan["layers"]:
         click.echo(f"  {layer['sentence']}")
-    for warning in plan["warnings"]:
-        click.echo(f"  warning: {warning}")
+    echo_each("  warning: ", plan["warnings"])
 
 
 @click.group("operation")
@@ -89,32 +86,28 @@ def operation_group() -> None:
     """Operations: define, lock the baseline, evaluate (displacement, harm, overdoses)."""
 
 
-@operation_group.command("create")
-@click.option("--name", required=True)
-@definition_options
-@json_option
-@handles_errors
-def operation_create(name: str, as_json: bool, **kwargs: Any) -> None:
-    """Create an operation (status planned)."""
-    from service.app import operations as opstore
+def _definition_command(command_name: str, name_option: Callable[..., Any], use_case: str,
+                        printer: Callable[[dict[str, Any]], None], doc: str) -> Callable[..., None]:
+    """A command that reads an operation's definition from the options and hands it to
+    ``use_case`` (a function of :mod:`service.app.operations`, imported when it runs)."""
+    def command(name: str, as_json: bool, **kwargs: Any) -> None:
+        from service.app import operations as opstore
 
-    definition = definition_from_options(kwargs, name)
-    op = opstore.create_operation(open_store(), definition, actor="cli")
-    emit(op, as_json, _print_operation)
+        definition = definition_from_options(kwargs, name)
+        emit(getattr(opstore, use_case)(open_store(), definition, actor="cli"), as_json, printer)
+
+    command.__doc__ = doc
+    return stack(operation_group.command(command_name), name_option, definition_options, json_option,
+                 handles_errors)(command)  # type: ignore[no-any-return]
 
 
-@operation_group.command("plan")
-@click.option("--name", default="proposed operation", show_default=True)
-@definition_options
-@json_option
-@handles_errors
-def operation_plan(name: str, as_json: bool, **kwargs: Any) -> None:
-    """Planning figures for a proposed operation: can its evaluation succeed?"""
-    from service.app import operations as opstore
-
-    definition = definition_from_options(kwargs, name)
-    plan = opstore.plan_operation(open_store(), definition, actor="cli")
-    emit(plan, as_json, _print_plan)
+operation_create = _definition_command(
+    "create", click.option("--name", required=True), "create_operation", _print_operation,
+    "Create an operation (status planned).")
+operation_plan = _definition_command(
+    "plan", click.option("--name", default="proposed operation", show_default=True),
+    "plan_operation", _print_plan,
+    "Planning figures for a proposed operation: can its evaluation succeed?")
 
 
 @operation_group.command("show")

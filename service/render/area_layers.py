@@ -16,19 +16,16 @@ import folium
 import shapely.geometry
 
 from service.render.colours import AREA_LABELS, AREA_STYLES
-from service.render.features import (
-    STROKE_ONLY,
-    MapContext,
-    add_geojson,
-    kept_fields,
-    layer_features,
-    note_bounds,
-    slim,
-)
+from service.render.features import STROKE_ONLY, MapContext, add_geojson, drawn_features
 from service.render.html import macros
 from service.render.legend import add_legend, join, swatch
 from service.render.map_inputs import MapLayer
-from service.render.tooltips import DEFAULT_STATS, label_of, tooltip_html, tooltip_rows, unit_of
+from service.render.tooltips import (
+    DEFAULT_STATS,
+    label_of,
+    slim_features,
+    unit_of,
+)
 
 #: Legend order of area roles.
 _ROLE_ORDER: Final = ("target", "buffer", "ring", "control", "other")
@@ -57,12 +54,8 @@ def _add_labels(group: folium.FeatureGroup, layer: MapLayer,
 
 def add_outline(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> None:
     """Unit outlines with permanent labels."""
-    feats = layer_features(layer)
-    note_bounds(feats, ctx, layer)
-    stats = DEFAULT_STATS["outline"]
-    keep = kept_fields(layer, stats)
-    slims = [slim(f, keep, tooltip_html(tooltip_rows(f, layer, stats), title=layer.name), i)
-             for i, f in enumerate(feats)]
+    feats = drawn_features(layer, ctx)
+    slims = slim_features(feats, layer, DEFAULT_STATS["outline"])
     add_geojson(group, layer, slims, lambda f: {"fill": False, "color": "#252525",
                                                 "weight": 1.6, "opacity": 0.9,
                                                 "className": STROKE_ONLY})
@@ -98,20 +91,15 @@ def _area_style(field_name: str) -> Any:
 
 def add_areas(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> None:
     """An operation's areas, styled by role."""
-    feats = layer_features(layer)
-    note_bounds(feats, ctx, layer)
+    feats = drawn_features(layer, ctx)
     vf = layer.value_field or "role"
-    stats = (*DEFAULT_STATS["areas"], vf, "name")
-    keep = kept_fields(layer, stats)
-    slims = []
-    roles: list[str] = []
-    for i, f in enumerate(feats):
-        role = area_role((f.get("properties") or {}).get(vf))
-        if role not in roles:
-            roles.append(role)
-        tip = tooltip_html(tooltip_rows(f, layer, stats, [("Meaning", AREA_LABELS[role])]),
-                           title=layer.name)
-        slims.append(slim(f, keep, tip, i))
+
+    def role_of(f: Mapping[str, Any]) -> str:
+        return area_role((f.get("properties") or {}).get(vf))
+
+    roles = {role_of(f) for f in feats}
+    slims = slim_features(feats, layer, (*DEFAULT_STATS["areas"], vf, "name"),
+                          lambda f: [("Meaning", AREA_LABELS[role_of(f)])])
     add_geojson(group, layer, slims, _area_style(vf))
     add_legend(ctx, group, layer, join(
         swatch("transparent", AREA_LABELS[r], line=AREA_STYLES[r]["color"],

@@ -38,7 +38,7 @@ from __future__ import annotations
 import base64
 import html as htmlmod
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
@@ -221,33 +221,30 @@ class _Rewriter:
         return False, None
 
     def script(self, match: re.Match[str]) -> str:
-        handled, path = self.target(match.group("url"))
-        if not handled:
-            return match.group(0)
-        if path is None:
-            return "<!-- remap: a script that is not vendored was removed -->"
-        if self.mode == "inline" and path in ICON_ASSETS and not self.with_icons:
-            return "<!-- remap: icon script left out (the page draws no icons) -->"
-        if self.mode == "url":
-            assert self.base_url is not None
-            return str(_tags().script_src(_join(self.base_url, path)))
-        return _inline_script(self.root, path)
+        return self._asset(match.group("url"), match.group(0), "script",
+                           lambda url: _tags().script_src(url), _inline_script)
 
     def link(self, match: re.Match[str]) -> str:
         tag = match.group(0)
         if not re.search(r"""\brel\s*=\s*["']?stylesheet""", tag, re.IGNORECASE):
             return tag
-        handled, path = self.target(match.group("url"))
+        return self._asset(match.group("url"), tag, "stylesheet",
+                           lambda url: _tags().stylesheet(url), _inline_style)
+
+    def _asset(self, url: str, tag: str, kind: str, tag_for: Callable[[str], Any],
+               inline: Callable[[Path, str], str]) -> str:
+        """The replacement of a ``kind`` (script, stylesheet) tag loading ``url``."""
+        handled, path = self.target(url)
         if not handled:
             return tag
         if path is None:
-            return "<!-- remap: a stylesheet that is not vendored was removed -->"
+            return f"<!-- remap: a {kind} that is not vendored was removed -->"
         if self.mode == "inline" and path in ICON_ASSETS and not self.with_icons:
-            return "<!-- remap: icon stylesheet left out (the page draws no icons) -->"
+            return f"<!-- remap: icon {kind} left out (the page draws no icons) -->"
         if self.mode == "url":
             assert self.base_url is not None
-            return str(_tags().stylesheet(_join(self.base_url, path)))
-        return _inline_style(self.root, path)
+            return str(tag_for(_join(self.base_url, path)))
+        return inline(self.root, path)
 
 
 _ICON_USE_RE = re.compile(

@@ -15,17 +15,10 @@ import folium
 
 from service.render.classify import Classification, as_float, classify_values, value_kind
 from service.render.colours import BORDER, PURPLES, SEQUENTIAL
-from service.render.features import (
-    MapContext,
-    add_geojson,
-    kept_fields,
-    layer_features,
-    note_bounds,
-    slim,
-)
+from service.render.features import MapContext, add_geojson, drawn_features
 from service.render.legend import add_legend, class_legend
 from service.render.map_inputs import MapLayer
-from service.render.tooltips import DEFAULT_STATS, tooltip_html, tooltip_rows
+from service.render.tooltips import DEFAULT_STATS, slim_features
 
 #: Circle radius (pixels) of a point whose value is not a number; numbers grow from
 #: 3 px to 15 px with the square root of the value (circle area grows with the count).
@@ -55,18 +48,15 @@ def _circle_style(classification: Classification, field_name: str, top: float) -
 def add_choropleth(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext,
                    palette: Sequence[str] = SEQUENTIAL) -> None:
     """Units filled by class; all-point layers as circles sized by value."""
-    feats = layer_features(layer)
-    note_bounds(feats, ctx, layer)
+    feats = drawn_features(layer, ctx)
     vf = layer.value_field or "count"
     values = [(f.get("properties") or {}).get(vf) for f in feats]
     cl = classify_values(values, k=layer.classes, scheme=layer.scheme, palette=palette)
-    stats = (vf, *DEFAULT_STATS[layer.kind])
-    keep = kept_fields(layer, stats)
-    slims = []
-    for i, f in enumerate(feats):
-        c = cl.classify((f.get("properties") or {}).get(vf))
-        tip = tooltip_html(tooltip_rows(f, layer, stats, [("Class", c.label)]), title=layer.name)
-        slims.append(slim(f, keep, tip, i))
+
+    def class_of(f: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return [("Class", cl.classify((f.get("properties") or {}).get(vf)).label)]
+
+    slims = slim_features(feats, layer, (vf, *DEFAULT_STATS[layer.kind]), class_of)
     points = [f for f in slims if f["geometry"].get("type") in ("Point", "MultiPoint")]
     if points and len(points) == len(slims):
         top = max((as_float(v) for v in values if value_kind(v) == "range"), default=1.0) or 1.0

@@ -50,6 +50,13 @@ def layer_features(layer: MapLayer) -> list[dict[str, Any]]:
     return feats
 
 
+def drawn_features(layer: MapLayer, ctx: MapContext) -> list[dict[str, Any]]:
+    """The layer's features (:func:`layer_features`), their bounds added to the map's view."""
+    feats = layer_features(layer)
+    note_bounds(feats, ctx, layer)
+    return feats
+
+
 def note_bounds(feats: Sequence[Mapping[str, Any]], ctx: MapContext, layer: MapLayer) -> None:
     """Add the features' bounds to the map's view; refuse coordinates that are not WGS84."""
     if not feats:

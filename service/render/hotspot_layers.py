@@ -23,17 +23,10 @@ from service.render.colours import (
     LISA_LABELS,
     MISSING_COLOUR,
 )
-from service.render.features import (
-    MapContext,
-    add_geojson,
-    kept_fields,
-    layer_features,
-    note_bounds,
-    slim,
-)
+from service.render.features import MapContext, add_geojson, drawn_features
 from service.render.legend import add_legend, join, note, swatch
 from service.render.map_inputs import MapLayer
-from service.render.tooltips import DEFAULT_STATS, tooltip_html, tooltip_rows
+from service.render.tooltips import DEFAULT_STATS, slim_features
 
 
 def _gi_bin(f: Mapping[str, Any], field_name: str) -> int | None:
@@ -57,20 +50,16 @@ def _gi_style(field_name: str) -> Any:
 
 def add_gi_bins(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> None:
     """Units coloured by Gi* confidence bin."""
-    feats = layer_features(layer)
-    note_bounds(feats, ctx, layer)
+    feats = drawn_features(layer, ctx)
     vf = layer.value_field or "Gi_Bin"
-    stats = DEFAULT_STATS["gi_bins"] + (vf,)
-    keep = kept_fields(layer, stats)
-    slims = []
-    present: set[int | None] = set()
-    for i, f in enumerate(feats):
+    present = {_gi_bin(f, vf) for f in feats}
+
+    def meaning(f: Mapping[str, Any]) -> list[tuple[str, str]]:
         b = _gi_bin(f, vf)
-        present.add(b)
-        meaning = GI_BIN_LABELS[b] if b is not None else "not computed (no neighbours)"
-        tip = tooltip_html(tooltip_rows(f, layer, stats, [("Meaning", meaning)]),
-                           title=layer.name)
-        slims.append(slim(f, keep, tip, i))
+        return [("Meaning",
+                 GI_BIN_LABELS[b] if b is not None else "not computed (no neighbours)")]
+
+    slims = slim_features(feats, layer, DEFAULT_STATS["gi_bins"] + (vf,), meaning)
     add_geojson(group, layer, slims, _gi_style(vf))
     rows = [swatch(GI_BIN_COLOURS[b], GI_BIN_LABELS[b]) for b in range(3, -4, -1)]
     if None in present:
@@ -82,21 +71,15 @@ def add_gi_bins(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) ->
 
 def add_lisa(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> None:
     """Units coloured by LISA cluster."""
-    feats = layer_features(layer)
-    note_bounds(feats, ctx, layer)
+    feats = drawn_features(layer, ctx)
     vf = layer.value_field or "cluster"
-    stats = DEFAULT_STATS["lisa"] + (vf,)
-    keep = kept_fields(layer, stats)
 
     def cluster_of(f: Mapping[str, Any]) -> str:
         v = (f.get("properties") or {}).get(vf)
         return v if isinstance(v, str) and v in LISA_COLOURS else "ns"
 
-    slims = []
-    for i, f in enumerate(feats):
-        tip = tooltip_html(tooltip_rows(f, layer, stats, [("Meaning", LISA_LABELS[cluster_of(f)])]),
-                           title=layer.name)
-        slims.append(slim(f, keep, tip, i))
+    slims = slim_features(feats, layer, DEFAULT_STATS["lisa"] + (vf,),
+                          lambda f: [("Meaning", LISA_LABELS[cluster_of(f)])])
 
     def style(f: Mapping[str, Any]) -> dict[str, Any]:
         c = cluster_of(f)

@@ -14,17 +14,10 @@ from typing import Any
 import folium
 
 from service.render.colours import CATEGORICAL, POINT_COLOUR
-from service.render.features import (
-    MapContext,
-    add_geojson,
-    kept_fields,
-    layer_features,
-    note_bounds,
-    slim,
-)
+from service.render.features import MapContext, add_geojson, layer_features, note_bounds
 from service.render.legend import add_legend, join, note, swatch
 from service.render.map_inputs import MAX_POINTS, MapInputError, MapLayer
-from service.render.tooltips import DEFAULT_STATS, tooltip_html, tooltip_rows
+from service.render.tooltips import DEFAULT_STATS, slim_features
 
 
 def count_points(feats: Sequence[Mapping[str, Any]]) -> int:
@@ -59,8 +52,6 @@ def add_points(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> 
     feats, n = _checked_points(layer)
     note_bounds(feats, ctx, layer)
     vf = layer.value_field
-    stats = (*DEFAULT_STATS["points"], *((vf,) if vf else ()))
-    keep = kept_fields(layer, stats)
     cats: list[str] = []
     if vf:
         for f in feats:
@@ -68,9 +59,8 @@ def add_points(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> 
             if c not in cats:
                 cats.append(c)
     colour_of = {c: CATEGORICAL[min(i, len(CATEGORICAL) - 1)] for i, c in enumerate(cats)}
-    slims = [slim(f, keep, tooltip_html(tooltip_rows(f, layer, stats, unit_name="Event"),
-                                        title=layer.name), i)
-             for i, f in enumerate(feats)]
+    slims = slim_features(feats, layer, (*DEFAULT_STATS["points"], *((vf,) if vf else ())),
+                          unit_name="Event")
 
     def style(f: Mapping[str, Any]) -> dict[str, Any]:
         colour = (colour_of.get(str((f.get("properties") or {}).get(vf)), POINT_COLOUR) if vf

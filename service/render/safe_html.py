@@ -40,17 +40,22 @@ class RawHtml(branca.element.Element):
         self.raw_html = str(raw_html)
 
 
-def _macro_render(self: MacroElement, **kwargs: Any) -> None:
-    """``MacroElement.render`` without rendering the output a second time."""
-    figure = self.get_root()
-    if not isinstance(figure, Figure):
-        raise TypeError("You cannot render this Element if it is not in a Figure.")
+def _add_macros(self: MacroElement | branca.element.Div, figure: Figure, kwargs: dict[str, Any]) -> None:
+    """Add the element's ``header``, ``html`` and ``script`` macros to the figure, once."""
     module = self._template.module.__dict__
     for part, target in (("header", figure.header), ("html", figure.html),
                          ("script", figure.script)):
         macro = module.get(part)
         if macro is not None:
             target.add_child(RawHtml(macro(self, kwargs)), name=self.get_name())
+
+
+def _macro_render(self: MacroElement, **kwargs: Any) -> None:
+    """``MacroElement.render`` without rendering the output a second time."""
+    figure = self.get_root()
+    if not isinstance(figure, Figure):
+        raise TypeError("You cannot render this Element if it is not in a Figure.")
+    _add_macros(self, figure, kwargs)
     for element in list(self._children.values()):
         element.render(**kwargs)
 
@@ -66,12 +71,7 @@ def _div_render(self: branca.element.Div, **kwargs: Any) -> None:
         figure.header.add_child(element, name=name)
     for name, element in self.script._children.items():
         figure.script.add_child(element, name=name)
-    module = self._template.module.__dict__
-    for part, target in (("header", figure.header), ("html", figure.html),
-                         ("script", figure.script)):
-        macro = module.get(part)
-        if macro is not None:
-            target.add_child(RawHtml(macro(self, kwargs)), name=self.get_name())
+    _add_macros(self, figure, kwargs)
 
 
 def _popup_render(self: folium.map.Popup, **kwargs: Any) -> None:

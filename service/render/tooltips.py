@@ -6,12 +6,13 @@ value is placed) and carried in each feature's ``_remap_tooltip`` property.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from markupsafe import Markup
 
 from service.render.classify import format_value
+from service.render.features import kept_fields, slim
 from service.render.html import macros
 from service.render.map_inputs import MapLayer
 
@@ -88,3 +89,17 @@ def tooltip_halves(head: Sequence[tuple[str, Any]], tail: Sequence[tuple[str, An
     """A tooltip cut in two, for a script to insert rows between ``head`` and ``tail``."""
     parts = macros("map_parts.html")
     return parts.tooltip_head(title, _texts(head)), parts.tooltip_tail(_texts(tail))
+
+
+def slim_features(feats: Sequence[Mapping[str, Any]], layer: MapLayer, stats: Sequence[str],
+                  extra: Callable[[Mapping[str, Any]], Sequence[tuple[str, Any]]] | None = None,
+                  *, unit_name: str = "Unit") -> list[dict[str, Any]]:
+    """Slim copies of ``feats`` (:func:`service.render.features.slim`) with their tooltips.
+
+    Each tooltip shows :func:`tooltip_rows` of ``stats`` and, when given, the
+    rows ``extra(f)`` (what the feature's colour means).
+    """
+    keep = kept_fields(layer, stats)
+    return [slim(f, keep, tooltip_html(tooltip_rows(f, layer, stats, extra(f) if extra else (),
+                                                    unit_name=unit_name), title=layer.name), i)
+            for i, f in enumerate(feats)]

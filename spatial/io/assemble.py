@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from spatial.events import EVENT_COLUMNS, empty_events_frame
-from spatial.io.mapping import ColumnMapping
+from spatial.io.mapping import ColumnMapping, resolve_roles
 from spatial.io.options import ReadOptions
 from spatial.io.result import BoolArray, FloatArray, ObjArray, ReadResult
 from spatial.io.times import parse_times
@@ -168,6 +168,26 @@ def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Reject
     t2 = perf_counter()
     return ReadResult(file=name, layer=options.layer, rows_read=rows_read, events=events,
                       rejections=rej.rejections(), timings={"parse": t1 - t0, "validate": t2 - t1})
+
+
+def finish_geometry_points(*, name: str, frame: pd.DataFrame, x: FloatArray, y: FloatArray,
+                           problem: ObjArray, epsg: int, crs_hint: str, keysrc: pd.DataFrame,
+                           mapping: ColumnMapping, options: ReadOptions,
+                           t0: float) -> ReadResult:
+    """Shared tail of the readers whose points come from a geometry (GeoJSON, GeoPackage).
+
+    ``x``/``y`` are the points in ``epsg``; ``problem`` holds a reason for each
+    row whose geometry is not a usable point (None where it is); ``crs_hint``
+    says how to fix a CRS that looks wrong.
+    """
+    roles = resolve_roles(mapping, list(frame.columns), name, geometry=True)
+    t1 = perf_counter()
+    rej = Rejector(name, np.arange(1, len(frame) + 1, dtype=np.int64))
+    rej.add(problem != None, "geometry", lambda m: problem[m])  # noqa: E711 (element-wise)
+    coords = Coords(x, y, "geometry", "geometry", "geometry", epsg, crs_hint)
+    return finish_mapped(name=name, frame=frame, rows_read=len(frame), rej=rej, roles=roles,
+                         mapping=mapping, coords=coords, keysrc=keysrc, options=options,
+                         t0=t0, t1=t1, text=False)
 
 
 def _jsonable(frame: pd.DataFrame) -> pd.DataFrame:

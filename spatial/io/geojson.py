@@ -22,12 +22,11 @@ import numpy as np
 import pandas as pd
 
 from spatial.errors import InputFormatError
-from spatial.io.assemble import finish_mapped
-from spatial.io.mapping import ColumnMapping, resolve_roles
+from spatial.io.assemble import finish_geometry_points
+from spatial.io.mapping import ColumnMapping
 from spatial.io.options import ReadOptions
 from spatial.io.result import Bounds, ReadResult, Source
 from spatial.io.source import load_source, sniff
-from spatial.io.validation import Coords, Rejector
 from spatial.place.crs import UK_BOUNDS, WGS84
 
 #: deepest nesting of a GeoJSON document (a MultiPolygon's coordinates are 5 deep)
@@ -91,16 +90,10 @@ def read_geojson(source: Source, *, layer: str, mapping: ColumnMapping | str | M
     problem = np.array([p[2] for p in points], dtype=object)
     keysrc = pd.DataFrame({"feature": [json.dumps(f, sort_keys=True, ensure_ascii=False,
                                                   separators=(",", ":")) for f in features]})
-    roles = resolve_roles(mapping, list(frame.columns), name, geometry=True)
-    t1 = perf_counter()
-
-    rej = Rejector(name, np.arange(1, n + 1, dtype=np.int64))
-    rej.add(problem != None, "geometry", lambda m: problem[m])  # noqa: E711 (element-wise)
-    coords = Coords(x, y, "geometry", "geometry", "geometry", epsg,
-                    "add a crs member (e.g. urn:ogc:def:crs:EPSG::27700) or pass crs=...")
-    return finish_mapped(name=name, frame=frame, rows_read=n, rej=rej, roles=roles,
-                         mapping=mapping, coords=coords, keysrc=keysrc, options=options,
-                         t0=t0, t1=t1, text=False)
+    return finish_geometry_points(
+        name=name, frame=frame, x=x, y=y, problem=problem, epsg=epsg, keysrc=keysrc,
+        crs_hint="add a crs member (e.g. urn:ogc:def:crs:EPSG::27700) or pass crs=...",
+        mapping=mapping, options=options, t0=t0)
 
 
 def _check_depth(doc: Any, name: str) -> None:

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from spatial.errors import InputFormatError
-from spatial.io.assemble import finish_mapped
-from spatial.io.mapping import ColumnMapping, resolve_roles
+from spatial.io.assemble import finish_geometry_points
+from spatial.io.mapping import ColumnMapping
 from spatial.io.options import ReadOptions
 from spatial.io.result import Bounds, FloatArray, ObjArray, ReadResult, Source
 from spatial.io.source import load_source, sniff
-from spatial.io.validation import Coords, Rejector, join
+from spatial.io.validation import join
 from spatial.place.crs import UK_BOUNDS
 
 #: SQLite ``application_id`` (header bytes 68-71) of GeoPackage 1.2+ and of 1.0/1.1
@@ -92,16 +92,10 @@ def read_geopackage(source: Source, *, layer: str, mapping: ColumnMapping | str
     frame.index = pd.RangeIndex(n)
     keysrc = frame.astype(str)
     keysrc["__geometry__"] = shapely.to_wkb(geoms, hex=True)
-    roles = resolve_roles(mapping, list(frame.columns), name, geometry=True)
-    t1 = perf_counter()
-
-    rej = Rejector(name, np.arange(1, n + 1, dtype=np.int64))
-    rej.add(problem != None, "geometry", lambda m: problem[m])  # noqa: E711 (element-wise)
-    coords = Coords(x, y, "geometry", "geometry", "geometry", epsg,
-                    "the layer's CRS looks wrong; fix it or pass crs=...")
-    return finish_mapped(name=name, frame=frame, rows_read=n, rej=rej, roles=roles,
-                         mapping=mapping, coords=coords, keysrc=keysrc, options=options,
-                         t0=t0, t1=t1, text=False)
+    return finish_geometry_points(
+        name=name, frame=frame, x=x, y=y, problem=problem, epsg=epsg, keysrc=keysrc,
+        crs_hint="the layer's CRS looks wrong; fix it or pass crs=...",
+        mapping=mapping, options=options, t0=t0)
 
 
 def _choose_gpkg_layer(layers: list[tuple[str, str]], wanted: str | None, name: str) -> str:

@@ -155,12 +155,7 @@ def kde(x: npt.ArrayLike, y: npt.ArrayLike, *, cell_size_m: float,
     total_weight = float(wa.sum())
     if kernel not in KERNELS:
         raise ParameterError("kernel", f"{kernel!r}: expected one of {', '.join(KERNELS)}")
-    try:
-        cell = float(cell_size_m)
-    except (TypeError, ValueError):
-        raise ParameterError("cell_size_m", "must be a number of metres") from None
-    if not (math.isfinite(cell) and cell > 0):
-        raise ParameterError("cell_size_m", "must be a positive number of metres")
+    cell = _positive_metres(cell_size_m, "cell_size_m", "must be a number of metres")
     h, rule = _bandwidth_m(bandwidth_m, xa, ya, kernel)
     x0, y0, nx, ny, bounds_source = _grid(bounds, xa, ya, h, kernel, cell)
 
@@ -232,13 +227,18 @@ def _bandwidth_m(bandwidth_m: float | str, xa: FloatArray, ya: FloatArray,
     """Bandwidth in metres and its rule (``"fixed"`` for a number)."""
     if isinstance(bandwidth_m, str):
         return bandwidth(xa, ya, bandwidth_m, kernel), bandwidth_m
+    return _positive_metres(bandwidth_m, "bandwidth_m", "must be metres or a rule name"), "fixed"
+
+
+def _positive_metres(value: Any, name: str, not_a_number: str) -> float:
+    """``value`` as a finite positive float, or ParameterError(``name``, ``not_a_number``)."""
     try:
-        h = float(bandwidth_m)
+        metres = float(value)
     except (TypeError, ValueError):
-        raise ParameterError("bandwidth_m", "must be metres or a rule name") from None
-    if not (math.isfinite(h) and h > 0):
-        raise ParameterError("bandwidth_m", "must be a positive number of metres")
-    return h, "fixed"
+        raise ParameterError(name, not_a_number) from None
+    if not (math.isfinite(metres) and metres > 0):
+        raise ParameterError(name, "must be a positive number of metres")
+    return metres
 
 
 def _grid(bounds: Sequence[float] | None, xa: FloatArray, ya: FloatArray, h: float,

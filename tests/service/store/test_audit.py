@@ -31,6 +31,13 @@ def tamper(store: Store, *statements: str, **params: Any) -> None:
         audit.install_guards(conn)
 
 
+def tampered(store: Store, n: int, *statements: str) -> tuple[list[int], Any]:
+    """Write ``n`` rows, run ``statements`` (``{ids[k]}`` is the id of row k), verify."""
+    ids = write(store, n)
+    tamper(store, *(sql.format(ids=ids) for sql in statements))
+    return ids, audit.verify(store)
+
+
 def stored_detail(store: Store, row_id: int) -> str:
     with store.engine.connect() as conn:
         return str(conn.execute(sa.text("SELECT detail FROM audit_log WHERE id = :i"),
@@ -68,17 +75,13 @@ def test_an_edited_row_is_named(store: Store) -> None:
 
 
 def test_a_deleted_middle_row_names_the_row_after_the_gap(store: Store) -> None:
-    ids = write(store, 10)
-    tamper(store, f"DELETE FROM audit_log WHERE id = {ids[5]}")
-    result = audit.verify(store)
+    ids, result = tampered(store, 10, "DELETE FROM audit_log WHERE id = {ids[5]}")
     assert not result.ok and result.first_broken == ids[6]
     assert "deleted" in (result.reason or "")
 
 
 def test_rows_cut_from_the_end_are_detected(store: Store) -> None:
-    ids = write(store, 6)
-    tamper(store, f"DELETE FROM audit_log WHERE id >= {ids[4]}")
-    result = audit.verify(store)
+    ids, result = tampered(store, 6, "DELETE FROM audit_log WHERE id >= {ids[4]}")
     assert not result.ok and result.first_broken == ids[5]
     assert "end" in (result.reason or "")
 
