@@ -10,12 +10,13 @@ belong in the ``test`` extra.
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
+
+from tests.import_walk import imported_modules
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_PACKAGES = ("spatial", "service")
@@ -51,19 +52,11 @@ def imported_top_level() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for package in RUNTIME_PACKAGES:
         for path in sorted((REPO_ROOT / package).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    modules = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    modules = [node.module]
-                else:
+            for _, module in imported_modules(path.read_text(encoding="utf-8"), str(path)):
+                top = module.split(".")[0]
+                if top in sys.stdlib_module_names or top in RUNTIME_PACKAGES:
                     continue
-                for module in modules:
-                    top = module.split(".")[0]
-                    if top in sys.stdlib_module_names or top in RUNTIME_PACKAGES:
-                        continue
-                    found.setdefault(top, set()).add(str(path.relative_to(REPO_ROOT)))
+                found.setdefault(top, set()).add(str(path.relative_to(REPO_ROOT)))
     return found
 
 

@@ -4,10 +4,11 @@ them (``service.api``, ``service.cli``), so the API and the CLI share them as eq
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests import import_walk
 
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = ("fastapi", "starlette", "click", "service.api", "service.cli")
@@ -16,19 +17,11 @@ LAYERS = ("service/app", "service/render")
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
     """Every module an ``import`` or ``from ... import`` names, at any depth."""
-    out: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            out += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.append((node.lineno, node.module))
-            # ``from service import api`` names the package through its attribute
-            out += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
-    return out
+    return import_walk.imported_modules(path.read_text(encoding="utf-8"), str(path))
 
 
 def _is_forbidden(module: str) -> bool:
-    return any(module == f or module.startswith(f + ".") for f in FORBIDDEN)
+    return import_walk.is_within(module, FORBIDDEN)
 
 
 @pytest.mark.parametrize("layer", LAYERS)

@@ -8,8 +8,9 @@ and ``__import__`` calls with a literal module name.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from tests import import_walk
 
 #: Top-level packages the analysis core must never import.
 FORBIDDEN = ("folium", "branca", "jinja2", "fastapi", "starlette", "sqlalchemy", "click",
@@ -17,29 +18,9 @@ FORBIDDEN = ("folium", "branca", "jinja2", "fastapi", "starlette", "sqlalchemy",
 SPATIAL = Path(__file__).resolve().parents[2] / "spatial"
 
 
-def _imported(node: ast.AST) -> list[str]:
-    """Absolute module names an AST node imports (relative imports stay in ``spatial``)."""
-    if isinstance(node, ast.Import):
-        return [alias.name for alias in node.names]
-    if isinstance(node, ast.ImportFrom):
-        return [node.module or ""] if node.level == 0 else []
-    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-            and isinstance(node.args[0].value, str):
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if name in ("import_module", "__import__"):
-            return [node.args[0].value]
-    return []
-
-
 def forbidden_imports(source: str, filename: str = "<string>") -> list[tuple[int, str]]:
     """``(line, module)`` of every import of a :data:`FORBIDDEN` package in ``source``."""
-    found = []
-    for node in ast.walk(ast.parse(source, filename)):
-        for module in _imported(node):
-            if module.split(".")[0] in FORBIDDEN:
-                found.append((getattr(node, "lineno", 0), module))
-    return sorted(found)
+    return import_walk.forbidden_imports(source, FORBIDDEN, filename)
 
 
 def test_checker_finds_forbidden_imports_anywhere() -> None:

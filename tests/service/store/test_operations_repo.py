@@ -5,7 +5,6 @@ nothing), and the imports made after a lock."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import datetime, timedelta
 
@@ -14,6 +13,7 @@ import pytest
 from service.store import Store
 from service.store.base import now
 from spatial.errors import ConflictError, NotFoundError
+from tests.service.store.race import at_once
 
 DEFINITION = json.dumps({"request": {"name": "Op"}, "resolved": {}})
 
@@ -75,22 +75,7 @@ def test_locking_the_baseline_starts_the_operation_once(store: Store) -> None:
 
 def test_two_concurrent_starts_lock_one_baseline(store: Store) -> None:
     op_id = _insert(store)
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, BaseException | None] = {}
-
-    def start(who: str) -> None:
-        barrier.wait()
-        try:
-            _lock(store, op_id, {"fingerprint": who})
-            outcomes[who] = None
-        except BaseException as exc:  # noqa: BLE001 - judged below
-            outcomes[who] = exc
-
-    threads = [threading.Thread(target=start, args=(w,)) for w in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(lambda who: _lock(store, op_id, {"fingerprint": who}), ("a", "b"))
     won = [w for w, exc in outcomes.items() if exc is None]
     lost = [exc for exc in outcomes.values() if exc is not None]
     assert len(won) == 1 and len(lost) == 1 and isinstance(lost[0], ConflictError), outcomes

@@ -5,7 +5,6 @@ by the use case, and by the primary key when two first saves race)."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from service.app.results import get_result, save_result
 from service.store import Store
 from spatial.errors import ConflictError, NotFoundError
+from tests.service.store.race import at_once
 
 WHEN = datetime(2024, 3, 1, 9, 30, 0, 123456)
 
@@ -76,23 +76,11 @@ def test_saving_under_a_taken_name_is_a_409_naming_it(store: Store) -> None:
 
 
 def test_two_first_saves_of_one_name_at_once_keep_one(store: Store) -> None:
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, BaseException | None] = {}
-
     def save(actor: str) -> None:
         fc = {"type": "FeatureCollection", "features": [], "parameters": {"by": actor}}
-        barrier.wait()
-        try:
-            save_result(store, "race", fc, layer="crime", method="count", actor=actor)
-            outcomes[actor] = None
-        except BaseException as exc:  # noqa: BLE001 - judged below
-            outcomes[actor] = exc
+        save_result(store, "race", fc, layer="crime", method="count", actor=actor)
 
-    threads = [threading.Thread(target=save, args=(a,)) for a in ("key:1", "key:2")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(save, ("key:1", "key:2"))
     won = [a for a, exc in outcomes.items() if exc is None]
     lost = [exc for exc in outcomes.values() if exc is not None]
     assert len(won) == 1 and len(lost) == 1 and isinstance(lost[0], ConflictError), outcomes

@@ -7,8 +7,9 @@ and so do ``importlib.import_module`` and ``__import__`` calls with a literal na
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from tests import import_walk
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICE = ROOT / "service"
@@ -17,32 +18,9 @@ STORE = SERVICE / "store"
 FORBIDDEN = ("sqlalchemy", "service.store.tables")
 
 
-def _imported(node: ast.AST) -> list[str]:
-    """Absolute module names an AST node imports (``from a import b`` also names
-    ``a.b``, which may be a submodule)."""
-    if isinstance(node, ast.Import):
-        return [alias.name for alias in node.names]
-    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-        return [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-            and isinstance(node.args[0].value, str):
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if name in ("import_module", "__import__"):
-            return [node.args[0].value]
-    return []
-
-
 def sql_imports(source: str, filename: str = "<string>") -> list[tuple[int, str]]:
     """``(line, module)`` of every import of a :data:`FORBIDDEN` module in ``source``."""
-    found = []
-    for node in ast.walk(ast.parse(source, filename)):
-        # one finding per statement: the first forbidden name it imports
-        hits = [m for m in _imported(node)
-                if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
-        if hits:
-            found.append((getattr(node, "lineno", 0), hits[0]))
-    return sorted(found)
+    return import_walk.forbidden_imports(source, FORBIDDEN, filename)
 
 
 def test_no_module_outside_the_store_imports_sqlalchemy_or_the_tables() -> None:
