@@ -87,6 +87,8 @@ from typing import Any, Final
 
 import folium
 import numpy as np
+from folium.elements import MacroElement
+from folium.template import Template
 from markupsafe import escape
 
 from service.render import assets
@@ -101,6 +103,7 @@ from service.render.legend import LegendToggle
 from service.render.map_inputs import MapInputError, MapLayer
 from service.render.monthly import add_monthly
 from service.render.point_layers import add_points
+from service.render.safe_html import script_json
 
 safe_render.install()
 
@@ -165,13 +168,47 @@ def _add_layer(m: folium.Map, layer: MapLayer, ctx: MapContext) -> None:
             ctx.caveats.append(f"{layer.name}: {w}")
 
 
+class FitWhenSized(MacroElement):
+    """Fits the map to bounds once it has a size: now, or when it first gets one.
+
+    Leaflet's ``fitBounds`` on a map no larger than its padding (a hidden
+    frame, a pack's frame not laid out yet) computes an infinite zoom, and
+    the view becomes ``LatLng(NaN, NaN)``: the call, and every tooltip
+    after it, throws. Until then the map keeps its initial view.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+    var map = {{ this.map_name }};
+    var bounds = {{ this.bounds }}, pad = {{ this.padding }};
+    function fits() { var s = map.getSize(); return s.x > 2 * pad && s.y > 2 * pad; }
+    function fit() { map.fitBounds(bounds, {padding: [pad, pad]}); }
+    if (fits()) { fit(); return; }
+    var watch = new ResizeObserver(function () {
+        map.invalidateSize();
+        if (fits()) { watch.disconnect(); fit(); }
+    });
+    watch.observe(map.getContainer());
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, map_name: str, bounds: list[list[float]], padding: int) -> None:
+        super().__init__()
+        self._name = "RemapFitWhenSized"
+        self.map_name = map_name
+        self.bounds = script_json(bounds)
+        self.padding = int(padding)
+
+
 def _fit_bounds(m: folium.Map, ctx: MapContext) -> None:
     """Open the map on everything its layers drew."""
     if ctx.bounds:
         b = np.array(ctx.bounds)
         w, s = float(b[:, 0].min()), float(b[:, 1].min())
         e, n = float(b[:, 2].max()), float(b[:, 3].max())
-        m.fit_bounds([[s, w], [n, e]], padding=(20, 20))
+        FitWhenSized(m.get_name(), [[s, w], [n, e]], padding=20).add_to(m)
 
 
 def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],

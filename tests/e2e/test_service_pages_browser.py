@@ -72,3 +72,27 @@ def test_pack_page_in_chromium(town_store: Store, tmp_path: Path) -> None:
         assert name in seen["layers"], (name, seen["layers"])
     assert seen["pdf"][:4] == b"%PDF"
     (SCREENSHOTS / "service_pack.pdf").write_bytes(seen["pdf"])
+
+
+def test_pack_map_drawn_in_a_hidden_frame(town_store: Store, tmp_path: Path) -> None:
+    """A map laid out at zero size (hidden, or before layout) throws nothing and fits once shown."""
+    page = tmp_path / "hidden_pack.html"
+    html = area_pack_html(town_store, REQ, OPTS, role="partner")
+    page.write_text(html.replace('<iframe class="map"', '<iframe style="display:none" '
+                                                         'class="map"', 1), encoding="utf-8")
+    view = """() => { const m = Object.keys(window).filter(k => k.startsWith('map_')).map(
+        k => window[k]).find(v => v instanceof L.Map);
+        return [m.getZoom(), m.getSize().x]; }"""
+    seen: dict[str, Any] = {}
+
+    def show(p: Any) -> None:
+        frame = next(f for f in p.frames if f != p.main_frame)
+        seen["hidden"] = frame.evaluate(view)
+        p.evaluate("document.querySelector('iframe.map').style.display = ''")
+        p.wait_for_timeout(500)
+        seen["shown"] = frame.evaluate(view)
+
+    report = open_page(page, screenshot=None, wait_selector="h1", actions=show)
+    assert report.js_errors == [] and report.console_errors == []
+    assert seen["hidden"][1] == 0 and seen["hidden"][0] == 6  # the initial view, untouched
+    assert seen["shown"][1] > 0 and 6 < seen["shown"][0] < 30  # fitted to the data once shown
