@@ -3,7 +3,7 @@
 A map with every layer kind (tests/service/render/synthetic_layers.py) is written
 as a self-contained file (vendored JS/CSS inlined) and opened from disk, and
 as a page with linked assets served from localhost the way the service
-mounts ``service/static`` at ``/static``. Nothing may try to leave the
+mounts ``service/render/static`` at ``/static``. Nothing may try to leave the
 machine, no script may fail, and every layer must be in the layer control.
 
 Screenshots go to tests/e2e/screenshots/ (gitignored).
@@ -137,7 +137,7 @@ def test_linked_assets_served_from_localhost(tmp_path: Path, all_kinds_map: tupl
     m, names = all_kinds_map
     site = tmp_path / "site"
     site.mkdir()
-    # the service mounts service/static at /static
+    # the service mounts service/render/static at /static
     shutil.copytree(assets.default_static_dir(), site / "static")
     (site / "map.html").write_text(
         map_base.render_html(m, offline=True, asset_base_url="/static/vendor"), encoding="utf-8")
