@@ -22,6 +22,22 @@ def parse_pair(text: str, name: str) -> dict[str, float]:
     return {"before": before, "after": after}
 
 
+AREA_WEIGHT_NAMES = ("target", "buffer", "control", "buffer_control")
+
+
+def parse_area_weights(text: str) -> dict[str, float]:
+    """``TARGET,BUFFER,CONTROL[,BUFFER_CONTROL]`` areas (e.g. km²)."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (3, 4):
+        raise ParameterError("area_weights", f"{text!r}: expected TARGET,BUFFER,CONTROL"
+                                             "[,BUFFER_CONTROL] areas, e.g. 0.8,1.9,2.4")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError as exc:
+        raise ParameterError("area_weights", f"{text!r}: areas must be numbers") from exc
+    return dict(zip(AREA_WEIGHT_NAMES, values, strict=False))
+
+
 def _print_displacement(r: dict[str, Any]) -> None:
     w = r["wdd"]
     ci = "n/a" if w["ci"] is None else f"[{w['ci'][0]:.1f}, {w['ci'][1]:.1f}]"
@@ -48,13 +64,15 @@ def displacement_group() -> None:
 @click.option("--control", required=True, help="BEFORE,AFTER in the control")
 @click.option("--buffer-control", default=None, help="BEFORE,AFTER in the buffer's control")
 @click.option("--time-weights", default=None, help="BEFORE,AFTER window lengths (e.g. days)")
+@click.option("--area-weights", default=None,
+              help="TARGET,BUFFER,CONTROL[,BUFFER_CONTROL] areas (e.g. km²): counts per area")
 @click.option("--harm-weight", type=float, default=None)
 @click.option("--alpha", type=float, default=0.05, show_default=True)
 @json_option
 @handles_errors
 def displacement_calc(target: str, buffer: str, control: str, buffer_control: str | None,
-                      time_weights: str | None, harm_weight: float | None, alpha: float,
-                      as_json: bool) -> None:
+                      time_weights: str | None, area_weights: str | None,
+                      harm_weight: float | None, alpha: float, as_json: bool) -> None:
     """SM, BDM, WDQ, TNE, WDD (estimate, SE, z, p, CI) and a verdict."""
     from pydantic import ValidationError
 
@@ -67,6 +85,8 @@ def displacement_calc(target: str, buffer: str, control: str, buffer_control: st
         body["buffer_control"] = parse_pair(buffer_control, "buffer_control")
     if time_weights:
         body["time_weights"] = parse_pair(time_weights, "time_weights")
+    if area_weights:
+        body["area_weights"] = parse_area_weights(area_weights)
     if harm_weight is not None:
         body["harm_weights"] = harm_weight
     for area in ("target", "buffer", "control", "buffer_control"):

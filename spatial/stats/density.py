@@ -40,6 +40,7 @@ from spatial.stats.kernels import (
     GAUSSIAN_TRUNCATION,
     KERNELS,
     M2_PER_KM2,
+    SQRT8,
     bandwidth,
     discrete_kernel,
     kernel_halfwidth,
@@ -194,7 +195,8 @@ def kde(x: npt.ArrayLike, y: npt.ArrayLike, *, cell_size_m: float,
     return DensityResult(density=density, x_edges=x_edges, y_edges=y_edges, cell_size_m=cell,
                          bandwidth_m=h, bandwidth_rule=rule, kernel=kernel, n_points=n,
                          total_weight=total_weight, mass_in_grid=mass,
-                         parameters=parameters, warnings=_warnings(h, cell, n_out, mass))
+                         parameters=parameters,
+                         warnings=_warnings(h, cell, n_out, mass, kernel))
 
 
 def _check_points(x: npt.ArrayLike, y: npt.ArrayLike, weights: npt.ArrayLike | None
@@ -284,11 +286,19 @@ def _linear_binning(u: FloatArray, v: FloatArray, wa: FloatArray, ex: int,
     return np.asarray(binned.reshape(ey, ex))
 
 
-def _warnings(h: float, cell: float, n_out: int, mass: float) -> list[str]:
+def _warnings(h: float, cell: float, n_out: int, mass: float, kernel: str) -> list[str]:
     warnings: list[str] = []
-    if h < 2 * cell:
+    # binning error grows as (cell / sd)^2; a quartic of radius h has sd h/sqrt(8), so the
+    # same two-cell floor on the sd keeps both kernels near 0.1 % of the peak (measured:
+    # gaussian sd 2 cells 0.11 %, quartic radius 5.7 cells 0.15 %, radius 3 cells 1.5 %)
+    if kernel == "gaussian" and h < 2 * cell:
         warnings.append(f"bandwidth {h:.1f} m is under two cells of {cell:g} m: binning error "
                         "is large; use smaller cells or a larger bandwidth")
+    elif kernel == "quartic" and h < 2 * SQRT8 * cell:
+        warnings.append(f"quartic radius {h:.1f} m is under {2 * SQRT8:.1f} cells of "
+                        f"{cell:g} m (its standard deviation, {h / SQRT8:.1f} m, is under two "
+                        "cells): binning error is large (about 1.5 % of the peak at 3 cells); "
+                        "use smaller cells or a larger radius")
     if n_out:
         warnings.append(f"{n_out} point(s) lie outside the grid; only the part of their kernel "
                         "inside it is counted")

@@ -65,7 +65,8 @@ KERNELS: tuple[str, ...] = ("gaussian", "quartic")
 BANDWIDTH_RULES: tuple[str, ...] = ("silverman", "scott", "arcgis")
 #: Gaussian kernels are truncated at this many standard deviations.
 GAUSSIAN_TRUNCATION = 5.0
-_SQRT8 = math.sqrt(8.0)
+#: sqrt(8): a quartic of support radius r has the standard deviation r / sqrt(8) on each axis.
+SQRT8 = math.sqrt(8.0)
 
 
 def bandwidth(x: npt.ArrayLike, y: npt.ArrayLike, rule: str = "silverman",
@@ -93,7 +94,7 @@ def bandwidth(x: npt.ArrayLike, y: npt.ArrayLike, rule: str = "silverman",
         sd = math.sqrt(float((dx * dx + dy * dy).sum()) / n)
         spread = min(sd, math.sqrt(1.0 / math.log(2.0)) * float(np.median(d)))
         radius = 0.9 * spread * n ** -0.2
-        h = radius if kernel == "quartic" else radius / _SQRT8
+        h = radius if kernel == "quartic" else radius / SQRT8
     else:
         sbar = math.sqrt((float(xa.var(ddof=1)) + float(ya.var(ddof=1))) / 2.0)
         if rule == "silverman":
@@ -102,7 +103,7 @@ def bandwidth(x: npt.ArrayLike, y: npt.ArrayLike, rule: str = "silverman",
             if iqr > 0:
                 sbar = min(sbar, iqr / 1.349)
         sigma = sbar * n ** (-1.0 / 6.0)
-        h = sigma if kernel == "gaussian" else sigma * _SQRT8
+        h = sigma if kernel == "gaussian" else sigma * SQRT8
     if not h > 0:
         raise InsufficientDataError("the points have no spread: a bandwidth rule cannot be "
                                     "applied; give bandwidth_m in metres")

@@ -344,6 +344,28 @@ def test_cli_displacement_calc(run) -> None:
     assert neg.exit_code == 2 and json.loads(neg.output)["details"]["parameter"] == "target.before"
 
 
+
+def test_cli_displacement_calc_takes_area_weights_as_the_api_does(run, client: TestClient,
+                                                                  keys) -> None:
+    """``--area-weights`` gives the API's ``area_weights`` answer; a bad list names the option."""
+    counts = {"target": "207,110", "buffer": "178,157", "control": "308,318"}
+    args = [a for k, v in counts.items() for a in (f"--{k}", v)]
+    r = run("displacement", "calc", *args, "--area-weights", "0.5,1.5,2.0", "--json")
+    assert r.exit_code == 0, r.output
+    body = {k: dict(zip(("before", "after"), map(float, v.split(",")), strict=True))
+            for k, v in counts.items()}
+    api = client.post("/v1/displacement/calculate", headers=keys["analyst"],
+                      json={**body, "area_weights": {"target": 0.5, "buffer": 1.5,
+                                                     "control": 2.0}}).json()
+    cli = json.loads(r.output)
+    assert cli["wdd"] == api["wdd"] and cli["parameters"]["area_weights"] == {
+        "target": 0.5, "buffer": 1.5, "control": 2.0, "buffer_control": None}
+    plain = json.loads(run("displacement", "calc", *args, "--json").output)
+    assert plain["wdd"]["estimate"] != cli["wdd"]["estimate"]
+    bad = run("displacement", "calc", *args, "--area-weights", "1,2", "--json")
+    assert bad.exit_code == 2 and json.loads(bad.output)["details"]["parameter"] == "area_weights"
+
+
 # --------------------------------------------------------------------------- the demo
 
 
