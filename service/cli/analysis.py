@@ -21,6 +21,7 @@ from service.cli.common import (
     json_option,
     open_store,
 )
+from service.render.numbers import p_text
 
 log = logging.getLogger("remap.cli")
 
@@ -185,9 +186,9 @@ def autocorrelation_cmd(layer: str, categories: tuple[str, ...], start: str | No
 
     def human(r: dict[str, Any]) -> None:
         click.echo(f"Moran's I = {r['I']:.4f} (E[I] = {r['expected_I']:.4f}); normal z "
-                   f"{r['normal']['z']:.2f} p {r['normal']['p']:.4g}; randomisation z "
-                   f"{r['randomisation']['z']:.2f} p {r['randomisation']['p']:.4g}"
-                   + (f"; permutation p {r['permutation']['p']:.4g}" if r["permutation"]
+                   f"{r['normal']['z']:.2f} {p_text(r['normal']['p'])}; randomisation z "
+                   f"{r['randomisation']['z']:.2f} {p_text(r['randomisation']['p'])}"
+                   + (f"; permutation {p_text(r['permutation']['p'])}" if r["permutation"]
                       else ""))
 
     emit(res, as_json, human)

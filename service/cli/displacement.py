@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from service.cli.common import echo_each, emit, handles_errors, json_option
+from service.render.numbers import p_text, plain
 from spatial.errors import ParameterError
 
 
@@ -42,11 +43,11 @@ def _print_displacement(r: dict[str, Any]) -> None:
     w = r["wdd"]
     ci = "n/a" if w["ci"] is None else f"[{w['ci'][0]:.1f}, {w['ci'][1]:.1f}]"
     click.echo(f"WDD {w['estimate']:g}  SE {w['se']:.3f}  z "
-               f"{'n/a' if w['z'] is None else format(w['z'], '.2f')}  p "
-               f"{'n/a' if w['p'] is None else format(w['p'], '.4f')}  CI {ci}")
+               f"{'n/a' if w['z'] is None else format(w['z'], '.2f')}  {p_text(w['p'])}  "
+               f"CI {ci}")
     for key in ("sm", "bdm", "wdq", "tne"):
         m = r[key]
-        click.echo(f"{key.upper():<4} " + (f"{m['value']:.4g}" if m["value"] is not None
+        click.echo(f"{key.upper():<4} " + (plain(m["value"]) if m["value"] is not None
                                            else f"not computed: {m['reason']}")
                    + (f" ({m['label']})" if m.get("label") else ""))
     click.echo(f"verdict: {r['verdict']['code']}\n{r['verdict']['sentence']}")

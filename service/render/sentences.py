@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from service.render.numbers import p_text
 from spatial.evaluation.count_table import SMALL_COUNT, CountTable
 from spatial.evaluation.verdict import Verdict, decide
 
@@ -81,12 +82,7 @@ def _conf(alpha: float) -> str:
     return f"{100.0 * (1.0 - alpha):g} %"
 
 
-def _p(p: float | None) -> str:
-    if p is None:
-        return "p not computable"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.2f}" if p >= 0.01 else f"p = {p:.3f}"
+
 
 
 def _decimals(se: float) -> int:
@@ -248,10 +244,10 @@ def _second_sentence(v: Verdict, table: CountTable, what: str, time_unit: str,
                  f"displacement effect {_effect(v.tests['displacement_effect'], unit)})")
     p_local = v.tests["local_effect"]["p_value"]
     if v.code == "increase":
-        return f"That is a significant increase relative to the control area ({_p(p_local)})."
+        return f"That is a significant increase relative to the control area ({p_text(p_local)})."
     if v.code != "no_significant_change":
         return _reduction_sentence(v, what, in_buffer)
-    second = (f"That is not statistically significant ({_p(p_local)}), so no change in "
+    second = (f"That is not statistically significant ({p_text(p_local)}), so no change in "
               f"the target area can be claimed.")
     if v.buffer in ("rose", "fell"):
         second += (f" The buffer {v.buffer} relative to its control {in_buffer}, but without "
