@@ -85,7 +85,8 @@ class GiResult:
     ----------
     z : ndarray of float
         ``GiZScore``: Ord & Getis (1995) z-score. NaN for units with no
-        neighbours.
+        neighbours, and for units that neighbour every other unit (their sum
+        is the total, so the z-score is 0/0).
     p : ndarray of float
         ``GiPValue``: two-sided p-value of ``z`` under the normal
         approximation, unadjusted.
@@ -171,7 +172,8 @@ def gi_star(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, star: bool
     ParameterError
         Bad shapes, non-binary weights, NaN values, unknown options.
     InsufficientDataError
-        Fewer than 3 units, or every unit has the same value (z undefined).
+        Fewer than 3 units, no unit has a neighbour, or every unit has the
+        same value (z undefined).
     """
     x = check_values(y)
     n = x.size
@@ -199,10 +201,12 @@ def gi_star(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, star: bool
     p_adj = adjust(p_use, correction)
     bins = gi_bins(z, p_adj, levels)
 
+    # A unit whose neighbours are all the other units has the total as its sum.
+    n_all = int(np.count_nonzero(degree == n - 1))
     parameters = _parameters(star=star, t=t, r=r, seed=seed_used, inference=inference,
                              correction=correction, levels=levels, x=x,
                              n_islands=int(islands.sum()))
-    warnings = _warnings(x, n, int(islands.sum()), star)
+    warnings = _warnings(x, n, int(islands.sum()), star, n_all)
     return GiResult(z=z, p=p, p_adjusted=p_adj, bin=bins, n_neighbours=k_used, g=g,
                     p_sim=p_sim, p_sim_folded=p_sim_folded, z_sim=z_sim,
                     parameters=parameters, warnings=warnings)
@@ -253,9 +257,17 @@ def _z_and_g(x: FloatArray, neigh_sum: FloatArray, k_used: IntArray,
              valid: npt.NDArray[np.bool_], star: bool, t: str) -> tuple[FloatArray, FloatArray]:
     """Ord & Getis (1995) z with binary weights (invariant to row-standardisation), and G.
 
-    NaN for islands; :class:`InsufficientDataError` when every unit has the same value.
+    NaN for islands and for units that neighbour every other unit;
+    :class:`InsufficientDataError` when no unit has a neighbour or every unit has
+    the same value.
     """
     n = x.size
+    if not valid.any():
+        # Checked first: with no neighbours anywhere the values are not the problem.
+        raise InsufficientDataError(
+            "no unit has a neighbour: Gi* z-scores are undefined (every unit is an island; "
+            "check the weights, e.g. a distance band shorter than the spacing of the units)",
+            details={"units": n, "islands": n})
     total = float(x.sum())
     if star:
         numer_sum = neigh_sum + x
@@ -279,7 +291,10 @@ def _z_and_g(x: FloatArray, neigh_sum: FloatArray, k_used: IntArray,
         denom = total if star else total - x
         row = np.where(k_used > 0, k_used, 1).astype(np.float64) if t == "R" else 1.0
         g = np.asarray((numer_sum / row) / denom, dtype=np.float64)
-    z = np.where(valid & (s > 0), z, np.nan)
+    # W_i = n (Gi*) or n - 1 (Gi): the variance is exactly 0 and the numerator
+    # 0 up to rounding, which would otherwise leak out as +-inf.
+    spans_all = wi == n_eff
+    z = np.where(valid & (s > 0) & ~spans_all, z, np.nan)
     g = np.where(valid & np.isfinite(g), g, np.nan)
     return z, g
 
@@ -299,12 +314,21 @@ def _permutation_inference(x: FloatArray, degree: IntArray, neigh_sum: FloatArra
     return p_sim, p_sim_folded, np.where(valid, zs, np.nan)
 
 
-def _warnings(x: FloatArray, n: int, n_islands: int, star: bool) -> list[str]:
+def _warnings(x: FloatArray, n: int, n_islands: int, star: bool, n_all: int) -> list[str]:
     name = "Gi*" if star else "Gi"
+    total = "the total of all units" if star else "the total of all the other units"
     out: list[str] = []
     if n_islands:
         out.append(f"{n_islands} unit(s) have no neighbours: their {name} statistics are NaN "
                    "(a unit alone says nothing about clustering)")
+    if n_all == n:
+        out.append(f"every unit neighbours every other unit (a complete graph): each {name} "
+                   f"sum is {total}, so no unit can stand out and every {name} z-score is "
+                   "undefined (null); use a smaller neighbourhood (fewer neighbours or a "
+                   "shorter distance band) or more, smaller units")
+    elif n_all:
+        out.append(f"{n_all} unit(s) neighbour every other unit: their {name} sum is "
+                   f"{total}, so their z-scores are undefined (null)")
     if n < MIN_FEATURES_RULE_OF_THUMB:
         out.append(f"only {n} units: ArcGIS's documentation advises at least "
                    f"{MIN_FEATURES_RULE_OF_THUMB} features for hot spot analysis; a rule of "

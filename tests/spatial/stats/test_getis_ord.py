@@ -277,6 +277,60 @@ def test_islands_are_nan_with_warning() -> None:
     assert any("no neighbours" in m for m in res.warnings)
 
 
+def complete_w(n: int) -> sparse.csr_matrix:
+    return sparse.csr_matrix(np.ones((n, n)) - np.eye(n))
+
+
+@pytest.mark.parametrize("star", [True, False])
+@pytest.mark.parametrize("y", [[1, 2, 3], [0.3, 0.6, 0.9]])
+def test_complete_graph_is_null_with_warning(y: list[float], star: bool) -> None:
+    # 3 units that all touch: each Gi* sum is the total (6 or 1.8), W_i = n,
+    # so z = 0/0. [0.3, 0.6, 0.9] used to leak rounding out as z = +-inf, p = 0.
+    res = gi_star(y, complete_w(3), star=star)
+    assert np.all(np.isnan(res.z)) and np.all(np.isnan(res.p))
+    assert np.all(res.bin == 0)
+    name = "Gi*" if star else "Gi"
+    msg = [m for m in res.warnings if "every unit neighbours every other unit" in m]
+    assert len(msg) == 1 and f"each {name} sum is the total" in msg[0]
+    if star:
+        np.testing.assert_allclose(res.g, 1.0)  # the sum is the whole total
+
+
+def test_complete_graph_with_permutations_is_null_with_warning() -> None:
+    res = gi_star([1, 2, 3], complete_w(3), permutations=99, seed=1)
+    assert np.all(np.isnan(res.z)) and np.all(res.bin == 0)
+    assert any("every unit neighbours every other unit" in m for m in res.warnings)
+
+
+def test_unit_neighbouring_all_others_is_null_with_warning() -> None:
+    # A star: unit 0 touches units 1-3, which touch only unit 0.
+    w = sparse.csr_matrix(np.array([[0, 1, 1, 1], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]],
+                                   dtype=float))
+    y = np.array([0.3, 0.6, 0.9, 2.0])
+    res = gi_star(y, w)
+    assert np.isnan(res.z[0]) and np.all(np.isfinite(res.z[1:]))
+    # leaf 1: Gi* sum 0.9 against mean 0.95 x W 2; s = sqrt(1.65 / 4); (4*2 - 4) / 3
+    expected = (0.9 - 0.95 * 2) / (np.sqrt(0.4125) * np.sqrt(4 / 3))
+    np.testing.assert_allclose(res.z[1], expected, rtol=0, atol=1e-12)
+    assert any(m.startswith("1 unit(s) neighbour every other unit") for m in res.warnings)
+    assert not any("every unit neighbours every other unit" in m for m in res.warnings)
+
+
+def test_no_neighbours_anywhere_says_so() -> None:
+    islands = sparse.csr_matrix((4, 4))
+    for y in ([1, 2, 3, 4], [2, 2, 2, 2]):
+        with pytest.raises(InsufficientDataError, match="no unit has a neighbour") as err:
+            gi_star(y, islands)
+        assert "same value" not in str(err.value)
+
+
+def test_same_value_with_neighbours_keeps_its_message() -> None:
+    path = sparse.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float))
+    for star in (True, False):
+        with pytest.raises(InsufficientDataError, match="every unit has the same value"):
+            gi_star([2, 2, 2], path, star=star)
+
+
 def test_sparse_counts_warning() -> None:
     import libpysal
 
