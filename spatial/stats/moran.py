@@ -173,6 +173,11 @@ def _prepare(y: npt.ArrayLike, w: Any, transform: str, permutations: int
         wt = sparse.csr_matrix(sparse.diags(inv) @ wb)
     else:
         wt = wb
+    if islands.all():
+        # checked first: with no neighbours anywhere the values are not the problem
+        raise InsufficientDataError(
+            "no unit has a neighbour: Moran's I is undefined (every unit is an island; check "
+            "the weights, e.g. the unit size or the neighbour ring)", details={"units": n})
     if not np.any(x != x[0]):
         raise InsufficientDataError("every unit has the same value: Moran's I is undefined",
                                     details={"units": n, "value": float(x[0])})

@@ -273,3 +273,15 @@ def test_realdata_sheffield_local_moran_against_esda(shared_data: Path) -> None:
     assert untied.sum() > 100
     ok = np.abs(res.p_sim_folded[untied] - lm.p_sim[untied]) <= band[untied]  # type: ignore[index]
     assert ok.mean() >= 0.99
+
+
+def test_all_islands_say_so_rather_than_same_value() -> None:
+    """With no neighbour anywhere the cause is the weights, whatever the values."""
+    w = sparse.csr_matrix((5, 5))
+    for values in ([1.0, 2.0, 3.0, 4.0, 5.0], [2.0] * 5):
+        for stat in (local_moran, global_moran):
+            with pytest.raises(InsufficientDataError, match="no unit has a neighbour"):
+                stat(np.array(values), w, permutations=0)
+    path = sparse.diags([np.ones(4), np.ones(4)], [-1, 1], format="csr")
+    with pytest.raises(InsufficientDataError, match="every unit has the same value"):
+        global_moran(np.full(5, 2.0), path, permutations=0)
