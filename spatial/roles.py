@@ -12,7 +12,9 @@ from typing import Final
 
 #: Every role, most privileged first.
 ROLES: Final = ("admin", "analyst", "partner", "viewer")
+#: Roles that analyse: import, create operations, save results.
+ANALYST_ROLES: Final = ("admin", "analyst")
 #: Roles that may receive events at point level and every statistic.
-POINT_LEVEL_ROLES: Final = frozenset({"admin", "analyst"})
+POINT_LEVEL_ROLES: Final = frozenset(ANALYST_ROLES)
 #: Roles that receive disclosure-controlled aggregates only.
 CONTROLLED_ROLES: Final = frozenset({"partner", "viewer"})

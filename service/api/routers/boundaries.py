@@ -16,6 +16,7 @@ from service.app.importer import import_boundaries
 from service.render.geojson import feature_collection, geometry_features
 from service.settings import Settings
 from service.store import Store
+from spatial.roles import ANALYST_ROLES
 from spatial.timewindow import parse_effective_date
 
 router = APIRouter(prefix="/v1", tags=["boundaries"],
@@ -44,7 +45,7 @@ async def create_boundary_set(request: Request,
                                                        "multi-layer file"),
                               store: Store = Depends(get_store),
                               settings: Settings = Depends(get_settings_dep),
-                              who: Principal = Depends(expensive("admin", "analyst"))
+                              who: Principal = Depends(expensive(*ANALYST_ROLES))
                               ) -> dict[str, Any]:
     eff = parse_effective_date(effective_date)
     async with upload_folder() as folder:

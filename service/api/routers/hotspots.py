@@ -19,6 +19,7 @@ from service.app.results import save_result
 from service.settings import Settings
 from service.store import Store
 from spatial.errors import PermissionDeniedError
+from spatial.roles import ANALYST_ROLES
 from spatial.timewindow import parse_window
 
 router = APIRouter(prefix="/v1", tags=["hotspots"],
@@ -66,7 +67,7 @@ def get_hotspots(req: CountsRequest = Depends(counts_request),
                  store: Store = Depends(get_store),
                  settings: Settings = Depends(get_settings_dep),
                  who: Principal = Depends(expensive())) -> dict[str, Any]:
-    if save and who.role not in ("admin", "analyst"):
+    if save and who.role not in ANALYST_ROLES:
         raise PermissionDeniedError(f"role {who.role!r} may not save results")
     check_hotspot_cost(store, req, opts, limits_for(settings, who.role))
     fc = hotspots_collection(store, req, opts, role=who.role, actor=who.actor)

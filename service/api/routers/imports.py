@@ -20,6 +20,7 @@ from service.app.importer import FORMATS, import_events
 from service.settings import Settings
 from service.store import Store
 from spatial.io.mapping import ColumnMapping
+from spatial.roles import ANALYST_ROLES
 
 router = APIRouter(prefix="/v1", tags=["imports"],
                    responses=KEYED_RESPONSES)
@@ -39,7 +40,7 @@ async def create_import(request: Request,
                                                "easting=..,northing=..,crs=27700,category=.."),
                         store: Store = Depends(get_store),
                         settings: Settings = Depends(get_settings_dep),
-                        who: Principal = Depends(expensive("admin", "analyst"))
+                        who: Principal = Depends(expensive(*ANALYST_ROLES))
                         ) -> dict[str, Any]:
     mapping = ColumnMapping.parse(map) if map else None
     async with upload_folder() as folder:

@@ -19,11 +19,11 @@ from service.app.operations import (
     start_operation,
 )
 from service.store import Store
+from spatial.roles import ANALYST_ROLES
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
-ANALYSTS = ("analyst", "admin")
 
 
 @router.post("", status_code=201, response_model=Operation,
@@ -31,7 +31,7 @@ ANALYSTS = ("analyst", "admin")
              summary="Create an operation: target, buffer, control (or a suggested one), "
                      "windows and the layers to evaluate, each an output or an outcome")
 def create(body: OperationIn, store: Store = Depends(get_store),
-           who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
+           who: Principal = Depends(require_role(*ANALYST_ROLES))) -> dict[str, Any]:
     return create_operation(store, body, actor=who.actor)
 
 
@@ -39,7 +39,7 @@ def create(body: OperationIn, store: Store = Depends(get_store),
              summary="Planning figures for a proposed operation before it is created: the "
                      "minimum detectable change per layer and the after window needed")
 def plan(body: PlanIn, store: Store = Depends(get_store),
-         who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
+         who: Principal = Depends(require_role(*ANALYST_ROLES))) -> dict[str, Any]:
     return plan_operation(store, body, actor=who.actor)
 
 
@@ -56,7 +56,7 @@ def get(op_id: int, store: Store = Depends(get_store),
              summary="Mark the operation started and lock its baseline (before-window counts "
                      "with a sha256 fingerprint)")
 def start(op_id: int, store: Store = Depends(get_store),
-          who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
+          who: Principal = Depends(require_role(*ANALYST_ROLES))) -> dict[str, Any]:
     return start_operation(store, op_id, actor=who.actor)
 
 
@@ -64,7 +64,7 @@ def start(op_id: int, store: Store = Depends(get_store),
              summary="Share the operation with partners and viewers (`shared=true`) or withdraw "
                      "it (`shared=false`); they see it only once it is started")
 def share(op_id: int, shared: bool = True, store: Store = Depends(get_store),
-          who: Principal = Depends(require_role(*ANALYSTS))) -> dict[str, Any]:
+          who: Principal = Depends(require_role(*ANALYST_ROLES))) -> dict[str, Any]:
     return share_operation(store, op_id, shared=shared, actor=who.actor)
 
 
@@ -74,5 +74,5 @@ def share(op_id: int, shared: bool = True, store: Store = Depends(get_store),
                     "the overdose watch and the dealing-site re-map (analysts only: it holds "
                     "small-area health and intelligence figures)")
 def report(op_id: int, store: Store = Depends(get_store),
-           who: Principal = Depends(expensive(*ANALYSTS))) -> dict[str, Any]:
+           who: Principal = Depends(expensive(*ANALYST_ROLES))) -> dict[str, Any]:
     return operation_report(store, op_id, actor=who.actor)
