@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from spatial.errors import ParameterError
 from spatial.evaluation.areas import OperationAreas
@@ -42,6 +43,13 @@ from spatial.evaluation.counting import (
     Placement,
     count_table,
     place_events,
+)
+from spatial.evaluation.harm_index import (
+    HarmSection,
+    category_weights,
+    harm_section,
+    load_harm_table,
+    weightable_layer,
 )
 from spatial.evaluation.options import EvaluationOptions
 from spatial.evaluation.overdose_watch import overdose_watch
@@ -192,7 +200,52 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
         sppt_cells=None if m.units is None else len(m.units.ids),
         harm_weighted=_harm_weighted(harm, counts, opts.alpha), overdose_watch=watch,
         dealing_sites=None if sites is None else classify_sites(sites, areas, windows),
-        baseline_lock=lock, notes=tuple(notes))
+        baseline_lock=lock, notes=tuple(notes),
+        harm=_harm(events, m, areas, windows, specs, opts, locked, time_weighted))
+
+
+def _harm(events: EventArrays, m: Measured, areas: OperationAreas, windows: Windows,
+          specs: Sequence[MeasuredLayer], opts: EvaluationOptions,
+          locked: Mapping[str, Any] | None, time_weighted: bool) -> HarmSection | None:
+    """The harm section (:func:`spatial.evaluation.harm_index.harm_section`): every single
+    category of the evaluated weightable layers ('*' and '+' specs split into their
+    categories), counted like the layers and with the lock's before counts."""
+    if opts.harm_index is None:
+        return None
+    table = load_harm_table(opts.harm_index)
+    refused: dict[str, str] = {}
+    wanted: dict[str, MeasuredLayer] = {}
+    for spec in specs:
+        ok, why = weightable_layer(spec.layer)
+        if not ok:
+            refused[spec.layer] = str(why)
+            continue
+        cats = spec.categories or tuple(sorted(map(str, pd.unique(
+            events.category[events.layer == spec.layer]))))
+        for cat in cats:
+            wanted.setdefault(f"{spec.layer}/{cat}", MeasuredLayer(spec.layer, cat, spec.role))
+    counts = count_table(events, areas, windows, list(wanted.values()), placed=m.placed)
+    weighted = category_weights(table, [k.split("/", 1)[1] for k in counts],
+                                include_police_generated=opts.harm_include_police_generated)
+    notes = []
+    if locked is not None:
+        for key, lc in counts.items():
+            lk = locked.get("layers", {}).get(key)
+            if lk is None and key.split("/", 1)[1] in weighted.weights:
+                notes.append(f"{key} was not in the baseline lock: its current before counts "
+                             "are in the harm figures")
+            elif lk is not None:
+                counts[key] = apply_locked(lc, lk)
+    area_km2 = ({a: areas.area_km2(a) for a in AREA_NAMES} if opts.area_weights else None)
+    tables = {k: lc.table(time_weighted=time_weighted, area_km2=area_km2,
+                          has_buffer_control=areas.buffer_control is not None)
+              for k, lc in counts.items()}
+    lengths = (next(iter(counts.values())).lengths if counts
+               else windows.lengths(False))
+    return harm_section(table, {k: lc.areas for k, lc in counts.items()}, tables, lengths,
+                        alpha=opts.alpha,
+                        include_police_generated=opts.harm_include_police_generated,
+                        refused=refused, notes=notes)
 
 
 def _use_lock(m: Measured, locked: Mapping[str, Any] | None, events: EventArrays,

@@ -33,6 +33,12 @@ class EvaluationOptions:
         Put the density difference grid itself in the report.
     overdose_layer, dealing_site_layer : str
         Layers for the overdose watch and the site re-map.
+    harm_index : str, optional
+        ``cchi``, ``css`` or the path of a force's harm table
+        (:mod:`spatial.evaluation.harm_index`): adds the harm section.
+    harm_include_police_generated : bool
+        Weight police-generated categories (Drugs, Possession of weapons) too;
+        by default they are excluded from harm, and the report says so.
     """
 
     alpha: float = 0.05
@@ -46,6 +52,8 @@ class EvaluationOptions:
     include_surface: bool = False
     overdose_layer: str = "ambulance"
     dealing_site_layer: str = "dealing_site"
+    harm_index: str | None = None
+    harm_include_police_generated: bool = False
 
     def __post_init__(self) -> None:
         if not (0 < self.alpha < 1):
@@ -58,6 +66,8 @@ class EvaluationOptions:
             raise ParameterError("h3_resolution", "must be 0-15")
         if not (self.kde_cell_m > 0 and self.kde_bandwidth_m > 0):
             raise ParameterError("kde", "cell size and bandwidth must be positive metres")
+        if self.harm_index is not None and not self.harm_index.strip():
+            raise ParameterError("harm_index", "give cchi, css or the path of a harm table CSV")
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

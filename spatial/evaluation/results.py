@@ -15,6 +15,7 @@ from spatial.evaluation.areas import OperationAreas
 from spatial.evaluation.cells import CellChange
 from spatial.evaluation.count_table import CountTable
 from spatial.evaluation.counting import LayerCounts
+from spatial.evaluation.harm_index import HarmSection
 from spatial.evaluation.options import EvaluationOptions
 from spatial.evaluation.rings import DistanceDecayResult
 from spatial.evaluation.wdd import EffectTest, HarmWeightedResult
@@ -144,6 +145,9 @@ class OperationEvaluation:
     baseline_lock : BaselineLock
     notes : tuple of Note
         Across layers, in order (may repeat; the report drops repeats).
+    harm : HarmSection or None
+        Harm on a standard scale (CCHI, CSS or a force's table) when
+        ``options.harm_index`` is set.
     """
 
     areas: OperationAreas
@@ -158,6 +162,7 @@ class OperationEvaluation:
     dealing_sites: Mapping[str, Any] | None
     baseline_lock: BaselineLock
     notes: tuple[Note, ...]
+    harm: HarmSection | None = None
 
     @property
     def has_buffer_control(self) -> bool:
