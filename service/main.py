@@ -21,6 +21,7 @@ from service.api.routers import (
     counts,
     displacement,
     events,
+    harm_indices,
     health,
     hotspots,
     imports,
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_middleware(RefusalAuditMiddleware)  # every 401/403/429 into the audit log
     app.add_middleware(RequestLogMiddleware)  # added last: outermost, sees every answer
     for module in (health, layers, imports, events, boundaries, counts, hotspots, results,
-                   maps, operations, displacement, audit):
+                   maps, operations, displacement, audit, harm_indices):
         app.include_router(module.router)
     app.include_router(ogc_router)
     # vendored JS/CSS for maps, so pages load nothing from CDNs

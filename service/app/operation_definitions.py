@@ -112,6 +112,10 @@ class OptionsIn(_Model):
     decay_max_m: float | None = Field(None, gt=0, le=20_000)
     overdose_layer: str = "ambulance"
     dealing_site_layer: str = "dealing_site"
+    harm_index: str | None = Field(None, min_length=1, max_length=500,
+                                   description="cchi or css (a shipped harm index; the CLI "
+                                               "also takes the path of a force's table)")
+    harm_include_police_generated: bool = False
 
     def evaluation(self) -> EvaluationOptions:
         return EvaluationOptions(
@@ -119,7 +123,9 @@ class OptionsIn(_Model):
             min_count=self.min_count, area_weights=self.area_weights,
             h3_resolution=self.h3_resolution, kde_cell_m=self.kde_cell_m,
             kde_bandwidth_m=self.kde_bandwidth_m, include_surface=self.include_surface,
-            overdose_layer=self.overdose_layer, dealing_site_layer=self.dealing_site_layer)
+            overdose_layer=self.overdose_layer, dealing_site_layer=self.dealing_site_layer,
+            harm_index=self.harm_index,
+            harm_include_police_generated=self.harm_include_police_generated)
 
 
 class OperationIn(_Model):

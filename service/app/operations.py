@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -200,8 +201,13 @@ def _concurrent(store: Store, op_id: int | None, req: OperationIn,
     return out
 
 
-def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
-    """The evaluation report of a stored operation (JSON-able dict)."""
+def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | None = None,
+                     include_police_generated: bool | None = None) -> dict[str, Any]:
+    """The evaluation report of a stored operation (JSON-able dict).
+
+    ``harm_index`` (``cchi``, ``css`` or a table's path) and ``include_police_generated``
+    override the definition's options for this report: it gains a ``harm`` section
+    (:func:`service.render.operation_report.harm_dict`)."""
     row = store.operation(op_id)
     defn = json.loads(row.definition)
     req = OperationIn.model_validate(defn["request"])
@@ -217,8 +223,13 @@ def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
     locked = baseline["counts"] if baseline else None
     concurrent = _concurrent(store, op_id, req, defn["resolved"].get("outline"), areas)
     caveats = ["concurrent_operations"] if concurrent else []
+    options = req.options.evaluation()
+    if harm_index is not None:
+        options = replace(options, harm_index=harm_index)
+    if include_police_generated is not None:
+        options = replace(options, harm_include_police_generated=include_police_generated)
     report = operation_report_dict(evaluate_operation(
-        events, areas, windows, specs_of(req), options=req.options.evaluation(), sites=sites,
+        events, areas, windows, specs_of(req), options=options, sites=sites,
         locked=locked, caveats=caveats))
     known = store.layer_names()
     missing = sorted({la.layer for la in req.layers} - known)

@@ -13,6 +13,7 @@ from service.cli.analysis import autocorrelation_cmd, counts_cmd, hotspots_cmd, 
 from service.cli.audit import audit_group
 from service.cli.demo import demo
 from service.cli.displacement import displacement_group
+from service.cli.harm_index import harm_index_group
 from service.cli.imports import boundaries_group, import_group
 from service.cli.keys import keys_group
 from service.cli.maps import map_group, pack_group
@@ -32,5 +33,5 @@ def main(verbose: bool) -> None:
 
 for _command in (import_group, boundaries_group, layers_cmd, counts_cmd, hotspots_cmd,
                  autocorrelation_cmd, map_group, pack_group, keys_group, serve, migrate,
-                 demo, operation_group, displacement_group, audit_group):
+                 demo, operation_group, displacement_group, audit_group, harm_index_group):
     main.add_command(_command)

@@ -69,9 +69,21 @@ def _print_report(rep: dict[str, Any]) -> None:
         t = hw["total"]
         click.echo(f"\nharm-weighted WDD {t['estimate']:.3g} (SE {t['se']:.3g}, p "
                    f"{t['p_value'] if t['p_value'] is None else round(t['p_value'], 3)})")
+    if rep.get("harm"):
+        _print_harm(rep["harm"])
     for change in rep["baseline_lock"].get("changes", []):
         click.echo(f"baseline: {change['message']}")
     echo_each("warning: ", rep["warnings"])
+
+
+def _print_harm(h: dict[str, Any]) -> None:
+    click.echo(f"\nharm ({h['title']}, {h['version']}; {h['unit']}):")
+    for text in h["sentences"]:
+        click.echo(f"  {text}")
+    for w in h["weights"]:
+        click.echo(f"  weight {w['key']}: {w['weight']:g}")
+    echo_each("  not weighted: ", [f"{e['key']}: {e['reason']}" for e in h["excluded"]])
+    echo_each("  note: ", h["notes"])
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
@@ -149,15 +161,22 @@ def operation_share(op_id: int, withdraw: bool, as_json: bool) -> None:
 @click.argument("op_id", type=int)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write the JSON report here")
+@click.option("--harm-index", default=None, metavar="cchi|css|FILE",
+              help="add harm on a standard scale: the Cambridge Crime Harm Index, the ONS "
+                   "Crime Severity Score, or a force's own table (see remap harm-index)")
+@click.option("--include-police-generated", is_flag=True, default=None,
+              help="weight Drugs and Possession of weapons too (left out of harm by default)")
 @json_option
 @handles_errors
-def operation_report(op_id: int, out: Path | None, as_json: bool) -> None:
-    """The evaluation report, per layer."""
+def operation_report(op_id: int, out: Path | None, harm_index: str | None,
+                     include_police_generated: bool | None, as_json: bool) -> None:
+    """The evaluation report, per layer (and harm with --harm-index)."""
     from service.app import operations as opstore
 
     log.info("operation %d report: evaluating", op_id)
     t0 = time.perf_counter()
-    rep = opstore.operation_report(open_store(), op_id, actor="cli")
+    rep = opstore.operation_report(open_store(), op_id, actor="cli", harm_index=harm_index,
+                                   include_police_generated=include_police_generated)
     log.info("operation %d report done in %.1f s: %d layer(s)", op_id,
              time.perf_counter() - t0, len(rep["layers"]))
     if out is not None:

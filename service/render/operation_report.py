@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from service.render.numbers import p_text, plain
 from service.render.sentences import CAVEAT_TEXT, explain
 from spatial.evaluation.cells import CellChange
 from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
+from spatial.evaluation.harm_index import HarmSection
 from spatial.evaluation.results import (
     HarmWeighted,
     LayerEvaluation,
@@ -50,7 +52,8 @@ def caveat_text(key: str) -> str:
 
 def operation_report_dict(ev: OperationEvaluation) -> dict[str, Any]:
     """The evaluation report: ``parameters``, ``layers``, ``harm_weighted_wdd``,
-    ``overdose_watch``, ``dealing_sites``, ``baseline_lock``, ``warnings``."""
+    ``overdose_watch``, ``dealing_sites``, ``baseline_lock``, ``warnings`` and, with a
+    harm index, ``harm`` (:func:`harm_dict`)."""
     lock: dict[str, Any] = {"locked": ev.baseline_lock.locked,
                             "changes": list(ev.baseline_lock.changes)}
     if not ev.baseline_lock.locked:
@@ -63,10 +66,77 @@ def operation_report_dict(ev: OperationEvaluation) -> dict[str, Any]:
         sites = {**ev.dealing_sites,
                  "caveats": [caveat_text(k) for k in ev.dealing_sites["caveats"]]}
     warnings = [text for note in ev.notes for text in _operation_note(note, ev)]
-    return {"parameters": _parameters(ev), "layers": [layer_dict(la, ev) for la in ev.layers],
-            "harm_weighted_wdd": _harm_dict(ev.harm_weighted), "overdose_watch": ev.overdose_watch,
-            "dealing_sites": sites, "baseline_lock": lock,
-            "warnings": list(dict.fromkeys(warnings))}
+    out = {"parameters": _parameters(ev), "layers": [layer_dict(la, ev) for la in ev.layers],
+           "harm_weighted_wdd": _harm_dict(ev.harm_weighted), "overdose_watch": ev.overdose_watch,
+           "dealing_sites": sites, "baseline_lock": lock,
+           "warnings": list(dict.fromkeys(warnings))}
+    if ev.harm is not None:
+        out["harm"] = harm_dict(ev.harm, ev)
+    return out
+
+
+AREA_WORDS: Final = {"target": "the target", "buffer": "the buffer", "control": "the control",
+                     "buffer_control": "the buffer control"}
+
+
+def harm_dict(h: HarmSection, ev: OperationEvaluation) -> dict[str, Any]:
+    """The harm section in numbers and words: the index and version, the weights used
+    and how each was obtained, harm per area and window (and per day), the
+    harm-weighted WDD, and every category left out with its reason."""
+    t = h.table
+    unit = t.get("unit") or "weight units"
+    short_unit = unit.split(" (")[0]
+    areas = [a for a in AREA_NAMES if ev.has_buffer_control or a != "buffer_control"]
+    lengths = {w: v for w, v in (ev.layers[0].counts.lengths if ev.layers else {}).items()}
+    sentences = []
+    for a in areas:
+        b, af = h.totals[a]["before"], h.totals[a]["after"]
+        pb, pa = h.per_day[a]["before"], h.per_day[a]["after"]
+        rate = (f" ({plain(pb * 30, 3)} → {plain(pa * 30, 3)} per 30 days)"
+                if pb is not None and pa is not None and lengths.get("before") != lengths.get(
+                    "after") else "")
+        sentences.append(f"Harm in {AREA_WORDS[a]}: {plain(b, 6)} {short_unit} before, "
+                         f"{plain(af, 6)} after{rate}.")
+    wdd: dict[str, Any] | None = None
+    if h.wdd is not None:
+        tot = h.wdd.total
+        direction = ("harm fell relative to the controls" if tot.estimate < 0 and tot.significant
+                     else "harm rose relative to the controls" if tot.significant
+                     else "no significant change in harm relative to the controls")
+        ci = ("" if tot.ci_low is None else
+              f", {100 * (1 - tot.alpha):g} % CI {plain(tot.ci_low, 4)} to {plain(tot.ci_high or 0, 4)}")
+        wdd = {**h.wdd.as_dict(),
+               "sentence": (f"Harm-weighted WDD {plain(tot.estimate, 4)} (SE {plain(tot.se, 4)}"
+                            f"{ci}, {p_text(tot.p_value)}): {direction}."),
+               "reading": "Σ wᵢ·WDDᵢ over the weighted categories, variance Σ wᵢ²·Var(WDDᵢ) "
+                          "(categories as independent Poisson counts; Wheeler & Ratcliffe "
+                          "2018); negative: harm prevented relative to the controls"}
+        sentences.append(wdd["sentence"])
+    generated = [k for k, why in h.excluded.items() if why.startswith("police-generated")]
+    if generated:
+        sentences.append(f"Left out as police-generated (their counts measure police "
+                         f"activity): {', '.join(generated)}.")
+    elif h.include_police_generated:
+        sentences.append("Police-generated categories (Drugs, Possession of weapons) are "
+                         "included on request: their counts measure police activity as much "
+                         "as harm.")
+    return {
+        "index": t.get("name"), "title": t.get("title"), "version": t.get("version"),
+        "unit": unit, "source": t.get("source"), "citation": t.get("citation"),
+        "shipped": t.get("shipped"),
+        "include_police_generated": h.include_police_generated,
+        "weights": [{"key": c.key, "weight": c.weight, "basis": c.basis} for c in h.categories],
+        "excluded": [{"key": k, "reason": why} for k, why in h.excluded.items()],
+        "totals": {a: dict(h.totals[a]) for a in areas},
+        "per_day": {a: dict(h.per_day[a]) for a in areas},
+        "by_category": [{"key": c.key, "weight": c.weight,
+                         "counts": {a: dict(c.counts[a]) for a in areas},
+                         "wdd": None if c.wdd is None else c.wdd.as_dict(),
+                         "reason": c.reason} for c in h.categories],
+        "harm_weighted_wdd": wdd,
+        "sentences": sentences,
+        "notes": list(h.notes),
+    }
 
 
 def _parameters(ev: OperationEvaluation) -> dict[str, Any]:

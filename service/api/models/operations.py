@@ -65,6 +65,10 @@ class OperationReport(Closed):
                                            "z, p and CI, the verdict, rings, distance decay, "
                                            "SPPT, density change, planning")
     harm_weighted_wdd: Blob | None
+    harm: Blob | None = Field(None, description="harm on a standard scale (CCHI, CSS) when a "
+                                                "harm index is asked for: index and version, "
+                                                "weights and their basis, harm per area and "
+                                                "window, the harm-weighted WDD, exclusions")
     overdose_watch: Blob
     dealing_sites: Blob
     baseline_lock: Blob

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from service.api.auth import Principal, expensive, get_store, principal, require_role
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
 from service.api.models.operations import Operation, OperationReport, Plan
+from service.app.harm_indices import check_shipped
 from service.app.operation_definitions import OperationIn, PlanIn
 from service.app.operations import (
     create_operation,
@@ -32,6 +33,7 @@ router = APIRouter(prefix="/v1/operations", tags=["operations"],
                      "windows and the layers to evaluate, each an output or an outcome")
 def create(body: OperationIn, store: Store = Depends(get_store),
            who: Principal = Depends(require_role(*ANALYST_ROLES))) -> dict[str, Any]:
+    check_shipped(body.options.harm_index)
     return create_operation(store, body, actor=who.actor)
 
 
@@ -73,6 +75,16 @@ def share(op_id: int, shared: bool = True, store: Store = Depends(get_store),
                     "CI, the verdict, rings, distance decay, SPPT, density change, planning; "
                     "the overdose watch and the dealing-site re-map (analysts only: it holds "
                     "small-area health and intelligence figures)")
-def report(op_id: int, store: Store = Depends(get_store),
+def report(op_id: int,
+           harm_index: str | None = Query(
+               None, pattern=r"^[a-z][a-z0-9_-]{0,39}$",
+               description="weigh harm with a shipped index (cchi, css; see "
+                           "/v1/harm-indices): adds the `harm` section"),
+           include_police_generated: bool | None = Query(
+               None, description="weight Drugs and Possession of weapons too (left out of "
+                                 "harm by default: their counts measure police activity)"),
+           store: Store = Depends(get_store),
            who: Principal = Depends(expensive(*ANALYST_ROLES))) -> dict[str, Any]:
-    return operation_report(store, op_id, actor=who.actor)
+    check_shipped(harm_index)
+    return operation_report(store, op_id, actor=who.actor, harm_index=harm_index,
+                            include_police_generated=include_police_generated)
