@@ -77,7 +77,8 @@ def _print_report(rep: dict[str, Any]) -> None:
 
 
 def _print_harm(h: dict[str, Any]) -> None:
-    click.echo(f"\nharm ({h['title']}, {h['version']}; {h['unit']}):")
+    click.echo(f"\nharm: {h['title']}, {h['version']}")
+    click.echo(f"  unit: {h['unit']}")
     for text in h["sentences"]:
         click.echo(f"  {text}")
     for w in h["weights"]:

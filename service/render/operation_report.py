@@ -79,6 +79,14 @@ AREA_WORDS: Final = {"target": "the target", "buffer": "the buffer", "control": 
                      "buffer_control": "the buffer control"}
 
 
+def _amount(x: float) -> str:
+    """Harm as a report writes it: whole numbers with thousands separators from 100 up."""
+    if abs(x) >= 100:
+        text = f"{x:,.0f}"
+        return "0" if text == "-0" else text
+    return plain(x, 3)
+
+
 def harm_dict(h: HarmSection, ev: OperationEvaluation) -> dict[str, Any]:
     """The harm section in numbers and words: the index and version, the weights used
     and how each was obtained, harm per area and window (and per day), the
@@ -92,22 +100,26 @@ def harm_dict(h: HarmSection, ev: OperationEvaluation) -> dict[str, Any]:
     for a in areas:
         b, af = h.totals[a]["before"], h.totals[a]["after"]
         pb, pa = h.per_day[a]["before"], h.per_day[a]["after"]
-        rate = (f" ({plain(pb * 30, 3)} → {plain(pa * 30, 3)} per 30 days)"
+        rate = (f" ({_amount(pb * 30)} → {_amount(pa * 30)} per 30 days)"
                 if pb is not None and pa is not None and lengths.get("before") != lengths.get(
                     "after") else "")
-        sentences.append(f"Harm in {AREA_WORDS[a]}: {plain(b, 6)} {short_unit} before, "
-                         f"{plain(af, 6)} after{rate}.")
+        sentences.append(f"Harm in {AREA_WORDS[a]}: {_amount(b)} {short_unit} before, "
+                         f"{_amount(af)} after{rate}.")
     wdd: dict[str, Any] | None = None
     if h.wdd is not None:
         tot = h.wdd.total
+        per = ((" per day" if ev.time_weighted else "")
+               + (" per km²" if ev.options.area_weights else ""))
         direction = ("harm fell relative to the controls" if tot.estimate < 0 and tot.significant
                      else "harm rose relative to the controls" if tot.significant
                      else "no significant change in harm relative to the controls")
         ci = ("" if tot.ci_low is None else
-              f", {100 * (1 - tot.alpha):g} % CI {plain(tot.ci_low, 4)} to {plain(tot.ci_high or 0, 4)}")
-        wdd = {**h.wdd.as_dict(),
-               "sentence": (f"Harm-weighted WDD {plain(tot.estimate, 4)} (SE {plain(tot.se, 4)}"
-                            f"{ci}, {p_text(tot.p_value)}): {direction}."),
+              f", {100 * (1 - tot.alpha):g} % CI {_amount(tot.ci_low)} to "
+              f"{_amount(tot.ci_high or 0.0)}")
+        wdd = {**h.wdd.as_dict(), "unit": f"{short_unit}{per}",
+               "sentence": (f"Harm-weighted WDD {_amount(tot.estimate)} {short_unit}{per} "
+                            f"(SE {_amount(tot.se)}{ci}, {p_text(tot.p_value)}): "
+                            f"{direction}."),
                "reading": "Σ wᵢ·WDDᵢ over the weighted categories, variance Σ wᵢ²·Var(WDDᵢ) "
                           "(categories as independent Poisson counts; Wheeler & Ratcliffe "
                           "2018); negative: harm prevented relative to the controls"}
