@@ -136,7 +136,9 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
     intervals; the SPPT over H3 cells of target + buffer (before vs after);
     the dual kernel density difference; planning figures. Across layers: the
     harm-weighted WDD (layers with a harm weight), the overdose watch and the
-    dealing-site re-map.
+    dealing-site re-map; with ``options.harm_index`` (CCHI, ONS CSS or a force's
+    table), harm per area and window and the index's harm-weighted WDD
+    (:mod:`spatial.evaluation.harm_index`).
 
     Nothing divides by zero: a measure that cannot be computed is ``None``
     with its reason, and the layer's ``notes`` say so.
