@@ -301,7 +301,8 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
     located = unitsmod.locate_points(units, events["lon"].to_numpy(), events["lat"].to_numpy(),
                                      events["x"].to_numpy(), events["y"].to_numpy(),
                                      h3_finest=_finest_cells(events))
-    index = located.index
+    whole_units = units.area is not None and disclosure.whole_units_only(role, layers)
+    index = located.in_units if whole_units else located.index
     counts = unitsmod.count(units, index)
     inside = int((index >= 0).sum())
     n_units = len(units.ids)
@@ -322,7 +323,15 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
         **{f"unit_{k}": v for k, v in units.parameters.items()},
         "small_number_suppression": disclosure.suppression_note(role, layers),
     }
-    if located.clipped:
+    if whole_units:
+        params["unit_edge_units"] = "counted whole (disclosure control)"
+    if whole_units and located.clipped:
+        clipped = total(located.clipped)
+        warnings.append(f"counted: {clipped} {'event' if clipped == 1 else 'events'} outside "
+                        "the study area in units that reach beyond its edge; protected "
+                        "counts are of whole units, since a unit cut by the area's edge is "
+                        "smaller than the disclosure policy allows")
+    elif located.clipped:
         clipped = total(located.clipped)
         warnings.append(f"not counted: {clipped} {'event' if clipped == 1 else 'events'} "
                         "outside the study area in units that reach beyond its edge (an edge "

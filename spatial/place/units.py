@@ -340,10 +340,14 @@ class Located:
         Points inside an edge unit but outside the study area ``units.area``:
         not counted (before the clip they were counted in the edge unit).
         0 when the units have no separate study area.
+    in_units : numpy.ndarray of int64
+        Position of each point's unit ignoring the study area (whole edge units),
+        for callers that may only count whole units (disclosure control).
     """
 
     index: IntArray
     clipped: int
+    in_units: IntArray
 
     @property
     def counted(self) -> int:
@@ -420,10 +424,10 @@ def locate_points(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike 
     """
     raw = _unit_positions(units, lon, lat, x, y, h3_finest, xy_epsg)
     if units.area is None:
-        return Located(raw, 0)
+        return Located(raw, 0, raw)
     cand = np.flatnonzero(raw >= 0)
     if cand.size == 0:
-        return Located(raw, 0)
+        return Located(raw, 0, raw)
     if lon is not None and lat is not None:
         lon_c = np.asarray(lon, dtype="float64").ravel()[cand]
         lat_c = np.asarray(lat, dtype="float64").ravel()[cand]
@@ -438,7 +442,7 @@ def locate_points(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike 
     outside = cand[~shapely.intersects_xy(units.area, lon_c, lat_c)]
     index = raw.copy()
     index[outside] = -1
-    return Located(index, int(outside.size))
+    return Located(index, int(outside.size), raw)
 
 
 def _unit_positions(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike | None,

@@ -120,3 +120,22 @@ def test_grid_squares_are_clipped_in_metres_too(edge_store: Store) -> None:
     assert int(uc.counts.sum()) == 2
     x_edge = crs.to_metric(np.array([AREA[2]]), np.array([LAT_C]), crs.BNG)[0][0]
     assert (uc.events.loc[uc.index >= 0, "x"] < x_edge).all()
+
+
+def test_protected_counts_keep_whole_edge_units(store: Store, tmp_path: Path) -> None:
+    """Disclosure control: a partner's ambulance counts are of whole cells (a cell cut by
+    a tiny area around one call-out would say where it was); the analyst's are clipped."""
+    path = tmp_path / "2018-10-edge-street.csv"
+    _write_policeuk(path, INSIDE + OUTSIDE_IN_EDGE_CELL + FAR)
+    import_events(store, [(path.name, path)], fmt="policeuk", layer="ambulance")
+    req = CountsRequest.parse(layer="ambulance", unit="h3:8", area=_bbox(), start="2018-10",
+                              end="2018-10")
+    partner = unit_counts(store, req, role="partner")
+    assert int(partner.counts.sum()) == 5
+    assert partner.parameters["unit_edge_units"] == "counted whole (disclosure control)"
+    assert partner.parameters["events_outside_area_in_edge_units"] == "<5"
+    assert any(w.startswith("counted: <5 events outside the study area") for w in
+               partner.warnings)
+    analyst = unit_counts(store, req, role="analyst")
+    assert int(analyst.counts.sum()) == 2
+    assert analyst.parameters["events_outside_area_in_edge_units"] == 3

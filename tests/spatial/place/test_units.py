@@ -372,6 +372,7 @@ def test_h3_edge_cell_counts_only_events_inside_the_area() -> None:
     # inside, two outside in the edge cell, on the edge (inside), far outside, no coordinates
     assert located.index.tolist() == [centre, -1, centre, -1, -1, -1]
     assert located.clipped == 2 and located.counted == 2 and located.not_counted == 4
+    assert located.in_units.tolist() == [centre] * 4 + [-1, -1]  # whole edge units
     assert (units.locate(us, lon, lat) == located.index).all()
     counts = units.count(us, located.index)
     assert counts[centre] == 2 and counts.sum() == 2
