@@ -420,7 +420,9 @@ def locate_points(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike 
     Sheffield neighbourhoods as the area, 8 Rotherham and Derbyshire events
     at ``h3:8`` (29 at ``h3:7``). The clip is an exact point-in-polygon test
     (``shapely.intersects_xy`` on the prepared area, so a point on its edge
-    is inside), run only on the points that landed in a unit.
+    is inside), run only on the points that landed in a unit: 1,000,000
+    random points over the Sheffield neighbourhoods (a 10,812-vertex polygon)
+    at ``h3:9`` took 0.93 s against 0.73 s unclipped.
     """
     raw = _unit_positions(units, lon, lat, x, y, h3_finest, xy_epsg)
     if units.area is None:

@@ -48,3 +48,16 @@ def test_fixed_and_rounded_keep_real_signs() -> None:
     assert math.isnan(rounded(float("nan"))) and rounded(float("-inf")) == float("-inf")
     with pytest.raises(ValueError):
         fixed(1.0, -1)
+
+
+def test_a_flat_difference_surface_has_no_signed_zero_ticks() -> None:
+    import numpy as np
+
+    from service.render.density_layer import _density_legend
+    from service.render.map_inputs import DensityGrid
+
+    grid = DensityGrid(values=np.zeros((3, 4)), bounds=(0.0, 0.0, 200.0, 150.0), epsg=27700,
+                       diverging=True)
+    legend = str(_density_legend(grid, 0.0))
+    assert "<span>0</span>" in legend and "−0" not in legend and "+0" not in legend
+    assert "<span>−2.50</span>" in str(_density_legend(grid, 2.5))
