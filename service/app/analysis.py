@@ -247,7 +247,9 @@ def _study_units(store: Store, req: CountsRequest, events: pd.DataFrame
             area_geom, w = study_area_geometry(store, req.area, events)
             keep = units.geometry.intersects(area_geom).to_numpy()
             gdf = gdf[keep]
-            units = unitsmod.boundary_units(gdf, set_name=info.name, version=info.version)
+            # units touching the area reach beyond it: the area clips what they count
+            units = unitsmod.boundary_units(gdf, set_name=info.name, version=info.version,
+                                            area=area_geom)
             warnings += w
         labels = gdf["label"].to_numpy(dtype=object)
         plain_ids = gdf["unit_id"].astype(str).to_numpy(dtype=object)
@@ -296,9 +298,11 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
         warnings: list[str] = []
     else:
         units, labels, plain_ids, warnings = _study_units(store, req, events)
-    index = unitsmod.locate(units, events["lon"].to_numpy(), events["lat"].to_numpy(),
-                            events["x"].to_numpy(), events["y"].to_numpy(),
-                            h3_finest=_finest_cells(events))
+    located = unitsmod.locate_points(units, events["lon"].to_numpy(), events["lat"].to_numpy(),
+                                     events["x"].to_numpy(), events["y"].to_numpy(),
+                                     h3_finest=_finest_cells(events))
+    whole_units = units.area is not None and disclosure.whole_units_only(role, layers)
+    index = located.in_units if whole_units else located.index
     counts = unitsmod.count(units, index)
     inside = int((index >= 0).sum())
     n_units = len(units.ids)
@@ -315,9 +319,23 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
         "units": n_units,
         "zero_units": int((counts == 0).sum()), "events_selected": total(len(events)),
         "events_counted": total(inside), "events_outside_area": total(len(events) - inside),
+        "events_outside_area_in_edge_units": total(located.clipped),
         **{f"unit_{k}": v for k, v in units.parameters.items()},
         "small_number_suppression": disclosure.suppression_note(role, layers),
     }
+    if whole_units:
+        params["unit_edge_units"] = "counted whole (disclosure control)"
+    if whole_units and located.clipped:
+        clipped = total(located.clipped)
+        warnings.append(f"counted: {clipped} {'event' if clipped == 1 else 'events'} outside "
+                        "the study area in units that reach beyond its edge; protected "
+                        "counts are of whole units, since a unit cut by the area's edge is "
+                        "smaller than the disclosure policy allows")
+    elif located.clipped:
+        clipped = total(located.clipped)
+        warnings.append(f"not counted: {clipped} {'event' if clipped == 1 else 'events'} "
+                        "outside the study area in units that reach beyond its edge (an edge "
+                        "unit counts only the events inside the study area)")
     warnings += data_warnings(events, n_units, inside, shown=total(inside))
     disclosure.audit_read(store, actor, role, req.layer, events=inside,
                           what={"unit": req.unit.describe(), "window": req.window.as_dict(),

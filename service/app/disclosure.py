@@ -63,6 +63,13 @@ def check_counts_request(store: Any, *, role: str, layers: tuple[str, ...], unit
         policy_rules.check_category_selection(role, layers[0], categories, selected, policy)
 
 
+def whole_units_only(role: str, layers: tuple[str, ...] | list[str]) -> bool:
+    """Must counts of ``layers`` for ``role`` be of whole units, edge units not cut by
+    the study area? Yes when any is protected: a unit cut by the area's edge is smaller
+    than the policy's unit, and a tiny area around one event would say where it is."""
+    return policy_rules.needs_small_number_suppression(role, list(layers))
+
+
 def shown_counts(role: str, layer: str, counts: Any) -> list[Any]:
     """Counts of ``layer`` as ``role`` may see them: exact, or protected."""
     if is_protected(role, layer):

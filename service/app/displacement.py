@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.render.operation_report import displacement_summary_report as displacement_summary
 from spatial.errors import ParameterError
 from spatial.evaluation.count_table import CountTable
 
-#: counts and weights are bounded so that no product of them can overflow a float
+#: counts and weights are bounded so that no product or quotient of them can overflow a
+#: float: a count is 0 or in MIN_COUNT..MAX_COUNT (a control of 1e-300 events made the
+#: control's change 1e312-fold, infinite, and the sentence writer failed on it)
 MAX_COUNT = 1e12
-Count = Field(ge=0, le=MAX_COUNT, allow_inf_nan=False, description="events (0 to 1e12)")
+MIN_COUNT = 1e-6
+Count = Field(ge=0, le=MAX_COUNT, allow_inf_nan=False,
+              description="events: 0, or 1e-6 to 1e12 (pro-rated counts may be fractional)")
 
 
 HarmWeight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
@@ -30,6 +34,13 @@ class Pair(BaseModel):
     model_config = ConfigDict(extra="forbid")
     before: float = Count
     after: float = Count
+
+    @field_validator("before", "after")
+    @classmethod
+    def _not_vanishing(cls, value: float) -> float:
+        if 0 < value < MIN_COUNT:
+            raise ValueError(f"a count is 0 or at least {MIN_COUNT:g} events, got {value:g}")
+        return value
 
 
 class TimeWeights(BaseModel):
@@ -72,7 +83,7 @@ class CalculateIn(BaseModel):
     area_weights: AreaWeights | None = None
     harm_weights: HarmWeight | dict[str, HarmWeight] | None = Field(
         None, description="a weight for the single table, or one per category")
-    alpha: float = Field(0.05, ge=1e-6, le=0.5,
+    alpha: float = Field(0.05, ge=1e-6, le=0.5, allow_inf_nan=False,
                          description="significance level (1e-6 to 0.5)")
     min_count: int | None = Field(None, ge=0, description="verdict floor (default 35 at 5 %)")
 

@@ -21,7 +21,7 @@ from service.cli.common import (
     json_option,
     open_store,
 )
-from service.render.numbers import p_text
+from service.render.numbers import fixed, p_text
 
 log = logging.getLogger("remap.cli")
 
@@ -96,7 +96,7 @@ def _print_hotspots(fc: dict[str, Any], method: str, correction: str) -> None:
                    f"{sum(1 for f in feats if f['Gi_Bin'] < 0)}")
         for f in hot[:10]:
             click.echo(f"  {f['unit_id']:<24} {f.get('label') or '':<24} count {f['count']:<5}"
-                       f" z {f['GiZScore']:.2f}  bin {f['Gi_Bin']:+d}")
+                       f" z {fixed(f['GiZScore'], 2)}  bin {f['Gi_Bin']:+d}")
     elif method == "lisa":
         click.echo("  clusters: " + ", ".join(f"{k} {v}" for k, v in
                                               sorted(Counter(f["cluster"] for f in feats)
@@ -185,9 +185,10 @@ def autocorrelation_cmd(layer: str, categories: tuple[str, ...], start: str | No
     res = autocorrelation(store, req, opts, role="admin")
 
     def human(r: dict[str, Any]) -> None:
-        click.echo(f"Moran's I = {r['I']:.4f} (E[I] = {r['expected_I']:.4f}); normal z "
-                   f"{r['normal']['z']:.2f} {p_text(r['normal']['p'])}; randomisation z "
-                   f"{r['randomisation']['z']:.2f} {p_text(r['randomisation']['p'])}"
+        click.echo(f"Moran's I = {fixed(r['I'], 4)} (E[I] = {fixed(r['expected_I'], 4)}); "
+                   f"normal z {fixed(r['normal']['z'], 2)} {p_text(r['normal']['p'])}; "
+                   f"randomisation z {fixed(r['randomisation']['z'], 2)} "
+                   f"{p_text(r['randomisation']['p'])}"
                    + (f"; permutation {p_text(r['permutation']['p'])}" if r["permutation"]
                       else ""))
 

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from service.cli.common import echo_each, emit, handles_errors, json_option
-from service.render.numbers import p_text, plain
+from service.render.numbers import fixed, p_text, plain
 from spatial.errors import ParameterError
 
 
@@ -41,9 +41,9 @@ def parse_area_weights(text: str) -> dict[str, float]:
 
 def _print_displacement(r: dict[str, Any]) -> None:
     w = r["wdd"]
-    ci = "n/a" if w["ci"] is None else f"[{w['ci'][0]:.1f}, {w['ci'][1]:.1f}]"
-    click.echo(f"WDD {w['estimate']:g}  SE {w['se']:.3f}  z "
-               f"{'n/a' if w['z'] is None else format(w['z'], '.2f')}  {p_text(w['p'])}  "
+    ci = "n/a" if w["ci"] is None else f"[{fixed(w['ci'][0], 1)}, {fixed(w['ci'][1], 1)}]"
+    click.echo(f"WDD {plain(w['estimate'], 6)}  SE {w['se']:.3f}  z "
+               f"{'n/a' if w['z'] is None else fixed(w['z'], 2)}  {p_text(w['p'])}  "
                f"CI {ci}")
     for key in ("sm", "bdm", "wdq", "tne"):
         m = r[key]

@@ -16,6 +16,7 @@ import click
 
 from service.cli.common import echo_each, emit, handles_errors, json_option, open_store, stack
 from service.cli.operation_definition import definition_from_options, definition_options
+from service.render.numbers import fixed, p_text, plain
 
 log = logging.getLogger("remap.cli")
 
@@ -50,11 +51,12 @@ def _print_report(rep: dict[str, Any]) -> None:
         m = layer.get("measures")
         if m:
             w = m["wdd"]
-            ci = (f"[{w['ci_low']:.3g}, {w['ci_high']:.3g}]" if w.get("ci_low") is not None
-                  else "n/a")
-            click.echo(f"  WDD {w['estimate']:.3g} (SE {w['se']:.3g}, z "
-                       f"{w['z'] if w['z'] is None else round(w['z'], 2)}, CI {ci}); WDQ "
-                       f"{m['wdq']['value'] if m['wdq']['value'] is None else round(m['wdq']['value'], 2)}")
+            ci = (f"[{plain(w['ci_low'], 3)}, {plain(w['ci_high'], 3)}]"
+                  if w.get("ci_low") is not None else "n/a")
+            wdq = m["wdq"]["value"]
+            click.echo(f"  WDD {plain(w['estimate'], 3)} (SE {plain(w['se'], 3)}, z "
+                       f"{'n/a' if w['z'] is None else fixed(w['z'], 2)}, CI {ci}); WDQ "
+                       f"{'n/a' if wdq is None else fixed(wdq, 2)}")
         click.echo(f"  {layer['verdict']['sentence']}")
         echo_each("  note: ", layer["warnings"])
     watch = rep["overdose_watch"]
@@ -67,8 +69,8 @@ def _print_report(rep: dict[str, Any]) -> None:
     hw = rep["harm_weighted_wdd"]
     if hw.get("total"):
         t = hw["total"]
-        click.echo(f"\nharm-weighted WDD {t['estimate']:.3g} (SE {t['se']:.3g}, p "
-                   f"{t['p_value'] if t['p_value'] is None else round(t['p_value'], 3)})")
+        click.echo(f"\nharm-weighted WDD {plain(t['estimate'], 3)} (SE {plain(t['se'], 3)}, "
+                   f"{p_text(t['p_value'])})")
     if rep.get("harm"):
         _print_harm(rep["harm"])
     for change in rep["baseline_lock"].get("changes", []):

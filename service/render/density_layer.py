@@ -104,7 +104,9 @@ def _density_legend(grid: DensityGrid, scale: float) -> Markup:
     lo = -1.0 if grid.diverging else 0.0
     gradient = ", ".join(f"{c} {100 * (p - lo) / (1 - lo):.0f}%" for p, c in stops)
     if grid.diverging:
-        ticks = [f"−{format_value(scale)}", "0", f"+{format_value(scale)}"]
+        # an all-zero difference has one tick: "−0 0 +0" would read as signed findings
+        ticks = ([f"−{format_value(scale)}", "0", f"+{format_value(scale)}"] if scale > 0
+                 else ["0"])
         text = ("Blue: fewer than before / the comparison; red: more. Colours centred on 0; "
                 f"cells within {DENSITY_FLOOR:.0%} of 0 are clear.")
     else:

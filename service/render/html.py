@@ -18,6 +18,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from service.render.numbers import plain
+
 
 @dataclass(frozen=True)
 class Table:
@@ -49,7 +51,9 @@ def _is_number(value: Any) -> bool:
 
 def _number(value: int | float) -> str:
     """A table number as the packs always showed it: 3 significant digits under 1,000."""
-    return f"{value:,.3g}" if isinstance(value, float) and abs(value) < 1000 else f"{value:,}"
+    if isinstance(value, float) and abs(value) < 1000:
+        return plain(value, 3, grouping=True)
+    return f"{value:,}"
 
 
 def _attribute(value: str) -> Markup:

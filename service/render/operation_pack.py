@@ -11,6 +11,7 @@ from typing import Any
 from service.render.html import Section, Table, Verdict
 from service.render.info_box import BASE_CAVEAT
 from service.render.map_base import build_map, render_html
+from service.render.numbers import plain
 from service.render.operation_map import (
     operation_caveats,
     operation_layers,
@@ -43,7 +44,7 @@ def _measure_rows(report: dict[str, Any]) -> list[tuple[Any, ...]]:
             rows.append((la["key"], name.replace("_", " "), e.get("estimate"), e.get("se"),
                          e.get("z"), e.get("p_value"),
                          None if e.get("ci_low") is None
-                         else f"{e['ci_low']:.3g} to {e['ci_high']:.3g}",
+                         else f"{plain(e['ci_low'], 3)} to {plain(e['ci_high'], 3)}",
                          e.get("reason") or ""))
         for name, label in _QUOTIENTS:
             e = ms.get(name) or {}

@@ -73,13 +73,15 @@ def check_alpha(alpha: float) -> None:
 
 
 def jsonable(value: Any) -> Any:
-    """Turn NaN into None and numpy scalars/arrays into Python values."""
+    """Turn NaN into None, -0.0 into 0.0 and numpy scalars/arrays into Python values."""
     if isinstance(value, np.ndarray):
         return [jsonable(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, float) and value == 0:
+        return 0.0  # a negative zero (0 times a negative weight) is printed "-0.0"
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

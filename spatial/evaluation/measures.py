@@ -134,7 +134,7 @@ def wdq(table: CountTable) -> Measure:
     bdm = buffer_displacement_measure(table)
     if bdm.value is None:  # pragma: no cover - same control counts as SM
         return Measure("wdq", None, bdm.reason)
-    value = bdm.value / sm.value
+    value = bdm.value / sm.value + 0.0  # 0/(SM < 0) is -0.0: "no displacement" has no sign
     _, label = wdq_label(value)
     return Measure("wdq", value, None, label)
 

@@ -52,6 +52,8 @@ IntArray = npt.NDArray[np.int64]
 KINDS = ("h3", "boundary", "grid")
 #: Refuse grids with more candidate squares than this (memory guard).
 MAX_GRID_CELLS = 4_000_000
+#: Recorded in ``UnitSet.parameters`` of units clipped to a study area.
+CLIPPED = {"edge_units": "count only events inside the study area"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +76,12 @@ class UnitSet:
         version, study-area description. JSON-serialisable.
     labels : numpy.ndarray of str, optional
         Readable names (boundary sets); ``None`` otherwise.
+    area : shapely Polygon/MultiPolygon in WGS84, optional
+        The study area when units reach beyond it (H3 cells and grid squares
+        over an area, boundary units chosen because they touch it). A point
+        outside it is in no unit (:func:`locate`), even inside an edge unit:
+        only events of the study area are counted. ``None`` when the units
+        are the study area.
     """
 
     kind: str
@@ -82,6 +90,7 @@ class UnitSet:
     epsg: int
     parameters: dict[str, Any] = field(default_factory=dict)
     labels: np.ndarray | None = None
+    area: Any = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -184,7 +193,8 @@ def h3_units(area: Any, resolution: int, *, description: str | None = None) -> U
     UnitSet
         ``kind="h3"``; ids sorted by H3 index; every cell whose boundary
         intersects the area (or that covers it), so every point of the area
-        lies in one of the cells.
+        lies in one of the cells. ``area`` is kept: an edge cell counts only
+        the events inside the area (:func:`locate`).
     """
     res = placement._check_resolution(resolution)
     area = wgs84_polygon(area)
@@ -195,7 +205,8 @@ def h3_units(area: Any, resolution: int, *, description: str | None = None) -> U
         geometry=gpd.GeoSeries(crs.h3_polygons_lonlat(cells), crs=f"EPSG:{crs.WGS84}"),
         epsg=_area_epsg(area),
         parameters={"resolution": res, "containment": "covers",
-                    "study_area": description or _describe(area)},
+                    "study_area": description or _describe(area), **CLIPPED},
+        area=area,
     )
 
 
@@ -218,7 +229,7 @@ def h3_units_from_bbox(bbox_lonlat: Sequence[float], resolution: int) -> UnitSet
 
 def boundary_units(units_gdf: gpd.GeoDataFrame, *, set_name: str,
                    subset: Sequence[str] | None = None, version: str | int | None = None,
-                   epsg: int | None = None) -> UnitSet:
+                   epsg: int | None = None, area: Any = None) -> UnitSet:
     """Units from a boundary set (the ``units`` frame of
     :func:`spatial.io.boundaries.read_boundaries`, or the store's copy).
 
@@ -236,6 +247,9 @@ def boundary_units(units_gdf: gpd.GeoDataFrame, *, set_name: str,
         Boundary set version, recorded in ``parameters``.
     epsg : int, optional
         Projected CRS for metric work; by default BNG in Great Britain, else UTM.
+    area : shapely Polygon/MultiPolygon in WGS84, optional
+        A study area other than the units themselves (e.g. the beats touching
+        a bbox): events outside it are not counted, even inside a unit.
 
     Raises
     ------
@@ -244,6 +258,8 @@ def boundary_units(units_gdf: gpd.GeoDataFrame, *, set_name: str,
         no units left.
     """
     ids, geoms, labels, kept = _boundary.select(units_gdf, set_name, subset)
+    if area is not None:
+        area = wgs84_polygon(area)
     if epsg is None:
         pts = shapely.point_on_surface(geoms)
         epsg = crs.metric_epsg(shapely.get_x(pts), shapely.get_y(pts))
@@ -255,8 +271,9 @@ def boundary_units(units_gdf: gpd.GeoDataFrame, *, set_name: str,
                     "subset": None if subset is None else [str(s) for s in subset],
                     "study_area": f"boundary set {set_name!r}"
                     + (f" version {version}" if version is not None else "")
-                    + kept},
-        labels=labels,
+                    + kept + ("" if area is None else f", within {_describe(area)}"),
+                    **({} if area is None else CLIPPED)},
+        labels=labels, area=area,
     )
 
 
@@ -280,7 +297,8 @@ def grid_units(area_or_bbox: Any, cell_size_m: float, epsg: int | None = None) -
         aligned on multiples of ``cell_size_m`` from the CRS origin. A square
         touching the area only along an edge is included: a point on that edge
         falls in it under floor division. WGS84 geometry is the projected
-        square's four corners.
+        square's four corners. ``area`` is kept: an edge square counts only
+        the events inside the area (:func:`locate`).
     """
     size = float(cell_size_m)
     if not np.isfinite(size) or size <= 0:
@@ -300,17 +318,63 @@ def grid_units(area_or_bbox: Any, cell_size_m: float, epsg: int | None = None) -
         geometry=gpd.GeoSeries(crs.geometry_to_wgs84(boxes, epsg), crs=f"EPSG:{crs.WGS84}"),
         epsg=epsg,
         parameters={"cell_size_m": size, "epsg": epsg, "origin": [0.0, 0.0],
-                    "study_area": description},
+                    "study_area": description, **CLIPPED},
+        area=area,
     )
 
 
 # --- placing points in units ---------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class Located:
+    """Where points fall in a unit set, and how many its study area left out.
+
+    Attributes
+    ----------
+    index : numpy.ndarray of int64
+        Position in ``units.ids`` of each point's unit; -1 for a point outside
+        the study area (also inside an edge unit), outside every unit, or
+        without coordinates.
+    clipped : int
+        Points inside an edge unit but outside the study area ``units.area``:
+        not counted (before the clip they were counted in the edge unit).
+        0 when the units have no separate study area.
+    in_units : numpy.ndarray of int64
+        Position of each point's unit ignoring the study area (whole edge units),
+        for callers that may only count whole units (disclosure control).
+    """
+
+    index: IntArray
+    clipped: int
+    in_units: IntArray
+
+    @property
+    def counted(self) -> int:
+        """Points in a unit of the study area."""
+        return int((self.index >= 0).sum())
+
+    @property
+    def not_counted(self) -> int:
+        """Points in no unit: outside the study area or without coordinates."""
+        return int((self.index < 0).sum())
+
+
 def locate(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike | None,
            x: npt.ArrayLike | None = None, y: npt.ArrayLike | None = None,
            h3_finest: npt.ArrayLike | None = None, *, xy_epsg: int | None = None) -> IntArray:
     """Position in ``units.ids`` of the unit holding each point, vectorised.
+
+    The ``index`` of :func:`locate_points` (see there).
+    """
+    return locate_points(units, lon, lat, x, y, h3_finest, xy_epsg=xy_epsg).index
+
+
+def locate_points(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike | None,
+                  x: npt.ArrayLike | None = None, y: npt.ArrayLike | None = None,
+                  h3_finest: npt.ArrayLike | None = None, *,
+                  xy_epsg: int | None = None) -> Located:
+    """The unit holding each point, counting only points of the study area.
 
     Parameters
     ----------
@@ -331,16 +395,62 @@ def locate(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike | None,
 
     Returns
     -------
-    numpy.ndarray of int64
-        Unit position, or -1 for points outside the study area's units
-        (and for missing coordinates).
+    Located
+        Unit position of each point (-1 outside the study area, also in an
+        edge unit, and for missing coordinates) and the number of points the
+        study area left out of edge units.
+
+    Raises
+    ------
+    ParameterError
+        ``lon/lat`` when only ``h3_finest`` is given for units with a study
+        area: a stored cell cannot say which side of the area's edge its
+        point is.
 
     Notes
     -----
     H3 is not exactly nested, so H3 units are located by indexing
     ``lon``/``lat`` at the unit resolution; stored finer cells are only a
     fallback (measurements in :mod:`spatial.place.h3_units`).
+
+    H3 cells and grid squares over a study area reach beyond it (every cell
+    touching it is a unit, so that every point of the area has one). Without
+    the clip an edge cell would count events from beyond the area: on the
+    police.uk Drugs events of South Yorkshire and Derbyshire with the
+    Sheffield neighbourhoods as the area, 8 Rotherham and Derbyshire events
+    at ``h3:8`` (29 at ``h3:7``). The clip is an exact point-in-polygon test
+    (``shapely.intersects_xy`` on the prepared area, so a point on its edge
+    is inside), run only on the points that landed in a unit: 1,000,000
+    random points over the Sheffield neighbourhoods (a 10,812-vertex polygon)
+    at ``h3:9`` took 0.93 s against 0.73 s unclipped.
     """
+    raw = _unit_positions(units, lon, lat, x, y, h3_finest, xy_epsg)
+    if units.area is None:
+        return Located(raw, 0, raw)
+    cand = np.flatnonzero(raw >= 0)
+    if cand.size == 0:
+        return Located(raw, 0, raw)
+    if lon is not None and lat is not None:
+        lon_c = np.asarray(lon, dtype="float64").ravel()[cand]
+        lat_c = np.asarray(lat, dtype="float64").ravel()[cand]
+    elif x is not None and y is not None:
+        lon_c, lat_c = crs.to_wgs84(np.asarray(x, dtype="float64").ravel()[cand],
+                                    np.asarray(y, dtype="float64").ravel()[cand],
+                                    units.epsg if xy_epsg is None else int(xy_epsg))
+    else:
+        raise ParameterError("lon/lat", "needed to keep points inside the study area: its "
+                                        "edge units reach beyond it")
+    shapely.prepare(units.area)
+    outside = cand[~shapely.intersects_xy(units.area, lon_c, lat_c)]
+    index = raw.copy()
+    index[outside] = -1
+    return Located(index, int(outside.size), raw)
+
+
+def _unit_positions(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLike | None,
+                    x: npt.ArrayLike | None, y: npt.ArrayLike | None,
+                    h3_finest: npt.ArrayLike | None, xy_epsg: int | None) -> IntArray:
+    """Unit of each point, ignoring the study area (-1: in no unit)."""
     n_points = _n_points(lon, x, h3_finest)
     if len(units) == 0:
         return np.full(n_points, -1, dtype=np.int64)

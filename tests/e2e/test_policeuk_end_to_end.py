@@ -126,3 +126,36 @@ def test_h3_counts_over_sheffield_include_zero_cells(loaded) -> None:
     assert p["zero_units"] == int((counts == 0).sum()) > 0.5 * len(counts)
     assert counts.sum() == p["events_counted"] > 400
     assert len({f["properties"]["unit_id"] for f in fc["features"]}) == len(counts)
+
+
+@pytest.mark.parametrize(("unit", "edge_outside"),
+                         [("h3:7", 29), ("h3:8", 8), ("h3:9", 1), ("grid:500", 3)])
+def test_no_event_outside_sheffield_is_counted_in_its_edge_cells(
+        loaded, shared_data: Path, unit: str, edge_outside: int) -> None:
+    """Issue 10, item 7: H3 cells (and grid squares) over the Sheffield neighbourhoods
+    reach into Rotherham and Derbyshire; their events there are not Sheffield's."""
+    import shapely
+
+    from service.app.analysis import unit_counts
+
+    store, _, _ = loaded
+    polys = gpd.read_file(shared_data / "boundaries" / "sheffield" / "sheffield_nhood.geojson")
+    sheffield = shapely.union_all(polys.geometry.make_valid().to_numpy())
+    # independent: the raw Drugs rows of every file inside (or on the edge of) Sheffield
+    raw = pd.concat([pd.read_csv(f) for f in (shared_data / "policeuk").glob("*.csv")],
+                    ignore_index=True)
+    raw = raw[(raw["Crime type"] == "Drugs") & raw["Longitude"].notna()]
+    in_sheffield = shapely.intersects_xy(sheffield, raw["Longitude"].to_numpy(),
+                                         raw["Latitude"].to_numpy())
+    req = CountsRequest.parse(layer="crime", categories=["Drugs"], unit=unit,
+                              area="boundary:sheffield_nhood")
+    uc = unit_counts(store, req, role="analyst")
+    counted = uc.events.loc[uc.index >= 0]
+    assert shapely.intersects_xy(sheffield, counted["lon"].to_numpy(),
+                                 counted["lat"].to_numpy()).all()
+    assert int(uc.counts.sum()) == len(counted) == int(in_sheffield.sum()) == 500
+    # the events the edge cells used to take: South Yorkshire outside Sheffield, Derbyshire
+    p = uc.parameters
+    assert p["events_outside_area_in_edge_units"] == edge_outside
+    assert p["events_outside_area"] == p["events_selected"] - 500
+    assert any(w.startswith(f"not counted: {edge_outside} event") for w in uc.warnings)

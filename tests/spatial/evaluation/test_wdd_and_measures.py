@@ -231,3 +231,18 @@ def test_count_table_validation() -> None:
                               area_weights={"target": 1.0})
     with pytest.raises(ParameterError):
         wdd(wheeler_ratcliffe(), alpha=1.5)
+
+
+def test_no_negative_zero_in_measures() -> None:
+    """A buffer that did not move while the target fell: BDM 0 over SM < 0 is -0.0 in
+    IEEE arithmetic, printed "WDQ −0" (issue 10, item 7); a zero harm weight times a
+    negative WDD likewise."""
+    from spatial.evaluation.count_table import jsonable
+
+    t = CountTable.from_pairs(target=(10, 0), buffer=(4, 4), control=(10, 10))
+    q = wdq(t)
+    assert q.value == 0 and math.copysign(1.0, q.value) == 1.0
+    assert q.as_dict()["value"] == 0 and "-0" not in json.dumps(q.as_dict())
+    hw = harm_weighted_wdd({"a": (wdd(t), 0.0)})
+    assert "-0" not in json.dumps(hw.as_dict())
+    assert math.copysign(1.0, jsonable({"x": [-0.0]})["x"][0]) == 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -75,14 +76,18 @@ def test_h3_units_from_bbox_and_locate() -> None:
     assert (idx[:-2] >= 0).all() and (idx[-2:] == -1).all()
     expected = [h3.latlng_to_cell(la, lo, 9) for lo, la in zip(lon[:-2], lat[:-2], strict=True)]
     assert us.ids[idx[:-2]].tolist() == expected
-    # stored cells at the unit resolution are used as they are
+    # stored cells at the unit resolution are used as they are (for units that are the
+    # study area: with a separate area, coordinates are needed to clip the edge cells)
     stored = placement.h3_cells(lon, lat, 9)
-    assert (units.locate(us, None, None, h3_finest=stored) == idx).all()
+    with pytest.raises(ParameterError, match="lon/lat"):
+        units.locate(us, None, None, h3_finest=stored)
+    whole = dataclasses.replace(us, area=None)
+    assert (units.locate(whole, None, None, h3_finest=stored) == idx).all()
     # finer stored cells: coordinates win (H3 children do not tile their parent) ...
     fine = placement.h3_cells(lon, lat, 12)
     assert (units.locate(us, lon, lat, h3_finest=fine) == idx).all()
     # ... and without coordinates the parents are used
-    via_parent = units.locate(us, None, None, h3_finest=fine)
+    via_parent = units.locate(whole, None, None, h3_finest=fine)
     assert (via_parent[:-2] >= 0).mean() > 0.98 and (via_parent[-2:] == -1).all()
     with pytest.raises(ParameterError):
         units.h3_units_from_bbox((-1.46, 53.375, -1.48, 53.385), 9)
@@ -153,8 +158,8 @@ def test_grid_units_bigger_lattice_matches_lat2w() -> None:
 
 def test_grid_locate_and_count() -> None:
     g = units.grid_units(_metric_box_area(430_010, 380_010, 430_990, 380_490), 250)
-    x = np.array([430_100.0, 430_250.0, 430_999.9, 380_000.0, np.nan, 430_500.0])
-    y = np.array([380_100.0, 380_100.0, 380_499.9, 380_000.0, 380_100.0, 379_999.0])
+    x = np.array([430_100.0, 430_250.0, 430_989.9, 380_000.0, np.nan, 430_500.0])
+    y = np.array([380_100.0, 380_100.0, 380_489.9, 380_000.0, 380_100.0, 379_999.0])
     idx = units.locate(g, None, None, x, y, xy_epsg=crs.BNG)
     # a point on a grid line goes to the square east/north of it (floor division)
     assert g.ids[idx[:3]].tolist() == ["grid:250:1720:1520", "grid:250:1721:1520",
@@ -344,3 +349,74 @@ def test_boundary_and_grid_units_on_sheffield(sheffield_nhood: gpd.GeoDataFrame,
     gi = units.locate(g, lon, lat)
     assert (gi[inside] >= 0).all()
     assert units.count(g, gi).sum() == (gi >= 0).sum()
+
+
+# --- study areas clip their edge units (issue 10, item 7) -----------------------------------
+
+
+def test_h3_edge_cell_counts_only_events_inside_the_area() -> None:
+    lat_c, lng_c = h3.cell_to_latlng(CENTRE)
+    # the area's east edge is the meridian through the centre of CENTRE, a res-9 cell
+    # about 350 m across: CENTRE is an edge cell, half in the area and half out
+    area = shapely.box(lng_c - 0.01, lat_c - 0.01, lng_c, lat_c + 0.01)
+    us = units.h3_units(area, 9)
+    assert us.area is not None and us.parameters["edge_units"]
+    lon = np.array([lng_c - 0.0005, lng_c + 0.0005, lng_c, lng_c + 0.0005, lng_c + 0.05,
+                    np.nan])
+    lat = np.array([lat_c, lat_c, lat_c + 0.0002, lat_c - 0.0003, lat_c, lat_c])
+    # every near point is in CENTRE, on either side of the area's edge
+    assert [h3.latlng_to_cell(la, lo, 9) for lo, la in zip(lon[:4], lat[:4],
+                                                           strict=True)] == [CENTRE] * 4
+    centre = int(us.index_of([CENTRE])[0])
+    located = units.locate_points(us, lon, lat)
+    # inside, two outside in the edge cell, on the edge (inside), far outside, no coordinates
+    assert located.index.tolist() == [centre, -1, centre, -1, -1, -1]
+    assert located.clipped == 2 and located.counted == 2 and located.not_counted == 4
+    assert located.in_units.tolist() == [centre] * 4 + [-1, -1]  # whole edge units
+    assert (units.locate(us, lon, lat) == located.index).all()
+    counts = units.count(us, located.index)
+    assert counts[centre] == 2 and counts.sum() == 2
+    # without the area (units that are the study area) the edge cell takes all four
+    whole = units.locate_points(dataclasses.replace(us, area=None), lon, lat)
+    assert whole.clipped == 0 and (whole.index[:4] == centre).all()
+    # projected x/y alone are enough to clip (converted back to lon/lat; the point exactly
+    # on the edge is left out: the round trip through metres moves it by ~1e-10 degrees)
+    x, y = crs.to_metric(lon, lat, crs.BNG)
+    via_xy = units.locate(us, None, None, x, y, h3_finest=placement.h3_cells(lon, lat, 9),
+                          xy_epsg=crs.BNG)
+    assert (np.delete(via_xy, 2) == np.delete(located.index, 2)).all()
+
+
+def test_grid_edge_square_counts_only_events_inside_the_area() -> None:
+    # square column 1720 spans x 430,000-430,250 m (BNG); the area ends at the meridian
+    # through (430,125, 380,125), inside that square
+    edge_lon, edge_lat = crs.to_wgs84(np.array([430_125.0]), np.array([380_125.0]), crs.BNG)
+    area = shapely.box(float(edge_lon[0]) - 0.02, float(edge_lat[0]) - 0.01,
+                       float(edge_lon[0]), float(edge_lat[0]) + 0.01)
+    g = units.grid_units(area, 250)
+    x = np.array([430_085.0, 430_165.0, 430_240.0])
+    y = np.full(3, 380_125.0)
+    lon, lat = crs.to_wgs84(x, y, crs.BNG)
+    located = units.locate_points(g, lon, lat, x, y, xy_epsg=crs.BNG)
+    square = int(g.index_of(["grid:250:1720:1520"])[0])
+    assert located.index.tolist() == [square, -1, -1] and located.clipped == 2
+    assert (units.locate(g, None, None, x, y, xy_epsg=crs.BNG) == located.index).all()
+    assert units.count(g, located.index).sum() == 1
+
+
+def test_boundary_units_with_a_separate_area_are_clipped() -> None:
+    frame = _three_by_three()
+    # beats B0 and B1 (lon -1.50..-1.48, lat 53.35..53.36) touch an area that covers B0 and
+    # the west half of B1
+    area = shapely.box(-1.51, 53.349, -1.485, 53.361)
+    bu = units.boundary_units(frame, set_name="beats", subset=["B0", "B1"], area=area)
+    assert "within" in bu.parameters["study_area"] and bu.parameters["edge_units"]
+    lon = np.array([-1.495, -1.487, -1.482])
+    lat = np.full(3, 53.355)
+    located = units.locate_points(bu, lon, lat)
+    assert located.index.tolist() == [0, 1, -1] and located.clipped == 1
+    plain_units = units.boundary_units(frame, set_name="beats", subset=["B0", "B1"])
+    assert plain_units.area is None and "edge_units" not in plain_units.parameters
+    assert units.locate(plain_units, lon, lat).tolist() == [0, 1, 1]
+    with pytest.raises(ParameterError, match="area"):
+        units.boundary_units(frame, set_name="beats", area=shapely.Point(0, 0))
