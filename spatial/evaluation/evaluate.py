@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,7 @@ from spatial.evaluation.results import (
 from spatial.evaluation.rings import distance_decay
 from spatial.evaluation.sites import SiteRecords, classify_sites
 from spatial.evaluation.summary import decide
+from spatial.evaluation.time_context import time_context
 from spatial.evaluation.verdict import minimum_events
 from spatial.evaluation.wdd import EffectTest, displacement_effect, harm_weighted_wdd, wdd
 from spatial.evaluation.windows import Windows
@@ -115,7 +117,9 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
                        options: EvaluationOptions | None = None,
                        sites: SiteRecords | None = None,
                        locked: Mapping[str, Any] | None = None,
-                       caveats: Sequence[str] = ()) -> OperationEvaluation:
+                       caveats: Sequence[str] = (),
+                       coverage: Mapping[str, date | None] | None = None
+                       ) -> OperationEvaluation:
     """Evaluate an operation: every measure, per layer and category.
 
     Per layer/category: the count table (target, buffer, control [, buffer
@@ -128,7 +132,11 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
     intervals; the SPPT over H3 cells of target + buffer (before vs after);
     the dual kernel density difference; planning figures. Across layers: the
     harm-weighted WDD (layers with a harm weight), the overdose watch and the
-    dealing-site re-map.
+    dealing-site re-map. Per layer again, the time context
+    (:func:`spatial.evaluation.time_context.time_context`): the same windows
+    a year earlier, a 24-month series, seasonally expected counts, a placebo
+    evaluation, regression to the mean and overdispersion; events outside the
+    windows are used only there.
 
     Nothing divides by zero: a measure that cannot be computed is ``None``
     with its reason, and the layer's ``notes`` say so.
@@ -150,6 +158,9 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
         current counts are reported in ``baseline_lock.changes``.
     caveats : sequence of str
         Extra caveats for every verdict (e.g. ``"concurrent_operations"``).
+    coverage : mapping of layer name to date, optional
+        First day the store holds an event of each layer, for the time
+        context (default: the first event of each layer in ``events``).
 
     Returns
     -------
@@ -192,7 +203,9 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
         sppt_cells=None if m.units is None else len(m.units.ids),
         harm_weighted=_harm_weighted(harm, counts, opts.alpha), overdose_watch=watch,
         dealing_sites=None if sites is None else classify_sites(sites, areas, windows),
-        baseline_lock=lock, notes=tuple(notes))
+        baseline_lock=lock, notes=tuple(notes),
+        time_context=time_context(events, areas, windows, counts, options=opts,
+                                  time_weighted=time_weighted, coverage=coverage))
 
 
 def _use_lock(m: Measured, locked: Mapping[str, Any] | None, events: EventArrays,

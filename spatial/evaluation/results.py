@@ -17,6 +17,7 @@ from spatial.evaluation.count_table import CountTable
 from spatial.evaluation.counting import LayerCounts
 from spatial.evaluation.options import EvaluationOptions
 from spatial.evaluation.rings import DistanceDecayResult
+from spatial.evaluation.time_context import TimeContext
 from spatial.evaluation.wdd import EffectTest, HarmWeightedResult
 from spatial.evaluation.windows import Windows
 
@@ -144,6 +145,10 @@ class OperationEvaluation:
     baseline_lock : BaselineLock
     notes : tuple of Note
         Across layers, in order (may repeat; the report drops repeats).
+    time_context : TimeContext or None
+        The same windows a year earlier, the monthly series, seasonal
+        expectation, placebo, regression to the mean and dispersion per layer
+        (:func:`spatial.evaluation.time_context.time_context`).
     """
 
     areas: OperationAreas
@@ -158,6 +163,7 @@ class OperationEvaluation:
     dealing_sites: Mapping[str, Any] | None
     baseline_lock: BaselineLock
     notes: tuple[Note, ...]
+    time_context: TimeContext | None = None
 
     @property
     def has_buffer_control(self) -> bool:
