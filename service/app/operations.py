@@ -62,6 +62,7 @@ from spatial.evaluation.counting import count_table
 from spatial.evaluation.evaluate import current_baseline, evaluate_operation
 from spatial.evaluation.planning import plan_layer
 from spatial.evaluation.sites import SiteRecords
+from spatial.evaluation.time_context import time_context_span
 from spatial.evaluation.windows import month_window_notes
 
 # --------------------------------------------------------------------------- records
@@ -207,7 +208,11 @@ def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
     req = OperationIn.model_validate(defn["request"])
     areas = areas_from_definition(defn)
     windows = windows_of(req)
-    events = events_for(store, req, areas, req.windows.before.start, req.windows.after.end)
+    # the time context needs the months before the windows (a year earlier, the 24-month
+    # series, the long run, the placebo), and nothing older
+    events = events_for(store, req, areas, min(req.windows.before.start,
+                                               time_context_span(windows)[0]),
+                        req.windows.after.end)
     sites = None
     if req.options.dealing_site_layer in store.layer_names():
         frame = store.query_events(EventFilter(layers=(req.options.dealing_site_layer,),
@@ -219,7 +224,7 @@ def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
     caveats = ["concurrent_operations"] if concurrent else []
     report = operation_report_dict(evaluate_operation(
         events, areas, windows, specs_of(req), options=req.options.evaluation(), sites=sites,
-        locked=locked, caveats=caveats))
+        locked=locked, caveats=caveats, coverage=_first_stored(store)))
     known = store.layer_names()
     missing = sorted({la.layer for la in req.layers} - known)
     if missing:
@@ -246,6 +251,11 @@ def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
                                             + report["warnings"]))
     store.audit(None, actor, "operation_report", {"id": op_id})
     return _json_safe(report)
+
+
+def _first_stored(store: Store) -> dict[str, date | None]:
+    """First day the store holds an event of each layer (months before it are unknown)."""
+    return {name: times[0].date() for name, (_box, times) in store.layer_extents().items()}
 
 
 def plan_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:

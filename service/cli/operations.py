@@ -56,6 +56,8 @@ def _print_report(rep: dict[str, Any]) -> None:
                        f"{w['z'] if w['z'] is None else round(w['z'], 2)}, CI {ci}); WDQ "
                        f"{m['wdq']['value'] if m['wdq']['value'] is None else round(m['wdq']['value'], 2)}")
         click.echo(f"  {layer['verdict']['sentence']}")
+        echo_each("  time context: ", (layer.get("time_context") or {}).get("sentences", {})
+                  .values())
         echo_each("  note: ", layer["warnings"])
     watch = rep["overdose_watch"]
     if watch.get("available"):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from service.render.sentences import CAVEAT_TEXT, explain
+from service.render.time_context import time_context_dict, time_context_parameters
 from spatial.evaluation.cells import CellChange
 from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
 from spatial.evaluation.results import (
@@ -50,7 +51,9 @@ def caveat_text(key: str) -> str:
 
 def operation_report_dict(ev: OperationEvaluation) -> dict[str, Any]:
     """The evaluation report: ``parameters``, ``layers``, ``harm_weighted_wdd``,
-    ``overdose_watch``, ``dealing_sites``, ``baseline_lock``, ``warnings``."""
+    ``overdose_watch``, ``dealing_sites``, ``baseline_lock``, ``warnings`` and
+    ``time_context`` (its settings and methods; each layer's numbers and
+    sentences are in the layer's own ``time_context``)."""
     lock: dict[str, Any] = {"locked": ev.baseline_lock.locked,
                             "changes": list(ev.baseline_lock.changes)}
     if not ev.baseline_lock.locked:
@@ -66,7 +69,9 @@ def operation_report_dict(ev: OperationEvaluation) -> dict[str, Any]:
     return {"parameters": _parameters(ev), "layers": [layer_dict(la, ev) for la in ev.layers],
             "harm_weighted_wdd": _harm_dict(ev.harm_weighted), "overdose_watch": ev.overdose_watch,
             "dealing_sites": sites, "baseline_lock": lock,
-            "warnings": list(dict.fromkeys(warnings))}
+            "warnings": list(dict.fromkeys(warnings)),
+            "time_context": (None if ev.time_context is None
+                             else time_context_parameters(ev.time_context))}
 
 
 def _parameters(ev: OperationEvaluation) -> dict[str, Any]:
@@ -162,6 +167,8 @@ def layer_dict(layer: LayerEvaluation, ev: OperationEvaluation) -> dict[str, Any
         if layer.density_uses_current_events else layer.density_change)
     entry["planning"] = layer.planning
     entry["warnings"] = [_layer_note(n, sentence) for n in layer.notes]
+    if ev.time_context is not None:
+        entry["time_context"] = time_context_dict(ev.time_context.layer(spec.key))
     return entry
 
 
