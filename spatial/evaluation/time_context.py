@@ -133,10 +133,14 @@ def month_label(code: int) -> str:
     return f"{code // 12:04d}-{code % 12 + 1:02d}"
 
 
-def shift_months(d: date, months: int) -> date:
+def shift_months(d: date, months: int, *, keep_month_end: bool = False) -> date:
     """``d`` moved by ``months`` calendar months; the day is clamped to the month's length
-    (29 February 2020 − 12 months = 28 February 2019)."""
+    (29 February 2020 − 12 months = 28 February 2019). With ``keep_month_end`` a month's
+    last day moves to the last day of the new month (28 February 2019 − 2 months =
+    31 December 2018), so a window of whole months stays whole."""
     code = month_code(d) + months
+    if keep_month_end and d.day == month_days(month_code(d)):
+        return date(code // 12, code % 12 + 1, month_days(code))
     return date(code // 12, code % 12 + 1, min(d.day, month_days(code)))
 
 
@@ -145,12 +149,13 @@ def shift_windows(windows: Windows, months: int) -> Windows:
 
     Moving dates by whole months keeps the whole-months rule of
     month-precision layers: the months a window holds move by the same
-    number of months.
+    number of months. An end on a month's last day stays on the last day.
     """
     def move(w: Window | None) -> Window | None:
         if w is None:
             return None
-        return Window(w.name, shift_months(w.start, months), shift_months(w.end, months))
+        return Window(w.name, shift_months(w.start, months),
+                      shift_months(w.end, months, keep_month_end=True))
 
     before, after = move(windows.before), move(windows.after)
     assert before is not None and after is not None

@@ -85,6 +85,10 @@ def test_shift_months_clamps_the_day() -> None:
     assert shift_months(date(2020, 2, 29), -12) == date(2019, 2, 28)
     assert shift_months(date(2019, 3, 31), -1) == date(2019, 2, 28)
     assert shift_months(date(2019, 1, 15), -13) == date(2017, 12, 15)
+    assert shift_months(date(2019, 2, 28), -2) == date(2018, 12, 28)
+    assert shift_months(date(2019, 2, 28), -2, keep_month_end=True) == date(2018, 12, 31)
+    assert shift_months(date(2021, 2, 28), -12, keep_month_end=True) == date(2020, 2, 29)
+    assert shift_months(date(2019, 2, 27), -2, keep_month_end=True) == date(2018, 12, 27)
     w = shift_windows(WINDOWS, -12)
     assert (w.before.start, w.during.end, w.after.end) == (
         date(2018, 1, 1), date(2018, 2, 14), date(2018, 3, 31))
