@@ -107,8 +107,8 @@ DISPERSION_METHOD: Final = (
     "trend count as extra variation")
 PLACEBO_METHOD: Final = (
     "the same areas and window lengths moved back so that the placebo after window ends "
-    "before the before window starts (whole months for month-precision layers, days "
-    "otherwise), decided as the evaluation is")
+    "before the before window starts (by whole months for month-precision layers and "
+    "whole-month designs, by days otherwise), decided as the evaluation is")
 
 
 # --------------------------------------------------------------------------- dates
@@ -193,22 +193,30 @@ def earliest_day(windows: Windows, month_precision: bool) -> date:
     return windows.before.start
 
 
+def whole_month_design(windows: Windows) -> bool:
+    """The design starts on a month's first day and ends on a month's last day."""
+    end = windows.after.end
+    return windows.before.start.day == 1 and end.day == month_days(month_code(end))
+
+
 def placebo_windows(windows: Windows, month_precision: bool) -> tuple[Windows, str]:
     """The design moved back so that its after window ends before the before window starts.
 
-    Month-precision layers move by the whole months the design spans (first
-    month of the before window to the last month of the after window), so
-    each placebo window holds as many whole months as the real one; other
-    layers move by the days from the before window's first day to the after
-    window's last day, so every length is kept to the day.
+    Month-precision layers, and designs of whole calendar months, move by the
+    months the design spans (first month of the before window to the last
+    month of the after window), so each placebo window holds as many whole
+    months as the real one and reads as months; other designs move by the
+    days from the before window's first day to the after window's last day,
+    so every length is kept to the day.
 
     Returns
     -------
     (Windows, str)
         The placebo windows and the shift in words (``"5 months"``).
     """
-    if month_precision:
-        span = month_code(windows.after.end) - first_month(windows.before, True) + 1
+    if month_precision or whole_month_design(windows):
+        span = (month_code(windows.after.end)
+                - first_month(windows.before, month_precision) + 1)
         return shift_windows(windows, -span), f"{span} months"
     days = (windows.after.end - windows.before.start).days + 1
     return shift_days(windows, -days), f"{days} days"

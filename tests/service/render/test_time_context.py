@@ -48,7 +48,7 @@ def test_each_part_in_one_sentence_with_its_numbers() -> None:
         "Expected in the after window from the same dates of 1 earlier year, scaled by the "
         "control's level change (\u00d71.2): target 2.4 (observed 3), buffer 4.8 (observed 1), "
         "control 8.4 (observed 5).")
-    assert "90 days earlier" in s["placebo"] and s["placebo"].endswith("as it should.")
+    assert "3 months earlier (before 2018-10-01 to 2018-10-31" in s["placebo"] and s["placebo"].endswith("as it should.")
     assert s["regression_to_mean"] == (
         "Regression to the mean: the target's before-window rate (10 in 31 days) is well above "
         "its own rate over the 19 months before (38 in 579 days; rate ratio 4.92, p < 0.001), "
@@ -66,7 +66,7 @@ def test_unavailable_parts_say_why() -> None:
         "needs crime events from 2018-01-01, but the first the store holds is dated 2018-11-01.")
     assert s["seasonal"].startswith("No seasonally expected counts: needs the same windows")
     assert s["placebo"].startswith("No placebo evaluation: the placebo period needs crime "
-                                   "events from 2018-10-03")
+                                   "events from 2018-10-01")
     assert s["regression_to_mean"].startswith("Regression to the mean cannot be checked: needs "
                                               "at least 3 whole months")
     assert s["dispersion"].startswith("Overdispersion cannot be estimated")

@@ -108,10 +108,19 @@ def test_placebo_windows_month_and_day() -> None:
     assert shift == "3 months"
     assert pm.before.whole_months() == [(2018, 11)] and pm.after.whole_months() == [
         (2018, 12), (2019, 1)]
-    pd_, shift = placebo_windows(WINDOWS, False)
-    assert shift == "90 days"
-    assert pd_.after.end == date(2018, 12, 31) and pd_.before.start == date(2018, 10, 3)
-    assert [w.days for _, w in pd_.items()] == [w.days for _, w in WINDOWS.items()]
+    # day-level data in whole calendar months (Jan to Mar 2019) move by months
+    pw2, shift = placebo_windows(WINDOWS, False)
+    assert shift == "3 months"
+    assert (pw2.before.start, pw2.before.end) == (date(2018, 10, 1), date(2018, 10, 31))
+    assert (pw2.during.start, pw2.during.end) == (date(2018, 11, 1), date(2018, 11, 14))
+    assert (pw2.after.start, pw2.after.end) == (date(2018, 12, 1), date(2018, 12, 31))
+    # other day-level designs move by days, keeping every length to the day
+    odd = Windows(before=Window("before", date(2019, 1, 5), date(2019, 1, 31)),
+                  after=Window("after", date(2019, 3, 1), date(2019, 3, 20)))
+    pd_, shift = placebo_windows(odd, False)
+    assert shift == "75 days"
+    assert pd_.after.end == date(2019, 1, 4) and pd_.before.start == date(2018, 10, 22)
+    assert [w.days for _, w in pd_.items() if w] == [w.days for _, w in odd.items() if w]
 
 
 def test_span_covers_every_part() -> None:
@@ -199,7 +208,8 @@ def test_seasonal_unavailable_without_an_earlier_year() -> None:
 
 def test_placebo_runs_the_same_design_earlier() -> None:
     pl = context(scene(), STORE_FROM).layer("crime/Drugs").placebo
-    assert pl.available and pl.shift == "90 days"
+    assert pl.available and pl.shift == "3 months"
+    assert pl.windows.before.start == date(2018, 10, 1)
     assert pl.windows.after.end == date(2018, 12, 31)
     assert pl.counts == {"target": {"before": 2, "during": 2, "after": 2},
                          "buffer": {"before": 1, "during": 1, "after": 1},
@@ -223,7 +233,7 @@ def test_placebo_that_finds_an_effect() -> None:
 def test_placebo_unavailable_before_the_store() -> None:
     pl = context(scene(), {"crime": date(2018, 11, 1)}).layer("crime/Drugs").placebo
     assert not pl.available
-    assert "2018-10-03" in pl.reason and "2018-11-01" in pl.reason
+    assert "2018-10-01" in pl.reason and "2018-11-01" in pl.reason
 
 
 def test_regression_to_the_mean_expected_fall() -> None:
