@@ -19,7 +19,7 @@ Andresen, M. A. (2009). Testing for similarity in area-based spatial
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -171,6 +171,9 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
         raise ParameterError("control", "an evaluation needs a control area")
     if not specs:
         raise ParameterError("layers", "give at least one layer/category to evaluate")
+    context_events = events
+    # the measures see the windows' span only, as before the time context loaded more
+    events = _within(events, windows)
     m = measure(events, areas, windows, specs, opts)
     notes = [Note("area", {"text": w}) for w in areas.warnings]
     if any(lc.month_precision for lc in m.counts.values()):
@@ -204,8 +207,18 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
         harm_weighted=_harm_weighted(harm, counts, opts.alpha), overdose_watch=watch,
         dealing_sites=None if sites is None else classify_sites(sites, areas, windows),
         baseline_lock=lock, notes=tuple(notes),
-        time_context=time_context(events, areas, windows, counts, options=opts,
+        time_context=time_context(context_events, areas, windows, counts, options=opts,
                                   time_weighted=time_weighted, coverage=coverage))
+
+
+def _within(events: EventArrays, windows: Windows) -> EventArrays:
+    """The events from the before window's first day to the after window's last."""
+    lo, hi = windows.before.start64, windows.after.end64
+    t = np.asarray(events.time, dtype="datetime64[ns]")
+    keep = (t >= lo) & (t < hi)
+    if keep.all():
+        return events
+    return EventArrays(**{f.name: getattr(events, f.name)[keep] for f in fields(EventArrays)})
 
 
 def _use_lock(m: Measured, locked: Mapping[str, Any] | None, events: EventArrays,

@@ -347,3 +347,13 @@ def test_evaluation_carries_the_context_and_is_unchanged_by_older_events() -> No
     lt = b.time_context.layer("crime/Drugs")
     assert lt.series.counts["target"][-15:-3] == (1,) * 12
     assert lt.year_earlier.counts["target"]["before"] == 1
+
+
+def test_overdose_watch_sees_only_the_windows_span() -> None:
+    """Ambulance calls only in the months before the windows: the watch says there are none
+    in the windows, as it did before the time context loaded older events."""
+    areas = make_areas()
+    old = [(E0, N0, f"2018-{m:02d}-05", "ambulance", "overdose") for m in range(1, 13)]
+    inside = [(E0, N0, "before", "crime", "Drugs"), (E0 + 2_000, N0, "after", "crime", "Drugs")]
+    ev = evaluate_operation(events_at(inside + old), areas, WINDOWS, SPECS)
+    assert ev.overdose_watch["available"] is False
