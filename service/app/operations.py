@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime
+from dataclasses import fields
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -58,12 +59,12 @@ from spatial.evaluation.areas import (
     to_geojson,
 )
 from spatial.evaluation.baseline import fingerprint
-from spatial.evaluation.counting import count_table
+from spatial.evaluation.counting import EventArrays, count_table
 from spatial.evaluation.evaluate import current_baseline, evaluate_operation
 from spatial.evaluation.planning import plan_layer
 from spatial.evaluation.sites import SiteRecords
 from spatial.evaluation.time_context import time_context_span
-from spatial.evaluation.windows import month_window_notes
+from spatial.evaluation.windows import Windows, month_window_notes
 
 # --------------------------------------------------------------------------- records
 
@@ -208,11 +209,7 @@ def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
     req = OperationIn.model_validate(defn["request"])
     areas = areas_from_definition(defn)
     windows = windows_of(req)
-    # the time context needs the months before the windows (a year earlier, the 24-month
-    # series, the long run, the placebo), and nothing older
-    events = events_for(store, req, areas, min(req.windows.before.start,
-                                               time_context_span(windows)[0]),
-                        req.windows.after.end)
+    events = _with_time_context_events(store, req, areas, windows)
     sites = None
     if req.options.dealing_site_layer in store.layer_names():
         frame = store.query_events(EventFilter(layers=(req.options.dealing_site_layer,),
@@ -224,7 +221,7 @@ def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
     caveats = ["concurrent_operations"] if concurrent else []
     report = operation_report_dict(evaluate_operation(
         events, areas, windows, specs_of(req), options=req.options.evaluation(), sites=sites,
-        locked=locked, caveats=caveats, coverage=_first_stored(store)))
+        locked=locked, caveats=caveats, coverage=_first_stored(store, layers_needed(req))))
     known = store.layer_names()
     missing = sorted({la.layer for la in req.layers} - known)
     if missing:
@@ -253,9 +250,26 @@ def operation_report(store: Store, op_id: int, *, actor: str) -> dict[str, Any]:
     return _json_safe(report)
 
 
-def _first_stored(store: Store) -> dict[str, date | None]:
+def _first_stored(store: Store, names: set[str]) -> dict[str, date | None]:
     """First day the store holds an event of each layer (months before it are unknown)."""
-    return {name: times[0].date() for name, (_box, times) in store.layer_extents().items()}
+    return {name: t.date() for name, t in store.first_event_times(names).items()}
+
+
+def _with_time_context_events(store: Store, req: OperationIn, areas: OperationAreas,
+                              windows: Windows) -> EventArrays:
+    """The windows' events as always, and before them the months the time context needs
+    (a year earlier, the 24-month series, the long run, the placebo) and nothing older.
+    Those earlier months are only counted inside the areas, so they need no density
+    margin around them."""
+    events = events_for(store, req, areas, req.windows.before.start, req.windows.after.end)
+    first = time_context_span(windows)[0]
+    if first >= req.windows.before.start:
+        return events
+    earlier = events_for(store, req, areas, first, req.windows.before.start - timedelta(days=1),
+                         pad_m=0.0)
+    return EventArrays(**{f.name: np.concatenate([getattr(earlier, f.name),
+                                                  getattr(events, f.name)])
+                          for f in fields(EventArrays)})
 
 
 def plan_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:

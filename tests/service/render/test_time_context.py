@@ -147,17 +147,20 @@ def test_service_loads_the_months_the_context_needs(store: Store, tmp_path: Path
     seen: list[tuple[date, date]] = []
     real = operations.events_for
 
-    def spy(store_: Store, req: Any, areas: Any, start: date, end: date) -> Any:
-        seen.append((start, end))
-        return real(store_, req, areas, start, end)
+    def spy(store_: Store, req: Any, areas: Any, start: date, end: date, **kw: Any) -> Any:
+        seen.append((start, end, kw.get("pad_m")))
+        return real(store_, req, areas, start, end, **kw)
 
     monkeypatch.setattr(operations, "events_for", spy)
     report = operations.operation_report(store, op["id"], actor="test")
     windows = Windows(before=Window("before", date(2018, 10, 1), date(2018, 12, 31)),
                       during=Window("during", date(2019, 1, 1), date(2019, 1, 14)),
                       after=Window("after", date(2019, 1, 15), date(2019, 4, 30)))
-    assert seen == [time_context_span(windows)]
-    assert report["time_context"]["span"] == [d.isoformat() for d in seen[0]]
+    first = time_context_span(windows)[0]
+    # the windows with the density margin, as always; the months before them without
+    assert seen == [(date(2018, 10, 1), date(2019, 4, 30), None),
+                    (first, date(2018, 9, 30), 0.0)]
+    assert report["time_context"]["span"] == [first.isoformat(), "2019-04-30"]
     first = {name: times[0].date().isoformat()
              for name, (_box, times) in store.layer_extents().items()}
     assert first["crime"] == "2018-10-01"  # the town was imported from 2018-10
@@ -169,3 +172,15 @@ def test_service_loads_the_months_the_context_needs(store: Store, tmp_path: Path
             tc["year_earlier"]["reason"])
         assert tc["series"]["missing_months"] == 24 - 7  # 2018-10 .. 2019-04 are held
         assert len(tc["sentences"]) == 6
+
+
+def test_first_event_times_per_layer(store: Store, tmp_path: Path) -> None:
+    from tests.service.api.test_operations_api import load
+
+    load(store, tmp_path, scale=0.15)
+    got = store.first_event_times(["crime", "ambulance", "no_such_layer"])
+    assert set(got) == {"crime", "ambulance"}
+    ext = store.layer_extents()
+    for name, t in got.items():
+        assert t == ext[name][1][0]
+    assert store.first_event_times([]) == {}
