@@ -168,7 +168,13 @@ def layer_dict(layer: LayerEvaluation, ev: OperationEvaluation) -> dict[str, Any
     entry["planning"] = layer.planning
     entry["warnings"] = [_layer_note(n, sentence) for n in layer.notes]
     if ev.time_context is not None:
-        entry["time_context"] = time_context_dict(ev.time_context.layer(spec.key))
+        tc = time_context_dict(ev.time_context.layer(spec.key))
+        entry["time_context"] = tc
+        # beside the verdict: what the design would claim anyway
+        if tc["placebo"]["found_effect"]:
+            entry["warnings"].append(tc["sentences"]["placebo"])
+        if tc["regression_to_mean"]["well_above"]:
+            entry["warnings"].append(tc["sentences"]["regression_to_mean"])
     return entry
 
 

@@ -57,6 +57,9 @@ def test_each_part_in_one_sentence_with_its_numbers() -> None:
     assert s["dispersion"].startswith("Dispersion of the monthly counts over 19 months")
     assert "target 0.00, buffer 0.40" in s["dispersion"]
     assert all(v.count(". ") == 0 for v in s.values())  # one sentence each
+    # the regression-to-the-mean warning also stands beside the verdict
+    assert s["regression_to_mean"] in report["layers"][0]["warnings"]
+    assert s["placebo"] not in report["layers"][0]["warnings"]
 
 
 def test_unavailable_parts_say_why() -> None:
@@ -78,8 +81,10 @@ def test_placebo_that_finds_an_effect_is_worded_as_a_warning() -> None:
     events = scene(extra={T: {(2018, 10): 38, (2018, 12): 2}})
     ev = evaluate_operation(events, make_areas(), WINDOWS, SPECS, options=OPTS,
                             coverage={"crime": date(2017, 6, 1)})
-    s = operation_report_dict(ev)["layers"][0]["time_context"]["sentences"]["placebo"]
+    layer = operation_report_dict(ev)["layers"][0]
+    s = layer["time_context"]["sentences"]["placebo"]
     assert "finds an effect where there was none" in s
+    assert s in layer["warnings"]
 
 
 def test_chart_is_inline_svg_with_three_lines_windows_and_axes() -> None:
