@@ -567,8 +567,7 @@ class _Layer:
     has_buffer_control: bool
 
 
-def _shifted(layer: _Layer, windows: Windows, shift: str, needed_from: str
-             ) -> ShiftedEvaluation:
+def _shifted(layer: _Layer, windows: Windows, shift: str) -> ShiftedEvaluation:
     """Count and decide the evaluation's design on ``windows`` (or say why not)."""
     key = layer.lc.spec.key
     start = earliest_day(windows, layer.month_precision)
@@ -577,8 +576,8 @@ def _shifted(layer: _Layer, windows: Windows, shift: str, needed_from: str
                                  windows, shift)
     if layer.first > start:
         return ShiftedEvaluation(
-            False, f"{needed_from} needs {layer.lc.spec.layer} events from {start.isoformat()}, "
-                   f"but the first the store holds is dated {layer.first.isoformat()}",
+            False, f"{layer.lc.spec.layer} events are needed from {start.isoformat()}, but the "
+                   f"first the store holds is dated {layer.first.isoformat()}",
             windows, shift)
     counts = _window_grid(layer.times, layer.area, windows)
     lengths = windows.lengths(layer.month_precision)
@@ -805,11 +804,10 @@ def time_context(events: EventArrays, areas: OperationAreas, windows: Windows,
                 for i, a in enumerate(SERIES_AREAS)}
         layers.append(LayerTimeContext(
             key=key, month_precision=month, first_stored=layer.first,
-            year_earlier=_shifted(layer, shift_windows(windows, -12), "12 months",
-                                  "the same windows a year earlier"),
+            year_earlier=_shifted(layer, shift_windows(windows, -12), "12 months"),
             series=_series(layer, windows),
             seasonal=_seasonal(layer, windows, int(seasonal_years)),
-            placebo=_shifted(layer, pw, pshift, "the placebo period"),
+            placebo=_shifted(layer, pw, pshift),
             regression_to_mean=_regression_to_mean(layer, codes, grid, lr_reason),
             dispersion=disp))
     return TimeContext(layers=tuple(layers), alpha=opts.alpha, min_count=opts.min_count,

@@ -228,8 +228,8 @@ def test_time_context_says_what_five_months_cannot_show(
         assert tc["first_stored"] == "2018-10-01" and tc["month_precision"]
         ye = tc["year_earlier"]
         assert not ye["available"] and ye["verdict_code"] is None
-        assert ye["reason"] == ("the same windows a year earlier needs crime events from "
-                                "2017-10-01, but the first the store holds is dated 2018-10-01")
+        assert ye["reason"] == ("crime events are needed from 2017-10-01, but the first the "
+                                "store holds is dated 2018-10-01")
         s = tc["series"]
         assert s["months"][0] == "2017-03" and s["months"][-1] == "2019-02"
         assert s["missing_months"] == 19

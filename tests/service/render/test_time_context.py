@@ -65,11 +65,11 @@ def test_each_part_in_one_sentence_with_its_numbers() -> None:
 def test_unavailable_parts_say_why() -> None:
     s = hand_report({"crime": date(2018, 11, 1)})["layers"][0]["time_context"]["sentences"]
     assert s["year_earlier"] == (
-        "The same windows a year earlier cannot be evaluated: the same windows a year earlier "
-        "needs crime events from 2018-01-01, but the first the store holds is dated 2018-11-01.")
+        "The same windows a year earlier cannot be evaluated: crime events are needed from "
+        "2018-01-01, but the first the store holds is dated 2018-11-01.")
     assert s["seasonal"].startswith("No seasonally expected counts: needs the same windows")
-    assert s["placebo"].startswith("No placebo evaluation: the placebo period needs crime "
-                                   "events from 2018-10-01")
+    assert s["placebo"].startswith("No placebo evaluation: crime events are needed from "
+                                   "2018-10-01")
     assert s["regression_to_mean"].startswith("Regression to the mean cannot be checked: needs "
                                               "at least 3 whole months")
     assert s["dispersion"].startswith("Overdispersion cannot be estimated")
