@@ -189,3 +189,14 @@ def test_first_event_times_per_layer(store: Store, tmp_path: Path) -> None:
     for name, t in got.items():
         assert t == ext[name][1][0]
     assert store.first_event_times([]) == {}
+
+
+def test_cli_prints_each_part(capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli.operations import _print_report
+
+    report = hand_report({"crime": date(2017, 6, 1)})
+    _print_report({**report, "operation": {"id": 1, "name": "hand", "status": "planned"}})
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if ln.startswith("  time context: ")]
+    assert len(lines) == 6
+    assert lines[0].startswith("  time context: A year earlier (before 2018-01-01")
