@@ -243,8 +243,10 @@ def _kde_pad(req: OperationIn) -> float:
 
 
 def events_for(store: Store, req: OperationIn, areas: OperationAreas, start: date,
-                end: date) -> EventArrays:
+                end: date, *, pad_m: float | None = None) -> EventArrays:
+    """Events of the operation's layers (and the overdose layer) from ``start`` to ``end``
+    in the areas' extent, padded by ``pad_m`` (default: the density margin)."""
     frame = _load_events(store, _wanted(specs_of(req), (req.options.overdose_layer,)), start,
                          end,
-                         areas.extent_wgs84(_kde_pad(req)))
+                         areas.extent_wgs84(_kde_pad(req) if pad_m is None else pad_m))
     return EventArrays.from_frame(frame, areas.epsg)

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
-from datetime import date, datetime
+from dataclasses import fields, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -59,11 +59,12 @@ from spatial.evaluation.areas import (
     to_geojson,
 )
 from spatial.evaluation.baseline import fingerprint
-from spatial.evaluation.counting import count_table
+from spatial.evaluation.counting import EventArrays, count_table
 from spatial.evaluation.evaluate import current_baseline, evaluate_operation
 from spatial.evaluation.planning import plan_layer
 from spatial.evaluation.sites import SiteRecords
-from spatial.evaluation.windows import month_window_notes
+from spatial.evaluation.time_context import time_context_span
+from spatial.evaluation.windows import Windows, month_window_notes
 
 # --------------------------------------------------------------------------- records
 
@@ -213,7 +214,7 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
     req = OperationIn.model_validate(defn["request"])
     areas = areas_from_definition(defn)
     windows = windows_of(req)
-    events = events_for(store, req, areas, req.windows.before.start, req.windows.after.end)
+    events = _with_time_context_events(store, req, areas, windows)
     sites = None
     if req.options.dealing_site_layer in store.layer_names():
         frame = store.query_events(EventFilter(layers=(req.options.dealing_site_layer,),
@@ -230,7 +231,7 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
         options = replace(options, harm_include_police_generated=include_police_generated)
     report = operation_report_dict(evaluate_operation(
         events, areas, windows, specs_of(req), options=options, sites=sites,
-        locked=locked, caveats=caveats))
+        locked=locked, caveats=caveats, coverage=_first_stored(store, layers_needed(req))))
     known = store.layer_names()
     missing = sorted({la.layer for la in req.layers} - known)
     if missing:
@@ -257,6 +258,28 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
                                             + report["warnings"]))
     store.audit(None, actor, "operation_report", {"id": op_id})
     return _json_safe(report)
+
+
+def _first_stored(store: Store, names: set[str]) -> dict[str, date | None]:
+    """First day the store holds an event of each layer (months before it are unknown)."""
+    return {name: t.date() for name, t in store.first_event_times(names).items()}
+
+
+def _with_time_context_events(store: Store, req: OperationIn, areas: OperationAreas,
+                              windows: Windows) -> EventArrays:
+    """The windows' events as always, and before them the months the time context needs
+    (a year earlier, the 24-month series, the long run, the placebo) and nothing older.
+    Those earlier months are only counted inside the areas, so they need no density
+    margin around them."""
+    events = events_for(store, req, areas, req.windows.before.start, req.windows.after.end)
+    first = time_context_span(windows)[0]
+    if first >= req.windows.before.start:
+        return events
+    earlier = events_for(store, req, areas, first, req.windows.before.start - timedelta(days=1),
+                         pad_m=0.0)
+    return EventArrays(**{f.name: np.concatenate([getattr(earlier, f.name),
+                                                  getattr(events, f.name)])
+                          for f in fields(EventArrays)})
 
 
 def plan_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:

@@ -58,6 +58,8 @@ def _print_report(rep: dict[str, Any]) -> None:
                        f"{'n/a' if w['z'] is None else fixed(w['z'], 2)}, CI {ci}); WDQ "
                        f"{'n/a' if wdq is None else fixed(wdq, 2)}")
         click.echo(f"  {layer['verdict']['sentence']}")
+        echo_each("  time context: ", (layer.get("time_context") or {}).get("sentences", {})
+                  .values())
         echo_each("  note: ", layer["warnings"])
     watch = rep["overdose_watch"]
     if watch.get("available"):

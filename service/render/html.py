@@ -37,12 +37,17 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Section:
-    """One section of a pack: a heading, then verdicts, a table and a paragraph."""
+    """One section of a pack: a heading, then verdicts, a table and a paragraph.
+
+    ``figure`` is markup made by one of remap's own autoescaped templates
+    (e.g. :func:`service.render.time_context.series_chart`), placed as is.
+    """
 
     title: str
     table: Table | None = None
     text: str | None = None
     verdicts: Sequence[Verdict] = field(default_factory=tuple)
+    figure: Markup | None = None
 
 
 def _is_number(value: Any) -> bool:

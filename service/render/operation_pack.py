@@ -19,6 +19,7 @@ from service.render.operation_map import (
     report_for,
 )
 from service.render.pack_page import pack_page
+from service.render.time_context import time_context_sections
 from service.store import Store
 
 #: Measures with an estimate, standard error, z, p and interval.
@@ -79,6 +80,7 @@ def _sections(report: dict[str, Any]) -> list[Section]:
         head = ["area", *next(iter(sites["by_area"].values())).keys()]
         sections.append(Section("Dealing-site re-map (partial intelligence)",
                                 Table(head, srows), text=str(sites.get("sentence", ""))))
+    sections += time_context_sections(report)
     return sections
 
 

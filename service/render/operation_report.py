@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from service.render.numbers import p_text, plain
 from service.render.sentences import CAVEAT_TEXT, explain
+from service.render.time_context import time_context_dict, time_context_parameters
 from spatial.evaluation.cells import CellChange
 from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
 from spatial.evaluation.harm_index import HarmSection
@@ -52,8 +53,10 @@ def caveat_text(key: str) -> str:
 
 def operation_report_dict(ev: OperationEvaluation) -> dict[str, Any]:
     """The evaluation report: ``parameters``, ``layers``, ``harm_weighted_wdd``,
-    ``overdose_watch``, ``dealing_sites``, ``baseline_lock``, ``warnings`` and, with a
-    harm index, ``harm`` (:func:`harm_dict`)."""
+    ``overdose_watch``, ``dealing_sites``, ``baseline_lock``, ``warnings``,
+    ``time_context`` (its settings and methods; each layer's numbers and
+    sentences are in the layer's own ``time_context``) and, with a harm index,
+    ``harm`` (:func:`harm_dict`)."""
     lock: dict[str, Any] = {"locked": ev.baseline_lock.locked,
                             "changes": list(ev.baseline_lock.changes)}
     if not ev.baseline_lock.locked:
@@ -69,7 +72,9 @@ def operation_report_dict(ev: OperationEvaluation) -> dict[str, Any]:
     out = {"parameters": _parameters(ev), "layers": [layer_dict(la, ev) for la in ev.layers],
            "harm_weighted_wdd": _harm_dict(ev.harm_weighted), "overdose_watch": ev.overdose_watch,
            "dealing_sites": sites, "baseline_lock": lock,
-           "warnings": list(dict.fromkeys(warnings))}
+           "warnings": list(dict.fromkeys(warnings)),
+           "time_context": (None if ev.time_context is None
+                            else time_context_parameters(ev.time_context))}
     if ev.harm is not None:
         out["harm"] = harm_dict(ev.harm, ev)
     return out
@@ -244,6 +249,14 @@ def layer_dict(layer: LayerEvaluation, ev: OperationEvaluation) -> dict[str, Any
         if layer.density_uses_current_events else layer.density_change)
     entry["planning"] = layer.planning
     entry["warnings"] = [_layer_note(n, sentence) for n in layer.notes]
+    if ev.time_context is not None:
+        tc = time_context_dict(ev.time_context.layer(spec.key))
+        entry["time_context"] = tc
+        # beside the verdict: what the design would claim anyway
+        if tc["placebo"]["found_effect"]:
+            entry["warnings"].append(tc["sentences"]["placebo"])
+        if tc["regression_to_mean"]["well_above"]:
+            entry["warnings"].append(tc["sentences"]["regression_to_mean"])
     return entry
 
 

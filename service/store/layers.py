@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -61,6 +64,18 @@ class LayersRepository(StoreBase):
                 "categories": dict(sorted(cats.get(name, {}).items())),
             })
         return out
+
+    def first_event_times(self, names: Iterable[str]) -> dict[str, datetime]:
+        """Time of the first event of each named layer that has events (a search of the
+        layer/category/time index, no table scan)."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return {}
+        q = (sa.select(events.c.layer, sa.func.min(events.c.time))
+             .where(events.c.layer.in_(wanted)).group_by(events.c.layer))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return {r[0]: pd.Timestamp(r[1]).to_pydatetime() for r in rows if r[1] is not None}
 
     def layer_names(self) -> set[str]:
         with self.engine.connect() as conn:

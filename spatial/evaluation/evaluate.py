@@ -19,7 +19,8 @@ Andresen, M. A. (2009). Testing for similarity in area-based spatial
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,7 @@ from spatial.evaluation.results import (
 from spatial.evaluation.rings import distance_decay
 from spatial.evaluation.sites import SiteRecords, classify_sites
 from spatial.evaluation.summary import decide
+from spatial.evaluation.time_context import time_context
 from spatial.evaluation.verdict import minimum_events
 from spatial.evaluation.wdd import EffectTest, displacement_effect, harm_weighted_wdd, wdd
 from spatial.evaluation.windows import Windows
@@ -123,7 +125,9 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
                        options: EvaluationOptions | None = None,
                        sites: SiteRecords | None = None,
                        locked: Mapping[str, Any] | None = None,
-                       caveats: Sequence[str] = ()) -> OperationEvaluation:
+                       caveats: Sequence[str] = (),
+                       coverage: Mapping[str, date | None] | None = None
+                       ) -> OperationEvaluation:
     """Evaluate an operation: every measure, per layer and category.
 
     Per layer/category: the count table (target, buffer, control [, buffer
@@ -139,6 +143,11 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
     dealing-site re-map; with ``options.harm_index`` (CCHI, ONS CSS or a force's
     table), harm per area and window and the index's harm-weighted WDD
     (:mod:`spatial.evaluation.harm_index`).
+    Per layer again, the time context
+    (:func:`spatial.evaluation.time_context.time_context`): the same windows
+    a year earlier, a 24-month series, seasonally expected counts, a placebo
+    evaluation, regression to the mean and overdispersion; events outside the
+    windows are used only there.
 
     Nothing divides by zero: a measure that cannot be computed is ``None``
     with its reason, and the layer's ``notes`` say so.
@@ -160,6 +169,9 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
         current counts are reported in ``baseline_lock.changes``.
     caveats : sequence of str
         Extra caveats for every verdict (e.g. ``"concurrent_operations"``).
+    coverage : mapping of layer name to date, optional
+        First day the store holds an event of each layer, for the time
+        context (default: the first event of each layer in ``events``).
 
     Returns
     -------
@@ -170,6 +182,9 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
         raise ParameterError("control", "an evaluation needs a control area")
     if not specs:
         raise ParameterError("layers", "give at least one layer/category to evaluate")
+    context_events = events
+    # the measures see the windows' span only, as before the time context loaded more
+    events = _within(events, windows)
     m = measure(events, areas, windows, specs, opts)
     notes = [Note("area", {"text": w}) for w in areas.warnings]
     if any(lc.month_precision for lc in m.counts.values()):
@@ -203,7 +218,9 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
         harm_weighted=_harm_weighted(harm, counts, opts.alpha), overdose_watch=watch,
         dealing_sites=None if sites is None else classify_sites(sites, areas, windows),
         baseline_lock=lock, notes=tuple(notes),
-        harm=_harm(events, m, areas, windows, specs, opts, locked, time_weighted))
+        harm=_harm(events, m, areas, windows, specs, opts, locked, time_weighted),
+        time_context=time_context(context_events, areas, windows, counts, options=opts,
+                                  time_weighted=time_weighted, coverage=coverage))
 
 
 def _harm(events: EventArrays, m: Measured, areas: OperationAreas, windows: Windows,
@@ -248,6 +265,16 @@ def _harm(events: EventArrays, m: Measured, areas: OperationAreas, windows: Wind
                         alpha=opts.alpha,
                         include_police_generated=opts.harm_include_police_generated,
                         refused=refused, notes=notes)
+
+
+def _within(events: EventArrays, windows: Windows) -> EventArrays:
+    """The events from the before window's first day to the after window's last."""
+    lo, hi = windows.before.start64, windows.after.end64
+    t = np.asarray(events.time, dtype="datetime64[ns]")
+    keep = (t >= lo) & (t < hi)
+    if keep.all():
+        return events
+    return EventArrays(**{f.name: getattr(events, f.name)[keep] for f in fields(EventArrays)})
 
 
 def _use_lock(m: Measured, locked: Mapping[str, Any] | None, events: EventArrays,

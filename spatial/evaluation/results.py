@@ -18,6 +18,7 @@ from spatial.evaluation.counting import LayerCounts
 from spatial.evaluation.harm_index import HarmSection
 from spatial.evaluation.options import EvaluationOptions
 from spatial.evaluation.rings import DistanceDecayResult
+from spatial.evaluation.time_context import TimeContext
 from spatial.evaluation.wdd import EffectTest, HarmWeightedResult
 from spatial.evaluation.windows import Windows
 
@@ -148,6 +149,10 @@ class OperationEvaluation:
     harm : HarmSection or None
         Harm on a standard scale (CCHI, CSS or a force's table) when
         ``options.harm_index`` is set.
+    time_context : TimeContext or None
+        The same windows a year earlier, the monthly series, seasonal
+        expectation, placebo, regression to the mean and dispersion per layer
+        (:func:`spatial.evaluation.time_context.time_context`).
     """
 
     areas: OperationAreas
@@ -163,6 +168,7 @@ class OperationEvaluation:
     baseline_lock: BaselineLock
     notes: tuple[Note, ...]
     harm: HarmSection | None = None
+    time_context: TimeContext | None = None
 
     @property
     def has_buffer_control(self) -> bool:

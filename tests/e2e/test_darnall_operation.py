@@ -215,3 +215,89 @@ def test_literal_control_all_other_neighbourhoods_with_area_weights(
           "area-weighted:")
     for layer in report["layers"]:
         print(f"  {layer['key']:<40} {layer['verdict']['code']}")
+
+
+def test_time_context_says_what_five_months_cannot_show(
+        darnall: tuple[Store, dict[str, Any], dict[str, Any], str]) -> None:
+    """Only 2018-10..2019-02 is held: with the 3 + 2 month windows there is no year earlier,
+    no 24-month series, no placebo period and no long run, and each part says why."""
+    _store, _op, report, _code = darnall
+    assert report["time_context"]["coverage_source"] == "store"
+    for layer in report["layers"]:
+        tc = layer["time_context"]
+        assert tc["first_stored"] == "2018-10-01" and tc["month_precision"]
+        ye = tc["year_earlier"]
+        assert not ye["available"] and ye["verdict_code"] is None
+        assert ye["reason"] == ("crime events are needed from 2017-10-01, but the first the "
+                                "store holds is dated 2018-10-01")
+        s = tc["series"]
+        assert s["months"][0] == "2017-03" and s["months"][-1] == "2019-02"
+        assert s["missing_months"] == 19
+        assert all(v is None for v in s["counts"]["target"][:19])
+        assert s["counts"]["target"][19:22] != [None] * 3
+        assert sum(s["counts"]["target"][19:22]) == layer["counts"]["target"]["before"]
+        assert sum(s["counts"]["target"][22:]) == layer["counts"]["target"]["after"]
+        assert not tc["seasonal"]["available"]
+        pl = tc["placebo"]
+        assert not pl["available"] and pl["shift"] == "5 months"
+        assert "2018-05-01" in pl["reason"] and "2018-10-01" in pl["reason"]
+        assert not tc["regression_to_mean"]["available"]
+        assert "2018-10-01" in tc["regression_to_mean"]["reason"]
+        assert len(tc["sentences"]) == 6
+
+
+def test_time_context_on_one_month_windows(
+        darnall: tuple[Store, dict[str, Any], dict[str, Any], str]) -> None:
+    """Windows chosen to fit the five months: before January 2019, after February 2019.
+    The placebo moves the design two months back (before November, after December 2018)
+    and the regression-to-the-mean check uses October-December 2018 as the long run;
+    the year earlier is still unavailable."""
+    store, _op, _report, code = darnall
+    definition = {
+        "name": "Darnall, one-month windows",
+        "target": {"type": "boundary", "set": "sheffield_nhood", "units": [code]},
+        "buffer": {"rings_m": [500]},
+        "control": {"type": "suggest", "set": "sheffield_nhood", "max_units": 5,
+                    "max_distance_m": 5_000},
+        "windows": {"before": {"start": "2019-01-01", "end": "2019-01-31"},
+                    "after": {"start": "2019-02-01", "end": "2019-02-28"}},
+        "layers": [{"layer": "crime", "category": c,
+                    "role": "output" if c in ("Drugs", "Possession of weapons") else "outcome"}
+                   for c in LAYERS] + [{"layer": "crime", "category": "*", "role": "outcome"}],
+    }
+    op = create_operation(store, definition, actor="test")
+    report = operation_report(store, op["id"], actor="test")
+    json.dumps(report, allow_nan=False)
+    print("\nDarnall, one-month windows (before 2019-01, after 2019-02): time context")
+    for layer in report["layers"]:
+        tc = layer["time_context"]
+        assert not tc["year_earlier"]["available"]
+        assert "2018-01-01" in tc["year_earlier"]["reason"]
+        pl = tc["placebo"]
+        assert pl["available"] and pl["shift"] == "2 months"
+        assert pl["windows"]["before"]["start"] == "2018-11-01"
+        assert pl["windows"]["after"]["end"] == "2018-12-31"
+        s = tc["series"]["counts"]
+        assert pl["counts"]["target"]["before"] == s["target"][-4]  # November 2018
+        assert pl["counts"]["target"]["after"] == s["target"][-3]   # December 2018
+        assert pl["counts"]["control"]["after"] == s["control"][-3]
+        assert pl["verdict_code"] in VERDICT_CODES
+        rtm = tc["regression_to_mean"]
+        assert rtm["available"]
+        assert rtm["long_run_months"] == ["2018-10", "2018-11", "2018-12"]
+        assert rtm["long_run_count"] == sum(s["target"][-5:-2])
+        assert rtm["long_run_days"] == 92.0 and rtm["before_days"] == 31.0
+        assert rtm["before_count"] == layer["counts"]["target"]["before"] == s["target"][-2]
+        if rtm["well_above"]:
+            assert rtm["expected_change_events"] < 0
+            assert "expected from regression to the mean alone" in (
+                tc["sentences"]["regression_to_mean"])
+        d = tc["dispersion"]["target"]
+        assert d["months"] == 3 and d["df"] == 2
+        print(f"  {layer['key']:<36} placebo {pl['verdict_code']:<28} RTM "
+              f"{rtm['before_count']} in Jan vs {rtm['long_run_count']} in Oct-Dec "
+              f"({'well above' if rtm['well_above'] else 'not above'}, "
+              f"p {rtm['test']['p_value']:.3g}), dispersion target {d['factor']:.2f}")
+    drugs = report["layers"][0]["time_context"]["sentences"]
+    print("  crime/Drugs:", drugs["placebo"])
+    print("  crime/Drugs:", drugs["regression_to_mean"])

@@ -63,7 +63,10 @@ class OperationReport(Closed):
     parameters: Blob
     layers: list[Blob] = Field(description="per layer: counts, SM/BDM/WDQ/TNE, WDD with SE, "
                                            "z, p and CI, the verdict, rings, distance decay, "
-                                           "SPPT, density change, planning")
+                                           "SPPT, density change, planning, time context (the "
+                                           "same windows a year earlier, a 24-month series, "
+                                           "seasonally expected counts, a placebo evaluation, "
+                                           "regression to the mean, dispersion)")
     harm_weighted_wdd: Blob | None
     harm: Blob | None = Field(None, description="harm on a standard scale (CCHI, CSS) when a "
                                                 "harm index is asked for: index and version, "
@@ -73,6 +76,9 @@ class OperationReport(Closed):
     dealing_sites: Blob
     baseline_lock: Blob
     warnings: list[str]
+    time_context: Blob | None = Field(
+        description="settings and methods of every layer's time context (months of the "
+                    "series, long run, seasonal years, alpha, the span of events loaded)")
     operation: OperationSummary
     definition: Blob
     geometry: Blob
