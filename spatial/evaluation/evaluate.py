@@ -56,8 +56,7 @@ from spatial.evaluation.results import (
 )
 from spatial.evaluation.rings import distance_decay
 from spatial.evaluation.sites import SiteRecords, classify_sites
-from spatial.evaluation.summary import decide
-from spatial.evaluation.verdict import minimum_events
+from spatial.evaluation.verdict import Verdict, decide, minimum_events
 from spatial.evaluation.wdd import EffectTest, displacement_effect, harm_weighted_wdd, wdd
 from spatial.evaluation.windows import Windows
 from spatial.place import units as unitsmod
@@ -289,10 +288,14 @@ def _evaluate_layer(lc: LayerCounts, areas: OperationAreas, options: EvaluationO
     table, reason = lc.table(time_weighted=time_weighted, area_km2=area_km2,
                              has_buffer_control=has_bc)
     code, tests, total, rings = "insufficient_data", None, None, None
+    verdict: Verdict | None = None
     if table is None:
         notes.append(Note("no_measures", {"reason": reason}))
     else:
-        code, tests = decide(table, alpha=alpha, min_count=options.min_count)
+        verdict = decide(table, alpha=alpha, min_count=options.min_count,
+                         caveats=_layer_caveats(lc, caveats), role=lc.spec.role,
+                         displacement_size=options.displacement_size)
+        code, tests = verdict.code, verdict.tests
         notes += _measure_notes(tests)
         total = wdd(table, alpha)
         names = AREA_NAMES if has_bc else AREA_NAMES[:3]
@@ -314,7 +317,8 @@ def _evaluate_layer(lc: LayerCounts, areas: OperationAreas, options: EvaluationO
                           reduction=options.planned_reduction, has_buffer_control=has_bc,
                           min_count=options.min_count)
     return LayerEvaluation(
-        counts=lc, has_buffer_control=has_bc, table=table, reason=reason, verdict_code=code,
+        counts=lc, has_buffer_control=has_bc, table=table, reason=reason, verdict=verdict,
+        verdict_code=code,
         measures=tests, caveats=_layer_caveats(lc, caveats), wdd=total, rings=rings,
         distance_decay=decay, sppt=change, density_change=density_result,
         density_uses_current_events=locked, planning=planning, notes=tuple(notes))

@@ -17,6 +17,7 @@ from spatial.evaluation.count_table import CountTable
 from spatial.evaluation.counting import LayerCounts
 from spatial.evaluation.options import EvaluationOptions
 from spatial.evaluation.rings import DistanceDecayResult
+from spatial.evaluation.verdict import Verdict
 from spatial.evaluation.wdd import EffectTest, HarmWeightedResult
 from spatial.evaluation.windows import Windows
 
@@ -63,6 +64,9 @@ class LayerEvaluation:
     table : CountTable or None
         ``None`` when no table can be formed (``reason`` says why).
     reason : str or None
+    verdict : Verdict or None
+        The decision (:func:`spatial.evaluation.verdict.decide`); ``None``
+        when there is no table.
     verdict_code : str
         ``insufficient_data`` when there is no table.
     measures : dict or None
@@ -89,6 +93,7 @@ class LayerEvaluation:
     has_buffer_control: bool
     table: CountTable | None
     reason: str | None
+    verdict: Verdict | None
     verdict_code: str
     measures: Mapping[str, Any] | None
     caveats: tuple[str, ...]
