@@ -183,6 +183,7 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
                 notes.append(Note("harm_without_wdd", {"key": key}))
             else:
                 harm[key] = (layer.wdd, lc.spec.harm_weight)
+    watch = _watch_beside_verdict(watch, layers, opts.overdose_layer)
     return OperationEvaluation(
         areas=areas, windows=windows, options=opts, layers=tuple(layers),
         time_weighted=time_weighted,
@@ -192,6 +193,29 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
         harm_weighted=_harm_weighted(harm, counts, opts.alpha), overdose_watch=watch,
         dealing_sites=None if sites is None else classify_sites(sites, areas, windows),
         baseline_lock=lock, notes=tuple(notes))
+
+
+def _watch_beside_verdict(watch: Mapping[str, Any], layers: Sequence[LayerEvaluation],
+                          overdose_layer: str) -> dict[str, Any]:
+    """The overdose watch with the overdose layer's own verdict beside it, when evaluated.
+
+    Both rest on the same net ratio test (target + buffer against the
+    control, after window); the watch reads it at α, the verdict after Holm's
+    correction over its three tests. ``agrees`` says whether they reach the
+    same answer on a rise, so the report can say how they differ when not.
+    """
+    out = dict(watch)
+    for layer in layers:
+        spec = layer.counts.spec
+        if spec.layer != overdose_layer or spec.category != "*" or layer.verdict is None:
+            continue
+        net = layer.verdict.tests["net_ratio"]
+        out["layer_verdict"] = {"key": spec.key, "code": layer.verdict.code, "net_ratio": net}
+        after = (out.get("tests") or {}).get("controlled_after")
+        if out.get("available") and after:
+            out["agrees"] = (after.get("direction") == 1) == (net.get("direction") == 1)
+        break
+    return out
 
 
 def _use_lock(m: Measured, locked: Mapping[str, Any] | None, events: EventArrays,
