@@ -29,7 +29,8 @@ def test_null_operations_rarely_claim_a_change() -> None:
         assert table is not None
         claimed += int(verdict(table).code not in ("no_significant_change",
                                                    "insufficient_data"))
-    assert claimed / runs <= 0.085
+    print(f"null claim rate at event level {claimed / runs:.3f}")
+    assert claimed / runs <= 0.05
 
 
 def test_evaluation_is_typed_codes_and_numbers() -> None:
