@@ -71,7 +71,8 @@ def _sections(report: dict[str, Any]) -> list[Section]:
                  for area, w in watch["counts"].items()]
         flag = "RISE flagged" if watch.get("rise") else "no significant rise"
         sections.append(Section(f"Overdose watch ({flag})",
-                                Table(["area", "before", "during", "after"], wrows)))
+                                Table(["area", "before", "during", "after"], wrows),
+                                text=watch.get("statement")))
     sites = report.get("dealing_sites") or {}
     if sites.get("available"):
         srows = [(area, *v.values()) for area, v in sites["by_area"].items()]

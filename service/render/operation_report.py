@@ -257,8 +257,9 @@ def displacement_summary_report(table: CountTable, *, alpha: float = 0.05,
 
 def summary_dict(s: DisplacementSummary) -> dict[str, Any]:
     """``sm``, ``bdm``, ``wdq``, ``tne``, ``wdd``, ``local_effect``,
-    ``displacement_effect``, ``verdict``, ``counts`` [, ``harm_weighted_wdd``],
-    ``parameters`` and ``warnings``."""
+    ``displacement_effect``, ``ratio_tests`` (local, displacement, net: the tests the
+    verdict rests on), ``detectable_rise``, ``verdict``, ``counts``
+    [, ``harm_weighted_wdd``], ``parameters`` and ``warnings``."""
     table, tests = s.table, s.measures
     v = render(s.verdict, table)
     out: dict[str, Any] = {
@@ -269,6 +270,8 @@ def summary_dict(s: DisplacementSummary) -> dict[str, Any]:
         "wdd": effect_dict(s.wdd),
         "local_effect": effect_dict(s.local_effect),
         "displacement_effect": effect_dict(s.displacement_effect),
+        "ratio_tests": {name: tests[f"{name}_ratio"] for name in ("local", "displacement", "net")},
+        "detectable_rise": tests.get("detectable_rise"),
         "verdict": verdict_dict(s.verdict, v),
         "counts": table.as_dict(),
     }
