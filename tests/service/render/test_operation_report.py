@@ -4,8 +4,10 @@ the report's shape, and the calculator."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -61,7 +63,9 @@ def test_baseline_lock_reports_changes_and_uses_locked_counts() -> None:
 @pytest.mark.parametrize(("effects", "expected"), [
     ({"target": 0.5, "buffer": 1.4}, {"reduction_with_displacement"}),
     ({"target": 0.5, "buffer": 0.6}, {"reduction_with_diffusion"}),
-    ({"target": 0.5}, {"reduction_no_displacement"}),
+    # 400 buffer events can only show a rise of about 35 % (power 0.8), more than the 30 %
+    # "no displacement" needs (this read reduction_no_displacement before the ratio tests)
+    ({"target": 0.5}, {"reduction_displacement_not_detected"}),
     ({}, {"no_significant_change"}),
 ])
 def test_planted_effects_recovered_from_points(effects: dict[str, float],
@@ -73,6 +77,43 @@ def test_planted_effects_recovered_from_points(effects: dict[str, float],
                                     [MeasuredLayer("crime", "Drugs", "outcome")])
     assert report["layers"][0]["verdict"]["code"] in expected
     json.dumps(report, allow_nan=False)
+
+
+def test_displacement_size_option_decides_no_displacement_and_is_reported() -> None:
+    areas = make_areas()
+    ev = simulate_points(np.random.default_rng(7), areas,
+                         {"target": 400, "buffer": 400, "control": 400}, {"target": 0.5})
+    report = evaluate_report(ev, areas, WINDOWS, [MeasuredLayer("crime", "Drugs", "outcome")],
+                             options=EvaluationOptions(displacement_size=0.4))
+    verdict = report["layers"][0]["verdict"]
+    assert verdict["code"] == "reduction_no_displacement"
+    assert verdict["displacement_size"] == 0.4
+    assert "No displacement" in verdict["sentence"]
+    assert "could detect a rise of 35 % or more" in verdict["sentence"]
+    assert report["parameters"]["options"]["displacement_size"] == 0.4
+
+
+def test_layers_render_the_evaluations_own_verdict() -> None:
+    areas = make_areas()
+    ev = simulate_points(np.random.default_rng(7), areas,
+                         {"target": 400, "buffer": 400, "control": 400}, {"target": 0.5})
+    evaluation = evaluate_operation(ev, areas, WINDOWS,
+                                    [MeasuredLayer("crime", "Drugs", "output")])
+    layer = evaluation.layers[0]
+    assert layer.verdict is not None and layer.verdict.code == "activity_fell"
+    report = operation_report_dict(evaluation)
+    said = report["layers"][0]["verdict"]
+    assert said["code"] == "activity_fell" and said["role"] == "output"
+    assert "a measure of police activity" in said["sentence"]
+    assert not re.search(r"reduction|increase|displacement|harm", said["sentence"], re.I)
+    assert said["decided_by"] == "ratio_of_rate_ratios" and said["correction"] == "holm"
+    # a verdict swapped in is worded as it stands: nothing decides again
+    other = dataclasses.replace(layer.verdict, code="activity_rose_nearby",
+                                harm_signal="buffer_rose")
+    swapped = dataclasses.replace(evaluation, layers=(dataclasses.replace(layer,
+                                                                          verdict=other),))
+    assert operation_report_dict(swapped)["layers"][0]["verdict"]["code"] == (
+        "activity_rose_nearby")
 
 
 def test_zero_counts_never_crash_and_say_why() -> None:
@@ -149,7 +190,16 @@ def test_displacement_summary_wheeler_ratcliffe() -> None:
     assert [round(c) for c in w["ci"]] == [-196, -40]
     assert out["harm_weighted_wdd"]["estimate"] == -236
     assert out["harm_weighted_wdd"]["se"] == pytest.approx(2 * math.sqrt(1568))
-    assert out["verdict"]["code"] == "reduction_no_displacement"
+    # was reduction_no_displacement: the buffer (178 events) could show only a rise >= 60 %
+    assert out["verdict"]["code"] == "reduction_displacement_not_detected"
+    assert out["verdict"]["detectable_rise_pct"] == pytest.approx(60, abs=1)
+    assert out["ratio_tests"]["local"]["ratio"] == pytest.approx((110 / 207) / (318 / 308))
+    assert out["parameters"]["displacement_size"] == 0.3
+    assert out["parameters"]["role"] == "outcome"
+    roomy = displacement_summary_report(t, displacement_size=0.8)
+    assert roomy["verdict"]["code"] == "reduction_no_displacement"
+    assert roomy["parameters"]["displacement_size"] == 0.8
+    assert displacement_summary_report(t, role="output")["verdict"]["code"] == "activity_fell"
     zero = displacement_summary_report(CountTable.from_pairs(target=(0, 0), buffer=(0, 0),
                                                           control=(0, 0)))
     assert zero["wdd"]["z"] is None and zero["sm"]["value"] is None
