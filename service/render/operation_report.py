@@ -216,10 +216,10 @@ def sppt_dict(change: CellChange) -> dict[str, Any]:
             "n_units": res.n_units, "n_units_with_events": res.n_units_robust,
             "changed_cells": changed, "method": res.method, "correction": res.correction,
             "reason": res.reason, "reading": SPPT_READING,
-            "h3_resolution": change.h3_resolution, **_sppt_too_few(res)}
+            "h3_resolution": change.h3_resolution, **sppt_too_few(res)}
 
 
-def _sppt_too_few(res: Any) -> dict[str, Any]:
+def sppt_too_few(res: Any) -> dict[str, Any]:
     """``too_few`` and its words, when the SPPT result reports them (older results do not)."""
     too_few = getattr(res, "too_few", None)
     if too_few is None:

@@ -7,8 +7,8 @@ through the import pipeline (:func:`service.app.importer.store_events`).
 from __future__ import annotations
 
 import json
-import re
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any

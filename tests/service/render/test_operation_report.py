@@ -12,7 +12,12 @@ import re
 import numpy as np
 import pytest
 
-from service.render.operation_report import displacement_summary_report, operation_report_dict
+from service.render.operation_report import (
+    displacement_summary_report,
+    operation_report_dict,
+    overdose_watch_dict,
+    sppt_too_few,
+)
 from spatial.evaluation.baseline import fingerprint
 from spatial.evaluation.count_table import CountTable
 from spatial.evaluation.counting import MeasuredLayer
@@ -205,3 +210,77 @@ def test_displacement_summary_wheeler_ratcliffe() -> None:
     assert zero["wdd"]["z"] is None and zero["sm"]["value"] is None
     assert any("sm not computed" in w for w in zero["warnings"])
     json.dumps(zero, allow_nan=False)
+
+
+# --------------------------------------------------------------------------- one voice
+
+
+def _watch(rise: bool, p: float, **extra: object) -> dict:
+    test = {"p_value": p, "rate_ratio": 1.8, "rise_flag": rise, "alpha": 0.05}
+    return {"available": True, "layer": "ambulance", "rise": rise, "alpha": 0.05,
+            "flags": ["a rise"] if rise else [], "counts": {},
+            "tests": {"before_vs_during": None, "before_vs_after": test}, **extra}
+
+
+def _ambulance(code: str, net_p: float, net_direction: int) -> dict:
+    net = {"ratio": 1.5, "ci_low": 0.8, "ci_high": 2.8, "p_value": net_p / 2,
+           "p_adjusted": net_p, "alpha": 0.05, "direction": net_direction}
+    return {"key": "ambulance/*", "layer": "ambulance", "category": "*",
+            "verdict": {"code": code}, "measures": {"net_ratio": net}}
+
+
+def test_overdose_watch_and_ambulance_verdict_speak_with_one_voice() -> None:
+    # the demo's case: the uncontrolled watch flags a rise, the corrected verdict does not
+    out = overdose_watch_dict(_watch(True, 0.0009),
+                              [_ambulance("no_significant_change", 0.55, 0)])
+    assert out["agrees"] is False
+    s = out["statement"]
+    assert "flags a rise that the ambulance/* verdict (no_significant_change) does not claim" in s
+    assert "with no control, at the 5 % level without correction, p < 0.001" in s
+    assert "corrects for its three tests (Holm)" in s and "Holm-adjusted p = 0.55" in s
+    assert "not an established change" in s
+    both = overdose_watch_dict(_watch(False, 0.4),
+                               [_ambulance("no_significant_change", 0.55, 0)])
+    assert both["agrees"] is True
+    assert both["statement"].startswith("The overdose watch and the ambulance/* verdict "
+                                        "(no_significant_change) agree: no significant rise")
+    up = overdose_watch_dict(_watch(False, 0.4), [_ambulance("harm_signal", 0.01, 1)])
+    assert up["agrees"] is False and "finds a rise that the overdose watch does not flag" in (
+        up["statement"])
+
+
+def test_overdose_statement_uses_the_controlled_watch_and_given_agreement() -> None:
+    controlled = {"p_value": 0.02, "p_adjusted": 0.02, "ratio": 1.6, "alpha": 0.05}
+    watch = _watch(True, 0.001, comparison="control",
+                   layer_verdict={"key": "ambulance/*", "code": "harm_signal"}, agrees=True)
+    watch["tests"].update({"controlled_during": None, "controlled_after": controlled})
+    out = overdose_watch_dict(watch, [_ambulance("harm_signal", 0.03, 1)])
+    assert out["agrees"] is True
+    assert "agree: overdose call-outs rose" in out["statement"]
+    assert "(watch, p = 0.02" in out["statement"]
+
+
+def test_overdose_statement_without_a_layer_verdict() -> None:
+    assert "statement" not in overdose_watch_dict(_watch(True, 0.01), [])
+    few = overdose_watch_dict(_watch(True, 0.01), [_ambulance("insufficient_data", 1.0, 0)])
+    assert "too few call-outs for a verdict of its own, so only the watch speaks" in (
+        few["statement"])
+    assert overdose_watch_dict({"available": False, "reason": "x"}, []) == {
+        "available": False, "reason": "x"}
+
+
+def testsppt_too_few_is_said_when_the_result_reports_it() -> None:
+    class Result:
+        too_few, min_unit_events = True, 23
+
+    said = sppt_too_few(Result())
+    assert said["too_few"] is True and said["min_unit_events"] == 23
+    assert said["sentence"] == ("Too few events to tell whether the pattern moved: no single "
+                                "cell's change could reach significance after the correction "
+                                "unless it held at least 23 events.")
+    assert sppt_too_few(object()) == {}
+
+    class Enough:
+        too_few, min_unit_events = False, 4
+
+    assert "sentence" not in sppt_too_few(Enough())
