@@ -244,12 +244,18 @@ def detectable_fall(t_before: float, c_before: float, c_after: float, *, alpha: 
         return None
     nd = NormalDist()
     k = nd.inv_cdf(1.0 - alpha / 2.0) + nd.inv_cdf(power)
-    r = c_after / c_before
-    base = 1.0 / t_before + 1.0 / c_before + 1.0 / c_after
+    try:
+        r = c_after / c_before
+        base = 1.0 / t_before + 1.0 / c_before + 1.0 / c_after
+    except (ZeroDivisionError, OverflowError):
+        return None
 
     def margin(fall: float) -> float:
         rho = 1.0 - fall
-        return -math.log(rho) - k * math.sqrt(dispersion * (base + 1.0 / (t_before * r * rho)))
+        try:
+            return -math.log(rho) - k * math.sqrt(dispersion * (base + 1.0 / (t_before * r * rho)))
+        except (ZeroDivisionError, OverflowError):  # a count too close to 0 for a float
+            return -math.inf
 
     previous = 0.0
     for step in range(1, 1000):
