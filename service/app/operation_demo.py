@@ -24,8 +24,15 @@ def planted_definition(op: Any, layers: list[dict[str, Any]]) -> dict[str, Any]:
             "windows": windows, "layers": layers}
 
 
-def _at_least(pct: float | None) -> str:
-    return "nothing: no test possible" if pct is None else f">= {pct:.0f} %"
+def _not_detected(pct: float | None) -> str:
+    return ("could not be tested" if pct is None
+            else f"not detected (could detect only >= {pct:.0f} %)")
+
+
+def _fall(verdict: dict[str, Any]) -> str:
+    pct = verdict.get("detectable_fall_pct")
+    return ("even a complete stop could not be detected" if pct is None
+            else f"could detect only a fall of >= {pct:.0f} %")
 
 
 def layer_gloss(layer: dict[str, Any]) -> str:
@@ -40,23 +47,25 @@ def layer_gloss(layer: dict[str, Any]) -> str:
     if v.get("role") == "output":
         moved = ""
         if v.get("buffer") == "no_change" and (rise is None or rise > size):
-            moved = (f"; a move into the buffer not detected (could detect only "
-                     f"{_at_least(rise)})")
+            moved = f"; a move into the buffer {_not_detected(rise)}"
         elif v.get("buffer") == "rose":
             moved = "; recorded activity rose in the buffer"
         said = {"activity_fell": "recorded police activity fell",
                 "activity_rose": "recorded police activity rose",
                 "activity_rose_nearby": "recorded police activity rose nearby",
-                "no_significant_change": "no significant change in recorded police activity"}
+                "no_significant_change": "no significant change in recorded police activity "
+                                         f"({_fall(v)})"}
         return f" (output: police activity): {said.get(code, code)}{moved}"
     if code == "reduction_displacement_not_detected":
-        return f": displacement not detected (could detect only {_at_least(rise)})"
+        return f": displacement {_not_detected(rise)}"
     if code == "reduction_no_displacement":
-        return f": no displacement (the design could detect {_at_least(rise)})"
+        return f": no displacement (the design could detect >= {rise or 0:.0f} %)"
+    if code == "no_significant_change":
+        return f": {_fall(v)}"
     if code == "harm_signal":
-        where = ("the buffer rose" if v.get("harm_signal") == "buffer_rose"
-                 else "target and buffer together rose")
-        return f": possible harm, {where} against its control"
+        where = ("the buffer rose against its control" if v.get("harm_signal") == "buffer_rose"
+                 else "target and buffer together rose against the control")
+        return f": possible harm, {where}"
     return ""
 
 

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app.importer import ImportReport, import_boundaries, store_events
-from service.app.operation_demo import demo_operation
+from service.app.operation_demo import demo_operation, layer_gloss
 from service.store import Store
 from spatial.evaluation.verdict import VERDICT_CODES
 from spatial.synthetic.town import SyntheticTown, build_town, target_area
@@ -450,6 +450,27 @@ def test_demo_operation_recovers_the_planted_displacement(tmp_path: Path) -> Non
     # the overdose watch and the ambulance verdict speak with one voice
     [watch] = [line for line in lines if "overdose watch" in line]
     assert out["overdose_statement"] and out["overdose_statement"] in watch
+
+
+def test_demo_glosses_outputs_as_activity_and_undetectable_displacement() -> None:
+    def gloss(**verdict: Any) -> str:
+        return layer_gloss({"verdict": {"role": "outcome", **verdict}})
+
+    assert gloss(code="reduction_displacement_not_detected", detectable_rise_pct=66.4) == (
+        ": displacement not detected (could detect only >= 66 %)")
+    assert gloss(code="reduction_displacement_not_detected", detectable_rise_pct=None) == (
+        ": displacement could not be tested")
+    assert gloss(code="reduction_no_displacement", detectable_rise_pct=21.0) == (
+        ": no displacement (the design could detect >= 21 %)")
+    out = gloss(code="activity_fell", role="output", buffer="no_change",
+                detectable_rise_pct=134.0, displacement_size=0.3)
+    assert out == (" (output: police activity): recorded police activity fell; a move into "
+                   "the buffer not detected (could detect only >= 134 %)")
+    quiet = gloss(code="no_significant_change", role="output", buffer="no_change",
+                  detectable_rise_pct=20.0, detectable_fall_pct=None)
+    assert "even a complete stop could not be detected" in quiet and "buffer" not in quiet
+    assert gloss(code="no_significant_change", detectable_fall_pct=31.2) == (
+        ": could detect only a fall of >= 31 %")
 
 
 def test_absurd_inputs_are_422_or_404_never_500(client: TestClient, keys) -> None:
