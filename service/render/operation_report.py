@@ -341,6 +341,8 @@ def overdose_watch_dict(watch: Mapping[str, Any], layers: list[dict[str, Any]]
     if not watch.get("available"):
         return dict(watch)
     out = dict(watch)
+    if watch.get("rise"):
+        out["flags"] = watch_flags(watch) or list(watch.get("flags", []))
     layer = _overdose_layer(watch, layers)
     if layer is None:
         return out
@@ -355,6 +357,34 @@ def overdose_watch_dict(watch: Mapping[str, Any], layers: list[dict[str, Any]]
     out["statement"] = _watch_statement(watch, layer["key"], code, net, watch_rise, layer_rise,
                                         bool(agrees))
     return out
+
+
+def watch_flags(watch: Mapping[str, Any]) -> list[str]:
+    """The watch's rises in words: rates per 30 days (the windows differ in length), the
+    ratio with its interval and p as reports write it; against the control when the watch
+    is controlled."""
+    tests = watch.get("tests") or {}
+    conf = f"{100 * (1 - float(watch.get('alpha', 0.05))):g} %"
+    flags = []
+    for wn in ("during", "after"):
+        controlled = tests.get(f"controlled_{wn}")
+        if watch.get("comparison") == "control" and controlled:
+            if (controlled.get("direction") or 0) > 0:
+                flags.append(f"overdose call-outs in the target and buffer {wn} the operation "
+                             f"{relative(controlled, 'the control', verb=True)}")
+            continue
+        t = tests.get(f"before_vs_{wn}")
+        if not t or not t.get("rise_flag"):
+            continue
+        ratio = ("unbounded" if t.get("rate_ratio") is None
+                 else f"{t['rate_ratio']:.2f}")
+        ci = ("" if t.get("ci_low") is None else
+              f", {conf} CI {t['ci_low']:.2f} to "
+              f"{'unbounded' if t.get('ci_high') is None else format(t['ci_high'], '.2f')}")
+        flags.append(f"overdose call-outs in the target and buffer rose {wn} the operation, "
+                     f"from {30 * t['rate_before']:.1f} to {30 * t['rate_after']:.1f} per 30 "
+                     f"days (rate ratio {ratio}{ci}, {p_text(t.get('p_value'))})")
+    return flags
 
 
 def _overdose_layer(watch: Mapping[str, Any], layers: list[dict[str, Any]]

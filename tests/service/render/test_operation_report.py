@@ -17,6 +17,7 @@ from service.render.operation_report import (
     operation_report_dict,
     overdose_watch_dict,
     sppt_too_few,
+    watch_flags,
 )
 from spatial.evaluation.baseline import fingerprint
 from spatial.evaluation.count_table import CountTable
@@ -216,7 +217,8 @@ def test_displacement_summary_wheeler_ratcliffe() -> None:
 
 
 def _watch(rise: bool, p: float, **extra: object) -> dict:
-    test = {"p_value": p, "rate_ratio": 1.8, "rise_flag": rise, "alpha": 0.05}
+    test = {"p_value": p, "rate_ratio": 1.8, "rise_flag": rise, "alpha": 0.05,
+            "rate_before": 0.5, "rate_after": 0.9, "ci_low": 1.1, "ci_high": 2.9}
     return {"available": True, "layer": "ambulance", "rise": rise, "alpha": 0.05,
             "flags": ["a rise"] if rise else [], "counts": {},
             "tests": {"before_vs_during": None, "before_vs_after": test}, **extra}
@@ -284,3 +286,26 @@ def testsppt_too_few_is_said_when_the_result_reports_it() -> None:
         too_few, min_unit_events = False, 4
 
     assert "sentence" not in sppt_too_few(Enough())
+
+
+def test_watch_flags_use_rates_per_30_days_and_plain_p() -> None:
+    # the demo's watch: 54 call-outs in 92 days before, 108 in 106 days after
+    after = {"before_count": 54, "before_exposure": 92.0, "after_count": 108,
+             "after_exposure": 106.0, "rate_before": 54 / 92, "rate_after": 108 / 106,
+             "rate_ratio": (108 / 106) / (54 / 92), "p_value": 0.000884751, "ci_low": 1.2409,
+             "ci_high": 2.4533, "alpha": 0.05, "rise_flag": True}
+    watch = {"available": True, "rise": True, "alpha": 0.05, "layer": "ambulance",
+             "tests": {"before_vs_during": None, "before_vs_after": after},
+             "flags": ["108 in 106 days against 54 in 92 days before (p = 0.000885)"]}
+    [flag] = watch_flags(watch)
+    assert flag == ("overdose call-outs in the target and buffer rose after the operation, "
+                    "from 17.6 to 30.6 per 30 days (rate ratio 1.74, 95 % CI 1.24 to 2.45, "
+                    "p < 0.001)")
+    assert overdose_watch_dict(watch, [])["flags"] == [flag]
+    controlled = {"ratio": 1.6, "ci_low": 1.1, "ci_high": 2.3, "p_value": 0.02,
+                  "p_adjusted": 0.02, "alpha": 0.05, "direction": 1}
+    both = {**watch, "comparison": "control",
+            "tests": {"controlled_during": None, "controlled_after": controlled}}
+    assert watch_flags(both) == [
+        "overdose call-outs in the target and buffer after the operation rose 60 % relative "
+        "to the control (95 % CI a rise of 10 % to 130 %, p = 0.02)"]
