@@ -447,8 +447,10 @@ def _second(v: Verdict) -> str:
     if dis.get("ratio") is None:
         return f"The buffer could not be compared: {dis.get('reason')}."
     if v.buffer == "no_change":
-        return (f"Nor did the buffer change significantly: it "
-                f"{relative(dis, 'its control', verb=True)}, and {_could_rise(rise)}.")
+        lead = ("Nor did the buffer change significantly" if code == "no_significant_change"
+                else "The buffer showed no significant change")
+        return (f"{lead}: it {relative(dis, 'its control', verb=True)}, and "
+                f"{_could_rise(rise)}.")
     if code == "no_significant_change":
         return (f"{_upper_first(buffer)}, but without a clear change in the target this says "
                 f"nothing about the operation.")
