@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from spatial.errors import ParameterError
 from spatial.evaluation.counting import MeasuredLayer
 from spatial.evaluation.options import EvaluationOptions
+from spatial.evaluation.verdict import DEFAULT_DISPLACEMENT_SIZE
 from spatial.evaluation.windows import Window, Windows
 
 
@@ -112,6 +113,10 @@ class OptionsIn(_Model):
     decay_max_m: float | None = Field(None, gt=0, le=20_000)
     overdose_layer: str = "ambulance"
     dealing_site_layer: str = "dealing_site"
+    displacement_size: float = Field(
+        DEFAULT_DISPLACEMENT_SIZE, gt=0, le=10, allow_inf_nan=False,
+        description="the buffer rise (fraction, 0.3 = 30 %) the design must be able to "
+                    "detect before a verdict says 'no displacement'")
 
     def evaluation(self) -> EvaluationOptions:
         return EvaluationOptions(
@@ -119,7 +124,8 @@ class OptionsIn(_Model):
             min_count=self.min_count, area_weights=self.area_weights,
             h3_resolution=self.h3_resolution, kde_cell_m=self.kde_cell_m,
             kde_bandwidth_m=self.kde_bandwidth_m, include_surface=self.include_surface,
-            overdose_layer=self.overdose_layer, dealing_site_layer=self.dealing_site_layer)
+            overdose_layer=self.overdose_layer, dealing_site_layer=self.dealing_site_layer,
+            displacement_size=self.displacement_size)
 
 
 class OperationIn(_Model):

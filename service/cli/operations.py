@@ -56,11 +56,14 @@ def _print_report(rep: dict[str, Any]) -> None:
                        f"{w['z'] if w['z'] is None else round(w['z'], 2)}, CI {ci}); WDQ "
                        f"{m['wdq']['value'] if m['wdq']['value'] is None else round(m['wdq']['value'], 2)}")
         click.echo(f"  {layer['verdict']['sentence']}")
+        echo_each("  caveat: ", layer["verdict"].get("caveats", []))
         echo_each("  note: ", layer["warnings"])
     watch = rep["overdose_watch"]
     if watch.get("available"):
         click.echo(f"\noverdose watch ({watch['layer']}): "
                    + ("; ".join(watch["flags"]) if watch["rise"] else "no significant rise"))
+        if watch.get("statement"):
+            click.echo(f"  {watch['statement']}")
     sites = rep["dealing_sites"]
     if sites.get("available"):
         click.echo(f"\n{sites['sentence']}")
