@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any, Final
 
 from service.render.numbers import p_text
@@ -223,57 +222,8 @@ def _effect(test: Mapping[str, Any], unit: str) -> str:
 # --------------------------------------------------------------------------
 
 
-def detectable_fall(t_before: float, c_before: float, c_after: float, *, alpha: float,
-                    power: float = DETECT_POWER, dispersion: float = 1.0) -> float | None:
-    r"""Smallest fall (per cent) in the target the log ratio test detects with ``power``.
-
-    The mirror of :func:`spatial.evaluation.rate_ratios.detectable_rise`: with
-    the target's expected after count T_b·r·ρ (r = C_a/C_b), the smallest
-    fall 1 − ρ with
-
-    .. math::
-        \log(1/\rho) \ge (z_{1-\alpha/2} + z_{\text{power}})
-        \sqrt{\phi\,(1/T_b + 1/(T_b r\rho) + 1/C_b + 1/C_a)}.
-
-    As ρ → 0 the right side grows without bound (an after count near 0 has a
-    huge log variance), so a small baseline may detect no fall at all:
-    ``None`` then ("even a complete stop could not be detected"), and when a
-    count is 0. Searched on a 0.1 % grid of falls, then bisected.
-    """
-    if t_before <= 0 or c_before <= 0 or c_after <= 0:
-        return None
-    nd = NormalDist()
-    k = nd.inv_cdf(1.0 - alpha / 2.0) + nd.inv_cdf(power)
-    try:
-        r = c_after / c_before
-        base = 1.0 / t_before + 1.0 / c_before + 1.0 / c_after
-    except (ZeroDivisionError, OverflowError):
-        return None
-
-    def margin(fall: float) -> float:
-        rho = 1.0 - fall
-        try:
-            return -math.log(rho) - k * math.sqrt(dispersion * (base + 1.0 / (t_before * r * rho)))
-        except (ZeroDivisionError, OverflowError):  # a count too close to 0 for a float
-            return -math.inf
-
-    previous = 0.0
-    for step in range(1, 1000):
-        f = step / 1000.0
-        if margin(f) >= 0:
-            lo, hi = previous, f
-            for _ in range(40):
-                mid = 0.5 * (lo + hi)
-                lo, hi = (lo, mid) if margin(mid) >= 0 else (mid, hi)
-            return 100.0 * hi
-        previous = f
-    return None
-
-
 def _target_detectable(v: Verdict, table: CountTable) -> float | None:
-    # Holm's first step: the local test must pass α/3 when it is the smallest of three.
-    return detectable_fall(table.count("target", "before"), table.count("control", "before"),
-                           table.count("control", "after"), alpha=float(v.tests["alpha"]) / 3.0)
+    return v.detectable_fall_pct
 
 
 def _could_fall(pct: float | None) -> str:

@@ -57,6 +57,7 @@ from spatial.evaluation.measures import (
 from spatial.evaluation.rate_ratios import (
     DetectableRise,
     RatioTest,
+    detectable_fall,
     detectable_rise,
     holm,
     operation_ratio_tests,
@@ -193,6 +194,10 @@ class Verdict:
         Smallest buffer rise, per cent, the displacement test would detect
         with power 0.8 (``None``: no buffer test possible); set when the
         data suffice.
+    detectable_fall_pct : float or None
+        Smallest fall of the target, per cent, the local test would detect
+        with power 0.8 at Holm's first-step level α/3 (``None``: not even a
+        complete stop could be detected).
     """
 
     code: str
@@ -204,6 +209,7 @@ class Verdict:
     role: str = "outcome"
     harm_signal: str | None = None
     detectable_rise_pct: float | None = None
+    detectable_fall_pct: float | None = None
 
     @property
     def caveat_keys(self) -> tuple[str, ...]:
@@ -214,7 +220,8 @@ class Verdict:
         return {"code": self.code, "insufficient": self.insufficient, "buffer": self.buffer,
                 "caveats": list(self.caveats), "data_caveats": list(self.data_caveats),
                 "role": self.role, "harm_signal": self.harm_signal,
-                "detectable_rise_pct": self.detectable_rise_pct, "tests": self.tests}
+                "detectable_rise_pct": self.detectable_rise_pct,
+                "detectable_fall_pct": self.detectable_fall_pct, "tests": self.tests}
 
 
 def _check_inputs(table: CountTable, alpha: float, min_count: int | None,
@@ -337,7 +344,9 @@ def decide(table: CountTable, *, alpha: float = 0.05, min_count: int | None = No
     N > 1 ``activity_rose_nearby``, else ``no_significant_change``.
 
     ``detectable_rise_pct`` is the smallest buffer rise the D test detects
-    with power 0.8 at level α/2 (its Holm level once L is significant).
+    with power 0.8 at level α/2 (its Holm level once L is significant);
+    ``detectable_fall_pct`` the smallest target fall the L test detects at
+    α/3 (its level when it is the first of the three to pass).
 
     Parameters
     ----------
@@ -367,12 +376,18 @@ def decide(table: CountTable, *, alpha: float = 0.05, min_count: int | None = No
                            table.count("buffer_control", "before"),
                            table.count("buffer_control", "after"), alpha=alpha / 2.0,
                            dispersion=dispersion)
+    fall = detectable_fall(table.count("target", "before"), table.count("control", "before"),
+                           table.count("control", "after"), alpha=alpha / 3.0,
+                           dispersion=dispersion)
     tests = _tests(table, alpha, floor, ratios, rise, displacement_size)
+    tests["detectable_fall"] = {"percent": fall, "alpha": alpha / 3.0, "power": 0.8}
     # rows 1-2: insufficient data
     if table.total("target") < floor:
-        return Verdict("insufficient_data", "too_few_events", None, given, (), tests, role)
+        return Verdict("insufficient_data", "too_few_events", None, given, (), tests, role,
+                       None, None, fall)
     if table.total("control") == 0:
-        return Verdict("insufficient_data", "no_control_events", None, given, (), tests, role)
+        return Verdict("insufficient_data", "no_control_events", None, given, (), tests, role,
+                       None, None, fall)
 
     implied = ["small_counts"] if _small_cells(table) else []
     bias = trend_bias(table)
@@ -393,4 +408,4 @@ def decide(table: CountTable, *, alpha: float = 0.05, min_count: int | None = No
     else:
         code = "no_significant_change"
     return Verdict(code, None, _buffer_code(dis), given, tuple(implied), tests, role, signal,
-                   rise.percent)
+                   rise.percent, fall)

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from service.render.sentences import CAVEAT_TEXT, detectable_fall, render
+from service.render.sentences import CAVEAT_TEXT, render
 from service.render.sentences import explain as verdict
 from spatial.errors import ParameterError
 from spatial.evaluation.count_table import CountTable
-from spatial.evaluation.rate_ratios import detectable_rise
+from spatial.evaluation.rate_ratios import detectable_fall, detectable_rise
 from spatial.evaluation.verdict import (
     CAVEAT_KEYS,
     OUTPUT_CODES,

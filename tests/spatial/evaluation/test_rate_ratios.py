@@ -94,3 +94,9 @@ def test_detectable_rise_is_what_the_test_detects_with_that_power() -> None:
                           rng.poisson(600)).significant for _ in range(2000))
     assert 0.75 <= hits / 2000 <= 0.85
     assert detectable_rise(0, 600, 600).percent is None
+
+
+def test_absurd_counts_get_a_named_error_not_an_overflow() -> None:
+    with pytest.raises(ParameterError) as err:
+        ratio_test("local", 1e-300, 1e12, 100, 100)
+    assert err.value.parameter == "counts"

@@ -92,7 +92,7 @@ def test_decision_holds_codes_and_numbers_but_no_sentence() -> None:
     out = v.as_dict()
     assert "sentence" not in out and not hasattr(v, "sentence")
     assert set(out) == {"code", "insufficient", "buffer", "caveats", "data_caveats", "tests",
-                        "role", "harm_signal", "detectable_rise_pct"}
+                        "role", "harm_signal", "detectable_rise_pct", "detectable_fall_pct"}
     # 10 -> 12 in the buffer: nothing significant, but such a small buffer could only show a
     # rise of about 230 %, so the verdict must not say "no displacement"
     assert v.code == "reduction_displacement_not_detected" and v.insufficient is None
