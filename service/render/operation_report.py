@@ -341,8 +341,7 @@ def overdose_watch_dict(watch: Mapping[str, Any], layers: list[dict[str, Any]]
     if not watch.get("available"):
         return dict(watch)
     out = dict(watch)
-    if watch.get("rise"):
-        out["flags"] = watch_flags(watch) or list(watch.get("flags", []))
+    out["flags"] = watch_flags(watch) if watch.get("rise") else []
     layer = _overdose_layer(watch, layers)
     if layer is None:
         return out

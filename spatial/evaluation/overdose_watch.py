@@ -37,7 +37,8 @@ def overdose_watch(events: EventArrays, placed: Placement, windows: Windows, lay
     ``rise`` flag follows the controlled test when there is one
     (``comparison = "control"``), else the raw one (``"none"``). A disruption
     can raise harm (overdoses when purity becomes unpredictable), so this is
-    watched whatever the crime figures say.
+    watched whatever the crime figures say. ``rise_windows`` lists the
+    windows (``during``, ``after``) with a rise; the service words them.
     """
     spec = MeasuredLayer(layer, "*", "outcome")
     mask = spec.matches(events.layer, events.category)
@@ -59,7 +60,7 @@ def overdose_watch(events: EventArrays, placed: Placement, windows: Windows, lay
     control = counts.pop("control")
     controlled = control["before"] > 0
     tests: dict[str, Any] = {}
-    flags = []
+    rises: list[str] = []
     lb = lengths["before"]
     for wn in ("during", "after"):
         lw = lengths[wn]
@@ -75,28 +76,14 @@ def overdose_watch(events: EventArrays, placed: Placement, windows: Windows, lay
         rel = ratio_test("net", total["before"], total[wn], control["before"], control[wn],
                          alpha) if controlled else None
         tests[f"controlled_{wn}"] = None if rel is None else rel.as_dict()
-        if rel is not None and rel.direction > 0:
-            flags.append(f"overdose call-outs in the target and buffer rose {wn} the operation "
-                         f"relative to the control: {total[wn]} in {lw:g} days against "
-                         f"{total['before']} in {lb:g} days before, while the control went "
-                         f"from {control['before']} to {control[wn]} (ratio of rate ratios "
-                         f"{_fmt(rel.ratio)}, {100 * (1 - alpha):g} % CI {_fmt(rel.ci_low)} to "
-                         f"{_fmt(rel.ci_high)}, p = {rel.p_value:.2g})")
-        elif rel is None and res.rise_flag:
-            flags.append(f"overdose call-outs in the target and buffer rose {wn} the operation: "
-                         f"{total[wn]} in {lw:g} days against {total['before']} in {lb:g} days "
-                         f"before (rate ratio {_fmt(res.rate_ratio)}, {100 * (1 - alpha):g} % "
-                         f"CI {_fmt(res.ci_low)} to {_fmt(res.ci_high)}, p = {res.p_value:.2g}; "
-                         "no control call-outs to compare with)")
+        if (rel.direction > 0) if rel is not None else res.rise_flag:
+            rises.append(wn)
     warnings = []
     if sum(total.values()) < SMALL_COUNT:
         warnings.append(f"only {sum(total.values())} overdose call-outs in all windows: the "
                         "watch cannot show anything but a very large change")
     return {"available": True, "layer": layer, "counts": counts, "total": total,
             "control": control, "comparison": "control" if controlled else "none",
-            "lengths_days": lengths, "tests": tests, "rise": bool(flags), "flags": flags,
+            "lengths_days": lengths, "tests": tests, "rise": bool(rises), "rise_windows": rises,
             "alpha": alpha, "warnings": warnings}
 
-
-def _fmt(x: float | None) -> str:
-    return "unbounded" if x is None else f"{x:.2f}"

@@ -309,3 +309,19 @@ def test_watch_flags_use_rates_per_30_days_and_plain_p() -> None:
     assert watch_flags(both) == [
         "overdose call-outs in the target and buffer after the operation rose 60 % relative "
         "to the control (95 % CI a rise of 10 % to 130 %, p = 0.02)"]
+
+
+def test_partner_watch_flags_carry_no_numbers() -> None:
+    """Rates per 30 days over known window lengths would give partners the counts back."""
+    import re
+
+    from service.render.operation_map import _partner_safe_report
+
+    watch = {"available": True, "layer": "ambulance", "rise": True, "comparison": "control",
+             "rise_windows": ["after"], "counts": {"target": {"before": 3, "after": 9}},
+             "flags": ["overdose call-outs ... from 1.0 to 2.5 per 30 days (p = 0.01)"]}
+    out = _partner_safe_report({"layers": [], "overdose_watch": watch}, "partner")
+    flags = out["overdose_watch"]["flags"]
+    assert flags == ["overdose call-outs in the target and buffer rose after the operation "
+                     "relative to the control"]
+    assert not any(re.search(r"\d", f) for f in flags)
