@@ -8,13 +8,14 @@ several categories a harm-weighted WDD (Wheeler & Ratcliffe 2018).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.render.operation_report import displacement_summary_report as displacement_summary
 from spatial.errors import ParameterError
 from spatial.evaluation.count_table import CountTable
+from spatial.evaluation.verdict import DEFAULT_DISPLACEMENT_SIZE
 
 #: counts and weights are bounded so that no product or quotient of them can overflow a
 #: float: a count is 0 or in MIN_COUNT..MAX_COUNT (a control of 1e-300 events made the
@@ -44,7 +45,8 @@ class Pair(BaseModel):
 
 
 class TimeWeights(BaseModel):
-    """Window lengths (e.g. days): counts are divided by them (Wheeler & Ratcliffe 2018)."""
+    """Window lengths in days: counts are divided by them (Wheeler & Ratcliffe 2018), and
+    the verdict gives rates per 30 days when they differ."""
 
     model_config = ConfigDict(extra="forbid")
     before: float = Field(ge=1e-6, le=1e9, allow_inf_nan=False)
@@ -86,6 +88,12 @@ class CalculateIn(BaseModel):
     alpha: float = Field(0.05, ge=1e-6, le=0.5, allow_inf_nan=False,
                          description="significance level (1e-6 to 0.5)")
     min_count: int | None = Field(None, ge=0, description="verdict floor (default 35 at 5 %)")
+    role: Literal["outcome", "output"] = Field(
+        "outcome", description="outcome (harm) or output (police activity: activity words)")
+    displacement_size: float = Field(
+        DEFAULT_DISPLACEMENT_SIZE, gt=0, le=10, allow_inf_nan=False,
+        description="buffer rise (fraction, 0.3 = 30 %) the design must be able to detect "
+                    "before the verdict says 'no displacement'")
 
 
 def _table(c: Counts | CalculateIn, body: CalculateIn) -> CountTable:
@@ -117,7 +125,8 @@ def calculate(body: CalculateIn | dict[str, Any]) -> dict[str, Any]:
         if body.harm_weights is not None and body.harm_weights < 0:
             raise ParameterError("harm_weights", "must be >= 0")
         return displacement_summary(_table(body, body), alpha=body.alpha,
-                                    harm_weight=body.harm_weights, min_count=body.min_count)
+                                    harm_weight=body.harm_weights, min_count=body.min_count,
+                                    role=body.role, displacement_size=body.displacement_size)
     if any(v is not None for v in single + [body.buffer_control]):
         raise ParameterError("categories", "give either one table (target, buffer, control) "
                                            "or 'categories', not both")
@@ -139,8 +148,9 @@ def calculate(body: CalculateIn | dict[str, Any]) -> dict[str, Any]:
     components = {}
     for name, counts in body.categories.items():
         table = _table(counts, body)
-        out["categories"][name] = displacement_summary(table, alpha=body.alpha,
-                                                       min_count=body.min_count)
+        out["categories"][name] = displacement_summary(
+            table, alpha=body.alpha, min_count=body.min_count, role=body.role,
+            displacement_size=body.displacement_size)
         if name in weights:
             components[name] = (wdd(table, body.alpha), float(weights[name]))
     if components:
@@ -154,6 +164,7 @@ def calculate(body: CalculateIn | dict[str, Any]) -> dict[str, Any]:
     else:
         out["harm_weighted_wdd"] = None
     out["parameters"] = {"alpha": body.alpha, "harm_weights": weights or None,
+                         "role": body.role, "displacement_size": body.displacement_size,
                          "harm_weighted_wdd": "Σ wᵢ·WDDᵢ, SE √Σ wᵢ²·SEᵢ² (Wheeler & "
                                               "Ratcliffe 2018)"}
     out["warnings"] = ([] if components else

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from spatial.errors import ParameterError
 from spatial.evaluation.counting import MeasuredLayer
 from spatial.evaluation.options import EvaluationOptions
+from spatial.evaluation.verdict import DEFAULT_DISPLACEMENT_SIZE
 from spatial.evaluation.windows import Window, Windows
 
 
@@ -116,6 +117,10 @@ class OptionsIn(_Model):
                                    description="cchi or css (a shipped harm index; the CLI "
                                                "also takes the path of a force's table)")
     harm_include_police_generated: bool = False
+    displacement_size: float = Field(
+        DEFAULT_DISPLACEMENT_SIZE, gt=0, le=10, allow_inf_nan=False,
+        description="the buffer rise (fraction, 0.3 = 30 %) the design must be able to "
+                    "detect before a verdict says 'no displacement'")
 
     def evaluation(self) -> EvaluationOptions:
         return EvaluationOptions(
@@ -125,7 +130,8 @@ class OptionsIn(_Model):
             kde_bandwidth_m=self.kde_bandwidth_m, include_surface=self.include_surface,
             overdose_layer=self.overdose_layer, dealing_site_layer=self.dealing_site_layer,
             harm_index=self.harm_index,
-            harm_include_police_generated=self.harm_include_police_generated)
+            harm_include_police_generated=self.harm_include_police_generated,
+            displacement_size=self.displacement_size)
 
 
 class OperationIn(_Model):

@@ -24,6 +24,51 @@ def planted_definition(op: Any, layers: list[dict[str, Any]]) -> dict[str, Any]:
             "windows": windows, "layers": layers}
 
 
+def _not_detected(pct: float | None) -> str:
+    return ("could not be tested" if pct is None
+            else f"not detected (could detect only >= {pct:.0f} %)")
+
+
+def _fall(verdict: dict[str, Any]) -> str:
+    pct = verdict.get("detectable_fall_pct")
+    return ("even a complete stop could not be detected" if pct is None
+            else f"could detect only a fall of >= {pct:.0f} %")
+
+
+def layer_gloss(layer: dict[str, Any]) -> str:
+    """A short reading of a layer's verdict code for the demo's summary: outputs as police
+    activity, and a displacement the design could not see as "not detected (could
+    detect only >= X %)"."""
+    v = layer["verdict"]
+    code, rise = v["code"], v.get("detectable_rise_pct")
+    size = 100.0 * float(v.get("displacement_size") or 0.3)
+    if code == "insufficient_data":
+        return ": too few events for a verdict"
+    if v.get("role") == "output":
+        moved = ""
+        if v.get("buffer") == "no_change" and (rise is None or rise > size):
+            moved = f"; a move into the buffer {_not_detected(rise)}"
+        elif v.get("buffer") == "rose":
+            moved = "; recorded activity rose in the buffer"
+        said = {"activity_fell": "recorded police activity fell",
+                "activity_rose": "recorded police activity rose",
+                "activity_rose_nearby": "recorded police activity rose nearby",
+                "no_significant_change": "no significant change in recorded police activity "
+                                         f"({_fall(v)})"}
+        return f" (output: police activity): {said.get(code, code)}{moved}"
+    if code == "reduction_displacement_not_detected":
+        return f": displacement {_not_detected(rise)}"
+    if code == "reduction_no_displacement":
+        return f": no displacement (the design could detect >= {rise or 0:.0f} %)"
+    if code == "no_significant_change":
+        return f": {_fall(v)}"
+    if code == "harm_signal":
+        where = ("the buffer rose against its control" if v.get("harm_signal") == "buffer_rose"
+                 else "target and buffer together rose against the control")
+        return f": possible harm, {where}"
+    return ""
+
+
 def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], None]
                    ) -> dict[str, Any]:
     """Evaluate the synthetic town's planted operation and write ``operation_report.json``.
@@ -49,7 +94,7 @@ def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], 
     verdicts = {}
     for layer in report["layers"]:
         verdicts[layer["key"]] = layer["verdict"]["code"]
-        say(f"    {layer['key']:<40} {layer['verdict']['code']}")
+        say(f"    {layer['key']:<40} {layer['verdict']['code']}{layer_gloss(layer)}")
     combined = f"crime/{'+'.join(op.affected_categories)}"
     recovered = verdicts.get(combined) in ("reduction_with_displacement",
                                            "displacement_exceeds_reduction")
@@ -58,7 +103,8 @@ def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], 
         + ("recovered" if recovered else f"NOT recovered ({verdicts.get(combined)})"))
     watch = report["overdose_watch"]
     if watch.get("available"):
-        say(f"    overdose watch: {'RISE flagged' if watch['rise'] else 'no significant rise'}")
+        say(f"    overdose watch: {'rise flagged' if watch['rise'] else 'no significant rise'}"
+            + (f". {watch['statement']}" if watch.get("statement") else ""))
     sites = report["dealing_sites"]
     if sites.get("available"):
         say(f"    {sites['sentence']}")
@@ -66,4 +112,5 @@ def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], 
     return {"id": created["id"], "report": str(path), "verdicts": verdicts,
             "planted_effect_recovered": recovered,
             "overdose_rise": bool(watch.get("rise")),
+            "overdose_statement": watch.get("statement"),
             "new_sites_in_buffer": sites.get("new_in_buffer_possible_displacement")}

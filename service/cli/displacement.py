@@ -50,7 +50,16 @@ def _print_displacement(r: dict[str, Any]) -> None:
         click.echo(f"{key.upper():<4} " + (plain(m["value"]) if m["value"] is not None
                                            else f"not computed: {m['reason']}")
                    + (f" ({m['label']})" if m.get("label") else ""))
+    for name, t in r["ratio_tests"].items():
+        if t["ratio"] is None:
+            click.echo(f"{name} ratio: not tested: {t['reason']}")
+            continue
+        adjusted = ("" if t["p_adjusted"] in (None, t["p_value"])
+                    else f", Holm {p_text(t['p_adjusted'])}")
+        click.echo(f"{name} ratio {plain(t['ratio'], 3)}  CI [{plain(t['ci_low'], 3)}, "
+                   f"{plain(t['ci_high'], 3)}]  {p_text(t['p_value'])}{adjusted}")
     click.echo(f"verdict: {r['verdict']['code']}\n{r['verdict']['sentence']}")
+    echo_each("caveat: ", r["verdict"]["caveats"])
     echo_each("note: ", r["warnings"])
 
 
@@ -64,16 +73,23 @@ def displacement_group() -> None:
 @click.option("--buffer", required=True, help="BEFORE,AFTER in the buffer")
 @click.option("--control", required=True, help="BEFORE,AFTER in the control")
 @click.option("--buffer-control", default=None, help="BEFORE,AFTER in the buffer's control")
-@click.option("--time-weights", default=None, help="BEFORE,AFTER window lengths (e.g. days)")
+@click.option("--time-weights", default=None, help="BEFORE,AFTER window lengths in days (rates are said per 30 days)")
 @click.option("--area-weights", default=None,
               help="TARGET,BUFFER,CONTROL[,BUFFER_CONTROL] areas (e.g. km²): counts per area")
 @click.option("--harm-weight", type=float, default=None)
 @click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--role", type=click.Choice(["outcome", "output"]), default="outcome",
+              show_default=True,
+              help="outcome (harm) or output (police activity, e.g. drug offences)")
+@click.option("--displacement-size", type=float, default=0.3, show_default=True,
+              help="buffer rise (fraction) the design must detect before the verdict says "
+                   "'no displacement'")
 @json_option
 @handles_errors
 def displacement_calc(target: str, buffer: str, control: str, buffer_control: str | None,
                       time_weights: str | None, area_weights: str | None,
-                      harm_weight: float | None, alpha: float, as_json: bool) -> None:
+                      harm_weight: float | None, alpha: float, role: str,
+                      displacement_size: float, as_json: bool) -> None:
     """SM, BDM, WDQ, TNE, WDD (estimate, SE, z, p, CI) and a verdict."""
     from pydantic import ValidationError
 
@@ -81,7 +97,8 @@ def displacement_calc(target: str, buffer: str, control: str, buffer_control: st
 
     body: dict[str, Any] = {"target": parse_pair(target, "target"),
                             "buffer": parse_pair(buffer, "buffer"),
-                            "control": parse_pair(control, "control"), "alpha": alpha}
+                            "control": parse_pair(control, "control"), "alpha": alpha,
+                            "role": role, "displacement_size": displacement_size}
     if buffer_control:
         body["buffer_control"] = parse_pair(buffer_control, "buffer_control")
     if time_weights:

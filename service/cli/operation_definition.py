@@ -188,6 +188,9 @@ def definition_options(f: Any) -> Any:
         click.option("--alpha", type=float, default=None, help="significance level (0.05)"),
         click.option("--reduction", type=float, default=None,
                      help="planned reduction for 'after window needed' (0.3)"),
+        click.option("--displacement-size", type=float, default=None,
+                     help="buffer rise (fraction) the design must detect before a verdict "
+                          "says 'no displacement' (0.3)"),
         click.option("--area-weights", is_flag=True, default=False,
                      help="weight counts by area (densities)"),
         click.option("--h3-resolution", type=int, default=None, help="SPPT cells (9)"),
@@ -202,6 +205,7 @@ def definition_from_options(kwargs: dict[str, Any], name: str) -> dict[str, Any]
     """``build_definition`` from the keyword arguments of :func:`definition_options`."""
     options = {"alpha": kwargs.pop("alpha"), "planned_reduction": kwargs.pop("reduction"),
                "area_weights": kwargs.pop("area_weights"),
+               "displacement_size": kwargs.pop("displacement_size"),
                "h3_resolution": kwargs.pop("h3_resolution"),
                "decay_step_m": kwargs.pop("decay_step"), "decay_max_m": kwargs.pop("decay_max")}
     return build_definition(name=name, options=options, **kwargs)

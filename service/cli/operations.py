@@ -60,11 +60,14 @@ def _print_report(rep: dict[str, Any]) -> None:
         click.echo(f"  {layer['verdict']['sentence']}")
         echo_each("  time context: ", (layer.get("time_context") or {}).get("sentences", {})
                   .values())
+        echo_each("  caveat: ", layer["verdict"].get("caveats", []))
         echo_each("  note: ", layer["warnings"])
     watch = rep["overdose_watch"]
     if watch.get("available"):
         click.echo(f"\noverdose watch ({watch['layer']}): "
                    + ("; ".join(watch["flags"]) if watch["rise"] else "no significant rise"))
+        if watch.get("statement"):
+            click.echo(f"  {watch['statement']}")
     sites = rep["dealing_sites"]
     if sites.get("available"):
         click.echo(f"\n{sites['sentence']}")

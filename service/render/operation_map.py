@@ -57,8 +57,15 @@ def _partner_safe_report(report: dict[str, Any], role: str) -> dict[str, Any]:
     if watch.get("available"):
         out["overdose_watch"] = {
             "available": True, "layer": watch["layer"], "counts": _suppressed(watch["counts"]),
-            "rise": watch.get("rise"), "flags": watch.get("flags", [])}
+            "rise": watch.get("rise"), "flags": _flags_without_numbers(watch)}
     return out
+
+
+def _flags_without_numbers(watch: dict[str, Any]) -> list[str]:
+    # rates per 30 days over known window lengths would give the counts back
+    against = " relative to the control" if watch.get("comparison") == "control" else ""
+    return [f"overdose call-outs in the target and buffer rose {wn} the operation{against}"
+            for wn in watch.get("rise_windows", [])]
 
 
 def report_for(store: Store, op_id: int, role: str, actor: str) -> dict[str, Any]:

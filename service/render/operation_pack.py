@@ -11,7 +11,7 @@ from typing import Any
 from service.render.html import Section, Table, Verdict
 from service.render.info_box import BASE_CAVEAT
 from service.render.map_base import build_map, render_html
-from service.render.numbers import plain
+from service.render.numbers import p_text, plain
 from service.render.operation_map import (
     operation_caveats,
     operation_layers,
@@ -24,6 +24,8 @@ from service.store import Store
 
 #: Measures with an estimate, standard error, z, p and interval.
 _EFFECTS = ("local_effect", "displacement_effect", "wdd")
+#: The ratio-of-rate-ratio tests the verdict rests on.
+_RATIOS = ("local_ratio", "displacement_ratio", "net_ratio")
 #: Single-value measures and their abbreviations.
 _QUOTIENTS = (("success_measure", "SM"), ("buffer_displacement_measure", "BDM"),
               ("wdq", "WDQ"), ("total_net_effect", "TNE"))
@@ -34,16 +36,30 @@ def _count_rows(report: dict[str, Any]) -> list[tuple[Any, ...]]:
             for la in report["layers"] for area, w in la["counts"].items()]
 
 
+def _p(p: float | None) -> str | None:
+    """A table's p as reports write it: '< 0.001', '0.03'."""
+    return None if p is None else p_text(p).removeprefix("p ").removeprefix("= ")
+
+
 def _measure_rows(report: dict[str, Any]) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for la in report["layers"]:
         ms = la.get("measures")
         if not ms:
             continue
+        for name in _RATIOS:
+            e = ms.get(name) or {}
+            adjusted = e.get("p_adjusted")
+            note = e.get("reason") or ("decides the verdict; SE of the log ratio" + (
+                f"; Holm-adjusted p {_p(adjusted)}" if adjusted is not None else ""))
+            rows.append((la["key"], name.replace("_", " "), e.get("ratio"), e.get("log_se"),
+                         e.get("z"), _p(e.get("p_value")),
+                         None if e.get("ci_low") is None
+                         else f"{e['ci_low']:.3g} to {e['ci_high']:.3g}", note))
         for name in _EFFECTS:
             e = ms.get(name) or {}
             rows.append((la["key"], name.replace("_", " "), e.get("estimate"), e.get("se"),
-                         e.get("z"), e.get("p_value"),
+                         e.get("z"), _p(e.get("p_value")),
                          None if e.get("ci_low") is None
                          else f"{plain(e['ci_low'], 3)} to {plain(e['ci_high'], 3)}",
                          e.get("reason") or ""))
@@ -63,7 +79,8 @@ def _sections(report: dict[str, Any]) -> list[Section]:
                                             _count_rows(report))))
     mrows = _measure_rows(report)
     if mrows:
-        sections.append(Section("Measures (Wheeler & Ratcliffe 2018; Bowers & Johnson 2003; "
+        sections.append(Section("Measures (ratio tests: Woolf 1955, Holm 1979; WDD family: "
+                                "Wheeler & Ratcliffe 2018; Bowers & Johnson 2003; "
                                 "Guerette 2009)",
                                 Table(["layer", "measure", "estimate", "SE", "z", "p",
                                        "95 % CI", "note"], mrows)))
@@ -73,7 +90,8 @@ def _sections(report: dict[str, Any]) -> list[Section]:
                  for area, w in watch["counts"].items()]
         flag = "RISE flagged" if watch.get("rise") else "no significant rise"
         sections.append(Section(f"Overdose watch ({flag})",
-                                Table(["area", "before", "during", "after"], wrows)))
+                                Table(["area", "before", "during", "after"], wrows),
+                                text=watch.get("statement")))
     sites = report.get("dealing_sites") or {}
     if sites.get("available"):
         srows = [(area, *v.values()) for area, v in sites["by_area"].items()]

@@ -3,8 +3,9 @@
 :func:`spatial.evaluation.evaluate.evaluate_operation` and
 :func:`spatial.evaluation.summary.displacement_summary` return numbers, codes and
 tests; this module turns them into the JSON-able report: the same keys, values
-and sentences for every client. Verdict sentences come from one place,
-:func:`explain`.
+and sentences for every client. Verdicts are decided once, by the evaluation
+(:class:`~spatial.evaluation.verdict.Verdict` on each layer and summary), and
+only worded here (:func:`service.render.sentences.render`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from service.render.numbers import p_text, plain
-from service.render.sentences import CAVEAT_TEXT, explain
+from service.render.sentences import CAVEAT_TEXT, Explanation, relative, render
 from service.render.time_context import time_context_dict, time_context_parameters
 from spatial.evaluation.cells import CellChange
 from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
@@ -25,6 +26,7 @@ from spatial.evaluation.results import (
     OperationEvaluation,
 )
 from spatial.evaluation.summary import DisplacementSummary, displacement_summary
+from spatial.evaluation.verdict import DEFAULT_DISPLACEMENT_SIZE, Verdict
 from spatial.evaluation.wdd import EffectTest
 from spatial.evaluation.windows import month_window_notes
 
@@ -69,8 +71,10 @@ def operation_report_dict(ev: OperationEvaluation) -> dict[str, Any]:
         sites = {**ev.dealing_sites,
                  "caveats": [caveat_text(k) for k in ev.dealing_sites["caveats"]]}
     warnings = [text for note in ev.notes for text in _operation_note(note, ev)]
-    out = {"parameters": _parameters(ev), "layers": [layer_dict(la, ev) for la in ev.layers],
-           "harm_weighted_wdd": _harm_dict(ev.harm_weighted), "overdose_watch": ev.overdose_watch,
+    layers = [layer_dict(la, ev) for la in ev.layers]
+    out = {"parameters": _parameters(ev), "layers": layers,
+           "harm_weighted_wdd": _harm_dict(ev.harm_weighted),
+           "overdose_watch": overdose_watch_dict(ev.overdose_watch, layers),
            "dealing_sites": sites, "baseline_lock": lock,
            "warnings": list(dict.fromkeys(warnings)),
            "time_context": (None if ev.time_context is None
@@ -214,7 +218,7 @@ def _harm_dict(hw: HarmWeighted) -> dict[str, Any]:
 
 def layer_dict(layer: LayerEvaluation, ev: OperationEvaluation) -> dict[str, Any]:
     """One layer/category of the report, with its verdict sentence and warnings."""
-    lc, spec, alpha = layer.counts, layer.counts.spec, ev.options.alpha
+    lc, spec = layer.counts, layer.counts.spec
     entry: dict[str, Any] = {
         "key": spec.key, **spec.as_dict(), "role_note": ROLE_NOTES[spec.role],
         "counts": {a: v for a, v in lc.areas.items()
@@ -223,19 +227,19 @@ def layer_dict(layer: LayerEvaluation, ev: OperationEvaluation) -> dict[str, Any
         "location_precisions": lc.location_precisions,
     }
     sentence = ""
-    if layer.table is None:
+    if layer.table is None or layer.verdict is None:
         entry.update({"count_table": None, "measures": None,
-                      "verdict": {"code": "insufficient_data",
+                      "verdict": {"code": "insufficient_data", "role": spec.role,
                                   "sentence": f"No conclusion can be drawn for {spec.what()}: "
                                               f"{layer.reason}.", "caveats": []}})
     else:
-        v = explain(layer.table, alpha=alpha, min_count=ev.options.min_count,
-                    caveats=[LAYER_CAVEATS.get(k, k) for k in layer.caveats], what=spec.what(),
-                    time_unit="day")
+        # the evaluation decided once; this only words its Verdict
+        v = render(layer.verdict, layer.table, what=spec.what(), time_unit="day",
+                   caveat_words=LAYER_CAVEATS)
         sentence = v.sentence
         entry["count_table"] = layer.table.as_dict()
         entry["measures"] = layer.measures
-        entry["verdict"] = {"code": v.code, "sentence": v.sentence, "caveats": list(v.caveats)}
+        entry["verdict"] = verdict_dict(layer.verdict, v)
         entry["buffer_rings"] = [
             {"inner_m": r.inner_m, "outer_m": r.outer_m, **r.counts,
              "displacement_effect": r.displacement_effect.as_dict()}
@@ -258,6 +262,19 @@ def layer_dict(layer: LayerEvaluation, ev: OperationEvaluation) -> dict[str, Any
         if tc["regression_to_mean"]["well_above"]:
             entry["warnings"].append(tc["sentences"]["regression_to_mean"])
     return entry
+
+
+def verdict_dict(verdict: Verdict, said: Explanation) -> dict[str, Any]:
+    """The verdict as a report shows it: code, sentence, caveats and what decided it."""
+    tests = verdict.tests
+    return {"code": verdict.code, "sentence": said.sentence, "caveats": list(said.caveats),
+            "role": verdict.role, "harm_signal": verdict.harm_signal,
+            "buffer": verdict.buffer,
+            "decided_by": tests.get("decided_by"), "correction": tests.get("correction"),
+            "displacement_size": tests.get("displacement_size"),
+            "detectable_rise_pct": verdict.detectable_rise_pct,
+            "detectable_fall_pct": said.detectable_fall_pct,
+            "additive": said.additive}
 
 
 def _layer_note(note: Note, sentence: str) -> str:
@@ -293,7 +310,21 @@ def sppt_dict(change: CellChange) -> dict[str, Any]:
             "n_units": res.n_units, "n_units_with_events": res.n_units_robust,
             "changed_cells": changed, "method": res.method, "correction": res.correction,
             "reason": res.reason, "reading": SPPT_READING,
-            "h3_resolution": change.h3_resolution}
+            "h3_resolution": change.h3_resolution, **sppt_too_few(res)}
+
+
+def sppt_too_few(res: Any) -> dict[str, Any]:
+    """``too_few`` and its words, when the SPPT result reports them (older results do not)."""
+    too_few = getattr(res, "too_few", None)
+    if too_few is None:
+        return {}
+    least = getattr(res, "min_unit_events", None)
+    out: dict[str, Any] = {"too_few": bool(too_few), "min_unit_events": least}
+    if too_few:
+        need = (f": no single cell's change could reach significance after the correction "
+                f"unless it held at least {least} events" if least is not None else "")
+        out["sentence"] = f"Too few events to tell whether the pattern moved{need}."
+    return out
 
 
 # --------------------------------------------------------------------------- the calculator
@@ -309,18 +340,22 @@ def effect_dict(t: EffectTest) -> dict[str, Any]:
 
 def displacement_summary_report(table: CountTable, *, alpha: float = 0.05,
                                 harm_weight: float | None = None,
-                                min_count: int | None = None) -> dict[str, Any]:
+                                min_count: int | None = None, role: str = "outcome",
+                                displacement_size: float = DEFAULT_DISPLACEMENT_SIZE
+                                ) -> dict[str, Any]:
     """The calculator's report of one count table (see :func:`summary_dict`)."""
     return summary_dict(displacement_summary(table, alpha=alpha, harm_weight=harm_weight,
-                                             min_count=min_count))
+                                             min_count=min_count, role=role,
+                                             displacement_size=displacement_size))
 
 
 def summary_dict(s: DisplacementSummary) -> dict[str, Any]:
     """``sm``, ``bdm``, ``wdq``, ``tne``, ``wdd``, ``local_effect``,
-    ``displacement_effect``, ``verdict``, ``counts`` [, ``harm_weighted_wdd``],
-    ``parameters`` and ``warnings``."""
+    ``displacement_effect``, ``ratio_tests`` (local, displacement, net: the tests the
+    verdict rests on), ``detectable_rise``, ``verdict``, ``counts``
+    [, ``harm_weighted_wdd``], ``parameters`` and ``warnings``."""
     table, tests = s.table, s.measures
-    v = explain(table, alpha=s.alpha, min_count=s.min_count)
+    v = render(s.verdict, table)
     out: dict[str, Any] = {
         "sm": tests["success_measure"],
         "bdm": tests["buffer_displacement_measure"],
@@ -329,7 +364,9 @@ def summary_dict(s: DisplacementSummary) -> dict[str, Any]:
         "wdd": effect_dict(s.wdd),
         "local_effect": effect_dict(s.local_effect),
         "displacement_effect": effect_dict(s.displacement_effect),
-        "verdict": {"code": v.code, "sentence": v.sentence, "caveats": list(v.caveats)},
+        "ratio_tests": {name: tests[f"{name}_ratio"] for name in ("local", "displacement", "net")},
+        "detectable_rise": tests.get("detectable_rise"),
+        "verdict": verdict_dict(s.verdict, v),
         "counts": table.as_dict(),
     }
     if s.harm_weighted is not None:
@@ -367,5 +404,133 @@ def _summary_parameters(s: DisplacementSummary) -> dict[str, Any]:
                            "absent: the control serves both comparisons, so its counts enter "
                            "the WDD variance with coefficient 4"),
         "verdict_min_count": s.measures["min_count"],
+        "role": s.verdict.role,
+        "displacement_size": s.measures.get("displacement_size"),
+        "decided_by": ("ratio of rate ratios (Ta/Tb)/(Ca/Cb), Wald test on the log scale, for "
+                       "the local, displacement and net effects, Holm-corrected over the three"),
+        "correction": s.measures.get("correction"),
         "variance": "Poisson: the sum of the counts, each divided by its weight squared",
     }
+
+
+# --------------------------------------------------------------------------- the overdose watch
+
+#: Verdict codes that claim overdose call-outs rose in the target or buffer.
+_RISE_CODES: Final = ("increase", "harm_signal", "displacement_exceeds_reduction")
+
+
+def overdose_watch_dict(watch: Mapping[str, Any], layers: list[dict[str, Any]]
+                        ) -> dict[str, Any]:
+    """The overdose watch with one ``statement`` beside the overdose layer's verdict.
+
+    The watch and the layer's verdict test different things: the watch
+    compares target + buffer call-outs after with before (against the
+    control when its ``comparison`` is ``control``), each test at level α
+    without correction; the verdict compares target, buffer and both
+    together with the control and corrects for its three tests (Holm).
+    When both exist the report says in one statement whether they agree,
+    and if not, how they differ, so "RISE flagged" never stands unexplained
+    beside "no significant change".
+    """
+    if not watch.get("available"):
+        return dict(watch)
+    out = dict(watch)
+    out["flags"] = watch_flags(watch) if watch.get("rise") else []
+    layer = _overdose_layer(watch, layers)
+    if layer is None:
+        return out
+    code = layer["verdict"]["code"]
+    net = (layer.get("measures") or {}).get("net_ratio")
+    layer_rise = code in _RISE_CODES or bool(net and (net.get("direction") or 0) > 0)
+    watch_rise = bool(watch.get("rise"))
+    agrees = watch.get("agrees")
+    if agrees is None:
+        agrees = code != "insufficient_data" and watch_rise == layer_rise
+        out["agrees"] = agrees
+    out["statement"] = _watch_statement(watch, layer["key"], code, net, watch_rise, layer_rise,
+                                        bool(agrees))
+    return out
+
+
+def watch_flags(watch: Mapping[str, Any]) -> list[str]:
+    """The watch's rises in words: rates per 30 days (the windows differ in length), the
+    ratio with its interval and p as reports write it; against the control when the watch
+    is controlled."""
+    tests = watch.get("tests") or {}
+    conf = f"{100 * (1 - float(watch.get('alpha', 0.05))):g} %"
+    flags = []
+    for wn in ("during", "after"):
+        controlled = tests.get(f"controlled_{wn}")
+        if watch.get("comparison") == "control" and controlled:
+            if (controlled.get("direction") or 0) > 0:
+                flags.append(f"overdose call-outs in the target and buffer {wn} the operation "
+                             f"{relative(controlled, 'the control', verb=True)}")
+            continue
+        t = tests.get(f"before_vs_{wn}")
+        if not t or not t.get("rise_flag"):
+            continue
+        ratio = ("unbounded" if t.get("rate_ratio") is None
+                 else f"{t['rate_ratio']:.2f}")
+        ci = ("" if t.get("ci_low") is None else
+              f", {conf} CI {t['ci_low']:.2f} to "
+              f"{'unbounded' if t.get('ci_high') is None else format(t['ci_high'], '.2f')}")
+        flags.append(f"overdose call-outs in the target and buffer rose {wn} the operation, "
+                     f"from {30 * t['rate_before']:.1f} to {30 * t['rate_after']:.1f} per 30 "
+                     f"days (rate ratio {ratio}{ci}, {p_text(t.get('p_value'))})")
+    return flags
+
+
+def _overdose_layer(watch: Mapping[str, Any], layers: list[dict[str, Any]]
+                    ) -> dict[str, Any] | None:
+    given = watch.get("layer_verdict") or {}
+    for la in layers:
+        if given and la["key"] == given.get("key"):
+            return la
+    matches = [la for la in layers if la.get("layer") == watch.get("layer")]
+    whole = [la for la in matches if la.get("category") == "*"]
+    found = whole or matches
+    return found[0] if found else None
+
+
+def _watch_test(watch: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
+    """What the watch tested, in words, and its most telling test."""
+    tests = watch.get("tests") or {}
+    controlled = watch.get("comparison") == "control"
+    names = (("controlled_during", "controlled_after") if controlled
+             else ("before_vs_during", "before_vs_after"))
+    ran = [t for t in (tests.get(n) for n in names) if t and t.get("p_value") is not None]
+    best = min(ran, key=lambda t: t["p_value"]) if ran else None
+    how = ("target and buffer call-outs against the control's, during and after the "
+           "operation" if controlled else
+           "target and buffer call-outs during and after the operation with those before, "
+           "with no control")
+    return how, best
+
+
+def _watch_statement(watch: Mapping[str, Any], key: str, code: str,
+                     net: Mapping[str, Any] | None, watch_rise: bool, layer_rise: bool,
+                     agrees: bool) -> str:
+    alpha = float(watch.get("alpha", 0.05))
+    how, best = _watch_test(watch)
+    watch_p = f", {p_text(best['p_value'])}" if best else ""
+    level = f"{100 * alpha:g} %"
+    if code == "insufficient_data":
+        return (f"The overdose watch {'flags a rise' if watch_rise else 'finds no significant rise'}"
+                f" (it compares {how}{watch_p}); the {key} layer has too few call-outs for a "
+                f"verdict of its own, so only the watch speaks.")
+    net_text = ("" if not net or net.get("ratio") is None else
+                f"; target and buffer together {relative(net, 'the control', verb=True)}")
+    if agrees:
+        said = ("overdose call-outs rose" if watch_rise else
+                "no significant rise in overdose call-outs")
+        return (f"The overdose watch and the {key} verdict ({code}) agree: {said} in the "
+                f"target and buffer (watch{watch_p}{net_text}).")
+    differ = (f"The watch compares {how}, at the {level} level without correction{watch_p}; "
+              f"the verdict compares the target, the buffer and both together with the "
+              f"control and corrects for its three tests (Holm){net_text}")
+    if watch_rise:
+        return (f"The overdose watch flags a rise that the {key} verdict ({code}) does not "
+                f"claim, because they test differently. {differ}. Read the flag as a signal "
+                f"to watch, not an established change.")
+    return (f"The {key} verdict ({code}) finds a rise that the overdose watch does not flag, "
+            f"because they test differently. {differ}.")

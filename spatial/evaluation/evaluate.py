@@ -65,9 +65,8 @@ from spatial.evaluation.results import (
 )
 from spatial.evaluation.rings import distance_decay
 from spatial.evaluation.sites import SiteRecords, classify_sites
-from spatial.evaluation.summary import decide
 from spatial.evaluation.time_context import time_context
-from spatial.evaluation.verdict import minimum_events
+from spatial.evaluation.verdict import Verdict, decide, minimum_events
 from spatial.evaluation.wdd import EffectTest, displacement_effect, harm_weighted_wdd, wdd
 from spatial.evaluation.windows import Windows
 from spatial.place import units as unitsmod
@@ -209,6 +208,7 @@ def evaluate_operation(events: EventArrays, areas: OperationAreas, windows: Wind
                 notes.append(Note("harm_without_wdd", {"key": key}))
             else:
                 harm[key] = (layer.wdd, lc.spec.harm_weight)
+    watch = _watch_beside_verdict(watch, layers, opts.overdose_layer)
     return OperationEvaluation(
         areas=areas, windows=windows, options=opts, layers=tuple(layers),
         time_weighted=time_weighted,
@@ -275,6 +275,29 @@ def _within(events: EventArrays, windows: Windows) -> EventArrays:
     if keep.all():
         return events
     return EventArrays(**{f.name: getattr(events, f.name)[keep] for f in fields(EventArrays)})
+
+
+def _watch_beside_verdict(watch: Mapping[str, Any], layers: Sequence[LayerEvaluation],
+                          overdose_layer: str) -> dict[str, Any]:
+    """The overdose watch with the overdose layer's own verdict beside it, when evaluated.
+
+    Both rest on the same net ratio test (target + buffer against the
+    control, after window); the watch reads it at α, the verdict after Holm's
+    correction over its three tests. ``agrees`` says whether they reach the
+    same answer on a rise, so the report can say how they differ when not.
+    """
+    out = dict(watch)
+    for layer in layers:
+        spec = layer.counts.spec
+        if spec.layer != overdose_layer or spec.category != "*" or layer.verdict is None:
+            continue
+        net = layer.verdict.tests["net_ratio"]
+        out["layer_verdict"] = {"key": spec.key, "code": layer.verdict.code, "net_ratio": net}
+        after = (out.get("tests") or {}).get("controlled_after")
+        if out.get("available") and after:
+            out["agrees"] = (after.get("direction") == 1) == (net.get("direction") == 1)
+        break
+    return out
 
 
 def _use_lock(m: Measured, locked: Mapping[str, Any] | None, events: EventArrays,
@@ -371,10 +394,14 @@ def _evaluate_layer(lc: LayerCounts, areas: OperationAreas, options: EvaluationO
     table, reason = lc.table(time_weighted=time_weighted, area_km2=area_km2,
                              has_buffer_control=has_bc)
     code, tests, total, rings = "insufficient_data", None, None, None
+    verdict: Verdict | None = None
     if table is None:
         notes.append(Note("no_measures", {"reason": reason}))
     else:
-        code, tests = decide(table, alpha=alpha, min_count=options.min_count)
+        verdict = decide(table, alpha=alpha, min_count=options.min_count,
+                         caveats=_layer_caveats(lc, caveats), role=lc.spec.role,
+                         displacement_size=options.displacement_size)
+        code, tests = verdict.code, verdict.tests
         notes += _measure_notes(tests)
         total = wdd(table, alpha)
         names = AREA_NAMES if has_bc else AREA_NAMES[:3]
@@ -396,7 +423,8 @@ def _evaluate_layer(lc: LayerCounts, areas: OperationAreas, options: EvaluationO
                           reduction=options.planned_reduction, has_buffer_control=has_bc,
                           min_count=options.min_count)
     return LayerEvaluation(
-        counts=lc, has_buffer_control=has_bc, table=table, reason=reason, verdict_code=code,
+        counts=lc, has_buffer_control=has_bc, table=table, reason=reason, verdict=verdict,
+        verdict_code=code,
         measures=tests, caveats=_layer_caveats(lc, caveats), wdd=total, rings=rings,
         distance_decay=decay, sppt=change, density_change=density_result,
         density_uses_current_events=locked, planning=planning, notes=tuple(notes))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spatial.errors import ParameterError
+from spatial.evaluation.verdict import DEFAULT_DISPLACEMENT_SIZE
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class EvaluationOptions:
     harm_include_police_generated : bool
         Weight police-generated categories (Drugs, Possession of weapons) too;
         by default they are excluded from harm, and the report says so.
+    displacement_size : float
+        The buffer rise (fraction) the design must be able to detect before
+        a verdict says "no displacement"
+        (:data:`spatial.evaluation.verdict.DEFAULT_DISPLACEMENT_SIZE`).
     """
 
     alpha: float = 0.05
@@ -54,6 +59,7 @@ class EvaluationOptions:
     dealing_site_layer: str = "dealing_site"
     harm_index: str | None = None
     harm_include_police_generated: bool = False
+    displacement_size: float = DEFAULT_DISPLACEMENT_SIZE
 
     def __post_init__(self) -> None:
         if not (0 < self.alpha < 1):
@@ -64,6 +70,8 @@ class EvaluationOptions:
             raise ParameterError("planned_reduction", "must be in (0, 1]")
         if not (0 <= self.h3_resolution <= 15):
             raise ParameterError("h3_resolution", "must be 0-15")
+        if not (0 < self.displacement_size <= 10):
+            raise ParameterError("displacement_size", "must be a fraction in (0, 10]")
         if not (self.kde_cell_m > 0 and self.kde_bandwidth_m > 0):
             raise ParameterError("kde", "cell size and bandwidth must be positive metres")
         if self.harm_index is not None and not self.harm_index.strip():

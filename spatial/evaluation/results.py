@@ -19,6 +19,7 @@ from spatial.evaluation.harm_index import HarmSection
 from spatial.evaluation.options import EvaluationOptions
 from spatial.evaluation.rings import DistanceDecayResult
 from spatial.evaluation.time_context import TimeContext
+from spatial.evaluation.verdict import Verdict
 from spatial.evaluation.wdd import EffectTest, HarmWeightedResult
 from spatial.evaluation.windows import Windows
 
@@ -65,6 +66,9 @@ class LayerEvaluation:
     table : CountTable or None
         ``None`` when no table can be formed (``reason`` says why).
     reason : str or None
+    verdict : Verdict or None
+        The decision (:func:`spatial.evaluation.verdict.decide`); ``None``
+        when there is no table.
     verdict_code : str
         ``insufficient_data`` when there is no table.
     measures : dict or None
@@ -91,6 +95,7 @@ class LayerEvaluation:
     has_buffer_control: bool
     table: CountTable | None
     reason: str | None
+    verdict: Verdict | None
     verdict_code: str
     measures: Mapping[str, Any] | None
     caveats: tuple[str, ...]

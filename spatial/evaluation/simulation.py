@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
 
 import numpy as np
 
@@ -47,3 +49,93 @@ def simulate_operation(rng: np.random.Generator, baseline_rates: Mapping[str, fl
         kwargs["before_length"] = base
         kwargs["after_length"] = base * time_ratio
     return CountTable(**kwargs)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A simulated operation design: baseline counts, planted effects, a shared trend,
+    and the verdict codes that count as reading it right."""
+
+    name: str
+    baseline: Mapping[str, float]
+    effects: Mapping[str, float]
+    trend: float
+    expected: tuple[str, ...]
+
+    @property
+    def null(self) -> bool:
+        """No planted effect: any claim of a change is false."""
+        return not self.effects
+
+
+#: Codes that claim nothing.
+NO_CLAIM: Final = ("no_significant_change", "insufficient_data")
+
+#: A target with a quarter of its control's events, as when the control is
+#: the rest of a division (issue 10's "1:4").
+ONE_TO_FOUR: Final = {"target": 150.0, "buffer": 200.0, "control": 600.0}
+_NO_DISPLACEMENT: Final = ("reduction_no_displacement", "reduction_displacement_not_detected")
+
+#: The calibration study of the verdict (``benchmarks/verdict_calibration.py``
+#: prints its table; ``tests/spatial/evaluation/test_calibration.py`` checks it).
+SCENARIOS: Final = (
+    Scenario("null, no trend", ONE_TO_FOUR, {}, 1.0, NO_CLAIM),
+    Scenario("null, shared trend x1.2", ONE_TO_FOUR, {}, 1.2, NO_CLAIM),
+    Scenario("null, shared trend x0.8", ONE_TO_FOUR, {}, 0.8, NO_CLAIM),
+    Scenario("null, equal areas, x1.2", {"target": 300.0, "buffer": 300.0, "control": 300.0},
+             {}, 1.2, NO_CLAIM),
+    Scenario("null, small counts (30:120), x1.2",
+             {"target": 30.0, "buffer": 40.0, "control": 120.0}, {}, 1.2, NO_CLAIM),
+    Scenario("reduction x0.5, no displacement", ONE_TO_FOUR, {"target": 0.5}, 1.0,
+             _NO_DISPLACEMENT),
+    Scenario("reduction x0.5, no displacement, trend x1.2", ONE_TO_FOUR, {"target": 0.5}, 1.2,
+             _NO_DISPLACEMENT),
+    Scenario("reduction x0.5, diffusion x0.6", ONE_TO_FOUR, {"target": 0.5, "buffer": 0.6}, 1.0,
+             ("reduction_with_diffusion",)),
+    Scenario("reduction x0.5, diffusion x0.6, trend x0.8", ONE_TO_FOUR,
+             {"target": 0.5, "buffer": 0.6}, 0.8, ("reduction_with_diffusion",)),
+    Scenario("reduction x0.5, displacement x1.5", ONE_TO_FOUR, {"target": 0.5, "buffer": 1.5},
+             1.0, ("reduction_with_displacement", "displacement_exceeds_reduction")),
+    Scenario("increase x1.5", ONE_TO_FOUR, {"target": 1.5}, 1.0, ("increase",)),
+    Scenario("buffer rise x1.5 only", ONE_TO_FOUR, {"buffer": 1.5}, 1.0, ("harm_signal",)),
+)
+
+
+@dataclass(frozen=True)
+class ScenarioRate:
+    """How often the verdict read a scenario right, and claimed anything at all."""
+
+    scenario: Scenario
+    runs: int
+    right: float            # share of runs with a code in scenario.expected
+    claimed: float          # share of runs with a code outside NO_CLAIM
+    additive_claimed: float  # share where the additive local WDD test alone is significant
+    codes: Mapping[str, int]
+
+
+def verdict_calibration(rng: np.random.Generator, runs_null: int = 200,
+                        runs_planted: int = 100,
+                        scenarios: Sequence[Scenario] = SCENARIOS) -> list[ScenarioRate]:
+    """Run :func:`spatial.evaluation.verdict.decide` on simulated operations of each scenario.
+
+    For each null scenario the false-claim rate is ``claimed``; for a
+    planted one, ``right`` is the recovery rate. ``additive_claimed`` is
+    what a verdict resting on the additive local effect (Wheeler & Ratcliffe
+    2018) alone would claim, for comparison under shared trends.
+    """
+    from spatial.evaluation.verdict import decide
+    from spatial.evaluation.wdd import local_effect
+
+    out = []
+    for sc in scenarios:
+        runs = runs_null if sc.null else runs_planted
+        codes: Counter[str] = Counter()
+        additive = 0
+        for _ in range(runs):
+            table = simulate_operation(rng, sc.baseline, sc.effects, trend=sc.trend)
+            codes[decide(table).code] += 1
+            additive += local_effect(table).direction != 0
+        right = sum(n for c, n in codes.items() if c in sc.expected) / runs
+        claimed = sum(n for c, n in codes.items() if c not in NO_CLAIM) / runs
+        out.append(ScenarioRate(sc, runs, right, claimed, additive / runs, dict(codes)))
+    return out

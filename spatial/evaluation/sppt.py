@@ -85,6 +85,8 @@ class SPPTResult:
     correction: str
     alpha: float
     reason: str | None = None
+    too_few: bool = False
+    min_unit_events: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
@@ -122,14 +124,7 @@ def _unit_tests(b: np.ndarray, a: np.ndarray, method: str,
                      [int(round(a[i])), int(round(na - a[i]))]]
             p[i] = float(stats.fisher_exact(table).pvalue)
         return np.full(m, np.nan), p
-    pb, pa = b / nb, a / na
-    pooled = (b + a) / (nb + na)
-    var = pooled * (1.0 - pooled) * (1.0 / nb + 1.0 / na)
-    pos = var > 0
-    z = np.zeros(m)
-    z[pos] = (pa[pos] - pb[pos]) / np.sqrt(var[pos])
-    zz = z * math.sqrt((nb + na - 1.0) / (nb + na)) if n_minus_1 else z
-    return z, np.minimum(1.0, 2.0 * stats.norm.sf(np.abs(zz)))
+    return _proportion_test(b, a, nb, na, n_minus_1)
 
 
 def sppt(before_counts_per_unit: Sequence[float] | np.ndarray,
@@ -186,6 +181,63 @@ def sppt(before_counts_per_unit: Sequence[float] | np.ndarray,
     p_adj = np.ones(m)
     p_adj[any_events] = adjust_pvalues(p[any_events], correction)
     s = (p_adj >= alpha).astype(int)
+    too_few, needed = _attainable(b + a, nb, na, method, n_minus_1, correction, alpha, n_robust)
     return SPPTResult(b, a, b / nb, a / na, z, p, p_adj, s, float(s.mean()),
                       float(s[any_events].mean()) if n_robust else None, m, n_robust,
-                      method, correction, alpha)
+                      method, correction, alpha, None, too_few, needed)
+
+
+def _extreme_p(t: np.ndarray, nb: float, na: float, method: str, n_minus_1: bool) -> np.ndarray:
+    """The smallest p a unit with t events can get: all of them in one period."""
+    best = np.ones(t.size)
+    for tb, ta in ((np.minimum(t, nb), np.zeros(t.size)), (np.zeros(t.size), np.minimum(t, na))):
+        if method == "fisher":
+            p = np.array([stats.fisher_exact([[int(x), int(nb - x)], [int(y), int(na - y)]]).pvalue
+                          for x, y in zip(tb, ta, strict=True)])
+        else:
+            p = _proportion_test(tb, ta, nb, na, n_minus_1)[1]
+        best = np.minimum(best, p)
+    return best
+
+
+def _proportion_test(b: np.ndarray, a: np.ndarray, nb: float, na: float,
+                     n_minus_1: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit two-proportion ``(z, p)`` for counts b, a of totals N_b, N_a."""
+    pooled = (b + a) / (nb + na)
+    var = pooled * (1.0 - pooled) * (1.0 / nb + 1.0 / na)
+    z = np.zeros(b.size)
+    pos = var > 0
+    z[pos] = (a[pos] / na - b[pos] / nb) / np.sqrt(var[pos])
+    zz = z * math.sqrt((nb + na - 1.0) / (nb + na)) if n_minus_1 else z
+    return z, np.minimum(1.0, 2.0 * stats.norm.sf(np.abs(zz)))
+
+
+def _attainable(t: np.ndarray, nb: float, na: float, method: str, n_minus_1: bool,
+                correction: str, alpha: float, n_tested: int) -> tuple[bool, int | None]:
+    """Whether any unit could be significant at all, and the events one unit needs alone.
+
+    ``too_few``: even with every one of its events in one period, no unit's
+    p-value reaches the best threshold the correction could give it (α for
+    BH or no correction, α/c(m) for BY, α/m for Bonferroni, where c(m) =
+    Σ 1/k): the test could not have found any change, so "similar
+    patterns" means nothing. ``min_unit_events``: the fewest events a unit
+    needs for a one-period concentration to pass the correction on its own
+    (threshold α/m, α/(m·c(m)) for BY); ``None`` when no count up to the
+    smaller period's total would do.
+    """
+    m = max(n_tested, 1)
+    harmonic = float(np.sum(1.0 / np.arange(1, m + 1)))
+    best = {"fdr_bh": alpha, "none": alpha, "fdr_by": alpha / harmonic,
+            "bonferroni": alpha / m}[SPPT_CORRECTIONS[correction]]
+    alone = {"fdr_bh": alpha / m, "none": alpha, "fdr_by": alpha / (m * harmonic),
+             "bonferroni": alpha / m}[SPPT_CORRECTIONS[correction]]
+    units = np.unique(t[t > 0])
+    too_few = bool(units.size == 0 or _extreme_p(units, nb, na, method, n_minus_1).min() >= best)
+    cap = int(min(nb, na))
+    candidates = np.arange(1, cap + 1, dtype=float)
+    needed = None
+    if candidates.size:
+        # the normal approximation, also for method="fisher": a planning figure
+        ok = np.flatnonzero(_extreme_p(candidates, nb, na, "proportion", n_minus_1) < alone)
+        needed = int(candidates[ok[0]]) if ok.size else None
+    return too_few, needed

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
+from spatial.evaluation.verdict import DEFAULT_DISPLACEMENT_SIZE, Verdict
 from spatial.evaluation.verdict import decide as decide_verdict
 from spatial.evaluation.wdd import (
     EffectTest,
@@ -18,12 +19,6 @@ from spatial.evaluation.wdd import (
     local_effect,
     wdd,
 )
-
-
-def decide(table: CountTable, *, alpha: float, min_count: int | None) -> tuple[str, dict[str, Any]]:
-    """The verdict code and the tests behind it (:func:`spatial.evaluation.verdict.decide`)."""
-    v = decide_verdict(table, alpha=alpha, min_count=min_count)
-    return v.code, v.tests
 
 
 @dataclass(frozen=True)
@@ -39,6 +34,8 @@ class DisplacementSummary:
         w of the harm-weighted WDD w·WDD (SE w·SE).
     min_count : int or None
         The verdict's floor as asked (``None``: the default).
+    verdict : Verdict
+        The decision (:func:`spatial.evaluation.verdict.decide`).
     verdict_code : str
         One of :data:`spatial.evaluation.verdict.VERDICT_CODES`.
     measures : dict
@@ -54,6 +51,7 @@ class DisplacementSummary:
     alpha: float
     harm_weight: float | None
     min_count: int | None
+    verdict: Verdict
     verdict_code: str
     measures: Mapping[str, Any]
     wdd: EffectTest
@@ -65,7 +63,9 @@ class DisplacementSummary:
 
 def displacement_summary(table: CountTable, *, alpha: float = 0.05,
                          harm_weight: float | None = None,
-                         min_count: int | None = None) -> DisplacementSummary:
+                         min_count: int | None = None, role: str = "outcome",
+                         displacement_size: float = DEFAULT_DISPLACEMENT_SIZE
+                         ) -> DisplacementSummary:
     """Every displacement measure of one count table, for analysts who already have counts.
 
     SM, BDM, WDQ and TNE (value or ``None`` with the reason), the WDD, local
@@ -74,7 +74,8 @@ def displacement_summary(table: CountTable, *, alpha: float = 0.05,
     w·SE. See :mod:`spatial.evaluation.wdd` for the formulas
     (Wheeler & Ratcliffe 2018; Bowers & Johnson 2003).
     """
-    code, tests = decide(table, alpha=alpha, min_count=min_count)
+    v = decide_verdict(table, alpha=alpha, min_count=min_count, role=role,
+                       displacement_size=displacement_size)
     total = wdd(table, alpha)
     harm = None
     if harm_weight is not None:
@@ -84,7 +85,7 @@ def displacement_summary(table: CountTable, *, alpha: float = 0.05,
                   if table.count(a, p) < SMALL_COUNT)
     return DisplacementSummary(
         table=table, alpha=alpha, harm_weight=harm_weight, min_count=min_count,
-        verdict_code=code, measures=tests, wdd=total,
+        verdict=v, verdict_code=v.code, measures=v.tests, wdd=total,
         local_effect=local_effect(table, alpha),
         displacement_effect=displacement_effect(table, alpha),
         harm_weighted=harm, small_cells=small)

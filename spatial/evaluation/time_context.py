@@ -591,7 +591,8 @@ def _shifted(layer: _Layer, windows: Windows, shift: str) -> ShiftedEvaluation:
              if layer.has_buffer_control or a != "buffer_control"}
     if table is None:
         return ShiftedEvaluation(False, f"{key}: {reason}", windows, shift, shown, lengths)
-    v = decide(table, alpha=layer.options.alpha, min_count=layer.options.min_count)
+    v = decide(table, alpha=layer.options.alpha, min_count=layer.options.min_count,
+               role=layer.lc.spec.role, displacement_size=layer.options.displacement_size)
     return ShiftedEvaluation(True, None, windows, shift, shown, lengths, v.code, dict(v.tests),
                              v.code not in NO_EFFECT_CODES)
 

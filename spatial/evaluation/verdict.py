@@ -1,23 +1,38 @@
 """Decide what a before/after evaluation shows: a verdict code, its caveats and the tests.
 
-The verdict rests on two separate Poisson tests, as Wheeler & Ratcliffe
-(2018) recommend reporting them: the **local effect** (target against its
-control, ΔT − ΔCt) and the **displacement effect** (buffer against its
-control, ΔD − ΔCd), with the WDQ (Bowers & Johnson 2003) for their balance.
-The total WDD alone is not used to decide: noise in the buffer can hide a
-real reduction in the target.
+The verdict rests on three **ratio-of-rate-ratio** tests
+(:mod:`spatial.evaluation.rate_ratios`): the local effect (target against
+its control), the displacement effect (buffer against its control) and the
+net effect (target + buffer against the control), two-sided, with Holm's
+correction over the three. Ratios, not differences, because crime trends
+multiply: with a shared ±20 % trend and a control four times the target's
+size, the additive WDD (Wheeler & Ratcliffe 2018) calls a change in most
+evaluations with no effect at all, while the ratio tests keep their level.
+The WDD family (local and displacement effects, WDD, SM, BDM, WDQ, TNE;
+Bowers & Johnson 2003) is computed and reported beside them, for comparison
+with the published literature, but does not decide.
+
+Every word of a verdict rests on a test: a reduction needs the local test;
+"exceeds" needs the net test to show the whole area worse off; "no
+displacement" needs a design able to detect a rise of a stated size in the
+buffer (otherwise "displacement not detected", with the size it could have
+detected); a significant rise in the buffer or in the whole area is a
+``harm_signal``, never "no change"; and an *output* layer (recorded police
+activity) gets activity words, never a reduction or increase of harm.
 
 This module decides and writes no prose: :func:`decide` returns codes and
 keys (:data:`VERDICT_CODES`, :data:`CAVEAT_KEYS`, :data:`DATA_CAVEAT_KEYS`,
-:data:`BUFFER_CODES`, :data:`INSUFFICIENT_CODES`) and the numbers behind
-them; :mod:`service.render.sentences` says it in English. See
-:func:`decide` for the decision table.
+:data:`BUFFER_CODES`, :data:`INSUFFICIENT_CODES`, :data:`HARM_SIGNALS`) and
+the numbers behind them; :mod:`service.render.sentences` says it in English.
+See :func:`decide` for the decision table.
 
 References
 ----------
 Bowers, K. J. & Johnson, S. D. (2003). Measuring the geographical displacement
     and diffusion of benefit effects of crime prevention activity. *Journal of
     Quantitative Criminology* 19(3), 275-301.
+Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+    *Scandinavian Journal of Statistics* 6(2), 65-70.
 Wheeler, A. P. & Ratcliffe, J. H. (2018). A simple weighted displacement
     difference test to evaluate place based crime interventions. *Crime
     Science* 7:11.
@@ -34,23 +49,45 @@ from typing import Any, Final
 from spatial.errors import ParameterError
 from spatial.evaluation.count_table import SMALL_COUNT, CountTable
 from spatial.evaluation.measures import (
-    Measure,
     buffer_displacement_measure,
     success_measure,
     total_net_effect,
     wdq,
 )
-from spatial.evaluation.wdd import EffectTest, displacement_effect, local_effect, wdd
+from spatial.evaluation.rate_ratios import (
+    DetectableRise,
+    RatioTest,
+    detectable_fall,
+    detectable_rise,
+    holm,
+    operation_ratio_tests,
+)
+from spatial.evaluation.wdd import displacement_effect, local_effect, wdd
 
 VERDICT_CODES: Final = (
     "insufficient_data",
     "no_significant_change",
     "reduction_no_displacement",
+    "reduction_displacement_not_detected",
     "reduction_with_diffusion",
     "reduction_with_displacement",
     "displacement_exceeds_reduction",
     "increase",
+    "harm_signal",
+    "activity_fell",
+    "activity_rose",
+    "activity_rose_nearby",
 )
+
+#: Codes of an *output* layer (recorded police activity, e.g. drug offences):
+#: activity words, never a reduction or increase of harm.
+OUTPUT_CODES: Final = ("insufficient_data", "no_significant_change", "activity_fell",
+                       "activity_rose", "activity_rose_nearby")
+
+#: Why a verdict is ``harm_signal`` (or ``activity_rose_nearby``): the buffer
+#: rose significantly against its comparison, or the target and buffer
+#: together rose significantly against the control (``net_rose``).
+HARM_SIGNALS: Final = ("buffer_rose", "net_rose")
 
 #: Why a verdict is ``insufficient_data``: too few target events (row 1 of
 #: the decision table) or a control with no events at all (row 2).
@@ -60,6 +97,10 @@ INSUFFICIENT_CODES: Final = ("too_few_events", "no_control_events")
 #: relative to the buffer's control, no significant change, or no test
 #: possible (no events in the buffer or its control).
 BUFFER_CODES: Final = ("rose", "fell", "no_change", "untested")
+
+#: The verdict's layer roles: ``outcome`` (harm: crimes against victims,
+#: call-outs) or ``output`` (police activity).
+ROLES: Final = ("outcome", "output")
 
 #: Standard caveats a caller may pass by key. Any other string is free text.
 CAVEAT_KEYS: Final = (
@@ -73,10 +114,15 @@ CAVEAT_KEYS: Final = (
 #: Caveats the data imply, in the order they are added:
 #: ``small_counts`` -- some cell is below :data:`SMALL_COUNT`;
 #: ``trend_bias`` -- a shared multiplicative trend (:func:`trend_bias`)
-#: reaches half the local effect's SE;
+#: reaches half the additive local effect's SE, so the WDD (not the verdict,
+#: which rests on ratio tests) may misread it;
 #: ``small_buffer`` -- a reduction, but the buffer holds fewer events than
-#: the verdict's floor, too few to rule out displacement.
+#: the verdict's floor.
 DATA_CAVEAT_KEYS: Final = ("small_counts", "trend_bias", "small_buffer")
+
+#: The smallest buffer rise worth detecting, as a fraction: "no displacement"
+#: is said only when the design could detect a rise this large (power 0.8).
+DEFAULT_DISPLACEMENT_SIZE: Final = 0.3
 
 
 def minimum_events(alpha: float = 0.05) -> int:
@@ -124,7 +170,7 @@ class Verdict:
     Attributes
     ----------
     code : str
-        One of :data:`VERDICT_CODES`.
+        One of :data:`VERDICT_CODES` (:data:`OUTPUT_CODES` for an output layer).
     insufficient : str or None
         One of :data:`INSUFFICIENT_CODES` when ``code`` is
         ``insufficient_data``, else ``None``.
@@ -135,9 +181,23 @@ class Verdict:
     data_caveats : tuple of str
         Keys of :data:`DATA_CAVEAT_KEYS` that the data imply, in order.
     tests : dict
-        Every measure as a dict, plus ``alpha``, ``min_count``,
-        ``target_total`` and (when the data suffice)
-        ``multiplicative_trend_bias``.
+        Every measure as a dict (the additive WDD family and the ratio tests
+        the verdict rests on), plus ``alpha``, ``min_count``,
+        ``target_total``, ``correction``, ``displacement_size`` and
+        ``detectable_rise``.
+    role : str
+        ``outcome`` or ``output`` (:data:`ROLES`).
+    harm_signal : str or None
+        One of :data:`HARM_SIGNALS` for ``harm_signal`` and
+        ``activity_rose_nearby``; else ``None``.
+    detectable_rise_pct : float or None
+        Smallest buffer rise, per cent, the displacement test would detect
+        with power 0.8 (``None``: no buffer test possible); set when the
+        data suffice.
+    detectable_fall_pct : float or None
+        Smallest fall of the target, per cent, the local test would detect
+        with power 0.8 at Holm's first-step level α/3 (``None``: not even a
+        complete stop could be detected).
     """
 
     code: str
@@ -146,6 +206,10 @@ class Verdict:
     caveats: tuple[str, ...]
     data_caveats: tuple[str, ...]
     tests: dict[str, Any] = field(default_factory=dict)
+    role: str = "outcome"
+    harm_signal: str | None = None
+    detectable_rise_pct: float | None = None
+    detectable_fall_pct: float | None = None
 
     @property
     def caveat_keys(self) -> tuple[str, ...]:
@@ -155,16 +219,24 @@ class Verdict:
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "insufficient": self.insufficient, "buffer": self.buffer,
                 "caveats": list(self.caveats), "data_caveats": list(self.data_caveats),
-                "tests": self.tests}
+                "role": self.role, "harm_signal": self.harm_signal,
+                "detectable_rise_pct": self.detectable_rise_pct,
+                "detectable_fall_pct": self.detectable_fall_pct, "tests": self.tests}
 
 
 def _check_inputs(table: CountTable, alpha: float, min_count: int | None,
-                  caveats: Sequence[str]) -> tuple[int, tuple[str, ...]]:
+                  caveats: Sequence[str], role: str,
+                  displacement_size: float) -> tuple[int, tuple[str, ...]]:
     """The verdict's floor on target events and the caller's caveats, checked."""
     if not isinstance(table, CountTable):
         raise ParameterError("table", "must be a CountTable")
     if not (0 < alpha < 1):
         raise ParameterError("alpha", f"must be strictly between 0 and 1, got {alpha!r}")
+    if role not in ROLES:
+        raise ParameterError("role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+    if not (math.isfinite(displacement_size) and displacement_size > 0):
+        raise ParameterError("displacement_size",
+                             f"must be a positive fraction, got {displacement_size!r}")
     floor = minimum_events(alpha) if min_count is None else int(min_count)
     if floor < 0:
         raise ParameterError("min_count", f"must be >= 0, got {min_count!r}")
@@ -174,40 +246,46 @@ def _check_inputs(table: CountTable, alpha: float, min_count: int | None,
     return floor, tuple(caveats)
 
 
-def _tests(table: CountTable, alpha: float, floor: int,
-           loc: EffectTest, dis: EffectTest, quotient: Measure) -> dict[str, Any]:
+def _tests(table: CountTable, alpha: float, floor: int, ratios: dict[str, RatioTest],
+           rise: DetectableRise, displacement_size: float) -> dict[str, Any]:
     return {
         "alpha": alpha,
         "min_count": floor,
         "target_total": table.total("target"),
-        "local_effect": loc.as_dict(),
-        "displacement_effect": dis.as_dict(),
+        "decided_by": "ratio_of_rate_ratios",
+        "correction": "holm",
+        "displacement_size": displacement_size,
+        "local_ratio": ratios["local"].as_dict(),
+        "displacement_ratio": ratios["displacement"].as_dict(),
+        "net_ratio": ratios["net"].as_dict(),
+        "detectable_rise": rise.as_dict(),
+        "local_effect": local_effect(table, alpha).as_dict(),
+        "displacement_effect": displacement_effect(table, alpha).as_dict(),
         "wdd": wdd(table, alpha).as_dict(),
         "success_measure": success_measure(table).as_dict(),
         "buffer_displacement_measure": buffer_displacement_measure(table).as_dict(),
-        "wdq": quotient.as_dict(),
+        "wdq": wdq(table).as_dict(),
         "total_net_effect": total_net_effect(table).as_dict(),
     }
 
 
-def _buffer_code(dis: EffectTest) -> str:
+def _buffer_code(dis: RatioTest) -> str:
     if dis.p_value is None:
         return "untested"
     return {1: "rose", -1: "fell"}.get(dis.direction, "no_change")
 
 
-def _reduction_code(table: CountTable, loc: EffectTest, dis: EffectTest,
-                    quotient: Measure) -> str:
-    """Rows 3-6 of the decision table: the local test found a significant reduction."""
+def _reduction_code(dis: RatioTest, net: RatioTest, rise: DetectableRise,
+                    displacement_size: float) -> str:
+    """Rows 3-7 of the decision table: the local test found a significant reduction."""
     if dis.direction > 0:
-        # compare events, not densities: undo the area weights (time weights are common)
-        exceeds = ((quotient.value is not None and quotient.value < -1)
-                   or dis.estimate * table.area("buffer") >= abs(loc.estimate)
-                   * table.area("target"))
-        return "displacement_exceeds_reduction" if exceeds else "reduction_with_displacement"
+        return ("displacement_exceeds_reduction" if net.direction > 0
+                else "reduction_with_displacement")
     if dis.direction < 0:
         return "reduction_with_diffusion"
-    return "reduction_no_displacement"
+    if rise.percent is not None and rise.percent <= 100.0 * displacement_size:
+        return "reduction_no_displacement"
+    return "reduction_displacement_not_detected"
 
 
 def _small_cells(table: CountTable) -> bool:
@@ -218,85 +296,116 @@ def _small_cells(table: CountTable) -> bool:
     return min(cells) < SMALL_COUNT
 
 
+def _rise_signal(dis: RatioTest, net: RatioTest) -> str | None:
+    if dis.direction > 0:
+        return "buffer_rose"
+    if net.direction > 0:
+        return "net_rose"
+    return None
+
+
 def decide(table: CountTable, *, alpha: float = 0.05, min_count: int | None = None,
-           caveats: Sequence[str] = ()) -> Verdict:
+           caveats: Sequence[str] = (), role: str = "outcome",
+           displacement_size: float = DEFAULT_DISPLACEMENT_SIZE,
+           dispersion: float = 1.0) -> Verdict:
     """Decide what a before/after evaluation shows.
 
-    Decision table (first matching row wins; L = local effect test, D =
-    displacement effect test, both two-sided at ``alpha``):
+    The verdict rests on three ratio-of-rate-ratio tests
+    (:mod:`spatial.evaluation.rate_ratios`), which a shared multiplicative
+    trend leaves unbiased: L (target vs control), D (buffer vs buffer
+    control) and N (target + buffer vs control), two-sided, with Holm's
+    correction over the three so that, when nothing happened, any claim at
+    all is made in at most α of evaluations. "Significant" below means
+    Holm-adjusted p < α. The additive WDD family (Wheeler & Ratcliffe 2018;
+    Bowers & Johnson 2003) is reported beside it in ``tests``, not used to
+    decide.
 
-    ===  =====================================================  ==================================
-    #    condition                                              code
-    ===  =====================================================  ==================================
-    1    target before + after < ``min_count``                  ``insufficient_data``
-    2    control recorded nothing in either period              ``insufficient_data``
-    3    L significantly < 0 and D significantly > 0 and        ``displacement_exceeds_reduction``
-         (WDQ < −1 or D·a_B ≥ |L|·a_T)
-    4    L significantly < 0 and D significantly > 0            ``reduction_with_displacement``
-    5    L significantly < 0 and D significantly < 0            ``reduction_with_diffusion``
-    6    L significantly < 0 (D not significant / untestable)   ``reduction_no_displacement``
-    7    L significantly > 0                                    ``increase``
-    8    otherwise                                              ``no_significant_change``
-    ===  =====================================================  ==================================
+    Decision table for an **outcome** layer (first matching row wins):
 
-    In row 3, a_T and a_B are the target and buffer areas when the table has
-    area weights (1 otherwise), so the buffer's rise and the target's fall
-    are compared as numbers of events, not densities.
+    ===  ======================================================  ===========================================
+    #    condition                                               code
+    ===  ======================================================  ===========================================
+    1    target before + after < ``min_count``                   ``insufficient_data``
+    2    control recorded nothing in either period               ``insufficient_data``
+    3    L < 1, D > 1 and N > 1 (the whole area worse off)       ``displacement_exceeds_reduction``
+    4    L < 1 and D > 1                                         ``reduction_with_displacement``
+    5    L < 1 and D < 1                                         ``reduction_with_diffusion``
+    6    L < 1, D not significant, and the design detects a      ``reduction_no_displacement``
+         buffer rise of ``displacement_size`` (power 0.8)
+    7    L < 1 otherwise (D not detectable at that size, or      ``reduction_displacement_not_detected``
+         untestable)
+    8    L > 1                                                   ``increase``
+    9    D > 1 or N > 1                                          ``harm_signal``
+    10   otherwise                                               ``no_significant_change``
+    ===  ======================================================  ===========================================
 
-    Every claim of a change needs the local test to be significant, so when
-    nothing happened anywhere a change is claimed in about α of evaluations
-    (the buffer test only qualifies a claim, it never makes one). A
-    significant buffer change without a significant target change is
-    recorded in ``buffer`` for ``no_significant_change`` but not claimed as
-    displacement.
+    For an **output** layer (police activity) the same tests give
+    activity words: L < 1 ``activity_fell``, L > 1 ``activity_rose``, D > 1 or
+    N > 1 ``activity_rose_nearby``, else ``no_significant_change``.
 
-    ``min_count`` defaults to :func:`minimum_events` (35 at α = 0.05): with
-    fewer target events, even a halving cannot reach significance even
-    against a noiseless control, so any verdict would be printing noise.
+    ``detectable_rise_pct`` is the smallest buffer rise the D test detects
+    with power 0.8 at level α/2 (its Holm level once L is significant);
+    ``detectable_fall_pct`` the smallest target fall the L test detects at
+    α/3 (its level when it is the first of the three to pass).
 
     Parameters
     ----------
     table : CountTable
         Counts (and weights) for target, buffer, control (and buffer control).
     alpha : float
-        Two-sided significance level of both tests.
+        Two-sided family-wise level of the three tests.
     min_count : int, optional
-        Override of the minimum target before + after total.
+        Override of the minimum target before + after total
+        (default :func:`minimum_events`, 35 at α = 0.05).
     caveats : sequence of str
-        Keys of :data:`CAVEAT_KEYS` or free text, kept as given. Caveats the
-        data imply (counts under :data:`SMALL_COUNT`, a buffer too small to
-        rule out displacement, a shared trend the additive test may misread
-        -- see :func:`trend_bias`) are added as :data:`DATA_CAVEAT_KEYS`.
+        Keys of :data:`CAVEAT_KEYS` or free text, kept as given.
+    role : {"outcome", "output"}
+    displacement_size : float
+        The buffer rise (fraction) "no displacement" must be able to detect.
+    dispersion : float
+        Overdispersion factor φ ≥ 1 for the ratio tests' variances.
 
     Returns
     -------
     Verdict
-        ``code``, ``insufficient``, ``buffer``, ``caveats``, ``data_caveats``
-        and ``tests`` (every measure as a dict).
     """
-    floor, given = _check_inputs(table, alpha, min_count, caveats)
-
-    loc = local_effect(table, alpha)
-    dis = displacement_effect(table, alpha)
-    quotient = wdq(table)
-    tests = _tests(table, alpha, floor, loc, dis, quotient)
+    floor, given = _check_inputs(table, alpha, min_count, caveats, role, displacement_size)
+    ratios = holm(operation_ratio_tests(table, alpha, dispersion=dispersion))
+    loc, dis, net = ratios["local"], ratios["displacement"], ratios["net"]
+    rise = detectable_rise(table.count("buffer", "before"),
+                           table.count("buffer_control", "before"),
+                           table.count("buffer_control", "after"), alpha=alpha / 2.0,
+                           dispersion=dispersion)
+    fall = detectable_fall(table.count("target", "before"), table.count("control", "before"),
+                           table.count("control", "after"), alpha=alpha / 3.0,
+                           dispersion=dispersion)
+    tests = _tests(table, alpha, floor, ratios, rise, displacement_size)
+    tests["detectable_fall"] = {"percent": fall, "alpha": alpha / 3.0, "power": 0.8}
     # rows 1-2: insufficient data
     if table.total("target") < floor:
-        return Verdict("insufficient_data", "too_few_events", None, given, (), tests)
+        return Verdict("insufficient_data", "too_few_events", None, given, (), tests, role,
+                       None, None, fall)
     if table.total("control") == 0:
-        return Verdict("insufficient_data", "no_control_events", None, given, (), tests)
+        return Verdict("insufficient_data", "no_control_events", None, given, (), tests, role,
+                       None, None, fall)
 
     implied = ["small_counts"] if _small_cells(table) else []
     bias = trend_bias(table)
     tests["multiplicative_trend_bias"] = bias
-    if bias is not None and loc.se > 0 and abs(bias) >= 0.5 * loc.se:
+    loc_add = tests["local_effect"]
+    if bias is not None and loc_add["se"] > 0 and abs(bias) >= 0.5 * loc_add["se"]:
         implied.append("trend_bias")
+    signal = None
     if loc.direction < 0:
         if 0 < table.total("buffer") < floor:
             implied.append("small_buffer")
-        code = _reduction_code(table, loc, dis, quotient)
+        code = ("activity_fell" if role == "output"
+                else _reduction_code(dis, net, rise, displacement_size))
     elif loc.direction > 0:
-        code = "increase"
+        code = "activity_rose" if role == "output" else "increase"
+    elif (signal := _rise_signal(dis, net)) is not None:
+        code = "activity_rose_nearby" if role == "output" else "harm_signal"
     else:
         code = "no_significant_change"
-    return Verdict(code, None, _buffer_code(dis), given, tuple(implied), tests)
+    return Verdict(code, None, _buffer_code(dis), given, tuple(implied), tests, role, signal,
+                   rise.percent, fall)

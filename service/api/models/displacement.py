@@ -51,6 +51,13 @@ class Summary(Closed):
     wdd: EffectTest
     local_effect: EffectTest
     displacement_effect: EffectTest
+    ratio_tests: dict[str, dict[str, Any]] = Field(
+        description="local, displacement and net ratio-of-rate-ratio tests (ratio, ci_low, "
+                    "ci_high, p_value, p_adjusted (Holm), percent_change, direction, "
+                    "significant): the tests the verdict rests on")
+    detectable_rise: dict[str, Any] | None = Field(
+        None, description="smallest buffer rise (percent) the displacement test detects "
+                          "with power 0.8, or null with a reason")
     verdict: Verdict
     counts: dict[str, float | None] = Field(description="the count table: counts, window "
                                                         "lengths and areas as used")

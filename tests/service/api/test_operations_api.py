@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app.importer import ImportReport, import_boundaries, store_events
-from service.app.operation_demo import demo_operation
+from service.app.operation_demo import demo_operation, layer_gloss
 from service.store import Store
 from spatial.evaluation.verdict import VERDICT_CODES
 from spatial.synthetic.town import SyntheticTown, build_town, target_area
@@ -239,7 +240,11 @@ def check_wheeler_ratcliffe(out: dict[str, Any]) -> None:
     assert out["local_effect"]["estimate"] == -107
     assert out["displacement_effect"]["estimate"] == -11
     assert out["wdq"]["value"] == pytest.approx((157 / 318 - 178 / 308) / (110 / 318 - 207 / 308))
-    assert out["verdict"]["code"] == "reduction_no_displacement"
+    # was reduction_no_displacement: the verdict now rests on the ratio tests, and a buffer of
+    # 178 events could show only a rise of about 60 %, above the 30 % "no displacement" needs
+    assert out["verdict"]["code"] == "reduction_displacement_not_detected"
+    assert out["ratio_tests"]["local"]["ratio"] == pytest.approx((110 / 207) / (318 / 308))
+    assert out["parameters"]["displacement_size"] == 0.3
 
 
 def test_calculator_reproduces_wheeler_ratcliffe(client: TestClient, keys) -> None:
@@ -306,9 +311,11 @@ def test_cli_create_start_report(run, store: Store, tmp_path: Path) -> None:
     plan = run("operation", "plan", *args)
     assert plan.exit_code == 0, plan.output
     assert "crime/Drugs:" in plan.output and "before window" in plan.output
-    r = run("operation", "create", "--name", "Op CLI", *args, "--json")
+    r = run("operation", "create", "--name", "Op CLI", *args, "--displacement-size", "0.5",
+            "--json")
     assert r.exit_code == 0, r.output
     op = json.loads(r.output)
+    assert op["definition"]["options"]["displacement_size"] == 0.5
     assert op["definition"]["buffer"]["rings_m"] == [400.0, 800.0]
     human = run("operation", "show", str(op["id"]))
     assert f"operation {op['id']} 'Op CLI': planned" in human.output
@@ -321,6 +328,10 @@ def test_cli_create_start_report(run, store: Store, tmp_path: Path) -> None:
     assert rep.exit_code == 0, rep.output
     assert "crime/Drugs [output]:" in rep.output and f"written {out}" in rep.output
     report = json.loads(out.read_text())
+    assert report["parameters"]["options"]["displacement_size"] == 0.5
+    assert {la["verdict"].get("displacement_size") for la in report["layers"]
+            if la["count_table"] is not None} == {0.5}
+    assert report["overdose_watch"]["statement"] in rep.output
     assert len(report["layers"][0]["buffer_rings"]) == 2
     assert report["layers"][0]["buffer_rings"][1]["inner_m"] == 400.0
     as_json = json.loads(run("operation", "report", str(op["id"]), "--json").output)
@@ -339,10 +350,52 @@ def test_cli_displacement_calc(run) -> None:
     human = run("displacement", "calc", "--target", "207,110", "--buffer", "178,157",
                 "--control", "308,318", "--buffer-control", "150,140")
     assert "WDD -118  SE 39.598  z -2.98" in human.output and "CI [-195.6, -40.4]" in human.output
+    assert "local ratio 0.515" in human.output
     neg = run("displacement", "calc", "--target", "-1,110", "--buffer", "178,157",
               "--control", "308,318", "--json")
     assert neg.exit_code == 2 and json.loads(neg.output)["details"]["parameter"] == "target.before"
 
+
+def test_cli_displacement_calc_issue_cases_rest_on_the_tests(run) -> None:
+    """The two calculator cases of issue 10: no 'exceeds' on point estimates, and a
+    significant rise is never 'no_significant_change'."""
+    a = run("displacement", "calc", "--target", "794,392", "--buffer", "861,1129",
+            "--control", "1562,1493")
+    assert a.exit_code == 0, a.output
+    assert "exceed" not in a.output.split("verdict:")[1]
+    assert "verdict: reduction_with_displacement" in a.output
+    assert "is uncertain" in a.output
+    b = run("displacement", "calc", "--target", "738,557", "--buffer", "900,1432",
+            "--control", "1614,1501", "--json")
+    verdict = json.loads(b.output)["verdict"]
+    assert verdict["code"] != "no_significant_change"
+    assert verdict["code"] == "displacement_exceeds_reduction"
+    assert "significantly worse off" in verdict["sentence"]
+
+
+def test_cli_displacement_calc_role_and_displacement_size(run, client: TestClient,
+                                                          keys) -> None:
+    args = ["--target", "207,110", "--buffer", "178,157", "--control", "308,318",
+            "--buffer-control", "150,140"]
+    out = json.loads(run("displacement", "calc", *args, "--role", "output",
+                         "--displacement-size", "0.8", "--json").output)
+    assert out["verdict"]["code"] == "activity_fell"
+    assert out["parameters"]["role"] == "output"
+    assert out["parameters"]["displacement_size"] == 0.8
+    roomy = json.loads(run("displacement", "calc", *args, "--displacement-size", "0.8",
+                           "--json").output)
+    assert roomy["verdict"]["code"] == "reduction_no_displacement"
+    api = client.post("/v1/displacement/calculate", headers=keys["analyst"],
+                      json={**WR, "displacement_size": 0.8}).json()
+    assert api["verdict"] == roomy["verdict"]
+    api_out = client.post("/v1/displacement/calculate", headers=keys["analyst"],
+                          json={**WR, "role": "output"}).json()
+    assert api_out["verdict"]["code"] == "activity_fell"
+    bad = client.post("/v1/displacement/calculate", headers=keys["analyst"],
+                      json={**WR, "displacement_size": 0})
+    assert bad.status_code == 422
+    wrong = run("displacement", "calc", *args, "--role", "harm", "--json")
+    assert wrong.exit_code == 2
 
 
 def test_cli_displacement_calc_takes_area_weights_as_the_api_does(run, client: TestClient,
@@ -387,6 +440,37 @@ def test_demo_operation_recovers_the_planted_displacement(tmp_path: Path) -> Non
     assert out["new_sites_in_buffer"] >= 1
     assert (tmp_path / "operation_report.json").exists()
     assert any("recovered" in line for line in lines)
+    # the Drugs layer is police activity; a move the design could not see is "not detected"
+    [drugs] = [line for line in lines if line.strip().startswith("crime/Drugs ")]
+    assert out["verdicts"]["crime/Drugs"].startswith("activity_") or (
+        out["verdicts"]["crime/Drugs"] == "no_significant_change")
+    assert "(output: police activity)" in drugs
+    assert "not detected (could detect only >= " in drugs
+    assert not re.search(r"reduction|displacement", drugs.split("(output")[1])
+    # the overdose watch and the ambulance verdict speak with one voice
+    [watch] = [line for line in lines if "overdose watch" in line]
+    assert out["overdose_statement"] and out["overdose_statement"] in watch
+
+
+def test_demo_glosses_outputs_as_activity_and_undetectable_displacement() -> None:
+    def gloss(**verdict: Any) -> str:
+        return layer_gloss({"verdict": {"role": "outcome", **verdict}})
+
+    assert gloss(code="reduction_displacement_not_detected", detectable_rise_pct=66.4) == (
+        ": displacement not detected (could detect only >= 66 %)")
+    assert gloss(code="reduction_displacement_not_detected", detectable_rise_pct=None) == (
+        ": displacement could not be tested")
+    assert gloss(code="reduction_no_displacement", detectable_rise_pct=21.0) == (
+        ": no displacement (the design could detect >= 21 %)")
+    out = gloss(code="activity_fell", role="output", buffer="no_change",
+                detectable_rise_pct=134.0, displacement_size=0.3)
+    assert out == (" (output: police activity): recorded police activity fell; a move into "
+                   "the buffer not detected (could detect only >= 134 %)")
+    quiet = gloss(code="no_significant_change", role="output", buffer="no_change",
+                  detectable_rise_pct=20.0, detectable_fall_pct=None)
+    assert "even a complete stop could not be detected" in quiet and "buffer" not in quiet
+    assert gloss(code="no_significant_change", detectable_fall_pct=31.2) == (
+        ": could detect only a fall of >= 31 %")
 
 
 def test_absurd_inputs_are_422_or_404_never_500(client: TestClient, keys) -> None:

@@ -29,7 +29,8 @@ def test_null_operations_rarely_claim_a_change() -> None:
         assert table is not None
         claimed += int(verdict(table).code not in ("no_significant_change",
                                                    "insufficient_data"))
-    assert claimed / runs <= 0.085
+    print(f"null claim rate at event level {claimed / runs:.3f}")
+    assert claimed / runs <= 0.05
 
 
 def test_evaluation_is_typed_codes_and_numbers() -> None:
@@ -55,3 +56,30 @@ def test_evaluation_is_typed_codes_and_numbers() -> None:
     locked = evaluate_operation(ev, areas, WINDOWS, [spec], locked=snap)
     assert locked.baseline_lock.locked and locked.baseline_lock.changes == ()
     assert [n.code for n in locked.notes] == []
+
+
+def test_overdose_watch_and_the_ambulance_verdict_rest_on_one_test() -> None:
+    """The watch and the ambulance layer's verdict use the same net ratio test; the
+    evaluation records whether they agree (the watch reads it at alpha, the verdict after
+    Holm's correction), so the report can say how they differ."""
+    from tests.spatial.evaluation.scenes import E0, N0, events_at
+
+    areas = make_areas()
+    # 100 -> 150 call-outs in the target while the control stays at 100: the watch flags a
+    # rise (p = 0.034 unadjusted) that Holm's correction over the tests does not keep
+    pts = ([(E0, N0, "before", "ambulance", "od")] * 100
+           + [(E0, N0, "after", "ambulance", "od")] * 150
+           + [(E0 + 2_000, N0, "before", "ambulance", "od")] * 100
+           + [(E0 + 2_000, N0, "after", "ambulance", "od")] * 100)
+    spec = MeasuredLayer("ambulance", "*", "outcome")
+    out = evaluate_operation(events_at(pts), areas, WINDOWS, [spec])
+    watch = out.overdose_watch
+    layer = out.layers[0]
+    assert layer.verdict is not None
+    net = layer.verdict.tests["net_ratio"]
+    after = watch["tests"]["controlled_after"]
+    assert after["ratio"] == net["ratio"] and after["p_value"] == net["p_value"]
+    assert watch["layer_verdict"]["code"] == layer.verdict.code
+    assert watch["agrees"] == ((after["direction"] == 1) == (net["direction"] == 1))
+    assert watch["rise"] and after["direction"] == 1 and net["direction"] == 0
+    assert watch["agrees"] is False

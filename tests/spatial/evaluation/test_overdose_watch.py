@@ -28,6 +28,32 @@ def test_overdose_watch_flags_a_rise() -> None:
     assert during["rate_ratio"] == pytest.approx((12 / 14) / (10 / 31))
     assert during["rise_flag"] and out["rise"]
     assert not out["tests"]["before_vs_after"]["rise_flag"]
-    assert "rose during the operation" in out["flags"][0]
+    assert out["rise_windows"] == ["during"]
     missing = overdose_watch(ev, placed, WINDOWS, "no_such_layer")
     assert missing["available"] is False and "no 'no_such_layer' events" in missing["reason"]
+
+
+def test_watch_is_relative_to_the_control_when_the_control_has_call_outs() -> None:
+    """A rise the control shares is not flagged; the same rise alone is."""
+    areas = make_areas()
+    # window lengths cancel in the ratio of rate ratios
+    shared = ([(E0, N0, "before", "ambulance", "od")] * 20
+              + [(E0, N0, "after", "ambulance", "od")] * 40
+              + [(E0 + 2_000, N0, "before", "ambulance", "od")] * 20
+              + [(E0 + 2_000, N0, "after", "ambulance", "od")] * 40)
+    ev = events_at(shared)
+    out = overdose_watch(ev, place_events(ev, areas, WINDOWS), WINDOWS, "ambulance")
+    assert out["comparison"] == "control"
+    assert out["control"]["before"] == 20 and out["control"]["after"] == 40
+    rel = out["tests"]["controlled_after"]
+    assert rel["ratio"] == pytest.approx(1.0)
+    assert out["tests"]["before_vs_after"]["rise_flag"]   # the raw rate did rise ...
+    assert not out["rise"] and out["rise_windows"] == []   # ... but so did the control's
+    alone = ([(E0, N0, "before", "ambulance", "od")] * 40
+             + [(E0, N0, "after", "ambulance", "od")] * 80
+             + [(E0 + 2_000, N0, "before", "ambulance", "od")] * 40
+             + [(E0 + 2_000, N0, "after", "ambulance", "od")] * 40)
+    ev = events_at(alone)
+    out = overdose_watch(ev, place_events(ev, areas, WINDOWS), WINDOWS, "ambulance")
+    assert out["tests"]["controlled_after"]["ratio"] == pytest.approx(2.0)
+    assert out["rise"] and out["rise_windows"] == ["after"]

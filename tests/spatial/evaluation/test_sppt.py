@@ -90,3 +90,30 @@ def test_sppt_fisher_and_edge_cases() -> None:
     json.dumps(empty.as_dict())
     with pytest.raises(ParameterError):
         sppt([1, 2], [1])
+
+
+def test_too_few_events_to_tell() -> None:
+    """Ten cells with one event before and one after: even a cell holding both events in
+    one period could not differ significantly, so 'similar patterns' means nothing."""
+    few = sppt(np.ones(10), np.ones(10))
+    assert few.too_few and few.global_s == 1.0
+    many = sppt(np.array([30.0, 20, 50]), np.array([10.0, 40, 50]))
+    assert not many.too_few
+
+
+def test_min_unit_events_is_the_fewest_a_cell_needs_alone() -> None:
+    from scipy import stats as st
+
+    b = np.full(40, 5.0)
+    a = np.full(40, 5.0)
+    r = sppt(b, a, correction="bh")
+    nb = na = 200.0
+    t = r.min_unit_events
+    assert t is not None
+
+    def extreme(t: float) -> float:
+        pooled = t / (nb + na)
+        z = (t / nb) / np.sqrt(pooled * (1 - pooled) * (1 / nb + 1 / na))
+        return float(2 * st.norm.sf(z))
+
+    assert extreme(t) < 0.05 / 40 <= extreme(t - 1)
