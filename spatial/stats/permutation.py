@@ -199,3 +199,150 @@ def _correct_block(s: FloatArray, p_idx: IntArray, diff: FloatArray, kb: IntArra
     entry = entry[keep]
     flat = unit[keep] * r + amb_r[entry]
     s += np.bincount(flat, weights=diff[amb_r, amb_c][entry], minlength=r * b).reshape(b, r)
+
+
+def refine_units(values: FloatArray, degree: IntArray, observed: FloatArray,
+                 sign: npt.NDArray[np.int8], units: IntArray, *, permutations: int,
+                 rng: np.random.Generator) -> tuple[IntArray, IntArray]:
+    """Further conditional randomisations for selected units only.
+
+    The same null as :func:`conditional_randomization` (``values[i]`` fixed,
+    ``k_i`` of the other ``n - 1`` values drawn without replacement), with
+    fresh draws for every unit, so the counts can be added to a first stage's
+    (Besag & Clifford 1991: the p-value from all draws stays valid when only
+    units whose first-stage p is small are continued; see
+    :func:`spatial.stats.significance.two_stage_p`). Cost about
+    ``len(units) R k_max`` operations: cheap when few units are continued.
+
+    Parameters
+    ----------
+    values, degree, observed, sign
+        As for :func:`conditional_randomization` (all ``n`` units).
+    units : ndarray of int
+        Positions of the units to continue.
+    permutations : int
+        Draws per unit in this stage.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    n_ge, n_le : ndarray of int, shape (len(units),)
+        Draws whose statistic is at least / at most the observed one, ties
+        counted in both (as in :func:`conditional_randomization`).
+
+    References
+    ----------
+    Besag, J. & Clifford, P. (1991) Sequential Monte Carlo p-values.
+    *Biometrika* 78(2), 301-304.
+    """
+    n = values.size
+    r = int(permutations)
+    units = np.asarray(units, dtype=np.int64)
+    n_ge = np.zeros(units.size, dtype=np.int64)
+    n_le = np.zeros(units.size, dtype=np.int64)
+    if not units.size:
+        return n_ge, n_le
+    kmax = int(degree[units].max())
+    tol = 1e-12 * max(kmax, 1) * float(np.max(np.abs(values), initial=0.0))
+    # bound the (units, R, k_max) block to about 4 million indices
+    chunk = max(1, 4_000_000 // max(1, r * max(kmax, 1)))
+    for a in range(0, units.size, chunk):
+        u = units[a:a + chunk]
+        p_idx = _floyd_sample(rng, n - 1, kmax, r * u.size).reshape(u.size, r, kmax)
+        p_idx += p_idx >= u[:, None, None]  # skip the unit itself
+        used = np.arange(kmax)[None, None, :] < degree[u][:, None, None]
+        s = np.where(used, values[p_idx], 0.0).sum(axis=2) - observed[u][:, None]
+        ge = np.count_nonzero(s >= -tol, axis=1)
+        le = np.count_nonzero(s <= tol, axis=1)
+        sg = sign[u]
+        n_ge[a:a + u.size] = np.where(sg > 0, ge, np.where(sg < 0, le, r))
+        n_le[a:a + u.size] = np.where(sg > 0, le, np.where(sg < 0, ge, r))
+    return n_ge, n_le
+
+
+def _floyd_sample(rng: np.random.Generator, population: int, size: int,
+                  repetitions: int) -> IntArray:
+    """Rows of ``size`` distinct integers from ``range(population)``, each a uniform
+    random subset (Floyd's algorithm, one column at a time over all rows; the column
+    order is not random, which sums do not need). No rejection loop, no sort."""
+    if size > population:
+        raise ParameterError("w", f"a unit has {size} neighbours but only {population} "
+                             "other units exist")
+    out = np.empty((repetitions, size), dtype=np.int64)
+    for j in range(size):
+        top = population - size + j  # draw from range(top + 1)
+        # floor(U (top + 1)): uniform up to 2^-53, several times faster than integers()
+        t = (rng.random(repetitions) * (top + 1)).astype(np.int64)
+        taken = np.zeros(repetitions, dtype=bool)
+        for c in range(j):
+            taken |= out[:, c] == t
+        out[:, j] = np.where(taken, top, t)
+    return out
+
+
+@dataclass(frozen=True)
+class StagedCounts:
+    """Counts of a two-stage conditional randomisation (see :func:`staged_randomization`).
+
+    ``permutations`` is the number of draws behind each unit's counts: the
+    first stage's for units that stopped, the total for continued ones.
+    ``mean``/``var`` are the first stage's moments of the neighbour sums.
+    """
+
+    n_ge: IntArray
+    n_le: IntArray
+    mean: FloatArray
+    var: FloatArray
+    permutations: IntArray
+    continued: int
+
+
+def staged_randomization(values: FloatArray, degree: IntArray, observed: FloatArray,
+                         sign: npt.NDArray[np.int8], *, permutations: int, first_stage: int,
+                         continue_below: float, rng: np.random.Generator) -> StagedCounts:
+    """Conditional randomisation in two stages: ``first_stage`` draws for every unit,
+    then, for units whose two-sided first-stage p is at most ``continue_below``, more
+    draws up to ``permutations`` in all (Besag & Clifford 1991).
+
+    Only small p-values need fine resolution (the correction compares them with
+    ``alpha / m``), so continuing the few units that could pass gives the
+    resolution of ``permutations`` draws at a fraction of the cost: on 3,997
+    cells, 9,999 draws in two stages take about a quarter of the time of 9,999
+    for every unit. The p-value stays valid: for ``t >= continue_below`` the
+    event ``p <= t`` lies inside ``p_first <= t``, and for smaller ``t`` inside
+    ``p_all <= t``, each of probability at most ``t`` under the null.
+
+    Parameters
+    ----------
+    values, degree, observed, sign
+        As for :func:`conditional_randomization`.
+    permutations : int
+        Draws in all for a continued unit.
+    first_stage : int
+        Draws for every unit (at most ``permutations``).
+    continue_below : float
+        First-stage two-sided p at or below which a unit is continued.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    StagedCounts
+    """
+    from spatial.stats.significance import two_sided_p_from_counts
+
+    first = conditional_randomization(values, degree, observed, sign,
+                                      permutations=first_stage, rng=rng)
+    r_unit = np.full(values.size, first_stage, dtype=np.int64)
+    n_ge, n_le = first.n_ge.copy(), first.n_le.copy()
+    more = int(permutations) - int(first_stage)
+    cont = np.empty(0, dtype=np.int64)
+    if more > 0:
+        p1 = two_sided_p_from_counts(n_ge, n_le, first_stage)
+        cont = np.flatnonzero((p1 <= continue_below) & (degree > 0))
+        ge, le = refine_units(values, degree, observed, sign, cont, permutations=more,
+                              rng=rng)
+        n_ge[cont] += ge
+        n_le[cont] += le
+        r_unit[cont] += more
+    return StagedCounts(n_ge=n_ge, n_le=n_le, mean=first.mean, var=first.var,
+                        permutations=r_unit, continued=int(cont.size))
