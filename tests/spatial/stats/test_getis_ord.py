@@ -100,7 +100,7 @@ def test_six_point_fixture_literals_and_esda() -> None:
     assert res.parameters["star"] is True and res.parameters["transform"] == "B"
     # the default is two-stage permutation inference; normal stays an explicit choice
     assert res.parameters["inference"] == "permutation" and res.p_sim is not None
-    assert res.parameters["permutations"] == 9999
+    assert res.parameters["permutations"] == 49_999
     assert res.parameters["first_stage_permutations"] == 999
     assert any("30 features" in m for m in res.warnings)
     normal = gi_star(Y6, csr_of(w), permutations=0)
