@@ -235,7 +235,6 @@ def refine_units(values: FloatArray, degree: IntArray, observed: FloatArray,
     Besag, J. & Clifford, P. (1991) Sequential Monte Carlo p-values.
     *Biometrika* 78(2), 301-304.
     """
-    n = values.size
     r = int(permutations)
     units = np.asarray(units, dtype=np.int64)
     n_ge = np.zeros(units.size, dtype=np.int64)
