@@ -276,6 +276,8 @@ def gi_star(y: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *, star: bool
         parameters.update(info)
         if limit and inference == "permutation":
             warnings.append(f"Gi_Bin: {limit}")
+    if inference == "permutation":
+        warnings += _concentration_warning(x)
     if inference == "normal" and _is_count(x):
         warnings.append("bins use normal-theory p-values (inference='normal'): on event counts "
                         "they flag false hot spots on most random maps; the default is "
@@ -409,6 +411,26 @@ def _permutation_inference(x: FloatArray, degree: IntArray, neigh_sum: FloatArra
     with np.errstate(divide="ignore", invalid="ignore"):
         zs = (neigh_sum - counts.mean) / np.sqrt(counts.var)
     return p_sim, p_sim_folded, np.where(valid, zs, np.nan), counts.continued
+
+
+#: Share of the total in one unit above which the permutation test's blind spot is named.
+CONCENTRATION_SHARE = 0.05
+
+
+def _concentration_warning(x: FloatArray) -> list[str]:
+    """Conditional permutation holds a unit's own value fixed and tests its neighbours,
+    so events piled in one unit (a police.uk snap point) do not make it a hot spot."""
+    total = float(x.sum())
+    if not _is_count(x) or total <= 0:
+        return []
+    big = int(np.count_nonzero(x >= CONCENTRATION_SHARE * total))
+    if not big:
+        return []
+    return [f"{big} unit(s) each hold at least {CONCENTRATION_SHARE:.0%} of the {total:,.0f} "
+            f"events (the largest {x.max():,.0f}): permutation inference holds each unit's own "
+            "value fixed and tests its neighbours, so a concentration in one unit (e.g. a "
+            "police.uk snap point) is not a hot spot by itself; read the counts, or use "
+            "larger units"]
 
 
 def _warnings(x: FloatArray, n: int, n_islands: int, star: bool, n_all: int) -> list[str]:

@@ -423,3 +423,20 @@ def test_realdata_sheffield_gi_star_against_esda(shared_data: Path) -> None:
     assert res.p_sim_folded is not None
     inside = np.abs(res.p_sim_folded - lg.p_sim) <= mc_band(lg.p_sim, r, 2)
     assert inside.mean() >= 0.99, f"{(~inside).sum()} of {y.size} units outside the band"
+
+
+def test_concentration_in_one_unit_is_named_under_permutation_inference() -> None:
+    import libpysal
+
+    y = np.zeros(100)
+    y[[5, 50, 51, 77]] = 1
+    y[33] = 40  # a snap point holding most events
+    w = csr_of(libpysal.weights.lat2W(10, 10))
+    res = gi_star(y, w, seed=1)
+    msg = [m for m in res.warnings if "concentration in one unit" in m]
+    assert len(msg) == 1 and "the largest 40" in msg[0] and msg[0].startswith("1 unit(s)")
+    assert not any("concentration in one unit" in m
+                   for m in gi_star(y, w, permutations=0).warnings)
+    y2 = np.ones(100)
+    assert not any("concentration" in m for m in gi_star(y2 + (np.arange(100) % 3), w,
+                                                         seed=1).warnings)
