@@ -215,3 +215,18 @@ def test_cli_hotspots_names_the_inference(town_store: Store, monkeypatch) -> Non
     assert "correction fdr_bh" in r.output
     assert r0.exit_code == 0, r0.output
     assert "normal theory" in r0.output
+
+
+def test_map_legend_names_the_inference(town_store: Store) -> None:
+    from service.app.analysis import CountsRequest
+    from service.app.hotspots import HotspotOptions
+    from service.render.hotspot_page import hotspot_map_html
+
+    req = CountsRequest.parse(layer="crime", categories=("Drugs",), start=None, end=None,
+                              unit="boundary:beats", area=None)
+    html = hotspot_map_html(town_store, req, HotspotOptions(seed=9), role="analyst")
+    assert "49,999 conditional permutations" in html and "seed 9" in html
+    assert "correction fdr_bh" in html
+    html0 = hotspot_map_html(town_store, req, HotspotOptions(seed=9, permutations=0),
+                             role="analyst")
+    assert "p-values two-sided, normal theory" in html0
