@@ -163,7 +163,7 @@ def estimate_cost(store: Store, req: CountsRequest, *, analysis: str = "counts",
     n, per_unit, km2 = unit_estimate(store, req)
     # Gi* and LISA by default: 999 draws for every unit, then 9,000 more for the units
     # whose p is at most 0.01 and 40,000 more for those at most 0.001 (measured on
-    # random maps: under 0.6 % and 0.1 % of units; budgeted 1 % and 0.2 %)
+    # random maps: 0.2-1 % of units continue; budgeted 1 % and 0.2 %)
     staged = 1_000 + 9_000 // 100 + 40_000 // 500
     if analysis == "counts":
         work = n * passes

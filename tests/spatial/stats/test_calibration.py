@@ -174,7 +174,7 @@ def test_lisa_defaults_find_a_planted_cluster(capsys: pytest.CaptureFixture[str]
     _, w = disk_cells_and_weights()
     n = w.shape[0]
     disk = centre_disk(w)
-    rng = np.random.default_rng(37)
+    rng = np.random.default_rng(4037)  # not a permutation seed (0..49): no shared stream
     maps = 50
     found = old = 0
     for m in range(maps):
