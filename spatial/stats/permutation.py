@@ -6,6 +6,10 @@ unit's own value fixed and draws its neighbours' values from the other units
 without replacement (Anselin 1995); :func:`conditional_randomization` returns
 how many simulated neighbour sums are at least / at most the observed one,
 from which :mod:`spatial.stats.significance` makes pseudo p-values.
+:func:`staged_randomization` (the default of Gi* and local Moran) runs it with
+999 draws and continues only the units whose p can still be small, with fresh
+independent draws (:func:`refine_units`), to 9,999 and 49,999 (Besag &
+Clifford 1991).
 
 Why hand-written rather than esda
 ---------------------------------
@@ -26,6 +30,8 @@ References
 ----------
 Anselin, L. (1995) Local indicators of spatial association - LISA.
 *Geographical Analysis* 27(2), 93-115 (conditional randomisation).
+Besag, J. & Clifford, P. (1991) Sequential Monte Carlo p-values.
+*Biometrika* 78(2), 301-304.
 Rey, S. J. & Anselin, L. (2007) PySAL: a Python library of spatial analytical
 methods. *Review of Regional Studies* 37(1), 5-27 (``crand``).
 """
@@ -211,7 +217,7 @@ def refine_units(values: FloatArray, degree: IntArray, observed: FloatArray,
     fresh draws for every unit, so the counts can be added to a first stage's
     (Besag & Clifford 1991: the p-value from all draws stays valid when only
     units whose first-stage p is small are continued; see
-    :func:`spatial.stats.significance.two_stage_p`). Cost about
+    :func:`staged_randomization`). Cost about
     ``len(units) R k_max`` operations: cheap when few units are continued.
 
     Parameters
