@@ -157,26 +157,29 @@ def estimate_cost(store: Store, req: CountsRequest, *, analysis: str = "counts",
 
     ``analysis`` is one of :data:`ANALYSES`; ``method`` and ``permutations`` as
     in :class:`service.app.hotspots.HotspotOptions` (``None``: the method's
-    default, 999 for LISA and Moran's I, 0 for Gi*); ``passes`` counts extra
+    default, 999 for Moran's I, two-stage 49,999 for Gi* and LISA); ``passes`` counts extra
     unit counts a request makes (a denominator layer, a compare window).
     """
     n, per_unit, km2 = unit_estimate(store, req)
+    # Gi* and LISA by default: 999 draws for every unit, then 9,000 more for the units
+    # whose p is at most 0.01 and 40,000 more for those at most 0.001 (measured on
+    # random maps: 0.2-1 % of units continue; budgeted 1 % and 0.2 %)
+    staged = 1_000 + 9_000 // 100 + 40_000 // 500
     if analysis == "counts":
         work = n * passes
         size = n * per_unit
     elif analysis == "hotspots":
-        perms = permutations if permutations is not None else (999 if method == "lisa" else 0)
-        work = n * (perms + 1) + n * (passes - 1)
+        work = n * (permutations + 1 if permutations is not None else
+                    (staged if method in ("gistar", "lisa") else 1)) + n * (passes - 1)
         size = n * (per_unit + METHOD_BYTES.get(method, 0))
     elif analysis == "autocorrelation":
         perms = permutations if permutations is not None else 999
         work = n * (perms + 1)
         size = 4096
     elif analysis in ("map", "pack"):
-        # counts, Gi* (0 permutations by default), LISA (999), density, monthly counts
-        gi = permutations if permutations is not None else 0
-        lisa = permutations if permutations is not None else 999
-        work = n * (1 + (gi + 1) + (lisa + 1) + 1 + 1)
+        # counts, Gi* and LISA (two-stage 49,999 by default), density, monthly counts
+        stat = permutations + 1 if permutations is not None else staged
+        work = n * (1 + stat + stat + 1 + 1)
         # context layers are H3 res-8 cells over the same area
         ctx = unit_estimate(store, req, UnitSpec("h3", resolution=8))[0] if (
             req.unit.kind != "boundary") else 0

@@ -104,8 +104,9 @@ def _print_hotspots(fc: dict[str, Any], method: str, correction: str) -> None:
     elif method == "kde":
         click.echo(f"  bandwidth {p['bandwidth_m']:.0f} m, cell {p['cell_size_m']:.0f} m, "
                    f"{p['kernel']} kernel")
-    click.echo(f"  seed {p.get('gi_seed', p.get('lisa_seed', '-'))}; p-values two-sided, "
-               f"correction {correction}")
+    from service.app.hotspots import inference_summary
+
+    click.echo(f"  {inference_summary(p, method)}")
     echo_each("  warning: ", fc["warnings"])
 
 

@@ -132,7 +132,9 @@ def analysis_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="boundary:SET[:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"),
         click.option("--k", default=1, show_default=True, help="H3 neighbour ring"),
         click.option("--permutations", type=int, default=None,
-                     help="Gi*: 0 by default (analytical); LISA/Moran: 999"),
+                     help="Gi*/LISA: up to 49,999 conditional permutations by default "
+                          "(999 for every unit, more only where p can still be small); 0 "
+                          "for normal-theory p-values; Moran's I: 999"),
         click.option("--seed", type=int, default=None, help="drawn and reported if omitted"),
         click.option("--correction", default="fdr_bh", show_default=True,
                      type=click.Choice(CORRECTIONS)),

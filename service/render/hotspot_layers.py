@@ -48,6 +48,14 @@ def _gi_style(field_name: str) -> Any:
     return style
 
 
+def _inference(layer: MapLayer, method: str) -> str:
+    """": p-values ..., correction ..." from the layer's parameters, when it has them."""
+    from service.app.hotspots import inference_summary
+
+    params = layer.data.get("parameters") if isinstance(layer.data, Mapping) else None
+    return f": {inference_summary(params, method)}" if isinstance(params, Mapping) else ""
+
+
 def add_gi_bins(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> None:
     """Units coloured by Gi* confidence bin."""
     feats = drawn_features(layer, ctx)
@@ -65,7 +73,7 @@ def add_gi_bins(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) ->
     if None in present:
         rows.append(swatch(MISSING_COLOUR, "Not computed (no neighbours)"))
     rows.append(note("Getis-Ord Gi* (Gi_Bin), confidence after the stated multiple-testing "
-                     "correction"))
+                     "correction" + _inference(layer, "gistar")))
     add_legend(ctx, group, layer, join(rows))
 
 
@@ -88,5 +96,6 @@ def add_lisa(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> No
 
     add_geojson(group, layer, slims, style)
     rows = [swatch(LISA_COLOURS[c], LISA_LABELS[c]) for c in ("HH", "HL", "LH", "LL", "ns")]
-    rows.append(note("Local Moran's I (LISA), significance after the stated correction"))
+    rows.append(note("Local Moran's I (LISA), significance after the stated correction"
+                     + _inference(layer, "lisa")))
     add_legend(ctx, group, layer, join(rows))

@@ -92,19 +92,21 @@ def _as_2d(observed: npt.ArrayLike, simulated: npt.ArrayLike) -> tuple[FloatArra
     return obs, sim
 
 
-def folded_p_from_counts(n_ge: npt.ArrayLike, permutations: int) -> FloatArray:
+def folded_p_from_counts(n_ge: npt.ArrayLike, permutations: int | npt.ArrayLike) -> FloatArray:
     """esda's ``p_sim`` from ``n_ge = #{sim >= observed}``: see :func:`p_sim_folded`."""
     ge = np.asarray(n_ge, dtype=np.float64)
-    m = np.minimum(ge, permutations - ge)
-    return np.asarray((m + 1.0) / (permutations + 1.0), dtype=np.float64)
+    r = np.asarray(permutations, dtype=np.float64)
+    m = np.minimum(ge, r - ge)
+    return np.asarray((m + 1.0) / (r + 1.0), dtype=np.float64)
 
 
 def two_sided_p_from_counts(n_ge: npt.ArrayLike, n_le: npt.ArrayLike,
-                            permutations: int) -> FloatArray:
-    """Two-sided pseudo p-value ``min(1, 2 (min(M_ge, M_le) + 1) / (R + 1))``."""
+                            permutations: int | npt.ArrayLike) -> FloatArray:
+    """Two-sided pseudo p-value ``min(1, 2 (min(M_ge, M_le) + 1) / (R + 1))``
+    (``R`` may differ by unit, as after :func:`spatial.stats.permutation.staged_randomization`)."""
     m = np.minimum(np.asarray(n_ge, dtype=np.float64), np.asarray(n_le, dtype=np.float64))
-    return np.asarray(np.minimum(1.0, 2.0 * (m + 1.0) / (permutations + 1.0)),
-                      dtype=np.float64)
+    r = np.asarray(permutations, dtype=np.float64)
+    return np.asarray(np.minimum(1.0, 2.0 * (m + 1.0) / (r + 1.0)), dtype=np.float64)
 
 
 def p_sim_folded(observed: npt.ArrayLike, simulated: npt.ArrayLike) -> FloatArray | float:
@@ -155,6 +157,62 @@ def pseudo_p_two_sided(observed: npt.ArrayLike, simulated: npt.ArrayLike) -> Flo
     p = two_sided_p_from_counts((sim >= obs[:, None]).sum(axis=1),
                                 (sim <= obs[:, None]).sum(axis=1), sim.shape[1])
     return float(p[0]) if scalar else p
+
+
+def smallest_p(permutations: int) -> float:
+    """Smallest two-sided pseudo p-value ``R`` permutations can give: ``min(1, 2 / (R + 1))``."""
+    return min(1.0, 2.0 / (int(permutations) + 1.0))
+
+
+def lone_unit_threshold(m: int, alpha: float, correction: str) -> float:
+    """The unadjusted p a unit needs to pass ``correction`` at ``alpha`` over ``m``
+    tests when it is the only one to pass: ``alpha / m`` for BH and Bonferroni
+    (BH's first step), ``alpha / (m c(m))`` for BY, ``alpha`` for none."""
+    name = CORRECTION_ALIASES.get(correction, correction)
+    m = max(int(m), 1)
+    if name == "none":
+        return float(alpha)
+    if name == "fdr_by":
+        return float(alpha) / (m * float(np.sum(1.0 / np.arange(1, m + 1))))
+    return float(alpha) / m
+
+
+def permutations_needed(m: int, alpha: float, correction: str) -> int:
+    """Fewest permutations whose smallest two-sided p (``2 / (R + 1)``) lets a unit
+    pass ``correction`` at ``alpha`` over ``m`` tests on its own."""
+    return max(99, int(np.ceil(2.0 / lone_unit_threshold(m, alpha, correction) - 1e-9)) - 1)
+
+
+def permutation_resolution(permutations: int, m: int, alpha: float,
+                           correction: str) -> tuple[dict[str, object], str | None]:
+    """What ``permutations`` can and cannot show over ``m`` tests at ``alpha``.
+
+    Returns the parameters to report (``smallest_p``, ``permutations_needed``,
+    ``units_needed_at_smallest_p``) and a warning when a unit cannot pass the
+    correction on its own; with BH it can still pass as one of at least
+    ``ceil(smallest_p m / alpha)`` units at the smallest p (BH's k-th step).
+    """
+    p_min = smallest_p(permutations)
+    need = permutations_needed(m, alpha, correction)
+    name = CORRECTION_ALIASES.get(correction, correction)
+    k: int | None
+    if p_min <= lone_unit_threshold(m, alpha, correction):
+        k = 1
+    elif name in ("fdr_bh", "fdr_by"):
+        k = int(np.ceil(p_min / lone_unit_threshold(m, alpha, correction) - 1e-9))
+        k = k if k <= m else None
+    else:
+        k = None
+    info: dict[str, object] = {"smallest_p": p_min, "permutations_needed": need,
+                               "units_needed_at_smallest_p": k, "resolution_alpha": alpha}
+    if k == 1:
+        return info, None
+    reach = ("no unit can pass it" if k is None else
+             f"a unit can pass only as one of at least {k} units at that p")
+    return info, (f"with {permutations:,} permutations the smallest two-sided p is "
+                  f"{p_min:.2g}: over {m:,} units, {name} at alpha {alpha:g} needs "
+                  f"p <= {lone_unit_threshold(m, alpha, correction):.2g} for a unit on its own, "
+                  f"so {reach}; a unit on its own would need {need:,} permutations")
 
 
 # ---------------------------------------------------------------------------

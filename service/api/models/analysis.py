@@ -53,8 +53,9 @@ class CountsCollection(Closed):
 
 class HotspotProperties(Open):
     """A unit's figures. Open: beyond ``unit_id``, ``label`` and ``count`` the keys
-    depend on the method (Gi*: ``GiZScore``, ``GiPValue``, ``GiPValueAdjusted``,
-    ``Gi_Bin``, ``NNeighbors``; LISA: ``Is``, ``z``, ``p``, ``p_adjusted``,
+    depend on the method (Gi*: ``GiZScore``, ``GiPValue`` (normal theory),
+    ``GiPValuePermutation`` (two-sided conditional permutation, which the bins use by
+    default), ``GiPValueAdjusted``, ``Gi_Bin``, ``NNeighbors``; LISA: ``Is``, ``z``, ``p``, ``p_adjusted``,
     ``quadrant``, ``cluster``; KDE: ``density``, ``density_compare``,
     ``density_difference``) and on ``denominator_layer`` (``rate``)."""
 
@@ -110,7 +111,8 @@ class MoranTest(Closed):
 
 
 class MoranPermutation(Closed):
-    p: float | None = Field(description="pseudo p-value, (1 + extremes) / (R + 1)")
+    p: float | None = Field(description="two-sided pseudo p-value, min(1, 2 (1 + draws as "
+                                        "extreme in the nearer tail) / (R + 1))")
     z: float | None
     mean: float | None
     variance: float | None

@@ -30,8 +30,11 @@ def hotspot_options(
         method: HotspotMethod = Query(HotspotMethod("gistar"),
                                       description="count | kde | gistar | lisa"),
         k: int = Query(1, description="H3 neighbour ring (grid_disk k)"),
-        permutations: int | None = Query(None, description="Gi*: 0 (analytical, default); "
-                                                           "LISA/Moran: 999 by default"),
+        permutations: int | None = Query(None, description="Gi*, LISA: up to 49,999 "
+                                         "conditional permutations by default (999 for every "
+                                         "unit, more only where p can still be small), "
+                                         "two-sided p; 0 for normal-theory p-values (flags "
+                                         "false hot spots on sparse counts). Moran's I: 999"),
         seed: int | None = Query(None, description="random seed (one is drawn and reported "
                                                    "when omitted)"),
         correction: Correction = Query(Correction("fdr_bh"),

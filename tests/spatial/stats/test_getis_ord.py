@@ -98,8 +98,14 @@ def test_six_point_fixture_literals_and_esda() -> None:
     np.testing.assert_array_equal(res.n_neighbours, [3, 4, 2, 4, 5, 2])
     np.testing.assert_allclose(res.p, 2 * lg.p_norm, rtol=1e-12)
     assert res.parameters["star"] is True and res.parameters["transform"] == "B"
-    assert res.parameters["inference"] == "normal" and res.p_sim is None
+    # the default is two-stage permutation inference; normal stays an explicit choice
+    assert res.parameters["inference"] == "permutation" and res.p_sim is not None
+    assert res.parameters["permutations"] == 49_999
+    assert res.parameters["first_stage_permutations"] == 999
     assert any("30 features" in m for m in res.warnings)
+    normal = gi_star(Y6, csr_of(w), permutations=0)
+    assert normal.parameters["inference"] == "normal" and normal.p_sim is None
+    np.testing.assert_array_equal(normal.z, res.z)
 
 
 def test_gi_without_star_matches_esda() -> None:
@@ -226,12 +232,12 @@ def test_bins_use_adjusted_p_and_inference_choice() -> None:
     rng = np.random.default_rng(0)
     y = rng.poisson(np.where(np.arange(400) % 20 < 4, 3.0, 1.0)).astype(float)
     w = csr_of(libpysal.weights.lat2W(20, 20, rook=False))
-    res = gi_star(y, w, alpha_levels=(0.10, 0.05, 0.01))
+    res = gi_star(y, w, alpha_levels=(0.10, 0.05, 0.01), permutations=0)
     sig = res.p_adjusted <= 0.05
     assert np.all(np.abs(res.bin[sig]) >= 2)
     assert np.all(res.bin[res.p_adjusted > 0.10] == 0)
     assert np.all(np.sign(res.bin[res.bin != 0]) == np.sign(res.z[res.bin != 0]))
-    none = gi_star(y, w, correction="none")
+    none = gi_star(y, w, correction="none", permutations=0)
     np.testing.assert_array_equal(none.p_adjusted, none.p)
     assert np.count_nonzero(none.bin) >= np.count_nonzero(res.bin)
     perm = gi_star(y, w, permutations=999, seed=1)
@@ -355,7 +361,11 @@ def test_input_errors() -> None:
     with pytest.raises(ParameterError):
         gi_star(Y6, w, correction="holm")
     with pytest.raises(ParameterError):
-        gi_star(Y6, w, inference="permutation")
+        gi_star(Y6, w, permutations=0, inference="permutation")
+    with pytest.raises(ParameterError, match="first_stage"):
+        gi_star(Y6, w, permutations=999, first_stage=9999)
+    with pytest.raises(ParameterError, match="continue_below"):
+        gi_star(Y6, w, continue_below=0)
     with pytest.raises(InsufficientDataError):
         gi_star(np.ones(6), w)
 
@@ -413,3 +423,20 @@ def test_realdata_sheffield_gi_star_against_esda(shared_data: Path) -> None:
     assert res.p_sim_folded is not None
     inside = np.abs(res.p_sim_folded - lg.p_sim) <= mc_band(lg.p_sim, r, 2)
     assert inside.mean() >= 0.99, f"{(~inside).sum()} of {y.size} units outside the band"
+
+
+def test_concentration_in_one_unit_is_named_under_permutation_inference() -> None:
+    import libpysal
+
+    y = np.zeros(100)
+    y[[5, 50, 51, 77]] = 1
+    y[33] = 40  # a snap point holding most events
+    w = csr_of(libpysal.weights.lat2W(10, 10))
+    res = gi_star(y, w, seed=1)
+    msg = [m for m in res.warnings if "concentration in one unit" in m]
+    assert len(msg) == 1 and "the largest 40" in msg[0] and msg[0].startswith("1 unit(s)")
+    assert not any("concentration in one unit" in m
+                   for m in gi_star(y, w, permutations=0).warnings)
+    y2 = np.ones(100)
+    assert not any("concentration" in m for m in gi_star(y2 + (np.arange(100) % 3), w,
+                                                         seed=1).warnings)
