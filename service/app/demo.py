@@ -108,18 +108,22 @@ def _write_hotspots(store: Store, out_dir: Path, outputs: dict[str, str], seed: 
     path = _write_json(out_dir, "hotspots_gistar_h3_res9.geojson", gi)
     outputs["hotspots_gistar"] = str(path)
     bins = [f["properties"]["Gi_Bin"] for f in gi["features"]]
-    say(f"  Getis-Ord Gi* (H3 res 9, Drugs + ASB, 2018-07..12, BH-FDR, two-sided): "
+    gp = gi["parameters"]
+    say(f"  Getis-Ord Gi* (H3 res 9, Drugs + ASB, 2018-07..12, {gp['gi_permutations']:,} "
+        f"permutations, seed {gp['gi_seed']}, {gp['gi_correction']}, two-sided): "
         f"{sum(b == 3 for b in bins)} cells hot at 99 %, {sum(b > 0 for b in bins)} hot in all, "
         f"{sum(b < 0 for b in bins)} cold: {path}")
     beats_req = replace(gi_req, unit=UnitSpec.parse("boundary:beats"), area=AreaSpec.parse(None))
     lisa = hotspots_collection(store, beats_req,
-                               HotspotOptions(method="lisa", permutations=999, seed=seed),
+                               HotspotOptions(method="lisa", seed=seed),
                                role="analyst")
     path = _write_json(out_dir, "hotspots_lisa_beats.geojson", lisa)
     outputs["hotspots_lisa"] = str(path)
     hh = [f["properties"]["label"] for f in lisa["features"]
           if f["properties"]["cluster"] == "HH"]
-    say(f"  Local Moran (beats, 999 permutations, seed {seed}): high-high beats: "
+    lp = lisa["parameters"]
+    say(f"  Local Moran (beats, {lp['lisa_permutations']:,} permutations, seed "
+        f"{lp['lisa_seed']}, {lp['lisa_correction']}): high-high beats: "
         f"{', '.join(hh) or 'none'}: {path}")
 
 

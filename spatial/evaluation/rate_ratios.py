@@ -69,7 +69,8 @@ class RatioTest:
     z, p_value : float or None
         Wald z and its two-sided normal p-value.
     ci_low, ci_high : float or None
-        Interval for the ratio at 1 − α.
+        Interval for the ratio at 1 − α (``ci_high`` ``None`` as well when the
+        interval is unbounded, e.g. counts far below 1).
     p_adjusted : float or None
         The p-value after the verdict's correction (set by the verdict; equal
         to ``p_value`` when the test is used alone).
@@ -155,11 +156,14 @@ def ratio_test(name: str, a_before: float, a_after: float, c_before: float, c_af
     z = log_ratio / se
     p = two_sided_p(z)
     half = z_crit(alpha) * se
-    if abs(log_ratio) + half > 700.0:  # beyond a float's exp: no count table is this lopsided
+    if abs(log_ratio) > 700.0:  # beyond a float's exp: no count table is this lopsided
         raise ParameterError("counts", f"{name}: the before and after counts differ by a factor "
                              "too large to compare (more than e^700)")
-    return RatioTest(name, xab, xaa, xcb, xca, math.exp(log_ratio), se, z, p, math.exp(log_ratio - half),
-                     math.exp(log_ratio + half), p, alpha, dispersion, haldane)
+    # an interval wider than a float holds (counts far below 1) is unbounded on that side
+    low = math.exp(log_ratio - half) if log_ratio - half > -700.0 else 0.0
+    high = math.exp(log_ratio + half) if log_ratio + half < 700.0 else None
+    return RatioTest(name, xab, xaa, xcb, xca, math.exp(log_ratio), se, z, p, low, high, p,
+                     alpha, dispersion, haldane)
 
 
 def operation_ratio_tests(table: CountTable, alpha: float = 0.05, *,
