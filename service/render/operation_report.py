@@ -261,6 +261,10 @@ def layer_dict(layer: LayerEvaluation, ev: OperationEvaluation) -> dict[str, Any
             entry["warnings"].append(tc["sentences"]["placebo"])
         if tc["regression_to_mean"]["well_above"]:
             entry["warnings"].append(tc["sentences"]["regression_to_mean"])
+        # the verdict's tests assume Poisson noise; month-to-month extra noise widens them
+        if any((d.get("factor") or 0) > 1 and (d.get("p_value") or 1) < 0.05
+               for area, d in tc["dispersion"].items() if area in ("target", "control")):
+            entry["warnings"].append(tc["sentences"]["dispersion"])
     return entry
 
 

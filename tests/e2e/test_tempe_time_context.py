@@ -147,6 +147,13 @@ def test_full_time_context_on_tempe(tempe: tuple[dict[str, Any], Path]) -> None:
         d = tc["dispersion"][a]
         assert d["months"] == 24 and d["factor"] is not None and d["factor"] > 0
 
+    # what the design would claim anyway stands beside the verdict, as layer warnings
+    assert (tc["sentences"]["placebo"] in layer["warnings"]) == pl["found_effect"]
+    assert tc["sentences"]["regression_to_mean"] in layer["warnings"]
+    noisy = any(tc["dispersion"][a]["factor"] > 1 and tc["dispersion"][a]["p_value"] < 0.05
+                for a in ("target", "control"))
+    assert (tc["sentences"]["dispersion"] in layer["warnings"]) == noisy
+
     pack = _sections(report)
     assert pack[-1].title == "Time context: ambulance/*" and pack[-1].figure is not None
 
