@@ -38,6 +38,23 @@ def nhood_path(shared: Path) -> Path:
     return shared / "boundaries" / "sheffield" / "sheffield_nhood.geojson"
 
 
+def darnall_definition(name: str, code: str, *, before: tuple[str, str],
+                       after: tuple[str, str]) -> dict[str, Any]:
+    """Darnall as target, a 500 m buffer, a suggested control; Drugs and weapons as outputs."""
+    return {
+        "name": name,
+        "target": {"type": "boundary", "set": "sheffield_nhood", "units": [code]},
+        "buffer": {"rings_m": [500]},
+        "control": {"type": "suggest", "set": "sheffield_nhood", "max_units": 5,
+                    "max_distance_m": 5_000},
+        "windows": {"before": {"start": before[0], "end": before[1]},
+                    "after": {"start": after[0], "end": after[1]}},
+        "layers": [{"layer": "crime", "category": c,
+                    "role": "output" if c in ("Drugs", "Possession of weapons") else "outcome"}
+                   for c in LAYERS] + [{"layer": "crime", "category": "*", "role": "outcome"}],
+    }
+
+
 @pytest.fixture(scope="module")
 def darnall(shared_data: Path, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[tuple[Store, dict[str, Any], dict[str, Any], str]]:
@@ -50,18 +67,9 @@ def darnall(shared_data: Path, tmp_path_factory: pytest.TempPathFactory
                       id_field="nhood_code", label_field="nhood_name")
     nh = gpd.read_file(path)
     code = str(nh.loc[nh["nhood_name"] == "Darnall", "nhood_code"].iloc[0])
-    definition = {
-        "name": "Darnall pseudo-operation",
-        "target": {"type": "boundary", "set": "sheffield_nhood", "units": [code]},
-        "buffer": {"rings_m": [500]},
-        "control": {"type": "suggest", "set": "sheffield_nhood", "max_units": 5,
-                    "max_distance_m": 5_000},
-        "windows": {"before": {"start": "2018-10-01", "end": "2018-12-31"},
-                    "after": {"start": "2019-01-01", "end": "2019-02-28"}},
-        "layers": [{"layer": "crime", "category": c,
-                    "role": "output" if c in ("Drugs", "Possession of weapons") else "outcome"}
-                   for c in LAYERS] + [{"layer": "crime", "category": "*", "role": "outcome"}],
-    }
+    definition = darnall_definition("Darnall pseudo-operation", code,
+                                    before=("2018-10-01", "2018-12-31"),
+                                    after=("2019-01-01", "2019-02-28"))
     op = create_operation(store, definition, actor="test")
     start_operation(store, op["id"], actor="test")
     report = operation_report(store, op["id"], actor="test")
@@ -253,18 +261,9 @@ def test_time_context_on_one_month_windows(
     and the regression-to-the-mean check uses October-December 2018 as the long run;
     the year earlier is still unavailable."""
     store, _op, _report, code = darnall
-    definition = {
-        "name": "Darnall, one-month windows",
-        "target": {"type": "boundary", "set": "sheffield_nhood", "units": [code]},
-        "buffer": {"rings_m": [500]},
-        "control": {"type": "suggest", "set": "sheffield_nhood", "max_units": 5,
-                    "max_distance_m": 5_000},
-        "windows": {"before": {"start": "2019-01-01", "end": "2019-01-31"},
-                    "after": {"start": "2019-02-01", "end": "2019-02-28"}},
-        "layers": [{"layer": "crime", "category": c,
-                    "role": "output" if c in ("Drugs", "Possession of weapons") else "outcome"}
-                   for c in LAYERS] + [{"layer": "crime", "category": "*", "role": "outcome"}],
-    }
+    definition = darnall_definition("Darnall, one-month windows", code,
+                                    before=("2019-01-01", "2019-01-31"),
+                                    after=("2019-02-01", "2019-02-28"))
     op = create_operation(store, definition, actor="test")
     report = operation_report(store, op["id"], actor="test")
     json.dumps(report, allow_nan=False)
