@@ -368,7 +368,8 @@ def problem_profile(*, locations: Sequence[Any] | np.ndarray, lon: np.ndarray, l
         hour=None if hour is None else tuple(int(v) for v in hour), time_statement=words,
         parameters={"top": top_n, "percents": [float(p) for p in percents],
                     "same_point_decimals": SAME_POINT_DECIMALS,
-                    "street_source": "police.uk Location ('On or near' dropped)",
+                    "street_source": ("police.uk Location, 'On or near' dropped; some are kinds of "
+                                      "place (Supermarket, Parking Area), as police.uk gives them"),
                     "top_percent_rule": "ceil(units x percent / 100) units with most events",
                     "gini": "sum (2i - n - 1) x_(i) / (n sum x), zeros included"},
         warnings=tuple(warnings))
