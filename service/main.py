@@ -31,6 +31,7 @@ from service.api.routers import (
     results,
 )
 from service.api.routers.ogc import router as ogc_router
+from service.api.routers.profile import router as profile_router
 from service.api.uploads import UploadBodyLimit
 from service.render.assets import STATIC_DIR
 from service.settings import Settings, get_settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                    maps, operations, displacement, audit, harm_indices):
         app.include_router(module.router)
     app.include_router(ogc_router)
+    app.include_router(profile_router)
     # vendored JS/CSS for maps, so pages load nothing from CDNs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

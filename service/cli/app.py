@@ -18,6 +18,7 @@ from service.cli.imports import boundaries_group, import_group
 from service.cli.keys import keys_group
 from service.cli.maps import map_group, pack_group
 from service.cli.operations import operation_group
+from service.cli.profile import profile_cmd
 from service.cli.serve import migrate, serve
 
 
@@ -35,3 +36,4 @@ for _command in (import_group, boundaries_group, layers_cmd, counts_cmd, hotspot
                  autocorrelation_cmd, map_group, pack_group, keys_group, serve, migrate,
                  demo, operation_group, displacement_group, audit_group, harm_index_group):
     main.add_command(_command)
+main.add_command(profile_cmd)
