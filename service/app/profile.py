@@ -46,7 +46,7 @@ def _locations(store: Store, req: CountsRequest, ids: np.ndarray) -> np.ndarray:
     # .str.get reads a key of each dict (None where it is missing)
     by_id = pd.Series(attrs["attributes"].str.get("Location").to_numpy(dtype=object),
                       index=attrs["id"].to_numpy())
-    values = by_id.reindex(ids).to_numpy(dtype=object)
+    values = np.array(by_id.reindex(ids).to_numpy(dtype=object), dtype=object)
     values[pd.isna(values)] = None
     return values
 

@@ -61,6 +61,10 @@ def trend_chart(months: Sequence[str], counts: Sequence[Any], *, title: str) -> 
                          suppressed_label=suppressed[0] if suppressed else ""))
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def _pct(share: float | None) -> str:
     return "-" if share is None else f"{100 * share:.1f} %"
 
@@ -77,7 +81,7 @@ def profile_sections(profile: Mapping[str, Any], *, title: str = "Problem profil
         title=f"{title}: trend",
         figure=trend_chart(profile["trend"]["months"], profile["trend"]["counts"],
                            title=f"{what}: events per calendar month"),
-        text=f"{profile['events']} events in {p['area']}. {profile['time_statement']}.")]
+        text=f"{profile['events']} events in {p['area']}. {_sentence(profile['time_statement'])}")]
     dow = profile.get("day_of_week")
     if dow is not None:
         sections.append(Section(title=f"{title}: day of week",
