@@ -51,6 +51,16 @@ def _locations(store: Store, req: CountsRequest, ids: np.ndarray) -> np.ndarray:
     return values
 
 
+def _protected_time_statement(p: profiling.ProblemProfile) -> str:
+    if p.day_of_week is None:
+        return ("no day-of-week or hour profile: no event's time is known to the day "
+                "(counts protected)")
+    return ("day of week from the events whose time is known to the day"
+            + ("; hour from those with a time of day" if p.hour is not None else
+               "; no hour (no event has a time of day)")
+            + "; any events known to the month only are left out (counts protected)")
+
+
 def problem_profile(store: Store, req: CountsRequest, *, role: str, actor: str | None = None,
                     top: int = 10) -> dict[str, Any]:
     """The profile of ``req``'s events inside its study area, as ``role`` may see it.
@@ -84,7 +94,8 @@ def problem_profile(store: Store, req: CountsRequest, *, role: str, actor: str |
         "day_of_week": (None if p.day_of_week is None else
                         {"days": list(profiling.DAY_NAMES), "counts": shown(p.day_of_week)}),
         "hour": None if p.hour is None else shown(p.hour),
-        "time_statement": p.time_statement,
+        # the spatial statement counts events exactly; a protected one names parts only
+        "time_statement": _protected_time_statement(p) if protected else p.time_statement,
         "parameters": params,
     }
     if protected:
