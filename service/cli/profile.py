@@ -72,7 +72,7 @@ def profile_cmd(layer: str, categories: tuple[str, ...], start: str | None, end:
     and streets, Gini), the monthly trend, and day of week and hour where times allow."""
     from service.app.analysis import CountsRequest
     from service.app.profile import problem_profile
-    from service.render.profile import profile_page, trend_chart
+    from service.render.profile import profile_page, trend_svg
 
     req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
                               unit=unit, area=area)
@@ -82,11 +82,8 @@ def profile_cmd(layer: str, categories: tuple[str, ...], start: str | None, end:
     if html_out:
         html_out.write_text(profile_page(p), encoding="utf-8")
     if svg_out:
-        chart = trend_chart(p["trend"]["months"], p["trend"]["counts"],
-                            title=f"{layer}: events per calendar month")
-        # the chart is a <figure> for pages; the file is the <svg> inside it
-        svg = str(chart)[str(chart).index("<svg"):str(chart).rindex("</svg>") + len("</svg>")]
-        svg_out.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, encoding="utf-8")
+        svg_out.write_text(trend_svg(p, title=f"{layer}: events per calendar month"),
+                           encoding="utf-8")
 
     def human(data: dict[str, Any]) -> None:
         _print_profile(data)

@@ -65,6 +65,15 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
+def trend_svg(profile: Mapping[str, Any], *, title: str) -> str:
+    """The profile's monthly trend as a standalone SVG document."""
+    chart = str(trend_chart(profile["trend"]["months"], profile["trend"]["counts"],
+                            title=title))
+    # the chart is a <figure> for pages; the file is the <svg> inside it
+    svg = chart[chart.index("<svg"):chart.rindex("</svg>") + len("</svg>")]
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg + "\n"
+
+
 def _pct(share: float | None) -> str:
     return "-" if share is None else f"{100 * share:.1f} %"
 

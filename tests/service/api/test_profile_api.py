@@ -87,3 +87,20 @@ def test_partners_get_no_places_of_a_health_layer(client: TestClient, keys,
     assert not any("4 events" in w for w in p["warnings"])
     # the read of a health layer is audited, as for counts
     assert len(store.audit_entries("read_aggregate")) > before
+
+
+def test_profile_page_and_trend_svg(client: TestClient, keys) -> None:
+    from xml.etree import ElementTree
+
+    upload(client, keys["analyst"], SMALL)
+    params = {"layer": "crime", "unit": "h3:8"}
+    page = client.get("/v1/profile/page", headers=keys["partner"], params=params)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Jack Close Orchard" in page.text and "<svg" in page.text
+    assert "<script" not in page.text
+    # the trend chart is inline SVG in the page: one bar, one month
+    svg = page.text[page.text.index("<svg"):page.text.index("</svg>") + len("</svg>")]
+    root = ElementTree.fromstring(svg)
+    bars = [e for e in root.iter("{http://www.w3.org/2000/svg}rect") if e.get("class") == "bar"]
+    assert len(bars) == 1
+    assert client.get("/v1/profile/page", params=params).status_code == 401
