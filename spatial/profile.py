@@ -84,11 +84,11 @@ class RepeatLocation:
 @dataclass(frozen=True)
 class TopShare:
     """The ``top`` units with most events (``percent`` % of all units, rounded up)
-    hold ``share`` (0..1) of the events."""
+    hold ``share`` (0..1) of the events (None without events)."""
 
     percent: float
     top: int
-    share: float
+    share: float | None
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def concentration(counts: Sequence[float] | np.ndarray, *, kind: str,
     shares = []
     for p in percents:
         top = min(n, math.ceil(n * p / 100 - 1e-9))
-        share = float(cum[top - 1] / total) if top and total > 0 else 0.0
+        share = float(cum[top - 1] / total) if top and total > 0 else None
         shares.append(TopShare(percent=float(p), top=int(top), share=share))
 
     def needed(fraction: float) -> float | None:
@@ -350,7 +350,7 @@ def problem_profile(*, locations: Sequence[Any] | np.ndarray, lon: np.ndarray, l
     dow, hour, words = time_of_day(times, time_precision)
     units_conc = concentration(unit_counts, kind="units", percents=percents)
     warnings = []
-    if units_conc.events < units_conc.units:
+    if 0 < units_conc.events < units_conc.units:
         warnings.append(f"fewer events ({units_conc.events:,}) than units "
                         f"({units_conc.units:,}): the units' Gini coefficient is inflated "
                         "by units that could not have an event (Bernasco & Steenbeek 2017)")

@@ -103,3 +103,14 @@ def test_top_n_limits_lists_not_totals() -> None:
     p = _profile(top_n=1)
     assert len(p.top_streets) == 1 and len(p.repeat_locations) == 1
     assert p.streets == 2 and p.repeat_location_count == 2
+
+
+def test_no_events_give_no_shares_and_no_gini() -> None:
+    c = concentration(np.zeros(4), kind="units", percents=(50,))
+    assert c.top_shares[0].share is None and c.gini is None and c.eighty_share is None
+    p = _profile(lon=np.empty(0), lat=np.empty(0), locations=np.empty(0, dtype=object),
+                 times=pd.to_datetime([]), time_precision=np.empty(0, dtype=object),
+                 unit_counts=np.zeros(3, dtype=int), start=datetime(2019, 1, 1),
+                 end_exclusive=datetime(2019, 3, 1))
+    assert p.events == 0 and p.top_streets == () and p.monthly == (0, 0)
+    assert p.warnings == ()

@@ -25,7 +25,8 @@ class RepeatLocationModel(Closed):
 class TopShareModel(Closed):
     percent: float = Field(description="share of units, per cent")
     top: int = Field(description="units with most events: ceil(units x percent / 100)")
-    share: float = Field(description="share of events in them, 0..1")
+    share: float | None = Field(description="share of events in them, 0..1 (null without "
+                                            "events)")
 
 
 class ConcentrationModel(Closed):
