@@ -56,6 +56,8 @@ STREET_PREFIX: Final = "On or near "
 DEFAULT_PERCENTS: Final = (1.0, 5.0, 10.0, 20.0, 50.0)
 #: Decimal degrees to which two points are "the same place" (about 0.1 m).
 SAME_POINT_DECIMALS: Final = 6
+#: Shares of units (per cent) at which the concentration curve is drawn.
+CURVE_PERCENTS: Final = tuple(range(0, 101, 5))
 DAY_NAMES: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
                     "Sunday")
 
@@ -98,6 +100,8 @@ class Concentration:
     ``half_share``/``eighty_share``: the smallest share of units (0..1) that
     holds at least 50 % / 80 % of the events. ``gini``: 0 when every unit has
     as many events, towards 1 when one unit has them all; None without events.
+    ``curve``: the share of events in the top 0, 5, ..., 100 % of units
+    (:data:`CURVE_PERCENTS`), empty without events.
     """
 
     kind: str
@@ -108,6 +112,7 @@ class Concentration:
     half_share: float | None
     eighty_share: float | None
     gini: float | None
+    curve: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,9 +215,15 @@ def concentration(counts: Sequence[float] | np.ndarray, *, kind: str,
         k = int(np.searchsorted(cum, fraction * total - 1e-9 * total)) + 1
         return k / n
 
+    curve: tuple[float, ...] = ()
+    if total > 0:
+        tops = np.ceil(n * np.asarray(CURVE_PERCENTS) / 100 - 1e-9).astype(np.int64)
+        curve = tuple(float(v) for v in np.where(tops > 0, cum[np.maximum(tops, 1) - 1], 0.0)
+                      / total)
     return Concentration(kind=kind, units=n, units_with_events=int((x > 0).sum()),
                          events=int(total), top_shares=tuple(shares),
-                         half_share=needed(0.5), eighty_share=needed(0.8), gini=gini(x))
+                         half_share=needed(0.5), eighty_share=needed(0.8), gini=gini(x),
+                         curve=curve)
 
 
 def month_range(first: datetime, last: datetime) -> list[str]:

@@ -35,7 +35,9 @@ def _concentration(c: profiling.Concentration) -> dict[str, Any]:
             "events": c.events,
             "top_shares": [{"percent": s.percent, "top": s.top, "share": s.share}
                            for s in c.top_shares],
-            "half_share": c.half_share, "eighty_share": c.eighty_share, "gini": c.gini}
+            "half_share": c.half_share, "eighty_share": c.eighty_share, "gini": c.gini,
+            "curve": {"percents": list(profiling.CURVE_PERCENTS) if c.curve else [],
+                      "shares": list(c.curve)}}
 
 
 def _locations(store: Store, req: CountsRequest, ids: np.ndarray) -> np.ndarray:

@@ -65,6 +65,43 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
+_CW, _CH = 440, 260
+_CLEFT, _CRIGHT, _CTOP, _CBOTTOM = 40, 92, 10, 34  # room on the right for the legend
+#: How each kind of place is drawn (told apart in greyscale too).
+CURVE_STYLE: Final = {"units": ("#b2182b", ""), "streets": ("#2166ac", "6 3")}
+
+
+def concentration_chart(concentration: Mapping[str, Any], *, unit: str) -> Markup | None:
+    """The concentration curves (share of events against share of places, places with
+    most events first) of units and streets as an inline SVG; None without events."""
+    plot_w, plot_h = _CW - _CLEFT - _CRIGHT, _CH - _CTOP - _CBOTTOM
+
+    def xy(percent: float, share: float) -> str:
+        return (f"{round(_CLEFT + plot_w * percent / 100, 1)},"
+                f"{round(_CTOP + plot_h * (1 - share), 1)}")
+
+    lines = []
+    for kind in ("units", "streets"):
+        c = concentration[kind]
+        if not c["curve"]["shares"]:
+            continue
+        colour, dash = CURVE_STYLE[kind]
+        name = f"{unit} units" if kind == "units" else "streets"
+        lines.append({"name": f"{name} (Gini {c['gini']:.2f})", "colour": colour, "dash": dash,
+                      "points": " ".join(xy(p, s) for p, s in
+                                         zip(c["curve"]["percents"], c["curve"]["shares"],
+                                             strict=True))})
+    if not lines:
+        return None
+    ticks = [{"x": round(_CLEFT + plot_w * v / 100, 1), "y": round(_CTOP + plot_h * (1 - v / 100), 1),
+              "label": str(v)} for v in (0, 20, 40, 60, 80, 100)]
+    return Markup(render("profile_curve.html", title="concentration: share of events against "
+                         "share of places", width=_CW, height=_CH, left=_CLEFT,
+                         right=_CW - _CRIGHT, top=_CTOP, bottom=_CH - _CBOTTOM, lines=lines,
+                         ticks=ticks, lx=_CLEFT + 0.35 * plot_w,
+                         ly=_CH - _CBOTTOM - 14 * (len(lines) + 1) - 4))
+
+
 def trend_svg(profile: Mapping[str, Any], *, title: str) -> str:
     """The profile's monthly trend as a standalone SVG document."""
     chart = str(trend_chart(profile["trend"]["months"], profile["trend"]["counts"],
@@ -125,6 +162,7 @@ def profile_sections(profile: Mapping[str, Any], *, title: str = "Problem profil
         rows.append((kind, "Gini coefficient",
                      "-" if c["gini"] is None else f"{c['gini']:.3f}"))
     sections.append(Section(title=f"{title}: concentration",
+                            figure=concentration_chart(conc, unit=p["unit"]),
                             table=Table(["over", "figure", "share of events"], rows),
                             text=(f"units: every {p['unit']} unit of the area, zeros "
                                   "included; streets: streets with events only.")))

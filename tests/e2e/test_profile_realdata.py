@@ -97,6 +97,9 @@ def test_top_streets_and_concentration_equal_pandas(loaded: Store, shared_data: 
     for share in by_street["top_shares"]:
         assert share["share"] == pytest.approx(_top_share(expected["count"].to_numpy(),
                                                           share["percent"]))
+    curve = dict(zip(units["curve"]["percents"], units["curve"]["shares"], strict=True))
+    assert curve[0] == 0 and curve[100] == pytest.approx(1.0)
+    assert curve[10] == pytest.approx(_top_share(per_unit.to_numpy(), 10))
     # 80 %: the least share of neighbourhoods whose events reach 80 %
     cum = np.cumsum(np.sort(per_unit.to_numpy())[::-1]) / 494
     assert units["eighty_share"] == pytest.approx((np.argmax(cum >= 0.8) + 1) / 100)

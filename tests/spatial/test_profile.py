@@ -37,6 +37,10 @@ def test_concentration_top_shares_and_eighty_twenty() -> None:
     assert concentration(counts, kind="units", percents=(1,)).top_shares[0].top == 1
     with pytest.raises(ParameterError, match="percent"):
         concentration(counts, kind="units", percents=(0,))
+    # the curve at 0, 5, ..., 100 %: 0 %, then the top unit (ceil(0.5) = 1) from 5 % to 10 %
+    assert len(c.curve) == 21 and c.curve[0] == 0.0 and c.curve[-1] == pytest.approx(1.0)
+    assert c.curve[1] == c.curve[2] == pytest.approx(80 / 96)
+    assert c.curve[4] == pytest.approx(90 / 96)  # 20 %: two units
 
 
 def test_street_names_drop_the_police_uk_prefix() -> None:
@@ -108,6 +112,7 @@ def test_top_n_limits_lists_not_totals() -> None:
 def test_no_events_give_no_shares_and_no_gini() -> None:
     c = concentration(np.zeros(4), kind="units", percents=(50,))
     assert c.top_shares[0].share is None and c.gini is None and c.eighty_share is None
+    assert c.curve == ()
     p = _profile(lon=np.empty(0), lat=np.empty(0), locations=np.empty(0, dtype=object),
                  times=pd.to_datetime([]), time_precision=np.empty(0, dtype=object),
                  unit_counts=np.zeros(3, dtype=int), start=datetime(2019, 1, 1),

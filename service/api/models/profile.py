@@ -29,6 +29,12 @@ class TopShareModel(Closed):
                                             "events)")
 
 
+class Curve(Closed):
+    percents: list[int] = Field(description="shares of units, per cent (0, 5, ..., 100)")
+    shares: list[float] = Field(description="share of events in that top share of units, "
+                                            "0..1; both lists empty without events")
+
+
 class ConcentrationModel(Closed):
     kind: str = Field(description="units (every unit of the area, zeros included) or "
                                   "streets (streets with events)")
@@ -41,6 +47,7 @@ class ConcentrationModel(Closed):
     eighty_share: float | None = Field(description="least share of units holding 80 % of the "
                                                    "events (the 80/20 rule)")
     gini: float | None
+    curve: Curve
 
 
 class ConcentrationPair(Closed):

@@ -37,7 +37,8 @@ def _profile(**over: Any) -> dict[str, Any]:
         "repeat_location_count": 1, "events_at_repeat_locations": 2,
         "concentration": {k: {"kind": k, "units": 4, "units_with_events": 2, "events": 3,
                               "top_shares": [{"percent": 20.0, "top": 1, "share": 2 / 3}],
-                              "half_share": 0.25, "eighty_share": 0.5, "gini": 0.5}
+                              "half_share": 0.25, "eighty_share": 0.5, "gini": 0.5,
+                              "curve": {"percents": [0, 50, 100], "shares": [0, 0.8, 1]}}
                           for k in ("units", "streets")},
         "withheld": [], "warnings": ["few events"],
         "parameters": {"layer": "crime", "categories": ["Drugs"], "unit": "h3:8",
@@ -55,6 +56,17 @@ def test_sections_and_page_escape_and_spell_out() -> None:
     assert "&lt;b&gt;Main&lt;/b&gt; Road" in page and "<b>Main</b>" not in page
     assert "66.7 %" in page and "Every event" in page
     assert "{'start'" not in page  # parameters as words, never Python dicts
+    # the concentration curves: units and streets, from (0 %, 0 %) to (100 %, 100 %)
+    svg = page[page.index('<svg', page.index("profilecurve")):]
+    curves = [r for r in _rects_or_lines(svg) if r.get("class") == "curve"]
+    assert len(curves) == 2
+    first = [tuple(map(float, xy.split(","))) for xy in (curves[0].get("points") or "").split()]
+    assert first[0] == (40.0, 226.0) and first[-1] == (348.0, 10.0)
+
+
+def _rects_or_lines(markup: str) -> list[ElementTree.Element]:
+    svg = markup[markup.index("<svg"):markup.index("</svg>") + 6]
+    return list(ElementTree.fromstring(svg).iter(f"{SVG}polyline"))
 
 
 def test_withheld_profile_has_no_place_tables() -> None:
