@@ -12,6 +12,7 @@ protected (:func:`service.app.disclosure.shown_counts`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -40,9 +41,15 @@ def _concentration(c: profiling.Concentration) -> dict[str, Any]:
                       "shares": list(c.curve)}}
 
 
-def _locations(store: Store, req: CountsRequest, ids: np.ndarray) -> np.ndarray:
-    """police.uk ``Location`` of each event id (None where the event has none)."""
-    attrs = store.query_events(req.event_filter(), columns=["attributes"])
+def _locations(store: Store, req: CountsRequest, events: pd.DataFrame) -> np.ndarray:
+    """police.uk ``Location`` of each event of ``events`` (None where it has none)."""
+    ids = events["id"].to_numpy()
+    if not len(ids):
+        return np.full(0, None, dtype=object)
+    # attributes are parsed row by row: read only those around the profiled events
+    box = (float(events["lon"].min()), float(events["lat"].min()),
+           float(events["lon"].max()), float(events["lat"].max()))
+    attrs = store.query_events(replace(req.event_filter(), bbox=box), columns=["attributes"])
     if attrs.empty:
         return np.full(len(ids), None, dtype=object)
     # .str.get reads a key of each dict (None where it is missing)
@@ -78,7 +85,7 @@ def problem_profile(store: Store, req: CountsRequest, *, role: str, actor: str |
     events = uc.events[inside]
     protected = is_protected(role, req.layer)
     locations = (np.full(len(events), None, dtype=object) if protected
-                 else _locations(store, req, events["id"].to_numpy()))
+                 else _locations(store, req, events))
     p = profiling.problem_profile(
         locations=locations, lon=events["lon"].to_numpy(), lat=events["lat"].to_numpy(),
         times=events["time"], time_precision=events["time_precision"].to_numpy(dtype=object),
