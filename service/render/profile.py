@@ -34,7 +34,15 @@ def _nice_max(v: float) -> float:
 def trend_chart(months: Sequence[str], counts: Sequence[Any], *, title: str) -> Markup:
     """Events per calendar month as bars; a protected count (``"<5"``) is drawn as a
     dashed empty box with its label, never as a height."""
-    n = max(len(months), 1)
+    labels = [date.fromisoformat(m + "-01").strftime("%b %Y") for m in months]
+    return bar_chart(list(months), labels, counts, title=title, axis="events per month")
+
+
+def bar_chart(keys: Sequence[str], labels: Sequence[str], counts: Sequence[Any], *,
+              title: str, axis: str) -> Markup:
+    """Counts as bars (``keys`` in the tooltips, ``labels`` under the axis, thinned to
+    at most 12); a protected count is a dashed empty box with its label."""
+    n = max(len(keys), 1)
     step = (_W - _LEFT - _RIGHT) / n
     numbers = [c for c in counts if isinstance(c, int | float) and not isinstance(c, bool)]
     top = _nice_max(max(numbers, default=0))
@@ -44,21 +52,20 @@ def trend_chart(months: Sequence[str], counts: Sequence[Any], *, title: str) -> 
         return round(_TOP + plot_h * (1 - v / top), 1)
 
     bars = []
-    for i, (m, c) in enumerate(zip(months, counts, strict=True)):
+    for i, (m, c) in enumerate(zip(keys, counts, strict=True)):
         number = isinstance(c, int | float) and not isinstance(c, bool)
         bars.append({"month": m, "x": round(_LEFT + i * step + step * 0.1, 1),
                      "width": round(step * 0.8, 1), "y": y(float(c)) if number else _TOP,
                      "suppressed": not number, "label": f"{c:,}" if number else str(c)})
-    every = max(1, math.ceil(len(months) / _MAX_TICKS))
-    ticks = [{"x": round(_LEFT + (i + 0.5) * step, 1),
-              "label": date.fromisoformat(m + "-01").strftime("%b %Y")}
-             for i, m in enumerate(months) if i % every == 0]
+    every = max(1, math.ceil(len(keys) / _MAX_TICKS))
+    ticks = [{"x": round(_LEFT + (i + 0.5) * step, 1), "label": label}
+             for i, label in enumerate(labels) if i % every == 0]
     yticks = [{"y": y(v), "label": f"{v:g}"} for v in (0, top / 2, top)]
     suppressed = [b["label"] for b in bars if b["suppressed"]]
     return Markup(render("profile_trend.html", title=title, width=_W, height=_H, left=_LEFT,
                          right=_W - _RIGHT, top=_TOP, bottom=_H - _BOTTOM, bars=bars,
                          ticks=ticks, yticks=yticks, any_suppressed=bool(suppressed),
-                         suppressed_label=suppressed[0] if suppressed else ""))
+                         suppressed_label=suppressed[0] if suppressed else "", axis=axis))
 
 
 def _sentence(text: str) -> str:
@@ -133,6 +140,12 @@ def profile_sections(profile: Mapping[str, Any], *, title: str = "Problem profil
         sections.append(Section(title=f"{title}: day of week",
                                 table=Table(["day", "events"],
                                             list(zip(dow["days"], dow["counts"], strict=True)))))
+    hour = profile.get("hour")
+    if hour is not None:
+        hours = [f"{h:02d}" for h in range(24)]
+        sections.append(Section(title=f"{title}: hour of day",
+                                figure=bar_chart(hours, hours, hour, axis="events per hour",
+                                                 title=f"{what}: events per hour of day")))
     if profile.get("top_streets") is None:
         for why in profile.get("withheld", []):
             sections.append(Section(title=f"{title}: places", text=why))

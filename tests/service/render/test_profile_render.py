@@ -79,3 +79,16 @@ def test_withheld_profile_has_no_place_tables() -> None:
                                            "Problem profile: places"]
     assert sections[-1].text == why
     assert "Main Road" not in profile_page(p)
+
+
+def test_hour_of_day_is_drawn_when_times_have_it() -> None:
+    hours = [0] * 24
+    hours[22] = 7
+    sections = profile_sections(_profile(hour=hours, day_of_week={
+        "days": ["Monday"], "counts": [7]}))
+    hour = next(s for s in sections if s.title == "Problem profile: hour of day")
+    assert hour.figure is not None
+    bars = [r for r in _rects(str(hour.figure)) if r.get("class") == "bar"]
+    assert len(bars) == 24
+    tallest = max(bars, key=lambda r: float(r.get("height") or 0))
+    assert "22: 7" in ElementTree.tostring(tallest, encoding="unicode")
