@@ -113,3 +113,19 @@ def test_no_street_names_a_protected_layer(named: Store) -> None:
     assert labels("analyst") == {"East · near Main Road", "West · near High Street"}
     # a street would place health events more finely than protected counts may
     assert labels("partner") == {"East", "West"}
+
+
+def test_gi_star_top_list_sorts_by_z_not_id(run, town_store: Store) -> None:
+    args = ["hotspots", "--layer", "crime", "--category", "Drugs", "--unit", "h3:9",
+            "--area", "boundary:beats", "--seed", "1", "--permutations", "999",
+            "--correction", "none"]
+    fc = json.loads(run(*args, "--json").output)
+    hot = [f["properties"] for f in fc["features"] if f["properties"]["Gi_Bin"] > 0]
+    assert len(hot) >= 3, "the planted markets must give hot cells"
+    expected = sorted(hot, key=lambda p: (-p["Gi_Bin"], -p["GiZScore"]))[:10]
+    lines = [line.split() for line in run(*args).output.splitlines()
+             if line.startswith("  8") and " z " in line]
+    assert [w[0] for w in lines] == [p["unit_id"] for p in expected]
+    assert [w[0] for w in lines] != sorted(w[0] for w in lines)  # not id order
+    # each town cell carries its beat's name
+    assert all(p["label"] for p in hot)
