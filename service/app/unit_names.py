@@ -115,7 +115,9 @@ def main_streets(index: np.ndarray, locations: Sequence[Any] | np.ndarray,
 
 
 def containing_labels(geometries: np.ndarray, boundaries: Any) -> np.ndarray:
-    """The name of the boundary unit holding each geometry's centre (None: in none).
+    """The name of the boundary unit holding each geometry's centre; for a geometry
+    centred outside every unit (an edge cell), the unit it overlaps most; None for
+    one touching no unit.
 
     ``boundaries``: a GeoDataFrame with ``label`` and WGS84 polygons, like
     ``geometries``. A point on a shared edge takes the first unit found.
@@ -123,12 +125,23 @@ def containing_labels(geometries: np.ndarray, boundaries: Any) -> np.ndarray:
     out = np.full(len(geometries), None, dtype=object)
     if len(geometries) == 0 or len(boundaries) == 0:
         return out
-    centres = shapely.point_on_surface(np.asarray(geometries, dtype=object))
-    tree = shapely.STRtree(boundaries.geometry.to_numpy())
-    point_idx, poly_idx = tree.query(centres, predicate="within")
-    first = np.unique(point_idx, return_index=True)[1]
+    geoms = np.asarray(geometries, dtype=object)
+    polys = boundaries.geometry.to_numpy()
     labels = boundaries["label"].to_numpy(dtype=object)
+    tree = shapely.STRtree(polys)
+    point_idx, poly_idx = tree.query(shapely.point_on_surface(geoms), predicate="within")
+    first = np.unique(point_idx, return_index=True)[1]
     out[point_idx[first]] = labels[poly_idx[first]]
+    missing = np.flatnonzero(np.isin(np.arange(len(geoms)), point_idx, invert=True))
+    if len(missing):
+        g_idx, p_idx = tree.query(geoms[missing], predicate="intersects")
+        if len(g_idx):
+            # degrees² are fine for choosing the larger of neighbouring overlaps
+            area = shapely.area(shapely.intersection(geoms[missing][g_idx], polys[p_idx]))
+            order = np.lexsort((-area, g_idx))
+            g_sorted, p_sorted = g_idx[order], p_idx[order]
+            best = np.unique(g_sorted, return_index=True)[1]
+            out[missing[g_sorted[best]]] = labels[p_sorted[best]]
     return out
 
 

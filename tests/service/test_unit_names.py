@@ -83,8 +83,11 @@ def test_cells_take_the_name_of_the_unit_holding_their_centre() -> None:
                                   crs=4326)
     cells = np.array([shapely.box(0.1, 0.1, 0.3, 0.3), shapely.box(1.5, 0.5, 1.7, 0.7),
                       shapely.box(0.8, 0.4, 1.4, 0.6),  # centre 1.1: East
-                      shapely.box(5, 5, 6, 6)], dtype=object)
-    assert containing_labels(cells, boundaries).tolist() == ["West", "East", "East", None]
+                      shapely.box(5, 5, 6, 6),  # touches nothing
+                      shapely.box(0.5, 0.9, 0.7, 1.5),  # centred outside, overlapping West
+                      shapely.box(0.9, 0.95, 1.3, 1.2)], dtype=object)  # more over East
+    assert containing_labels(cells, boundaries).tolist() == ["West", "East", "East", None,
+                                                             "West", "East"]
     names = cell_names(np.array(["West", None, "East", None], dtype=object),
                        np.array(["A Road", "B Road", None, None], dtype=object))
     assert names.tolist() == ["West · near A Road", "near B Road", "East", None]
