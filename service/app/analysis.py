@@ -8,7 +8,7 @@ leaves remap, for every caller.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -198,15 +198,14 @@ class UnitCounts:
 
 
 def boundary_frame(store: Store, name: str, version: int | None,
-                   subset: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+                   subset: tuple[str, ...] = (), param: str = "area") -> gpd.GeoDataFrame:
+    """The units of a boundary set; ``subset``: only these, by id or by name."""
+    from service.app.unit_names import resolve_unit_ids
+
     info = store.boundary_set(name, version)
     frame = store.boundary_units_frame(info.id)
     if subset:
-        missing = sorted(set(subset) - set(frame["unit_id"]))
-        if missing:
-            raise ParameterError("area", f"units not in boundary set {name!r}: "
-                                         f"{', '.join(missing[:10])}")
-        frame = frame[frame["unit_id"].isin(subset)]
+        frame = frame[frame["unit_id"].isin(resolve_unit_ids(frame, subset, param, name))]
     return gpd.GeoDataFrame({"unit_id": frame["unit_id"].to_numpy(),
                              "label": frame["label"].to_numpy()},
                             geometry=shapely.from_wkb(frame["wkb"].to_numpy()), crs=4326)
@@ -303,6 +302,8 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
                                      h3_finest=_finest_cells(events))
     whole_units = units.area is not None and disclosure.whole_units_only(role, layers)
     index = located.in_units if whole_units else located.index
+    if units_of is None and req.unit.kind != "boundary":
+        labels = _cell_labels(store, req, units, events, index, role, layers)
     counts = unitsmod.count(units, index)
     inside = int((index >= 0).sum())
     n_units = len(units.ids)
@@ -342,6 +343,38 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
                                 "categories": list(req.categories)})
     return UnitCounts(units=units, unit_ids=plain_ids, labels=labels, counts=counts, events=events, index=index,
                       parameters=params, warnings=warnings)
+
+
+def _cell_labels(store: Store, req: CountsRequest, units: unitsmod.UnitSet,
+                 events: pd.DataFrame, index: np.ndarray, role: str,
+                 layers: tuple[str, ...]) -> np.ndarray:
+    """Names of H3 cells or grid squares: the unit of the study area's boundary set each
+    lies in, and the street holding most of its events (police.uk "On or near ...").
+
+    Streets are left out for a layer the role sees only as protected counts: a
+    street would place its events more finely than the counts may."""
+    from service.app import unit_names
+    from spatial.disclosure import is_protected
+
+    n = len(units.ids)
+    within = np.full(n, None, dtype=object)
+    if req.area.kind == "boundary":
+        assert req.area.boundary_set is not None
+        # the whole set: an edge cell centred beyond the area is named by its neighbour
+        within = unit_names.containing_labels(
+            units.geometry.to_numpy(),
+            boundary_frame(store, req.area.boundary_set, req.area.version))
+    streets = np.full(n, None, dtype=object)
+    inside = events.loc[index >= 0]
+    if len(inside) and not any(is_protected(role, la) for la in layers):
+        # only the events in units matter: their box keeps the read small
+        bbox = (float(inside["lon"].min()), float(inside["lat"].min()),
+                float(inside["lon"].max()), float(inside["lat"].max()))
+        located = store.event_attribute(replace(req.event_filter(), bbox=bbox),
+                                        unit_names.STREET_ATTRIBUTE)
+        loc = events[["id"]].merge(located, on="id", how="left")["value"].to_numpy()
+        streets = unit_names.main_streets(index, loc, n)[0]
+    return unit_names.cell_names(within, streets)
 
 
 def data_warnings(events: pd.DataFrame, n_units: int, counted: int, *,

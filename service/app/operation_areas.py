@@ -19,6 +19,7 @@ from shapely.geometry import mapping as shape_mapping
 
 from service.app.analysis import boundary_frame
 from service.app.operation_definitions import AreaIn, OperationIn, specs_of
+from service.app.unit_names import resolve_unit_ids
 from service.store import EventFilter, Store
 from spatial.errors import ParameterError
 from spatial.evaluation.areas import (
@@ -38,15 +39,17 @@ def _boundary_area(store: Store, area: AreaIn, name: str) -> tuple[Any, dict[str
     try:
         info = store.boundary_set(area.set, area.version)
         gdf = boundary_frame(store, area.set, area.version, tuple(area.units))
+        # units may be named: the resolved definition records their ids
+        unit_ids = resolve_unit_ids(gdf, area.units, name, area.set)
     except ParameterError as exc:
         raise ParameterError(name, exc.reason) from exc
     geom = shapely.union_all(gdf.geometry.to_numpy())
     labels = dict(zip(gdf["unit_id"].astype(str), gdf["label"].astype(str), strict=True))
     return geom, {"kind": "boundary", "boundary_set": {"name": info.name, "version": info.version},
-                  "units": list(area.units), "labels": [labels[u] for u in area.units],
-                  "description": f"{len(area.units)} unit(s) of boundary set {info.name!r} v"
+                  "units": unit_ids, "labels": [labels[u] for u in unit_ids],
+                  "description": f"{len(unit_ids)} unit(s) of boundary set {info.name!r} v"
                                  f"{info.version}: " + ", ".join(
-                                     f"{u} {labels[u]}" for u in area.units)}
+                                     f"{u} {labels[u]}" for u in unit_ids)}
 
 
 def _area_geometry(store: Store, area: AreaIn, name: str) -> tuple[Any, dict[str, Any]]:

@@ -51,7 +51,8 @@ class AreaIn(_Model):
     type: Literal["boundary", "geojson", "circle", "suggest"]
     set: str | None = Field(None, description="boundary set name")
     version: int | None = Field(None, ge=1, description="boundary set version (default latest)")
-    units: list[str] = Field(default_factory=list, description="unit ids of the set")
+    units: list[str] = Field(default_factory=list,
+                             description="units of the set, by id or by name (case-insensitive)")
     geometry: dict[str, Any] | None = Field(None, description="GeoJSON, WGS84")
     centre: tuple[float, float] | None = Field(None, description="(lon, lat)")
     radius_m: float | None = Field(None, gt=0, le=50_000)

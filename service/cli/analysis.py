@@ -71,7 +71,7 @@ def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: 
         top = sorted(data["features"], key=lambda f: -_num(f["properties"]["count"]))[:10]
         for f in top:
             pr = f["properties"]
-            click.echo(f"  {pr['unit_id']:<24} {pr.get('label') or '':<28} {pr['count']}")
+            click.echo(f"  {pr['unit_id']:<24} {pr.get('label') or '':<36} {pr['count']}")
         echo_each("  warning: ", data["warnings"])
         if out:
             click.echo(f"written {out}")
@@ -91,11 +91,13 @@ def _print_hotspots(fc: dict[str, Any], method: str, correction: str) -> None:
     click.echo(f"{method} on {p['units']} units ({p['unit']}), {p['events_counted']} events")
     feats = [f["properties"] for f in fc["features"]]
     if method == "gistar":
-        hot = sorted((f for f in feats if f["Gi_Bin"] > 0), key=lambda f: -f["Gi_Bin"])
+        # most significant first: by bin, then by z (never by id)
+        hot = sorted((f for f in feats if f["Gi_Bin"] > 0),
+                     key=lambda f: (-f["Gi_Bin"], -_num(f["GiZScore"])))
         click.echo(f"  hot spots (Gi_Bin > 0 after {correction}): {len(hot)}; cold spots: "
                    f"{sum(1 for f in feats if f['Gi_Bin'] < 0)}")
         for f in hot[:10]:
-            click.echo(f"  {f['unit_id']:<24} {f.get('label') or '':<24} count {f['count']:<5}"
+            click.echo(f"  {f['unit_id']:<24} {f.get('label') or '':<36} count {f['count']:<5}"
                        f" z {fixed(f['GiZScore'], 2)}  bin {f['Gi_Bin']:+d}")
     elif method == "lisa":
         click.echo("  clusters: " + ", ".join(f"{k} {v}" for k, v in

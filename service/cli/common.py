@@ -129,7 +129,8 @@ def analysis_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--unit", required=True,
                      help="h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES"),
         click.option("--area", default=None,
-                     help="boundary:SET[:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"),
+                     help="boundary:SET[:UNIT,...] (ids or names) | "
+                          "bbox:minlon,minlat,maxlon,maxlat"),
         click.option("--k", default=1, show_default=True, help="H3 neighbour ring"),
         click.option("--permutations", type=int, default=None,
                      help="Gi*/LISA: up to 49,999 conditional permutations by default "

@@ -162,3 +162,27 @@ def boundaries_list(as_json: bool) -> None:
                                        f"(effective {s['effective_date'] or 'unknown'}, "
                                        f"from {s['source_file']})",
               empty="no boundary sets; add one with `remap boundaries import`")
+
+
+@boundaries_group.command("units")
+@click.argument("name")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None,
+              help="version of the set (default: the latest)")
+@json_option
+@handles_errors
+def boundaries_units(name: str, version: int | None, as_json: bool) -> None:
+    """Ids and names of a boundary set's units (name them in --target/--area)."""
+    from service.app.unit_names import boundary_unit_list
+
+    listing = boundary_unit_list(open_store(), name, version)
+
+    def human(data: dict[str, Any]) -> None:
+        info = data["boundary_set"]
+        click.echo(f"boundary set {info['name']} v{info['version']}: "
+                   f"{len(data['units'])} units (id, name, km²)")
+        width = max((len(u["unit_id"]) for u in data["units"]), default=2)
+        for u in data["units"]:
+            click.echo(f"  {u['unit_id']:<{width}}  {u['label'] or '':<32} "
+                       f"{u['area_km2']:.2f}")
+
+    emit(listing, as_json, human)

@@ -157,14 +157,15 @@ _GEOJSON_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 def definition_options(f: Any) -> Any:
     """The options of ``operation create`` and ``operation plan``."""
     opts = [
-        click.option("--target", default=None, help="boundary:SET[@VERSION]:U1,U2 (beats)"),
+        click.option("--target", default=None, help="boundary:SET[@VERSION]:U1,U2: unit ids or names, e.g. "
+                     "boundary:sheffield_nhood:Darnall (`remap boundaries units SET`)"),
         click.option("--target-geojson", type=_GEOJSON_FILE, default=None),
         click.option("--centre", default=None, help="LON,LAT of a circular target"),
         click.option("--radius", type=float, default=None, help="radius of the circle, metres"),
         click.option("--buffer", default=None,
                      help="ring outer distances from the target's edge, metres: 400 or 400,800"),
         click.option("--buffer-geojson", type=_GEOJSON_FILE, default=None),
-        click.option("--control", default=None, help="boundary:SET[@VERSION]:U3,U4"),
+        click.option("--control", default=None, help="boundary:SET[@VERSION]:U3,U4 (ids or names)"),
         click.option("--control-geojson", type=_GEOJSON_FILE, default=None),
         click.option("--suggest-control", is_flag=True,
                      help="choose the control from a boundary set: similar baseline, nearby, "

@@ -226,6 +226,22 @@ class EventsRepository(BoundariesRepository):
             return None
         return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
+    def event_attribute(self, f: EventFilter, key: str) -> pd.DataFrame:
+        """``id`` and ``value``: one attribute (e.g. police.uk ``Location``) of the events
+        matching ``f``, read by the database's JSON functions (no per-event parsing);
+        ``value`` is None where the event lacks it."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            value: Any = sa.cast(events.c.attributes, JSONB)[key].astext
+        else:
+            value = sa.func.json_extract(events.c.attributes, "$." + json.dumps(key))
+        q = (sa.select(events.c.id, value.label("value")).where(*self._event_where(f))
+             .order_by(events.c.id))
+        with self.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(q)]
+        return pd.DataFrame(rows, columns=["id", "value"])
+
     def event_arrays(self, f: EventFilter) -> pd.DataFrame:
         """The columns analysis needs (no attributes), for fast bulk reads."""
         return self.query_events(f, columns=["layer", "category", "time", "lon", "lat", "x", "y",

@@ -59,3 +59,18 @@ class BoundaryUnits(Closed):
     type: CollectionType
     features: list[UnitFeature]
     boundary_set: BoundarySet
+
+
+class UnitName(Closed):
+    """A unit's id and name: what a target or area may name it by."""
+
+    unit_id: str
+    label: str | None
+    area_km2: float
+
+
+class BoundaryUnitNames(Closed):
+    """The ids and names of a boundary set's units, by name."""
+
+    boundary_set: BoundarySet
+    units: list[UnitName]

@@ -10,9 +10,15 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from service.api.auth import Principal, expensive, get_store, principal
 from service.api.dependencies import get_settings_dep
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, UPLOAD_RESPONSES
-from service.api.models.boundaries import BoundaryImport, BoundarySets, BoundaryUnits
+from service.api.models.boundaries import (
+    BoundaryImport,
+    BoundarySets,
+    BoundaryUnitNames,
+    BoundaryUnits,
+)
 from service.api.uploads import run_off_loop, save_upload, upload_folder
 from service.app.importer import import_boundaries
+from service.app.unit_names import boundary_unit_list
 from service.render.geojson import feature_collection, geometry_features
 from service.settings import Settings
 from service.store import Store
@@ -71,3 +77,12 @@ def boundary_set_units(name: str, version: int | None = Query(None, ge=1, le=2**
                                   strict=True)]
     return feature_collection(geometry_features(geoms, props, ids=units["unit_id"].tolist()),
                               boundary_set=info.as_dict())
+
+
+@router.get("/boundaries/{name}/units", response_model=BoundaryUnitNames,
+            response_model_exclude_unset=True,
+            summary="Ids and names of a boundary set's units (targets and areas take either)")
+def boundary_unit_names(name: str, version: int | None = Query(None, ge=1, le=2**31),
+                        store: Store = Depends(get_store),
+                        _who: Principal = Depends(principal)) -> dict[str, Any]:
+    return boundary_unit_list(store, name, version)

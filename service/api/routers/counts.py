@@ -21,7 +21,8 @@ router = APIRouter(prefix="/v1", tags=["counts"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
 UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:METRES"
-AREA_HELP = "boundary:SET[@VERSION][:UNIT,...] | bbox:minlon,minlat,maxlon,maxlat"
+AREA_HELP = ("boundary:SET[@VERSION][:UNIT,...] (units by id or name) | "
+             "bbox:minlon,minlat,maxlon,maxlat")
 
 
 def counts_request(layer: str = Query(..., max_length=MAX_NAME, description="layer name"),
