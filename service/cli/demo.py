@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from service.cli.common import handles_errors, json_option
+from service.cli.common import handles_errors, json_option, using_store
 
 
 @click.command("demo")
@@ -20,6 +20,7 @@ def demo(out_dir: Path, seed: int, as_json: bool) -> None:
     """Build a demo store from a seeded synthetic town and show what remap does."""
     from service.app.demo import run_demo
 
+    using_store(f"sqlite:///{out_dir / 'remap-demo.db'}")
     summary = run_demo(out_dir, seed=seed, echo=None if as_json else click.echo)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
