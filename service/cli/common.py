@@ -165,6 +165,13 @@ def handles_errors(f: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             # the database itself failing (unreachable, locked, not a remap store): one
             # line naming the store, not a traceback; anything else is a bug and propagates
+            pd_core = sys.modules.get("pydantic_core")
+            if pd_core is not None and isinstance(exc, pd_core.ValidationError) \
+                    and exc.title == "Settings":
+                problems = "; ".join(f"REMAP_{str(e['loc'][0]).upper()}: {e['msg']}"
+                                     for e in exc.errors() if e["loc"])
+                click.echo(f"error: settings: {problems}", err=True)
+                sys.exit(EXIT_USER_ERROR)
             sa_exc = sys.modules.get("sqlalchemy.exc")
             if sa_exc is None or not isinstance(exc, sa_exc.SQLAlchemyError):
                 raise

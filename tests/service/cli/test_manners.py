@@ -94,3 +94,17 @@ def test_progress_goes_to_stderr_only_for_long_steps() -> None:
     assert json.loads(long.stdout) == {"ok": True}
     assert "the slow step (running for" in long.stderr
     assert "the slow step: done in 0." in long.stderr
+
+
+def test_a_bad_setting_is_one_line_naming_it(monkeypatch) -> None:
+    from service.cli.app import main
+    from service.settings import get_settings
+
+    monkeypatch.setenv("REMAP_BASEMAP", "https://tiles.force.local/{z}/{x}.png")
+    get_settings.cache_clear()
+    try:
+        r = CliRunner().invoke(main, ["layers"])
+    finally:
+        get_settings.cache_clear()
+    assert r.exit_code == common.EXIT_USER_ERROR, r.output
+    assert r.stderr.startswith("error: settings: REMAP_BASEMAP: ") and "lacks {y}" in r.stderr
