@@ -211,6 +211,15 @@ def resolve_categories(store: Store, layer: str, categories: tuple[str, ...] | l
     return match_categories(categories, known, layer=layer, parameter=parameter)
 
 
+def resolve_category_spec(store: Store, layer: str, spec: str, parameter: str) -> str:
+    """An operation layer's ``category`` (``*`` or ``A+B``) with each part spelled as
+    stored (``drugs`` -> ``Drugs``); an unknown part is a :class:`ParameterError`."""
+    if spec.strip() == "*":
+        return spec
+    parts = [c.strip() for c in spec.split("+") if c.strip()]
+    return "+".join(resolve_categories(store, layer, parts, parameter))
+
+
 @dataclass
 class UnitCounts:
     """Events counted per unit of a study area (zeros kept), with what was used."""

@@ -47,3 +47,26 @@ def test_no_category_names_of_a_withheld_layer_in_errors(client: TestClient, key
                    params={"layer": "dealing_site", "category": names[0][:-1].lower(),
                            "unit": "boundary:beats"})
     assert r.status_code == 422 and repr(names[0]) in r.json()["message"]
+
+
+def test_operation_layers_match_categories_and_refuse_unknown_ones(client: TestClient, keys,
+                                                                   store, tmp_path) -> None:
+    from tests.service.api.test_operations_api import definition, load
+
+    t = load(store, tmp_path, scale=0.1)
+    h = keys["analyst"]
+    body = definition(t, layers=[{"layer": "crime", "category": "drugs", "role": "output"},
+                                 {"layer": "crime", "category": "ANTI-SOCIAL BEHAVIOUR+drugs",
+                                  "role": "outcome"}])
+    r = client.post("/v1/operations/plan", headers=h, json=body)
+    assert r.status_code == 200, r.text
+    r = client.post("/v1/operations", headers=h, json=body)
+    assert r.status_code == 201, r.text
+    stored = client.get(f"/v1/operations/{r.json()['id']}", headers=h).json()
+    assert [la["category"] for la in stored["definition"]["layers"]] == [
+        "Drugs", "Anti-social behaviour+Drugs"]
+    body["layers"][0]["category"] = "drug"
+    r = client.post("/v1/operations", headers=h, json=body)
+    assert r.status_code == 422
+    assert r.json()["details"]["parameter"] == "layers[0].category"
+    assert "'Drugs'" in r.json()["message"]
