@@ -70,7 +70,8 @@ def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: 
     with progress(f"counts of {layer} on {unit}"):
         fc = counts_collection(store, req, role="admin")
     if out:
-        out.write_text(json.dumps(fc, default=str))
+        with progress(f"writing {out}"):
+            out.write_text(json.dumps(fc, default=str))
 
     def human(data: dict[str, Any]) -> None:
         p = data["parameters"]
@@ -85,7 +86,8 @@ def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: 
             click.echo(f"written {out}")
 
     if as_json and out is None:
-        click.echo(json.dumps(fc, default=str))
+        with progress("writing the JSON"):
+            click.echo(json.dumps(fc, default=str))
     else:
         emit(fc, False, human)
 
@@ -161,11 +163,16 @@ def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end
     if save:
         from service.app.results import save_result
 
-        fc["saved"] = save_result(store, save, fc, layer=layer, method=method, actor="cli")
+        with progress(f"saving as {save}"):
+            fc["saved"] = save_result(store, save, fc, layer=layer, method=method,
+                                      actor="cli")
     if out:
-        out.write_text(json.dumps(fc, default=str))
+        with progress(f"writing {out}"):
+            out.write_text(json.dumps(fc, default=str))
     if as_json and out is None:
-        click.echo(json.dumps(fc, default=str))
+        # a fine unit is hundreds of MB of GeoJSON: serialising it takes seconds too
+        with progress("writing the JSON"):
+            click.echo(json.dumps(fc, default=str))
         return
     _print_hotspots(fc, method, correction)
     if out:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
-from service.cli.common import handles_errors, json_option, using_store
+from service.cli.common import handles_errors, json_option, progress, using_store
 
 
 @click.command("demo")
@@ -21,6 +22,8 @@ def demo(out_dir: Path, seed: int, as_json: bool) -> None:
     from service.app.demo import run_demo
 
     using_store(f"sqlite:///{out_dir / 'remap-demo.db'}")
-    summary = run_demo(out_dir, seed=seed, echo=None if as_json else click.echo)
+    # with --json nothing else is said while the demo runs (about a minute)
+    with progress("remap demo") if as_json else nullcontext():
+        summary = run_demo(out_dir, seed=seed, echo=None if as_json else click.echo)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
