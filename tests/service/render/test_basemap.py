@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 
 from service.main import create_app
@@ -113,3 +114,30 @@ def test_tiles_route_serves_the_file_without_a_key(tmp_path: Path, store: Store)
     with TestClient(create_app(Settings(database_url=store.url), store=store)) as client:
         r = client.get("/v1/tiles/11/0/0.png")
         assert r.status_code == 404 and "REMAP_BASEMAP" in r.json()["message"]
+
+
+def test_api_and_cli_pages_use_the_mbtiles_basemap(tmp_path: Path, town_store: Store,
+                                                   keys, run, basemap_env) -> None:
+    from tests.service.api.test_maps_api import MAP_PARAMS
+
+    info = town_store.boundary_set("beats")
+    frame = town_store.boundary_units_frame(info.id)
+    bounds = tuple(shapely.union_all(shapely.from_wkb(frame["wkb"].to_numpy())).bounds)
+    tiles = make_mbtiles(tmp_path / "town.mbtiles", bounds=bounds, zooms=(11, 12))
+    basemap_env(str(tmp_path / "town.mbtiles"))
+    app = create_app(Settings(database_url=town_store.url,
+                              basemap=str(tmp_path / "town.mbtiles")), store=town_store)
+    with TestClient(app) as client:
+        page = client.get("/v1/maps/hotspots", headers=keys["analyst"],
+                          params=MAP_PARAMS).text
+        assert '"/v1/tiles/{z}/{x}/{y}.png"' in page  # a served page loads remap's tiles
+        (z, x, y), data = next(iter(tiles.items()))
+        assert client.get(f"/v1/tiles/{z}/{x}/{y}.png").content == data
+        pack = client.get("/v1/packs/area", headers=keys["partner"], params=MAP_PARAMS).text
+        # a pack carries its tiles (its map is escaped into a frame's srcdoc)
+        assert f"&quot;{z}/{x}/{y}&quot;: &quot;data:image/png;base64," in pack
+    out = tmp_path / "map.html"
+    r = run("map", "hotspots", "--layer", "crime", "--category", "drugs", "--unit",
+            "boundary:beats", "--permutations", "99", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert f'"{z}/{x}/{y}": "data:image/png;base64,' in out.read_text()
