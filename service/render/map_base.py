@@ -62,6 +62,9 @@ drawn on a plain background (outline layers give the context), and
 :func:`render_html` embeds or links the vendored JS/CSS
 (:mod:`service.render.assets`), so the page fetches nothing from the internet.
 ``offline=False`` adds an OpenStreetMap tile layer as the base layer.
+``REMAP_BASEMAP`` (:mod:`service.render.basemap`) gives every map a base
+layer from the force's own tile server or MBTiles file instead; its server is
+then the one outside address a page may use.
 
 HTML safety
 -----------
