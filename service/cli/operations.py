@@ -122,7 +122,9 @@ def _definition_command(command_name: str, name_option: Callable[..., Any], use_
         from service.app import operations as opstore
 
         definition = definition_from_options(kwargs, name)
-        emit(getattr(opstore, use_case)(open_store(), definition, actor="cli"), as_json, printer)
+        with progress(f"operation {command_name} {name!r}"):
+            result = getattr(opstore, use_case)(open_store(), definition, actor="cli")
+        emit(result, as_json, printer)
 
     command.__doc__ = doc
     return stack(operation_group.command(command_name), name_option, definition_options, json_option,
