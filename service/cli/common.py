@@ -88,13 +88,16 @@ def progress(step: str, *, after_s: float = PROGRESS_AFTER_S) -> Iterator[None]:
 
     ticker = threading.Thread(target=announce, daemon=True)
     ticker.start()
+    outcome = "stopped after"  # an error: the error line follows
     try:
         yield
+        outcome = "done in"
     finally:
         done.set()
         ticker.join()
         if shown.is_set():
-            click.echo(f"... {step}: done in {time.perf_counter() - started:.1f} s", err=True)
+            click.echo(f"... {step}: {outcome} {time.perf_counter() - started:.1f} s",
+                       err=True)
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
