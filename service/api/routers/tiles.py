@@ -21,7 +21,8 @@ _TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp":
 
 @router.get("/tiles/{z}/{x}/{y}.png", response_class=Response,
             responses={200: {"description": "the tile image",
-                             "content": {"image/png": {}}}},
+                             "content": {"image/png": {"schema": {
+                                 "type": "string", "format": "binary"}}}}},
             summary="A basemap tile (XYZ) from the MBTiles file of REMAP_BASEMAP; no key needed")
 def tile(request: Request, z: int = Path(..., ge=0, le=24), x: int = Path(..., ge=0),
          y: int = Path(..., ge=0)) -> Response:
