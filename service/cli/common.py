@@ -166,8 +166,9 @@ def handles_errors(f: Callable[..., Any]) -> Callable[..., Any]:
                 click.echo(f"error: {exc.message} (store: {store_shown()})", err=True)
             sys.exit(EXIT_USER_ERROR)
         except Exception as exc:
-            # the database itself failing (unreachable, locked, not a remap store): one
-            # line naming the store, not a traceback; anything else is a bug and propagates
+            # a bad REMAP_ setting, or the database itself failing (unreachable, locked,
+            # not a remap store): one line, not a traceback; anything else is a bug and
+            # propagates (the modules are only looked up: loaded if the command used them)
             pd_core = sys.modules.get("pydantic_core")
             if pd_core is not None and isinstance(exc, pd_core.ValidationError) \
                     and exc.title == "Settings":
