@@ -25,12 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from spatial.errors import RemapError
+
 #: Where remap serves the tiles of an MBTiles basemap.
 TILE_ROUTE = "/v1/tiles/{z}/{x}/{y}.png"
 
 
-class BasemapError(ValueError):
-    """``REMAP_BASEMAP`` is neither empty, an XYZ URL template nor an MBTiles file."""
+class BasemapError(RemapError, ValueError):
+    """``REMAP_BASEMAP`` is neither empty, an XYZ URL template nor an MBTiles file.
+
+    A ``ValueError`` too, so that reading the settings refuses it (pydantic).
+    """
+
+    code = "basemap_unusable"
 
 
 @dataclass(frozen=True)
