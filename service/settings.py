@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         default=True,
         description="Serve the JavaScript/CSS that maps need from remap itself, not from CDNs.",
     )
+    basemap: str = Field(
+        default="",
+        description="Base layer of every map: empty (default) for none, so maps request "
+                    "nothing; an XYZ URL template of the force's tile server "
+                    "(https://tiles.force.local/{z}/{x}/{y}.png); or a local .mbtiles file, "
+                    "served by remap at /v1/tiles/{z}/{x}/{y}.png and embedded in "
+                    "self-contained pages.")
 
     disclosure_h3_resolution: int = Field(
         default=8, ge=0, le=15,
@@ -112,6 +119,14 @@ class Settings(BaseSettings):
         if not (-180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90):
             raise ValueError("area_of_interest is not a WGS84 box with min < max")
         return value
+
+    @field_validator("basemap")
+    @classmethod
+    def _check_basemap(cls, value: str) -> str:
+        from service.render.basemap import parse_basemap
+
+        parse_basemap(value)  # a BasemapError (a ValueError) names the problem
+        return value.strip()
 
     @property
     def aoi_bounds(self) -> tuple[float, float, float, float] | None:

@@ -19,6 +19,7 @@ import shapely
 from service.app import disclosure
 from service.render.geojson import feature_collection, geometry_features
 from service.store import EventFilter, Store
+from spatial.categories import match_categories
 from spatial.errors import NotFoundError, ParameterError
 from spatial.limits import MAX_CATEGORY, check_length
 from spatial.place import units as unitsmod
@@ -178,9 +179,45 @@ class CountsRequest:
                    window=parse_window(start, end, datetime_param), unit=UnitSpec.parse(unit),
                    area=AreaSpec.parse(area, max_area_km2))
 
+    def resolved(self, store: Store, role: str = "admin") -> CountsRequest:
+        """This request with its categories spelled as the store holds them (``drugs`` ->
+        ``Drugs``); an unknown category is a :class:`ParameterError` with suggestions.
+
+        A ``role`` that may see nothing of the layer gets no suggestions (they would
+        name its categories): its request is left for the disclosure check to refuse.
+        """
+        if disclosure.layer_detail(role, self.layer,
+                                  disclosure.current_policy()) == disclosure.NOTHING:
+            return self
+        return replace(self, categories=resolve_categories(store, self.layer, self.categories))
+
     def event_filter(self) -> EventFilter:
         return EventFilter(layers=(self.layer,), categories=self.categories,
                            start=self.window.start, end=self.window.end)
+
+
+def resolve_categories(store: Store, layer: str, categories: tuple[str, ...] | list[str],
+                       parameter: str = "category") -> tuple[str, ...]:
+    """``categories`` of ``layer`` matched case-insensitively to the stored ones.
+
+    A layer without events has nothing to match against: its counts are zero
+    whatever the category, so the categories are passed through.
+    """
+    if not categories:
+        return ()
+    known = store.layer_categories(layer)
+    if not known:
+        return tuple(categories)
+    return match_categories(categories, known, layer=layer, parameter=parameter)
+
+
+def resolve_category_spec(store: Store, layer: str, spec: str, parameter: str) -> str:
+    """An operation layer's ``category`` (``*`` or ``A+B``) with each part spelled as
+    stored (``drugs`` -> ``Drugs``); an unknown part is a :class:`ParameterError`."""
+    if spec.strip() == "*":
+        return spec
+    parts = [c.strip() for c in spec.split("+") if c.strip()]
+    return "+".join(resolve_categories(store, layer, parts, parameter))
 
 
 @dataclass
@@ -287,6 +324,7 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
     if req.layer not in known:
         raise NotFoundError(f"layer {req.layer!r} does not exist; known layers: "
                             f"{', '.join(sorted(known)) or 'none (import events first)'}")
+    req = req.resolved(store, role)
     layers = (req.layer, *with_layers)
     disclosure.check_counts_request(store, role=role, layers=layers, unit=req.unit,
                                     window=req.window, categories=req.categories,

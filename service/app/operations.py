@@ -29,7 +29,7 @@ import json
 import math
 from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
@@ -88,7 +88,7 @@ def _record(row: StoredOperation, *, full: bool = True) -> dict[str, Any]:
 
 def create_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
     """Validate, resolve and store a new operation (status ``planned``)."""
-    req = validate_definition(data)
+    req = _stored_categories(store, validate_definition(data))
     windows_of(req)  # validates the order of the windows
     resolved = resolve_definition(store, req)
     definition = {"request": req.model_dump(mode="json"), "resolved": resolved}
@@ -284,7 +284,7 @@ def _with_time_context_events(store: Store, req: OperationIn, areas: OperationAr
 
 def plan_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
     """Planning figures for a proposed definition, before creating it."""
-    req = validate_definition(data, PlanIn)
+    req = _stored_categories(store, validate_definition(data, PlanIn))
     windows = windows_of(req)
     resolved = resolve_definition(store, req)
     areas = areas_from_definition({"request": req.model_dump(mode="json"),
@@ -312,6 +312,20 @@ def plan_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
         "warnings": resolved["warnings"] + (month_window_notes(windows) if any(
             lc.month_precision for lc in counts.values()) else []),
     })
+
+
+OpIn = TypeVar("OpIn", bound=OperationIn)
+
+
+def _stored_categories(store: Store, req: OpIn) -> OpIn:
+    """``req`` with its layers' categories as the store spells them (``drugs`` counts
+    ``Drugs``); a category a layer does not hold is an error, not zeros."""
+    from service.app.analysis import resolve_category_spec
+
+    layers = [la.model_copy(update={"category": resolve_category_spec(
+        store, la.layer, la.category, f"layers[{i}].category")})
+        for i, la in enumerate(req.layers)]
+    return req.model_copy(update={"layers": layers})
 
 
 def _json_safe(value: Any) -> Any:

@@ -20,6 +20,7 @@ from service.cli.common import (
     handles_errors,
     json_option,
     open_store,
+    progress,
 )
 from service.render.numbers import fixed, p_text
 
@@ -30,11 +31,17 @@ log = logging.getLogger("remap.cli")
 @json_option
 @handles_errors
 def layers_cmd(as_json: bool) -> None:
-    """Layers with event counts and time ranges."""
-    emit_rows(open_store().list_layers(), as_json,
-              lambda r: f"{r['name']:<18} {r['count']:>9} events  {r['time_min'] or '-'} .. "
-                        f"{r['time_max'] or '-'}  ({r['sensitivity']})",
+    """Layers with event counts, time ranges and their categories with counts."""
+    emit_rows(open_store().list_layers(), as_json, _layer_lines,
               empty="no layers yet; import events with `remap import`")
+
+
+def _layer_lines(r: dict[str, Any]) -> str:
+    """A layer's line, then one indented line per category, largest first."""
+    head = (f"{r['name']:<18} {r['count']:>9} events  {r['time_min'] or '-'} .. "
+            f"{r['time_max'] or '-'}  ({r['sensitivity']})")
+    cats = sorted(r.get("categories", {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    return "\n".join([head, *(f"  {n:>9}  {c}" for c, n in cats)])
 
 
 @click.command("counts")
@@ -60,9 +67,11 @@ def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: 
                               unit=unit, area=area)
     store = open_store()
     cli_cost_check(store, req, None, "counts")
-    fc = counts_collection(store, req, role="admin")
+    with progress(f"counts of {layer} on {unit}"):
+        fc = counts_collection(store, req, role="admin")
     if out:
-        out.write_text(json.dumps(fc, default=str))
+        with progress(f"writing {out}"):
+            out.write_text(json.dumps(fc, default=str))
 
     def human(data: dict[str, Any]) -> None:
         p = data["parameters"]
@@ -77,7 +86,8 @@ def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: 
             click.echo(f"written {out}")
 
     if as_json and out is None:
-        click.echo(json.dumps(fc, default=str))
+        with progress("writing the JSON"):
+            click.echo(json.dumps(fc, default=str))
     else:
         emit(fc, False, human)
 
@@ -149,16 +159,22 @@ def hotspots_cmd(layer: str, categories: tuple[str, ...], start: str | None, end
     cli_cost_check(store, req, opts, "hotspots")
     log.info("hotspots %s: layer %s, unit %s", method, layer, unit)
     t0 = time.perf_counter()
-    fc = hotspots_collection(store, req, opts, role="admin")
+    with progress(f"hotspots ({method}) of {layer} on {unit}"):
+        fc = hotspots_collection(store, req, opts, role="admin")
     log.info("hotspots done in %.1f s: %d units", time.perf_counter() - t0, len(fc["features"]))
     if save:
         from service.app.results import save_result
 
-        fc["saved"] = save_result(store, save, fc, layer=layer, method=method, actor="cli")
+        with progress(f"saving as {save}"):
+            fc["saved"] = save_result(store, save, fc, layer=layer, method=method,
+                                      actor="cli")
     if out:
-        out.write_text(json.dumps(fc, default=str))
+        with progress(f"writing {out}"):
+            out.write_text(json.dumps(fc, default=str))
     if as_json and out is None:
-        click.echo(json.dumps(fc, default=str))
+        # a fine unit is hundreds of MB of GeoJSON: serialising it takes seconds too
+        with progress("writing the JSON"):
+            click.echo(json.dumps(fc, default=str))
         return
     _print_hotspots(fc, method, correction)
     if out:
@@ -185,7 +201,8 @@ def autocorrelation_cmd(layer: str, categories: tuple[str, ...], start: str | No
                           alpha=alpha)
     store = open_store()
     cli_cost_check(store, req, opts, "autocorrelation")
-    res = autocorrelation(store, req, opts, role="admin")
+    with progress(f"autocorrelation of {layer} on {unit}"):
+        res = autocorrelation(store, req, opts, role="admin")
 
     def human(r: dict[str, Any]) -> None:
         click.echo(f"Moran's I = {fixed(r['I'], 4)} (E[I] = {fixed(r['expected_I'], 4)}); "

@@ -8,8 +8,12 @@ SQLAlchemy or pydantic; each command imports what it uses when it runs.
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +29,36 @@ if TYPE_CHECKING:
     from service.store import Store
 
 EXIT_USER_ERROR = 2
+EXIT_STORE_ERROR = 1
+#: steps longer than this say so on stderr while they run (seconds)
+PROGRESS_AFTER_S = 2.0
+
+# the store a command opened (None: the configured one), named in every error
+_store_in_use: str | None = None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (``postgresql://u:***@host/db``)."""
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):\S*@", r"\1:***@", url)
+
+
+def using_store(url: str | None) -> None:
+    """Note the store a command works on, for its error messages."""
+    global _store_in_use
+    _store_in_use = url
+
+
+def store_shown() -> str:
+    """The URL of the store in use (password hidden), for error messages."""
+    url = _store_in_use
+    if url is None:
+        try:
+            from service.settings import get_settings
+
+            url = get_settings().database_url
+        except Exception as exc:  # the settings themselves are broken: say that instead
+            return f"unknown (settings could not be read: {type(exc).__name__})"
+    return redact_url(url)
 
 
 def open_store(settings: Settings | None = None) -> Store:
@@ -33,7 +67,37 @@ def open_store(settings: Settings | None = None) -> Store:
     from service.store import Store
 
     settings = settings or get_settings()
+    using_store(settings.database_url)
     return Store(settings.database_url, h3_resolution=settings.h3_resolution)
+
+
+@contextmanager
+def progress(step: str, *, after_s: float = PROGRESS_AFTER_S) -> Iterator[None]:
+    """Say on stderr that ``step`` is running once it has taken ``after_s``, and when it ends.
+
+    Quick steps print nothing; stdout (and so ``--json``) is never touched.
+    """
+    done = threading.Event()
+    started = time.perf_counter()
+    shown = threading.Event()
+
+    def announce() -> None:
+        if not done.wait(after_s):
+            shown.set()
+            click.echo(f"... {step} (running for {after_s:.0f} s)", err=True)
+
+    ticker = threading.Thread(target=announce, daemon=True)
+    ticker.start()
+    outcome = "stopped after"  # an error: the error line follows
+    try:
+        yield
+        outcome = "done in"
+    finally:
+        done.set()
+        ticker.join()
+        if shown.is_set():
+            click.echo(f"... {step}: {outcome} {time.perf_counter() - started:.1f} s",
+                       err=True)
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
@@ -86,18 +150,43 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def handles_errors(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Domain errors become one line on stderr (or JSON) and exit code 2."""
+    """Domain errors become one line on stderr (or JSON) and exit code 2; a failing
+    database one line and exit code 1. Each names the store in use."""
 
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        using_store(None)
         try:
             return f(*args, **kwargs)
         except RemapError as exc:
             if kwargs.get("as_json"):
-                click.echo(json.dumps(exc.as_dict(), indent=2, default=str))
+                click.echo(json.dumps({**exc.as_dict(), "store": store_shown()},
+                                      indent=2, default=str))
             else:
-                click.echo(f"error: {exc.message}", err=True)
+                click.echo(f"error: {exc.message} (store: {store_shown()})", err=True)
             sys.exit(EXIT_USER_ERROR)
+        except Exception as exc:
+            # a bad REMAP_ setting, or the database itself failing (unreachable, locked,
+            # not a remap store): one line, not a traceback; anything else is a bug and
+            # propagates (the modules are only looked up: loaded if the command used them)
+            pd_core = sys.modules.get("pydantic_core")
+            if pd_core is not None and isinstance(exc, pd_core.ValidationError) \
+                    and exc.title == "Settings":
+                problems = "; ".join(f"REMAP_{str(e['loc'][0]).upper()}: {e['msg']}"
+                                     for e in exc.errors() if e["loc"])
+                click.echo(f"error: settings: {problems}", err=True)
+                sys.exit(EXIT_USER_ERROR)
+            sa_exc = sys.modules.get("sqlalchemy.exc")
+            if sa_exc is None or not isinstance(exc, sa_exc.SQLAlchemyError):
+                raise
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            message = f"the store failed: {redact_url(cause)}"
+            if kwargs.get("as_json"):
+                click.echo(json.dumps({"error": "store_error", "message": message,
+                                       "store": store_shown()}, indent=2))
+            else:
+                click.echo(f"error: {message} (store: {store_shown()})", err=True)
+            sys.exit(EXIT_STORE_ERROR)
 
     return wrapper
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
-from service.cli.common import handles_errors, json_option
+from service.cli.common import handles_errors, json_option, progress, using_store
 
 
 @click.command("demo")
@@ -20,6 +21,9 @@ def demo(out_dir: Path, seed: int, as_json: bool) -> None:
     """Build a demo store from a seeded synthetic town and show what remap does."""
     from service.app.demo import run_demo
 
-    summary = run_demo(out_dir, seed=seed, echo=None if as_json else click.echo)
+    using_store(f"sqlite:///{out_dir / 'remap-demo.db'}")
+    # with --json nothing else is said while the demo runs (about a minute)
+    with progress("remap demo") if as_json else nullcontext():
+        summary = run_demo(out_dir, seed=seed, echo=None if as_json else click.echo)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))

@@ -6,12 +6,21 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
 
-from service.cli.common import emit, emit_rows, handles_errors, json_option, open_store, stack
+from service.cli.common import (
+    emit,
+    emit_rows,
+    handles_errors,
+    json_option,
+    open_store,
+    progress,
+    stack,
+)
 
 log = logging.getLogger("remap.cli")
 
@@ -74,9 +83,13 @@ def _run_import(files: tuple[Path, ...], fmt: str, layer: str, mapping_spec: str
     mapping = ColumnMapping.parse(mapping_spec) if mapping_spec else None
     log.info("import %s: %d file(s) into layer %s", fmt, len(files), layer)
     t0 = time.perf_counter()
-    report = import_events(store, [(str(p), p) for p in files], fmt=fmt, layer=layer,
-                           mapping=mapping, area_of_interest=settings.aoi_bounds, actor="cli",
-                           progress=progress_printer(), **reader_options)
+    bar = progress_printer()
+    # piped (no bar): a line on stderr once the import has run for 2 s
+    with progress(f"import of {len(files)} file(s) into {layer or fmt}") if bar is None \
+            else nullcontext():
+        report = import_events(store, [(str(p), p) for p in files], fmt=fmt, layer=layer,
+                               mapping=mapping, area_of_interest=settings.aoi_bounds,
+                               actor="cli", progress=bar, **reader_options)
     log.info("import %s done in %.1f s: %d accepted, %d rejected, %d added", fmt,
              time.perf_counter() - t0, report.accepted, report.rejected, report.inserted)
     emit(report.as_dict(), as_json, _print_import)
@@ -144,10 +157,11 @@ def boundaries_import(file: Path, name: str, id_field: str, label_field: str | N
     store = open_store()
     log.info("boundaries import: %s as set %s", file.name, name)
     t0 = time.perf_counter()
-    report = import_boundaries(store, file, file_name=str(file), name=name, id_field=id_field,
-                               label_field=label_field,
-                               effective_date=parse_effective_date(effective_date),
-                               layer=layer, actor="cli")
+    with progress(f"boundaries import of {file.name}"):
+        report = import_boundaries(store, file, file_name=str(file), name=name,
+                                   id_field=id_field, label_field=label_field,
+                                   effective_date=parse_effective_date(effective_date),
+                                   layer=layer, actor="cli")
     log.info("boundaries import done in %.1f s", time.perf_counter() - t0)
     emit(report.as_dict(), as_json, _print_boundaries)
 

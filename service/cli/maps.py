@@ -18,6 +18,7 @@ from service.cli.common import (
     handles_errors,
     json_option,
     open_store,
+    progress,
     stack,
     write_page,
 )
@@ -66,7 +67,8 @@ def _timed_page(what: str, build: Callable[..., str], *args: Any, **kwargs: Any)
     """Build a page, logging how long it took (maps take seconds to minutes)."""
     log.info("%s: building", what)
     t0 = time.perf_counter()
-    page: str = build(*args, **kwargs)
+    with progress(what):
+        page: str = build(*args, **kwargs)
     log.info("%s: built in %.1f s, %d bytes", what, time.perf_counter() - t0, len(page))
     return page
 

@@ -14,7 +14,15 @@ from typing import Any
 
 import click
 
-from service.cli.common import echo_each, emit, handles_errors, json_option, open_store, stack
+from service.cli.common import (
+    echo_each,
+    emit,
+    handles_errors,
+    json_option,
+    open_store,
+    progress,
+    stack,
+)
 from service.cli.operation_definition import definition_from_options, definition_options
 from service.render.numbers import fixed, p_text, plain
 
@@ -114,7 +122,9 @@ def _definition_command(command_name: str, name_option: Callable[..., Any], use_
         from service.app import operations as opstore
 
         definition = definition_from_options(kwargs, name)
-        emit(getattr(opstore, use_case)(open_store(), definition, actor="cli"), as_json, printer)
+        with progress(f"operation {command_name} {name!r}"):
+            result = getattr(opstore, use_case)(open_store(), definition, actor="cli")
+        emit(result, as_json, printer)
 
     command.__doc__ = doc
     return stack(operation_group.command(command_name), name_option, definition_options, json_option,
@@ -183,8 +193,9 @@ def operation_report(op_id: int, out: Path | None, harm_index: str | None,
 
     log.info("operation %d report: evaluating", op_id)
     t0 = time.perf_counter()
-    rep = opstore.operation_report(open_store(), op_id, actor="cli", harm_index=harm_index,
-                                   include_police_generated=include_police_generated)
+    with progress(f"operation {op_id} report"):
+        rep = opstore.operation_report(open_store(), op_id, actor="cli", harm_index=harm_index,
+                                       include_police_generated=include_police_generated)
     log.info("operation %d report done in %.1f s: %d layer(s)", op_id,
              time.perf_counter() - t0, len(rep["layers"]))
     if out is not None:

@@ -62,6 +62,9 @@ drawn on a plain background (outline layers give the context), and
 :func:`render_html` embeds or links the vendored JS/CSS
 (:mod:`service.render.assets`), so the page fetches nothing from the internet.
 ``offline=False`` adds an OpenStreetMap tile layer as the base layer.
+``REMAP_BASEMAP`` (:mod:`service.render.basemap`) gives every map a base
+layer from the force's own tile server or MBTiles file instead; its server is
+then the one outside address a page may use.
 
 HTML safety
 -----------
@@ -94,6 +97,8 @@ from markupsafe import escape
 from service.render import assets
 from service.render import safe_html as safe_render
 from service.render.area_layers import add_areas, add_outline
+from service.render.basemap import configured_basemap
+from service.render.basemap_layer import add_basemap
 from service.render.choropleth import add_choropleth, add_points_aggregated
 from service.render.density_layer import DENSITY_PANE, add_density
 from service.render.features import MapContext
@@ -255,6 +260,10 @@ def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],
     ctx = MapContext(map_name=m.get_name())
     for layer in layers:
         _add_layer(m, layer, ctx)
+    basemap_used = add_basemap(m, configured_basemap(), ctx.bounds,
+                               served=asset_base_url is not None)
+    if basemap_used:
+        parameters = {**(parameters or {}), **basemap_used}
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     LegendToggle(ctx).add_to(m)
     _fit_bounds(m, ctx)
@@ -296,7 +305,10 @@ def render_html(m: folium.Map, *, offline: bool = True, asset_base_url: str | No
     elif offline:
         page = assets.localise(page, "inline", static_dir=static_dir)
     if offline:
-        left = assets.external_urls(page)
+        basemap = configured_basemap()
+        # the force's own tile server is the one outside address a page may use
+        left = [u for u in assets.external_urls(page)
+                if not (basemap and basemap.origin and u.startswith(basemap.origin + "/"))]
         if left:
             raise ValueError("the page is not offline: it refers to "
                              + ", ".join(sorted(set(left))[:5])

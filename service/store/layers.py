@@ -80,3 +80,9 @@ class LayersRepository(StoreBase):
     def layer_names(self) -> set[str]:
         with self.engine.connect() as conn:
             return {r[0] for r in conn.execute(sa.select(layers.c.name))}
+
+    def layer_categories(self, name: str) -> list[str]:
+        """The distinct categories of layer ``name``'s events (the layer/category index)."""
+        q = sa.select(events.c.category).where(events.c.layer == name).distinct()
+        with self.engine.connect() as conn:
+            return sorted(str(r[0]) for r in conn.execute(q))

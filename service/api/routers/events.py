@@ -19,6 +19,7 @@ from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from service.api.models.events import EventCollection
 from service.render.geojson import events_features, feature_collection
 from service.store import EventFilter, Store
+from spatial.categories import match_categories
 from spatial.disclosure import may_see_points
 from spatial.errors import PermissionDeniedError
 from spatial.timewindow import TimeWindow
@@ -55,6 +56,10 @@ def list_events(request: Request,
                 store: Store = Depends(get_store),
                 who: Principal = Depends(principal)) -> dict[str, Any]:
     layers = visible_layers(store, who, csv_list(layer))
+    if categories and layers:
+        known = sorted({c for la in layers for c in store.layer_categories(la)})
+        if known:
+            categories = match_categories(categories, known, layer=",".join(layers))
     f = EventFilter(layers=layers, categories=categories, start=window.start, end=window.end,
                     bbox=bbox, boundary_set=boundary_set, units=csv_list(unit),
                     h3_cells=csv_list(h3))
