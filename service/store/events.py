@@ -190,7 +190,9 @@ class EventsRepository(BoundariesRepository):
         cols = [events.c.id] + [events.c[c] for c in (columns or [*EVENT_COLUMNS, "h3"])]
         q = sa.select(*cols).where(*cond).order_by(events.c.id)
         if limit is not None:
-            q = q.limit(limit).offset(offset)
+            q = q.limit(limit)
+        if offset:
+            q = q.offset(offset)
         with self.engine.connect() as conn:
             # plain tuples: pandas is several times slower on SQLAlchemy Row objects
             rows = [tuple(r) for r in conn.execute(q)]
