@@ -69,6 +69,7 @@ from service.api.ogc.params import (
 )
 from service.api.ogc.providers import Caller, CollectionMeta, CollectionProvider, ItemsQuery
 from service.api.ogc.registry import REGISTRY
+from service.settings import Settings
 from service.store import Store
 from spatial.errors import ParameterError
 from spatial.timewindow import parse_interval
@@ -118,6 +119,15 @@ class GeoJSONResponse(JSONResponse):
 class SchemaJSONResponse(JSONResponse):
     media_type = SCHEMA_JSON
 
+
+#: The limit's maximum in the API description: the default of the setting page_size_max
+#: (a server run with another maximum still pages correctly, by its next links).
+PAGE_SIZE_MAX_ADVERTISED = Settings.model_fields["page_size_max"].default
+
+# declared (not only read from the queryables) so that the API description lists it:
+# GDAL then sends an attribute filter such as -where "category = 'Drugs'" to the server
+CATEGORY_DOC = ("event layers: only events of this category (a queryable; matched ignoring "
+                "case; a category the layer lacks is an error)")
 
 router = APIRouter(prefix="/v1/ogc", tags=["ogc"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
@@ -202,12 +212,15 @@ def items(request: Request, collection_id: str,
           datetime_: str | None = Query(None, alias="datetime",
                                         description="instant or interval a/b, ../b, a/.."),
           limit: int = Query(DEFAULT_PAGE_SIZE, ge=1,
-                             description="features per page; above the server's maximum, "
-                                         "the maximum"),
+                             description="features per page; above the server's maximum "
+                                         "(setting page_size_max), the maximum",
+                             # GDAL 3.8+ pages by the advertised maximum
+                             json_schema_extra={"maximum": PAGE_SIZE_MAX_ADVERTISED}),
           offset: int = Query(0, ge=0, le=2**62,
                               description="features to skip; the next links use cursor"),
           cursor: str | None = Query(None, description="where the page starts: the value "
                                                         "a next link carries (keyset)"),
+          category: str | None = Query(None, description=CATEGORY_DOC),
           crs_: str | None = Query(None, alias="crs",
                                    description=f"CRS of the response: {CRS84} (default) or "
                                                f"{EPSG_27700}"),
@@ -237,6 +250,7 @@ def download(request: Request, collection_id: str,
              bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
              bbox_crs: str | None = Query(None, alias="bbox-crs"),
              datetime_: str | None = Query(None, alias="datetime"),
+             category: str | None = Query(None, description=CATEGORY_DOC),
              crs_: str | None = Query(None, alias="crs",
                                       description=f"{CRS84} (default) or {EPSG_27700}"),
              caller: Caller = Depends(_caller)) -> FileResponse:
