@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from service.api.ogc.params import (
     SCHEMA_JSON,
     SUPPORTED_CRS,
 )
-from service.api.ogc.providers import CollectionMeta, ItemsPage, ItemsQuery
+from service.api.ogc.providers import CollectionMeta, EncodedFeatures, ItemsPage, ItemsQuery
 
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
@@ -115,9 +116,26 @@ def items_document(page: ItemsPage, query: ItemsQuery, url: URL) -> dict[str, An
         links.append(link("prev", url.include_query_params(
             offset=max(0, query.offset - query.limit), limit=query.limit), GEOJSON,
             "Previous page"))
-    return {"type": "FeatureCollection", "features": page.features,
-            "numberMatched": page.number_matched, "numberReturned": len(page.features),
+    features = [] if isinstance(page.features, EncodedFeatures) else page.features
+    return {"type": "FeatureCollection", "features": features,
+            "numberMatched": page.number_matched, "numberReturned": page.number_returned,
             "timeStamp": _rfc3339(datetime.now(UTC)), "links": links}
+
+
+def items_body(document: dict[str, Any], page: ItemsPage) -> bytes:
+    """The page's JSON text; features a provider encoded itself are spliced in as they
+    are (the rest is small)."""
+    if not isinstance(page.features, EncodedFeatures):
+        return _dumps(document)
+    rest = _dumps({k: v for k, v in document.items() if k not in ("type", "features")})
+    return (b'{"type":"FeatureCollection","features":' + page.features.text.encode()
+            + b"," + rest[1:])
+
+
+def _dumps(content: Any) -> bytes:
+    # as Starlette's JSONResponse renders
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
+                      separators=(",", ":")).encode("utf-8")
 
 
 def queryables_document(collection_id: str, properties: dict[str, dict[str, Any]],

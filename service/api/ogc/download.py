@@ -18,7 +18,7 @@ import pyogrio
 import shapely
 
 from service.api.ogc.params import FileFormat
-from service.api.ogc.providers import Caller, CollectionProvider, ItemsQuery
+from service.api.ogc.providers import Caller, CollectionProvider, EncodedFeatures, ItemsQuery
 
 
 def collection_table(provider: CollectionProvider, caller: Caller, name: str,
@@ -29,7 +29,9 @@ def collection_table(provider: CollectionProvider, caller: Caller, name: str,
     if table is not None:
         return table(caller, name, query)
     page = provider.items(caller, name, replace(query, limit=2**62, offset=0, cursor=None))
-    return features_table(page.features, query)
+    features = (json.loads(page.features.text) if isinstance(page.features, EncodedFeatures)
+                else page.features)
+    return features_table(features, query)
 
 
 def features_table(features: list[dict[str, Any]], query: ItemsQuery) -> gpd.GeoDataFrame:

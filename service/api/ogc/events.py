@@ -15,12 +15,13 @@ from service.api.ogc.params import BBox, OgcCrs
 from service.api.ogc.providers import (
     Caller,
     CollectionMeta,
+    EncodedFeatures,
     ItemsPage,
     ItemsQuery,
     audit_sensitive,
     audit_sensitive_layers,
 )
-from service.render.geojson import EVENT_PROPERTIES, events_features
+from service.render.geojson import EVENT_PROPERTIES, events_features, events_features_json
 from service.store import FeatureFilter, Store
 from spatial.disclosure import may_see_points
 from spatial.errors import NotFoundError, ParameterError, PermissionDeniedError
@@ -101,6 +102,14 @@ def _coordinates(frame: pd.DataFrame, target: OgcCrs) -> tuple[np.ndarray, np.nd
     return x, y
 
 
+def features_json_in_crs(frame: pd.DataFrame, target: OgcCrs) -> str:
+    """As :func:`features_in_crs`, one JSON array text; ``attributes`` as stored (text)."""
+    if target.is_crs84:
+        return events_features_json(frame)
+    x, y = _coordinates(frame, target)
+    return events_features_json(frame.assign(x=x, y=y), metric=True)
+
+
 def features_in_crs(frame: pd.DataFrame, target: OgcCrs) -> list[dict[str, Any]]:
     """Event features in ``target``: stored x/y where stored in it, else transformed."""
     if target.is_crs84:
@@ -137,13 +146,16 @@ class EventLayerProvider:
         # one row more than asked says whether a next page exists without another count
         if after is not None:
             frame = caller.store.feature_events(replace(f, after_id=after),
-                                                limit=query.limit + 1)
+                                                limit=query.limit + 1, parse_attributes=False)
         else:
-            frame = caller.store.feature_events(f, limit=query.limit + 1, offset=query.offset)
+            frame = caller.store.feature_events(f, limit=query.limit + 1, offset=query.offset,
+                                                parse_attributes=False)
         more = len(frame) > query.limit
         frame = frame.iloc[:query.limit]
-        features = features_in_crs(frame, query.crs)
-        audit_sensitive(caller, features)
+        if not frame.empty:
+            sensitive = sorted(set(frame.loc[frame["sensitivity"] != "open", "layer"]))
+            audit_sensitive_layers(caller, sensitive, len(frame))
+        features = EncodedFeatures(features_json_in_crs(frame, query.crs), len(frame))
         return ItemsPage(features, total,
                          next_cursor=str(int(frame["id"].iloc[-1])) if more else None)
 

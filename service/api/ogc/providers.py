@@ -57,14 +57,30 @@ class ItemsQuery:
 
 
 @dataclass(frozen=True)
-class ItemsPage:
-    """GeoJSON features (already in the query's CRS) and how many match in all."""
+class EncodedFeatures:
+    """Features already written as one JSON array text (large pages of events)."""
 
-    features: list[dict[str, Any]]
+    text: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ItemsPage:
+    """GeoJSON features (already in the query's CRS) and how many match in all.
+
+    ``features`` may be :class:`EncodedFeatures`, sent as they are.
+    """
+
+    features: list[dict[str, Any]] | EncodedFeatures
     number_matched: int
     #: set by a provider that pages by keyset when more features follow: the ``next``
     #: link carries it as ``cursor`` instead of an offset
     next_cursor: str | None = None
+
+    @property
+    def number_returned(self) -> int:
+        f = self.features
+        return f.count if isinstance(f, EncodedFeatures) else len(f)
 
 
 class CollectionProvider(Protocol):

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 from starlette.datastructures import URL
 
@@ -36,6 +36,7 @@ from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from service.api.ogc.documents import (
     CONFORMANCE,
     collection_document,
+    items_body,
     items_document,
     landing_document,
     link,
@@ -50,6 +51,7 @@ from service.api.ogc.models import (
     OgcFeatureCollection,
     OgcLandingPage,
     OgcLink,
+    OgcQueryables,
 )
 from service.api.ogc.params import (
     CRS84,
@@ -193,7 +195,7 @@ def collection(request: Request, collection_id: str,
 
 @router.get("/collections/{collection_id}/queryables", name="ogc_queryables",
             summary="The properties the items can be filtered by (JSON Schema)",
-            response_class=SchemaJSONResponse)
+            response_class=SchemaJSONResponse, response_model=OgcQueryables)
 def queryables(request: Request, collection_id: str,
                caller: Caller = Depends(_caller)) -> SchemaJSONResponse:
     _prefix, provider, name = REGISTRY.resolve(collection_id)
@@ -225,7 +227,7 @@ def items(request: Request, collection_id: str,
                                    description=f"CRS of the response: {CRS84} (default) or "
                                                f"{EPSG_27700}"),
           f: str | None = Query(None, description="json (GeoJSON, the only encoding)"),
-          caller: Caller = Depends(_caller)) -> GeoJSONResponse:
+          caller: Caller = Depends(_caller)) -> Response:
     # the page goes out as built (items_document): validating every feature would only
     # cost time; the response model documents it
     _prefix, provider, name = REGISTRY.resolve(collection_id)
@@ -235,15 +237,16 @@ def items(request: Request, collection_id: str,
                         request.app.state.settings.page_size_max, cursor,
                         property_filters(request, filters))
     page = provider.items(caller, name, query)
-    return GeoJSONResponse(items_document(page, query, request.url),
-                           headers={"Content-Crs": query.crs.header})
+    return Response(items_body(items_document(page, query, request.url), page),
+                    media_type=GEOJSON, headers={"Content-Crs": query.crs.header})
 
 
 @router.get("/collections/{collection_id}/download", name="ogc_download",
             summary="Every feature of a collection as one GeoPackage or FlatGeobuf file",
             response_class=FileResponse,
-            responses={200: {"content": {fmt.media_type: {} for fmt in
-                                         DOWNLOAD_FORMATS.values()},
+            responses={200: {"content": {fmt.media_type: {"schema": {
+                                             "type": "string", "format": "binary"}}
+                                         for fmt in DOWNLOAD_FORMATS.values()},
                              "description": "the file"}})
 def download(request: Request, collection_id: str,
              f: str = Query(..., description="gpkg (GeoPackage) or fgb (FlatGeobuf)"),

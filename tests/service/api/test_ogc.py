@@ -735,3 +735,32 @@ def test_download_a_boundary_set_and_bad_formats(client: TestClient, keys, loade
     for bad in ({"f": "shp"}, {}, {"f": "gpkg", "limit": "5"}):
         r = client.get(f"{OGC}/collections/events-crime/download", headers=h, params=bad)
         assert r.status_code == 422, bad
+
+
+def test_encoded_pages_equal_the_feature_dicts() -> None:
+    """The column-built JSON of an event page is the JSON of :func:`events_features`, odd
+    strings and non-finite attribute numbers included."""
+    import json
+
+    from service.render.geojson import events_features, events_features_json
+
+    attrs = [{"Location": 'On or near "The" Street\\', "n": 1},
+             {"Context": float("nan"), "note": "tab\there é"}, {}]
+    frame = pd.DataFrame({
+        "id": [3, 9, 12], "layer": ["crime"] * 3,
+        "event_key": ["a", 'b"q', "c\n"], "source_id": ["1", "2", "3"],
+        "time": pd.to_datetime(["2019-01-01 10:00:00", "2019-02-01 00:00:00",
+                               "2019-03-04 05:06:07"]),
+        "time_precision": ["exact", "month", "day"], "location_precision": ["exact"] * 3,
+        "category": ["Drugs", "Drugs", None], "source": ["x"] * 3,
+        "sensitivity": ["open"] * 3, "h3": ["8b19422d012efff"] * 3,
+        "lon": [-1.5, -1.25, -1.1234567891234], "lat": [53.1, 53.2, 53.3],
+        "x": [400000.5, 400001.0, 400002.25], "y": [380000.0, 380001.0, 380002.0],
+    })
+    for metric in (False, True):
+        expected = events_features(frame.assign(attributes=attrs), metric=metric)
+        expected[1]["properties"]["attributes"]["Context"] = None
+        stored = [json.dumps(a, sort_keys=True) for a in attrs]  # as the store keeps them
+        got = json.loads(events_features_json(frame.assign(attributes=stored), metric=metric))
+        assert got == expected
+    assert events_features_json(frame.iloc[:0].assign(attributes=[])) == "[]"

@@ -45,6 +45,8 @@ def _typed(spec: dict[str, Any], media: str, schema: dict[str, Any]) -> bool:
     """A success schema that says something: a named model, a union of them, or a page."""
     if media.startswith("text/"):
         return schema.get("type") == "string"
+    if not media.endswith("json"):  # a file (GeoPackage, FlatGeobuf)
+        return schema == {"type": "string", "format": "binary"}
     if "$ref" in schema:
         return bool(_resolve(spec, schema).get("properties"))
     if "anyOf" in schema or "oneOf" in schema:
