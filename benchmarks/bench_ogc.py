@@ -106,6 +106,20 @@ def main() -> None:
                 dt = time.perf_counter() - t0
                 print(f"PAGE_SIZE={size or 'GDAL default'}: {dt:.1f} s, "
                       f"{count_features(target)} features")
+            # the bulk download read by ogr2ogr itself, streamed (one request)
+            for f in ("fgb",):  # a GeoPackage needs random access: download it whole
+                target = tmp / f"stream_{f}.gpkg"
+                source = (f"/vsicurl_streaming/{base}/v1/ogc/collections/events-crime/"
+                          f"download?f={f}")
+                t0 = time.perf_counter()
+                done = subprocess.run(["ogr2ogr", "-f", "GPKG", str(target), source],
+                                      env=gdal_env, timeout=args.timeout, capture_output=True,
+                                      text=True)
+                if done.returncode != 0:
+                    print(f"ogr2ogr of download?f={f}: failed ({done.stderr.strip()[-200:]})")
+                    continue
+                print(f"ogr2ogr of download?f={f} (/vsicurl_streaming/): "
+                      f"{time.perf_counter() - t0:.1f} s, {count_features(target)} features")
             bulk = tmp / "bulk.gpkg"
             t0 = time.perf_counter()
             req = urllib.request.Request(

@@ -63,7 +63,7 @@ def _json_column(values: Any) -> list[str]:
     return list(encoded[codes])
 
 
-def _attributes_json(texts: Any) -> list[str]:
+def attributes_json(texts: Any) -> list[str]:
     """Stored attribute JSON texts as they are; a text with a non-finite number (which
     JSON lacks) is parsed and written again with nulls."""
     out = np.asarray(texts, dtype=object).copy()
@@ -92,7 +92,7 @@ def events_features_json(frame: pd.DataFrame, *, metric: bool = False) -> str:
     columns = [frame["id"].to_numpy(dtype=np.int64).tolist(), xs.tolist(), ys.tolist(),
                *(_json_column(frame[c].to_numpy()) for c in names),
                pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%S").tolist(),
-               _attributes_json(frame["attributes"].to_numpy())]
+               attributes_json(frame["attributes"].to_numpy())]
     # %r of a float is what json writes for it; the rest arrive encoded
     template = ('{"type":"Feature","id":%d,"geometry":{"type":"Point","coordinates":[%r,%r]},'
                 '"properties":{' + "".join(f'"{c}":%s,' for c in names)

@@ -49,5 +49,9 @@ def features_table(features: list[dict[str, Any]], query: ItemsQuery) -> gpd.Geo
 
 def write_table(table: gpd.GeoDataFrame, path: str, fmt: FileFormat, *, layer: str) -> None:
     """Write ``table`` as one layer of a new file at ``path`` (GDAL through pyogrio)."""
-    # pyogrio promotes mixed Polygon/MultiPolygon to Multi where the format needs it
-    pyogrio.write_dataframe(table, path, driver=fmt.driver, layer=layer)
+    # pyogrio promotes mixed Polygon/MultiPolygon to Multi where the format needs it.
+    # No FlatGeobuf spatial index: building it sorts every feature (twice the writing
+    # time) and a file read whole, or streamed, never uses it
+    options = {"SPATIAL_INDEX": "NO"} if fmt.driver == "FlatGeobuf" else {}
+    pyogrio.write_dataframe(table, path, driver=fmt.driver, layer=layer,
+                            layer_options=options)

@@ -21,7 +21,12 @@ from service.api.ogc.providers import (
     audit_sensitive,
     audit_sensitive_layers,
 )
-from service.render.geojson import EVENT_PROPERTIES, events_features, events_features_json
+from service.render.geojson import (
+    EVENT_PROPERTIES,
+    attributes_json,
+    events_features,
+    events_features_json,
+)
 from service.store import FeatureFilter, Store
 from spatial.disclosure import may_see_points
 from spatial.errors import NotFoundError, ParameterError, PermissionDeniedError
@@ -82,8 +87,11 @@ def event_table(frame: pd.DataFrame, target: OgcCrs) -> gpd.GeoDataFrame:
             table["time"] = pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%S")
         elif column in frame:
             table[column] = frame[column].astype(str).to_numpy()
-    table["attributes"] = [json.dumps(a, sort_keys=True, default=str)
-                           for a in frame["attributes"]]
+    # the stored JSON text as it is (a dict, if parsed, is written again)
+    table["attributes"] = (
+        [json.dumps(a, sort_keys=True, default=str) for a in frame["attributes"]]
+        if len(frame) and isinstance(frame["attributes"].iloc[0], dict)
+        else attributes_json(frame["attributes"].to_numpy()))
     return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y),
                             crs=f"EPSG:{target.epsg}" if not target.is_crs84 else "OGC:CRS84")
 
@@ -163,7 +171,8 @@ class EventLayerProvider:
         """Every matching event (bulk download), under the same disclosure rule and audit
         as a page."""
         self._check(caller, name)
-        frame = caller.store.feature_events(self._filter(caller, name, query))
+        frame = caller.store.feature_events(self._filter(caller, name, query),
+                                            parse_attributes=False)
         if not frame.empty:
             sensitive = sorted(set(frame.loc[frame["sensitivity"] != "open", "layer"]))
             audit_sensitive_layers(caller, sensitive, len(frame))

@@ -64,7 +64,7 @@ def ogr2ogr(source: str, layer: str, target: Path, key: str, *,
     sent from a header file (the way that works with GDAL 3.6 and 3.12), and read it."""
     headers = target.with_suffix(".headers")
     headers.write_text(f"X-API-Key: {key}\n")
-    cmd = ["ogr2ogr", "-f", "GPKG", str(target), source, layer]
+    cmd = ["ogr2ogr", "-f", "GPKG", str(target), source, *([layer] if layer else [])]
     if page_size:
         cmd[4:4] = ["-oo", f"PAGE_SIZE={page_size}"]
     env = {**os.environ, "GDAL_HTTP_HEADER_FILE": str(headers)}

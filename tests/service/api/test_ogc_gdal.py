@@ -58,3 +58,13 @@ def test_ogr2ogr_is_refused_a_restricted_layer_without_the_role(served,
     partner = store.create_key("partner", "gdal partner")
     with pytest.raises(AssertionError, match="403|forbidden|not found|not exist|Couldn't"):
         ogr2ogr(f"OAPIF:{url}/v1/ogc", "events-ambulance", tmp_path / "amb.gpkg", partner)
+
+
+def test_ogr2ogr_streams_the_flatgeobuf_download(served, tmp_path: Path) -> None:
+    url, key, store = served
+    expected = store.query_events(EventFilter(layers=("crime",), categories=("Drugs",)))
+    source = (f"/vsicurl_streaming/{url}/v1/ogc/collections/events-crime/download"
+              "?f=fgb&category=drugs")
+    got = ogr2ogr(source, "", tmp_path / "drugs_bulk.gpkg", key)
+    assert len(got) == len(expected) > 0
+    assert sorted(got["event_key"]) == sorted(expected["event_key"])
