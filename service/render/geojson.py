@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,7 @@ def events_features(frame: pd.DataFrame, *, metric: bool = False) -> list[dict[s
 #: Characters a JSON string must escape (``ensure_ascii=False``): the quote, the
 #: backslash and control characters.
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+_ESCAPE = re.compile(_NEEDS_ESCAPE)
 
 
 def _json_column(values: Any) -> list[str]:
@@ -54,8 +56,11 @@ def _json_column(values: Any) -> list[str]:
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     uniq = pd.Series(uniques, dtype=object)
     is_str = uniq.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-    plain = is_str & ~uniq.where(is_str, "").str.contains(_NEEDS_ESCAPE, regex=True).to_numpy(
-        dtype=bool)
+    strings = uniq.where(is_str, "")
+    if _ESCAPE.search("".join(strings)) is None:  # the usual case: one scan of the text
+        plain = is_str
+    else:
+        plain = is_str & ~strings.str.contains(_NEEDS_ESCAPE, regex=True).to_numpy(dtype=bool)
     encoded = np.empty(len(uniq), dtype=object)
     encoded[plain] = '"' + uniq[plain].to_numpy(dtype=object) + '"'
     encoded[~plain] = [json.dumps(_clean(u), ensure_ascii=False, allow_nan=False)
