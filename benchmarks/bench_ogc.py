@@ -80,10 +80,12 @@ class Clock:
     def __exit__(self, *exc: object) -> None:
         r = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.wall = time.perf_counter() - self.t0
-        self.cpu = cpu_seconds(self.pid) - self.s0 + r.ru_utime + r.ru_stime - self.c0
+        self.server = cpu_seconds(self.pid) - self.s0
+        self.client = r.ru_utime + r.ru_stime - self.c0
 
     def __str__(self) -> str:
-        return f"{self.wall:.1f} s wall, {self.cpu:.1f} s CPU (server + ogr2ogr)"
+        return (f"{self.wall:.1f} s wall, {self.server + self.client:.1f} s CPU "
+                f"(server {self.server:.1f} + ogr2ogr {self.client:.1f})")
 
 
 def count_features(path: Path) -> int:
