@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,67 @@ def events_features(frame: pd.DataFrame, *, metric: bool = False) -> list[dict[s
                       "geometry": {"type": "Point", "coordinates": [float(xs[i]), float(ys[i])]},
                       "properties": props})
     return feats
+
+
+#: Characters a JSON string must escape (``ensure_ascii=False``): the quote, the
+#: backslash and control characters.
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+_ESCAPE = re.compile(_NEEDS_ESCAPE)
+
+
+def _json_column(values: Any) -> list[str]:
+    """Each value JSON-encoded (as :func:`events_features` would give it); repeated values
+    (layers, categories) are encoded once, plain strings by quoting alone."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    uniq = pd.Series(uniques, dtype=object)
+    is_str = uniq.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    strings = uniq.where(is_str, "")
+    if _ESCAPE.search("".join(strings)) is None:  # the usual case: one scan of the text
+        plain = is_str
+    else:
+        plain = is_str & ~strings.str.contains(_NEEDS_ESCAPE, regex=True).to_numpy(dtype=bool)
+    encoded = np.empty(len(uniq), dtype=object)
+    encoded[plain] = '"' + uniq[plain].to_numpy(dtype=object) + '"'
+    encoded[~plain] = [json.dumps(_clean(u), ensure_ascii=False, allow_nan=False)
+                       for u in uniq[~plain]]
+    return list(encoded[codes])
+
+
+def attributes_json(texts: Any) -> list[str]:
+    """Stored attribute JSON texts as they are; a text with a non-finite number (which
+    JSON lacks) is parsed and written again with nulls."""
+    out = np.asarray(texts, dtype=object).copy()
+    odd = pd.Series(out, dtype=object).str.contains("NaN|Infinity", regex=True).to_numpy()
+    for i in np.flatnonzero(odd):
+        parsed = json.loads(out[i])
+        out[i] = json.dumps({k: _clean(v) for k, v in parsed.items()}, sort_keys=True,
+                            ensure_ascii=False, allow_nan=False, default=str)
+    return list(out)
+
+
+def events_features_json(frame: pd.DataFrame, *, metric: bool = False) -> str:
+    """:func:`events_features` as one JSON array text, built column by column.
+
+    ``frame["attributes"]`` holds the stored JSON texts (not parsed): a page of
+    thousands of events is written from one row template, without a dict per event,
+    several times faster.
+    """
+    if frame.empty:
+        return "[]"
+    xs = frame["x" if metric else "lon"].to_numpy(dtype=float)
+    ys = frame["y" if metric else "lat"].to_numpy(dtype=float)
+    if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+        raise ValueError("an event has a non-finite coordinate")
+    names = [c for c in EVENT_PROPERTIES if c != "time" and c in frame]
+    columns = [frame["id"].to_numpy(dtype=np.int64).tolist(), xs.tolist(), ys.tolist(),
+               *(_json_column(frame[c].to_numpy()) for c in names),
+               pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%S").tolist(),
+               attributes_json(frame["attributes"].to_numpy())]
+    # %r of a float is what json writes for it; the rest arrive encoded
+    template = ('{"type":"Feature","id":%d,"geometry":{"type":"Point","coordinates":[%r,%r]},'
+                '"properties":{' + "".join(f'"{c}":%s,' for c in names)
+                + '"time":"%s","attributes":%s}}')
+    return "[" + ",".join(map(template.__mod__, zip(*columns, strict=True))) + "]"
 
 
 #: Decimal places of output coordinates: 6 is 0.1 m in degrees (RFC 7946 advice), and

@@ -185,17 +185,21 @@ class EventsRepository(BoundariesRepository):
     # ----------------------------------------------------------------- reading
     def _select_events(self, cond: Sequence[sa.ColumnElement[bool]], *,
                        limit: int | None = None, offset: int = 0,
-                       columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """Events matching ``cond``, ordered by id, as a frame (``attributes`` parsed)."""
+                       columns: Sequence[str] | None = None,
+                       parse_attributes: bool = True) -> pd.DataFrame:
+        """Events matching ``cond``, ordered by id, as a frame (``attributes`` parsed, or
+        left as their stored JSON text)."""
         cols = [events.c.id] + [events.c[c] for c in (columns or [*EVENT_COLUMNS, "h3"])]
         q = sa.select(*cols).where(*cond).order_by(events.c.id)
         if limit is not None:
-            q = q.limit(limit).offset(offset)
+            q = q.limit(limit)
+        if offset:
+            q = q.offset(offset)
         with self.engine.connect() as conn:
             # plain tuples: pandas is several times slower on SQLAlchemy Row objects
             rows = [tuple(r) for r in conn.execute(q)]
         frame = pd.DataFrame(rows, columns=[c.name for c in cols])
-        if "attributes" in frame:
+        if "attributes" in frame and parse_attributes:
             frame["attributes"] = [json.loads(a) for a in frame["attributes"]]
         if "time" in frame:
             frame["time"] = pd.to_datetime(frame["time"])

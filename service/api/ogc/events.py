@@ -2,41 +2,104 @@
 
 from __future__ import annotations
 
+import difflib
+import json
+from dataclasses import replace
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from service.api.ogc.params import BBox, OgcCrs
 from service.api.ogc.providers import (
     Caller,
     CollectionMeta,
+    EncodedFeatures,
     ItemsPage,
     ItemsQuery,
     audit_sensitive,
+    audit_sensitive_layers,
 )
-from service.render.geojson import events_features
-from service.store import FeatureFilter
+from service.render.geojson import (
+    EVENT_PROPERTIES,
+    attributes_json,
+    events_features,
+    events_features_json,
+)
+from service.store import FeatureFilter, Store
 from spatial.disclosure import may_see_points
-from spatial.errors import NotFoundError, PermissionDeniedError
+from spatial.errors import NotFoundError, ParameterError, PermissionDeniedError
 from spatial.place import crs
 from spatial.timewindow import TimeWindow
 
 
-def feature_filter(layer: str, window: TimeWindow, bbox: BBox | None) -> FeatureFilter:
-    """Rows of ``layer`` in ``window`` whose point lies in ``bbox``: a projected box is
-    matched exactly on the stored x/y, after a lon/lat pre-selection by its envelope."""
+def feature_filter(layer: str, window: TimeWindow, bbox: BBox | None,
+                   categories: tuple[str, ...] = ()) -> FeatureFilter:
+    """Rows of ``layer`` in ``window`` (of ``categories``, if any) whose point lies in
+    ``bbox``: a projected box is matched exactly on the stored x/y, after a lon/lat
+    pre-selection by its envelope."""
     if bbox is None:
-        return FeatureFilter(layer, window.start, window.end)
+        return FeatureFilter(layer, window.start, window.end, categories=categories)
     projected = not bbox.crs.is_crs84
     return FeatureFilter(layer, window.start, window.end, envelope=bbox.crs84_envelope(),
                          box=bbox.coords if projected else None,
-                         box_epsg=bbox.crs.epsg if projected else None)
+                         box_epsg=bbox.crs.epsg if projected else None,
+                         categories=categories)
 
 
-def features_in_crs(frame: pd.DataFrame, target: OgcCrs) -> list[dict[str, Any]]:
-    """Event features in ``target``: stored x/y where stored in it, else transformed."""
+def parse_cursor(cursor: str | None) -> int | None:
+    """The last id of the previous page, from a ``next`` link's ``cursor``."""
+    if cursor is None:
+        return None
+    try:
+        after = int(cursor)
+    except ValueError:
+        after = -1
+    if after < 0 or after > 2**62:
+        raise ParameterError("cursor", f"{cursor[:40]!r} is not a cursor of this collection; "
+                                       "follow the next link of the previous page")
+    return after
+
+
+def resolve_category(store: Store, layer: str, value: str) -> str:
+    """The stored spelling of ``value`` (matched ignoring case); a value the layer does not
+    have is an error with suggestions, never an empty page mistaken for none."""
+    known = store.layer_category_names(layer)
+    if value in known:
+        return value
+    folded = {k.casefold(): k for k in known}
+    if value.casefold() in folded:
+        return folded[value.casefold()]
+    near = difflib.get_close_matches(value.casefold(), list(folded), n=3, cutoff=0.5)
+    hint = (f"; did you mean {', '.join(repr(folded[n]) for n in near)}?" if near
+            else f"; known: {', '.join(known)}")
+    raise ParameterError("category", f"layer {layer!r} has no category {value!r}{hint}")
+
+
+def event_table(frame: pd.DataFrame, target: OgcCrs) -> gpd.GeoDataFrame:
+    """Events as a GeoDataFrame in ``target`` for a file: the feature properties as
+    columns (``attributes`` as JSON text, ``time`` as ISO text)."""
+    x, y = _coordinates(frame, target)
+    table = pd.DataFrame({"id": frame["id"].to_numpy(dtype=np.int64)})
+    for column in EVENT_PROPERTIES:
+        if column == "time":
+            table["time"] = pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%S")
+        elif column in frame:
+            table[column] = frame[column].astype(str).to_numpy()
+    # the stored JSON text as it is (a dict, if parsed, is written again)
+    table["attributes"] = (
+        [json.dumps(a, sort_keys=True, default=str) for a in frame["attributes"]]
+        if len(frame) and isinstance(frame["attributes"].iloc[0], dict)
+        else attributes_json(frame["attributes"].to_numpy()))
+    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y),
+                            crs=f"EPSG:{target.epsg}" if not target.is_crs84 else "OGC:CRS84")
+
+
+def _coordinates(frame: pd.DataFrame, target: OgcCrs) -> tuple[np.ndarray, np.ndarray]:
+    """x, y in ``target``: the stored x/y where stored in it, else transformed."""
     if target.is_crs84:
-        return events_features(frame)
+        return frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
     x = frame["x"].to_numpy(dtype=float).copy()
     y = frame["y"].to_numpy(dtype=float).copy()
     other = frame["crs_epsg"].to_numpy() != target.epsg
@@ -44,6 +107,22 @@ def features_in_crs(frame: pd.DataFrame, target: OgcCrs) -> list[dict[str, Any]]
         x[other], y[other] = crs.to_metric(frame["lon"].to_numpy(dtype=float)[other],
                                            frame["lat"].to_numpy(dtype=float)[other],
                                            target.epsg)
+    return x, y
+
+
+def features_json_in_crs(frame: pd.DataFrame, target: OgcCrs) -> str:
+    """As :func:`features_in_crs`, one JSON array text; ``attributes`` as stored (text)."""
+    if target.is_crs84:
+        return events_features_json(frame)
+    x, y = _coordinates(frame, target)
+    return events_features_json(frame.assign(x=x, y=y), metric=True)
+
+
+def features_in_crs(frame: pd.DataFrame, target: OgcCrs) -> list[dict[str, Any]]:
+    """Event features in ``target``: stored x/y where stored in it, else transformed."""
+    if target.is_crs84:
+        return events_features(frame)
+    x, y = _coordinates(frame, target)
     return events_features(frame.assign(x=x, y=y), metric=True)
 
 
@@ -57,14 +136,53 @@ class EventLayerProvider:
         self._check(caller, name)
         return self._metas(caller, name)[0]
 
-    def items(self, caller: Caller, name: str, query: ItemsQuery) -> ItemsPage:
+    def queryables(self, caller: Caller, name: str) -> dict[str, dict[str, Any]]:
         self._check(caller, name)
-        f = feature_filter(name, query.window, query.bbox)
+        return {"category": {
+            "type": "string", "title": "Category",
+            "description": "the event's category (police.uk crime type); matched ignoring "
+                           "case",
+            "enum": caller.store.layer_category_names(name)}}
+
+    def items(self, caller: Caller, name: str, query: ItemsQuery) -> ItemsPage:
+        """One page by keyset: ``cursor`` (the last id served) if given, else ``offset``;
+        the next page's cursor whenever more follow."""
+        self._check(caller, name)
+        f = self._filter(caller, name, query)
+        after = parse_cursor(query.cursor)
         total = caller.store.count_feature_events(f)
-        frame = caller.store.feature_events(f, limit=query.limit, offset=query.offset)
-        features = features_in_crs(frame, query.crs)
-        audit_sensitive(caller, features)
-        return ItemsPage(features, total)
+        # one row more than asked says whether a next page exists without another count
+        if after is not None:
+            frame = caller.store.feature_events(replace(f, after_id=after),
+                                                limit=query.limit + 1, parse_attributes=False)
+        else:
+            frame = caller.store.feature_events(f, limit=query.limit + 1, offset=query.offset,
+                                                parse_attributes=False)
+        more = len(frame) > query.limit
+        frame = frame.iloc[:query.limit]
+        if not frame.empty:
+            sensitive = sorted(set(frame.loc[frame["sensitivity"] != "open", "layer"]))
+            audit_sensitive_layers(caller, sensitive, len(frame))
+        features = EncodedFeatures(features_json_in_crs(frame, query.crs), len(frame))
+        return ItemsPage(features, total,
+                         next_cursor=str(int(frame["id"].iloc[-1])) if more else None)
+
+    def table(self, caller: Caller, name: str, query: ItemsQuery) -> gpd.GeoDataFrame:
+        """Every matching event (bulk download), under the same disclosure rule and audit
+        as a page."""
+        self._check(caller, name)
+        frame = caller.store.feature_events(self._filter(caller, name, query),
+                                            parse_attributes=False)
+        if not frame.empty:
+            sensitive = sorted(set(frame.loc[frame["sensitivity"] != "open", "layer"]))
+            audit_sensitive_layers(caller, sensitive, len(frame))
+        return event_table(frame, query.crs)
+
+    @staticmethod
+    def _filter(caller: Caller, name: str, query: ItemsQuery) -> FeatureFilter:
+        value = query.properties.get("category")
+        categories = () if value is None else (resolve_category(caller.store, name, value),)
+        return feature_filter(name, query.window, query.bbox, categories)
 
     def item(self, caller: Caller, name: str, feature_id: str,
              target: OgcCrs) -> dict[str, Any]:

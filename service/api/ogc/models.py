@@ -81,3 +81,18 @@ class OgcFeatureCollection(BaseModel):
     numberReturned: int = Field(description="features on this page")
     timeStamp: str = Field(description="when the page was made, RFC 3339")
     links: list[OgcLink] = Field(description="self, and next/prev when there are more pages")
+
+
+class OgcQueryables(BaseModel):
+    """The properties items can be filtered by, as a JSON Schema (Features Part 3)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    schema_: str = Field(alias="$schema", description="the JSON Schema dialect")
+    id_: str = Field(alias="$id", description="this document's URL")
+    type: Literal["object"] = "object"
+    title: str
+    properties: dict[str, dict[str, Any]] = Field(
+        description="queryable name -> its JSON Schema (type, enum); each is also a query "
+                    "parameter of the items and the download")
+    additionalProperties: bool = False

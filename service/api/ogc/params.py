@@ -20,9 +20,41 @@ EPSG_27700 = "http://www.opengis.net/def/crs/EPSG/0/27700"
 
 #: Query parameters of the items requests; anything else is an error (OGC /req/core/
 #: query-param-unknown). ``f`` is accepted for clients that always send it.
-ITEMS_PARAMETERS = frozenset({"bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "f"})
+ITEMS_PARAMETERS = frozenset({"bbox", "bbox-crs", "datetime", "limit", "offset", "cursor", "crs",
+                              "f"})
+#: Query parameters of a bulk download (every matching feature, no paging).
+DOWNLOAD_PARAMETERS = frozenset({"bbox", "bbox-crs", "datetime", "crs", "f"})
 ITEM_PARAMETERS = frozenset({"crs", "f"})
 FORMATS = frozenset({"json", "geojson", GEOJSON})
+
+#: Features per page when the client names no limit. GDAL and QGIS name their own
+#: (GDAL's PAGE_SIZE open option); a client that does not gets pages large enough that
+#: the per-request overhead is small next to the features (benchmarks/RESULTS.md).
+DEFAULT_PAGE_SIZE = 1000
+SCHEMA_JSON = "application/schema+json"
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """A bulk download format: its GDAL driver, media type and file suffix."""
+
+    driver: str
+    media_type: str
+    suffix: str
+
+
+#: Bulk download formats by ``f`` value.
+DOWNLOAD_FORMATS = {
+    "gpkg": FileFormat("GPKG", "application/geopackage+sqlite3", ".gpkg"),
+    "fgb": FileFormat("FlatGeobuf", "application/flatgeobuf", ".fgb"),
+}
+
+
+def parse_download_format(f: str | None) -> FileFormat:
+    if f is None or f not in DOWNLOAD_FORMATS:
+        raise ParameterError("f", f"{f!r} is not a download format; use "
+                                  + " or ".join(DOWNLOAD_FORMATS))
+    return DOWNLOAD_FORMATS[f]
 
 
 @dataclass(frozen=True)

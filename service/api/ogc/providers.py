@@ -9,7 +9,7 @@ and add it to that list.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -50,14 +50,37 @@ class ItemsQuery:
     limit: int
     offset: int
     crs: OgcCrs
+    #: the ``cursor`` of a ``next`` link (keyset paging), as the provider wrote it
+    cursor: str | None = None
+    #: property filters, by queryable name (only names the provider's queryables list)
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EncodedFeatures:
+    """Features already written as one JSON array text (large pages of events)."""
+
+    text: str
+    count: int
 
 
 @dataclass(frozen=True)
 class ItemsPage:
-    """GeoJSON features (already in the query's CRS) and how many match in all."""
+    """GeoJSON features (already in the query's CRS) and how many match in all.
 
-    features: list[dict[str, Any]]
+    ``features`` may be :class:`EncodedFeatures`, sent as they are.
+    """
+
+    features: list[dict[str, Any]] | EncodedFeatures
     number_matched: int
+    #: set by a provider that pages by keyset when more features follow: the ``next``
+    #: link carries it as ``cursor`` instead of an offset
+    next_cursor: str | None = None
+
+    @property
+    def number_returned(self) -> int:
+        f = self.features
+        return f.count if isinstance(f, EncodedFeatures) else len(f)
 
 
 class CollectionProvider(Protocol):
@@ -76,14 +99,24 @@ class CollectionProvider(Protocol):
     def item(self, caller: Caller, name: str, feature_id: str,
              target: OgcCrs) -> dict[str, Any]: ...
 
+    # Optional, looked up with getattr by the router:
+    #   queryables(caller, name) -> {property: JSON Schema}: property filters it applies;
+    #   table(caller, name, query) -> GeoDataFrame: every matching feature at once (bulk
+    #   download; without it the router asks items() for all features).
+
 
 def audit_sensitive(caller: Caller, features: Sequence[dict[str, Any]]) -> None:
     """Audit a read that returned events of non-open layers (as ``/v1/events`` does)."""
     sensitive = sorted({f["properties"]["layer"] for f in features
                         if f["properties"].get("sensitivity", "open") != "open"})
+    audit_sensitive_layers(caller, sensitive, len(features))
+
+
+def audit_sensitive_layers(caller: Caller, sensitive: Sequence[str], count: int) -> None:
+    """Audit a read of ``count`` events of the non-open layers ``sensitive`` (if any)."""
     if sensitive:
         caller.store.audit(None, caller.who.actor, "read_points",
-                           {"layers": sensitive, "count": len(features), "query": caller.url,
+                           {"layers": list(sensitive), "count": count, "query": caller.url,
                             "via": "ogc"})
 
 

@@ -21,8 +21,14 @@ collection id being ``<prefix>-<name>``; the documents and their response models
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.background import BackgroundTask
 from starlette.datastructures import URL
 
 from service.api.auth import Principal, get_store, principal
@@ -30,10 +36,13 @@ from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from service.api.ogc.documents import (
     CONFORMANCE,
     collection_document,
+    items_body,
     items_document,
     landing_document,
     link,
+    queryables_document,
 )
+from service.api.ogc.download import collection_table, write_table
 from service.api.ogc.models import (
     OgcCollection,
     OgcCollections,
@@ -42,31 +51,65 @@ from service.api.ogc.models import (
     OgcFeatureCollection,
     OgcLandingPage,
     OgcLink,
+    OgcQueryables,
 )
 from service.api.ogc.params import (
     CRS84,
+    DEFAULT_PAGE_SIZE,
+    DOWNLOAD_FORMATS,
+    DOWNLOAD_PARAMETERS,
     EPSG_27700,
     GEOJSON,
     ITEM_PARAMETERS,
     ITEMS_PARAMETERS,
     JSON,
+    SCHEMA_JSON,
     check_parameters,
     parse_bbox,
     parse_crs,
+    parse_download_format,
 )
-from service.api.ogc.providers import Caller, ItemsQuery
+from service.api.ogc.providers import Caller, CollectionMeta, CollectionProvider, ItemsQuery
 from service.api.ogc.registry import REGISTRY
+from service.settings import Settings
 from service.store import Store
+from spatial.errors import ParameterError
 from spatial.timewindow import parse_interval
 
 # --------------------------------------------------------------------------- parameters
 
 def items_query(bbox: str | None, bbox_crs: str | None, datetime_: str | None, limit: int,
-                offset: int, crs_: str | None, limit_max: int) -> ItemsQuery:
+                offset: int, crs_: str | None, limit_max: int, cursor: str | None = None,
+                properties: dict[str, str] | None = None) -> ItemsQuery:
     """Parse the items parameters; ``limit`` above the maximum is served as the maximum."""
     return ItemsQuery(bbox=parse_bbox(bbox, parse_crs(bbox_crs, "bbox-crs")),
                       window=parse_interval(datetime_), limit=min(limit, limit_max),
-                      offset=offset, crs=parse_crs(crs_, "crs"))
+                      offset=offset, crs=parse_crs(crs_, "crs"), cursor=cursor,
+                      properties=properties or {})
+
+
+def provider_queryables(provider: CollectionProvider, caller: Caller,
+                        name: str) -> dict[str, dict[str, Any]]:
+    """The property filters ``provider`` applies to collection ``name`` (none if it has
+    no ``queryables``); raises as ``describe`` does for an unknown or forbidden name."""
+    found = getattr(provider, "queryables", None)
+    if found is None:
+        provider.describe(caller, name)
+        return {}
+    return dict(found(caller, name))
+
+
+def property_filters(request: Request, queryables: dict[str, dict[str, Any]]
+                     ) -> dict[str, str]:
+    """The queryables given as query parameters (each once)."""
+    out = {}
+    for key in queryables:
+        values = request.query_params.getlist(key)
+        if len(values) > 1:
+            raise ParameterError(key, "give one value")
+        if values:
+            out[key] = values[0]
+    return out
 
 
 # --------------------------------------------------------------------------- routes
@@ -74,6 +117,19 @@ def items_query(bbox: str | None, bbox_crs: str | None, datetime_: str | None, l
 class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
 
+
+class SchemaJSONResponse(JSONResponse):
+    media_type = SCHEMA_JSON
+
+
+#: The limit's maximum in the API description: the default of the setting page_size_max
+#: (a server run with another maximum still pages correctly, by its next links).
+PAGE_SIZE_MAX_ADVERTISED = Settings.model_fields["page_size_max"].default
+
+# declared (not only read from the queryables) so that the API description lists it:
+# GDAL then sends an attribute filter such as -where "category = 'Drugs'" to the server
+CATEGORY_DOC = ("event layers: only events of this category (a queryable; matched ignoring "
+                "case; a category the layer lacks is an error)")
 
 router = APIRouter(prefix="/v1/ogc", tags=["ogc"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
@@ -87,6 +143,14 @@ def _caller(request: Request, store: Store = Depends(get_store),
 def _collection_urls(request: Request, collection_id: str) -> tuple[URL, URL]:
     return (request.url_for("ogc_collection", collection_id=collection_id),
             request.url_for("ogc_items", collection_id=collection_id))
+
+
+def _collection_document(request: Request, collection_id: str,
+                         meta: CollectionMeta) -> OgcCollection:
+    return collection_document(
+        collection_id, meta, *_collection_urls(request, collection_id),
+        queryables_url=request.url_for("ogc_queryables", collection_id=collection_id),
+        download_url=request.url_for("ogc_download", collection_id=collection_id))
 
 
 @router.get("", summary="OGC API - Features landing page", name="ogc_landing",
@@ -112,8 +176,7 @@ def conformance(_who: Principal = Depends(principal)) -> OgcConformance:
             name="ogc_collections", response_model=OgcCollections,
             response_model_exclude_none=True)
 def collections(request: Request, caller: Caller = Depends(_caller)) -> OgcCollections:
-    docs = [collection_document(f"{prefix}-{meta.name}", meta,
-                                *_collection_urls(request, f"{prefix}-{meta.name}"))
+    docs = [_collection_document(request, f"{prefix}-{meta.name}", meta)
             for prefix, provider in REGISTRY
             for meta in provider.list_collections(caller)]
     return OgcCollections(links=[OgcLink(**link("self", request.url, JSON, "This document"))],
@@ -127,7 +190,17 @@ def collection(request: Request, collection_id: str,
                caller: Caller = Depends(_caller)) -> OgcCollection:
     _prefix, provider, name = REGISTRY.resolve(collection_id)
     meta = provider.describe(caller, name)
-    return collection_document(collection_id, meta, *_collection_urls(request, collection_id))
+    return _collection_document(request, collection_id, meta)
+
+
+@router.get("/collections/{collection_id}/queryables", name="ogc_queryables",
+            summary="The properties the items can be filtered by (JSON Schema)",
+            response_class=SchemaJSONResponse, response_model=OgcQueryables)
+def queryables(request: Request, collection_id: str,
+               caller: Caller = Depends(_caller)) -> SchemaJSONResponse:
+    _prefix, provider, name = REGISTRY.resolve(collection_id)
+    props = provider_queryables(provider, caller, name)
+    return SchemaJSONResponse(queryables_document(collection_id, props, request.url))
 
 
 @router.get("/collections/{collection_id}/items", name="ogc_items",
@@ -140,23 +213,70 @@ def items(request: Request, collection_id: str,
                                                    f"{EPSG_27700}"),
           datetime_: str | None = Query(None, alias="datetime",
                                         description="instant or interval a/b, ../b, a/.."),
-          limit: int = Query(100, ge=1, description="features per page; above the server's "
-                                                    "maximum, the maximum"),
-          offset: int = Query(0, ge=0, le=2**62),
+          limit: int = Query(DEFAULT_PAGE_SIZE, ge=1,
+                             description="features per page; above the server's maximum "
+                                         "(setting page_size_max), the maximum",
+                             # GDAL 3.8+ pages by the advertised maximum
+                             json_schema_extra={"maximum": PAGE_SIZE_MAX_ADVERTISED}),
+          offset: int = Query(0, ge=0, le=2**62,
+                              description="features to skip; the next links use cursor"),
+          cursor: str | None = Query(None, description="where the page starts: the value "
+                                                        "a next link carries (keyset)"),
+          category: str | None = Query(None, description=CATEGORY_DOC),
           crs_: str | None = Query(None, alias="crs",
                                    description=f"CRS of the response: {CRS84} (default) or "
                                                f"{EPSG_27700}"),
           f: str | None = Query(None, description="json (GeoJSON, the only encoding)"),
-          caller: Caller = Depends(_caller)) -> GeoJSONResponse:
+          caller: Caller = Depends(_caller)) -> Response:
     # the page goes out as built (items_document): validating every feature would only
     # cost time; the response model documents it
     _prefix, provider, name = REGISTRY.resolve(collection_id)
-    check_parameters(request.query_params.keys(), ITEMS_PARAMETERS, f)
+    filters = provider_queryables(provider, caller, name)
+    check_parameters(request.query_params.keys(), ITEMS_PARAMETERS | set(filters), f)
     query = items_query(bbox, bbox_crs, datetime_, limit, offset, crs_,
-                        request.app.state.settings.page_size_max)
+                        request.app.state.settings.page_size_max, cursor,
+                        property_filters(request, filters))
     page = provider.items(caller, name, query)
-    return GeoJSONResponse(items_document(page, query, request.url),
-                           headers={"Content-Crs": query.crs.header})
+    return Response(items_body(items_document(page, query, request.url), page),
+                    media_type=GEOJSON, headers={"Content-Crs": query.crs.header})
+
+
+@router.get("/collections/{collection_id}/download", name="ogc_download",
+            summary="Every feature of a collection as one GeoPackage or FlatGeobuf file",
+            response_class=FileResponse,
+            responses={200: {"content": {fmt.media_type: {"schema": {
+                                             "type": "string", "format": "binary"}}
+                                         for fmt in DOWNLOAD_FORMATS.values()},
+                             "description": "the file"}})
+def download(request: Request, collection_id: str,
+             f: str = Query(..., description="gpkg (GeoPackage) or fgb (FlatGeobuf)"),
+             bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
+             bbox_crs: str | None = Query(None, alias="bbox-crs"),
+             datetime_: str | None = Query(None, alias="datetime"),
+             category: str | None = Query(None, description=CATEGORY_DOC),
+             crs_: str | None = Query(None, alias="crs",
+                                      description=f"{CRS84} (default) or {EPSG_27700}"),
+             caller: Caller = Depends(_caller)) -> FileResponse:
+    """The items' features without paging, written by GDAL (pyogrio) to a temporary file
+    that is deleted once sent; the same filters, disclosure rule and audit as the items."""
+    _prefix, provider, name = REGISTRY.resolve(collection_id)
+    filters = provider_queryables(provider, caller, name)
+    check_parameters(request.query_params.keys(), DOWNLOAD_PARAMETERS | set(filters), None)
+    fmt = parse_download_format(f)
+    query = items_query(bbox, bbox_crs, datetime_, 2**62, 0, crs_, 2**62, None,
+                        property_filters(request, filters))
+    table = collection_table(provider, caller, name, query)
+    fd, path = tempfile.mkstemp(suffix=fmt.suffix, prefix="remap-ogc-")
+    os.close(fd)
+    try:
+        os.unlink(path)  # GDAL creates the file itself
+        write_table(table, path, fmt, layer=collection_id)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
+    return FileResponse(path, media_type=fmt.media_type,
+                        filename=f"{collection_id}{fmt.suffix}",
+                        background=BackgroundTask(Path(path).unlink, missing_ok=True))
 
 
 @router.get("/collections/{collection_id}/items/{feature_id:path}", name="ogc_item",

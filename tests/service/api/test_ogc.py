@@ -236,11 +236,29 @@ def test_paging_returns_every_feature_exactly_once(client: TestClient, keys, loa
     assert len(ids) == len(set(ids)) == n
     assert set(ids) == set(stored(store, "crime").index)
     assert [p["numberReturned"] for p in pages] == [150] * (len(pages) - 1) + [n % 150 or 150]
-    assert "prev" not in rels(pages[0]["links"])
-    for i, p in enumerate(pages[1:], start=1):
-        prev = parse_qs(urlsplit(rels(p["links"])["prev"]["href"]).query)
-        assert prev["offset"] == [str((i - 1) * 150)]
+    # keyset: each next link carries the last id of its page, never an offset
+    for p in pages[:-1]:
+        nxt = parse_qs(urlsplit(rels(p["links"])["next"]["href"]).query)
+        assert nxt["cursor"] == [str(p["features"][-1]["id"])] and "offset" not in nxt
+        assert "prev" not in rels(p["links"])
     assert "next" not in rels(pages[-1]["links"])
+    assert ids == sorted(ids)
+
+    # offset still pages, and its next link moves on to the cursor
+    fc = get_items(client, h, "events-crime", limit=150, offset=300)
+    assert [f["id"] for f in fc["features"]] == ids[300:450]
+    links = rels(fc["links"])
+    assert parse_qs(urlsplit(links["prev"]["href"]).query)["offset"] == ["150"]
+    nxt = parse_qs(urlsplit(links["next"]["href"]).query)
+    assert nxt["cursor"] == [str(ids[449])] and "offset" not in nxt
+
+
+def test_a_bad_cursor_is_refused(client: TestClient, keys, loaded) -> None:
+    for bad in ("abc", "-5", "1" * 40):
+        r = client.get(f"{OGC}/collections/events-crime/items", headers=keys["analyst"],
+                       params={"cursor": bad})
+        assert r.status_code == 422, bad
+        assert r.json()["details"]["parameter"] == "cursor"
 
 
 def test_next_links_keep_the_query(client: TestClient, keys, loaded) -> None:
@@ -254,7 +272,8 @@ def test_next_links_keep_the_query(client: TestClient, keys, loaded) -> None:
     assert sum(p["numberReturned"] for p in pages) == matched
     nxt = parse_qs(urlsplit(rels(pages[0]["links"])["next"]["href"]).query)
     assert nxt["bbox"] == [params["bbox"]] and nxt["datetime"] == [params["datetime"]]
-    assert nxt["crs"] == [EPSG_27700] and nxt["limit"] == ["40"] and nxt["offset"] == ["40"]
+    assert nxt["crs"] == [EPSG_27700] and nxt["limit"] == ["40"]
+    assert nxt["cursor"] == [str(pages[0]["features"][-1]["id"])]
     for p in pages:
         for ft in p["features"]:
             assert 100_000 < ft["geometry"]["coordinates"][0] < 700_000
@@ -376,16 +395,20 @@ def test_limit_is_capped_at_the_page_size_maximum(store: Store, keys, loaded) ->
         fc = get_items(client, keys["analyst"], "events-crime", limit=1000)
         assert fc["numberReturned"] == 50
         nxt = parse_qs(urlsplit(rels(fc["links"])["next"]["href"]).query)
-        assert nxt["limit"] == ["50"] and nxt["offset"] == ["50"]
+        assert nxt["limit"] == ["50"] and nxt["cursor"] == [str(fc["features"][-1]["id"])]
         assert client.get(f"{OGC}/collections/events-crime/items", headers=keys["analyst"],
                           params={"limit": 0}).status_code == 422
 
 
 def test_unknown_parameters_and_formats_are_refused(client: TestClient, keys, loaded) -> None:
     h = keys["analyst"]
-    r = client.get(f"{OGC}/collections/events-crime/items", headers=h,
+    # category is a queryable of the event layers only
+    r = client.get(f"{OGC}/collections/boundaries-beats/items", headers=h,
                    params={"category": "Drugs"})
     assert r.status_code == 422 and r.json()["details"]["parameter"] == "category"
+    r = client.get(f"{OGC}/collections/events-crime/items", headers=h,
+                   params={"colour": "red"})
+    assert r.status_code == 422 and r.json()["details"]["parameter"] == "colour"
     r = client.get(f"{OGC}/collections/events-crime/items", headers=h, params={"f": "html"})
     assert r.status_code == 422 and r.json()["details"]["parameter"] == "f"
     assert client.get(f"{OGC}/collections/events-crime/items", headers=h,
@@ -541,3 +564,203 @@ def test_a_registered_provider_is_served(client: TestClient, keys) -> None:
         unregister_collection_provider("demo")
     assert client.get(f"{OGC}/collections/demo-square", headers=keys["partner"]
                       ).status_code == 404
+
+
+# --------------------------------------------------------------------------- property filters
+
+QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+
+
+def test_queryables_advertise_category(client: TestClient, keys, loaded: SyntheticTown) -> None:
+    h = keys["analyst"]
+    doc = client.get(f"{OGC}/collections/events-crime", headers=h).json()
+    href = rels(doc["links"])[QUERYABLES]["href"]
+    r = client.get(path_of(href), headers=h)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/schema+json")
+    schema = r.json()
+    assert schema["type"] == "object" and schema["$id"].endswith(
+        "/collections/events-crime/queryables")
+    assert set(schema["properties"]) == {"category"}
+    assert schema["properties"]["category"]["enum"] == sorted(
+        loaded.events["crime"]["category"].unique())
+    conf = client.get(f"{OGC}/conformance", headers=h).json()["conformsTo"]
+    assert ("http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters"
+            in conf)
+    # a boundary set has nothing to filter by; a forbidden layer's queryables are forbidden
+    beats = client.get(f"{OGC}/collections/boundaries-beats/queryables", headers=h).json()
+    assert beats["properties"] == {}
+    assert client.get(f"{OGC}/collections/events-ambulance/queryables",
+                      headers=keys["partner"]).status_code == 403
+    assert client.get(f"{OGC}/collections/events-nope/queryables",
+                      headers=h).status_code == 404
+
+
+def test_category_filter_returns_exactly_that_category(client: TestClient, keys, loaded,
+                                                       store: Store) -> None:
+    h = keys["partner"]
+    crime = stored(store, "crime")
+    drugs = set(crime.index[crime["category"] == "Drugs"])
+    assert 0 < len(drugs) < len(crime)
+    for spelling in ("Drugs", "drugs", "DRUGS"):
+        pages = list(walk_pages(client, h, "events-crime", category=spelling, limit=20))
+        got = [f["id"] for p in pages for f in p["features"]]
+        assert len(got) == len(set(got)) and set(got) == drugs, spelling
+        assert {p["numberMatched"] for p in pages} == {len(drugs)}
+        assert {f["properties"]["category"] for p in pages for f in p["features"]} == {"Drugs"}
+        # the filter travels in the next links
+        assert parse_qs(urlsplit(rels(pages[0]["links"])["next"]["href"]).query)[
+            "category"] == [spelling]
+    # with a window and a box too: the intersection
+    window = crime["time"].between(pd.Timestamp("2018-07-01"), pd.Timestamp("2019-01-01"),
+                                   inclusive="left")
+    box = crime["lon"].between(-1.46, -1.38) & crime["lat"].between(53.29, 53.35)
+    expected = set(crime.index[(crime["category"] == "Violence and sexual offences")
+                               & window & box])
+    assert expected
+    got = {f["id"] for p in walk_pages(
+        client, h, "events-crime", category="violence and sexual offences", limit=25,
+        datetime="2018-07-01/2018-12-31", bbox="-1.46,53.29,-1.38,53.35") for f in p["features"]}
+    assert got == expected
+
+
+def test_unknown_category_is_an_error_with_suggestions(client: TestClient, keys, loaded) -> None:
+    r = client.get(f"{OGC}/collections/events-crime/items", headers=keys["analyst"],
+                   params={"category": "Drug"})
+    assert r.status_code == 422
+    assert r.json()["details"]["parameter"] == "category"
+    assert "'Drugs'" in r.json()["message"]
+    r = client.get(f"{OGC}/collections/events-crime/items", headers=keys["analyst"],
+                   params=[("category", "Drugs"), ("category", "Burglary")])
+    assert r.status_code == 422 and r.json()["details"]["parameter"] == "category"
+
+
+def test_keyset_pages_cost_the_same_at_any_depth(client: TestClient, keys, loaded,
+                                                 store: Store) -> None:
+    """The deepest page is read from the primary key: its SQL has no OFFSET."""
+    import sqlalchemy as sa
+
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append((statement, parameters))
+
+    ids = sorted(stored(store, "crime").index)
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        fc = get_items(client, keys["partner"], "events-crime", limit=10,
+                       cursor=str(ids[-11]))
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+    assert [f["id"] for f in fc["features"]] == ids[-10:]
+    assert "next" not in rels(fc["links"])
+    reads = [(q, params) for q, params in seen if "FROM events" in q and "LIMIT" in q]
+    assert reads
+    for q, params in reads:
+        assert "events.id >" in q, q
+        if "OFFSET" in q:  # SQLite's dialect always writes one: it must skip nothing
+            offset = (params[-1] if isinstance(params, tuple | list)
+                      else params[q.split("OFFSET")[1].strip().split("(")[1].split(")")[0]])
+            assert offset == 0, (q, params)
+
+
+# --------------------------------------------------------------------------- bulk download
+
+def read_file(content: bytes, suffix: str, tmp_path: Path) -> Any:
+    import geopandas as gpd
+
+    path = tmp_path / f"download{suffix}"
+    path.write_bytes(content)
+    return gpd.read_file(path)
+
+
+@pytest.mark.parametrize(("f", "media"), [("gpkg", "application/geopackage+sqlite3"),
+                                          ("fgb", "application/flatgeobuf")])
+def test_download_a_layer(client: TestClient, keys, loaded, store: Store, tmp_path: Path,
+                          f: str, media: str) -> None:
+    h = keys["partner"]
+    doc = client.get(f"{OGC}/collections/events-crime", headers=h).json()
+    enclosures = {lk["type"]: lk["href"] for lk in doc["links"] if lk["rel"] == "enclosure"}
+    r = client.get(path_of(enclosures[media]), headers=h)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith(media)
+    assert f'filename="events-crime.{f}"' in r.headers["content-disposition"]
+    got = read_file(r.content, f".{f}", tmp_path).set_index("id")
+    rows = stored(store, "crime")
+    assert len(got) == len(rows) and set(got.index) == set(rows.index)
+    np.testing.assert_allclose(got.geometry.x, rows.loc[got.index, "lon"], atol=1e-12)
+    assert (got["category"] == rows.loc[got.index, "category"]).all()
+    assert (got["event_key"] == rows.loc[got.index, "event_key"]).all()
+
+    # the items' filters apply; crs=27700 gives the stored metres
+    r = client.get(f"{OGC}/collections/events-crime/download", headers=h,
+                   params={"f": f, "category": "drugs", "crs": EPSG_27700})
+    got = read_file(r.content, f".{f}", tmp_path).set_index("id")
+    drugs = rows[rows["category"] == "Drugs"]
+    assert set(got.index) == set(drugs.index)
+    assert got.crs.to_epsg() == 27700
+    np.testing.assert_allclose(got.geometry.x, drugs.loc[got.index, "x"], atol=1e-6)
+
+
+def test_download_follows_the_disclosure_rules(client: TestClient, keys, loaded,
+                                               store: Store, tmp_path: Path) -> None:
+    for layer in ("ambulance", "dealing_site"):
+        r = client.get(f"{OGC}/collections/events-{layer}/download", headers=keys["partner"],
+                       params={"f": "gpkg"})
+        assert r.status_code == 403 and "/v1/counts" in r.json()["message"]
+    before = len(store.audit_entries("read_points"))
+    r = client.get(f"{OGC}/collections/events-dealing_site/download", headers=keys["analyst"],
+                   params={"f": "fgb"})
+    assert r.status_code == 200
+    n = len(read_file(r.content, ".fgb", tmp_path))
+    assert n == len(loaded.events["dealing_site"])
+    entries = store.audit_entries("read_points")
+    assert len(entries) == before + 1
+    assert entries[-1]["detail"]["layers"] == ["dealing_site"]
+    assert entries[-1]["detail"]["count"] == n
+    assert "/download" in entries[-1]["detail"]["query"]
+    assert client.get(f"{OGC}/collections/events-crime/download",
+                      params={"f": "gpkg"}).status_code == 401
+
+
+def test_download_a_boundary_set_and_bad_formats(client: TestClient, keys, loaded,
+                                                 tmp_path: Path) -> None:
+    h = keys["partner"]
+    r = client.get(f"{OGC}/collections/boundaries-beats/download", headers=h,
+                   params={"f": "gpkg"})
+    assert r.status_code == 200
+    got = read_file(r.content, ".gpkg", tmp_path)
+    assert sorted(got["id"]) == sorted(loaded.beats["unit_id"])
+    assert set(got.geom_type) <= {"Polygon", "MultiPolygon"}
+    for bad in ({"f": "shp"}, {}, {"f": "gpkg", "limit": "5"}):
+        r = client.get(f"{OGC}/collections/events-crime/download", headers=h, params=bad)
+        assert r.status_code == 422, bad
+
+
+def test_encoded_pages_equal_the_feature_dicts() -> None:
+    """The column-built JSON of an event page is the JSON of :func:`events_features`, odd
+    strings and non-finite attribute numbers included."""
+    import json
+
+    from service.render.geojson import events_features, events_features_json
+
+    attrs = [{"Location": 'On or near "The" Street\\', "n": 1},
+             {"Context": float("nan"), "note": "tab\there é"}, {}]
+    frame = pd.DataFrame({
+        "id": [3, 9, 12], "layer": ["crime"] * 3,
+        "event_key": ["a", 'b"q', "c\n"], "source_id": ["1", "2", "3"],
+        "time": pd.to_datetime(["2019-01-01 10:00:00", "2019-02-01 00:00:00",
+                               "2019-03-04 05:06:07"]),
+        "time_precision": ["exact", "month", "day"], "location_precision": ["exact"] * 3,
+        "category": ["Drugs", "Drugs", None], "source": ["x"] * 3,
+        "sensitivity": ["open"] * 3, "h3": ["8b19422d012efff"] * 3,
+        "lon": [-1.5, -1.25, -1.1234567891234], "lat": [53.1, 53.2, 53.3],
+        "x": [400000.5, 400001.0, 400002.25], "y": [380000.0, 380001.0, 380002.0],
+    })
+    for metric in (False, True):
+        expected = events_features(frame.assign(attributes=attrs), metric=metric)
+        expected[1]["properties"]["attributes"]["Context"] = None
+        stored = [json.dumps(a, sort_keys=True) for a in attrs]  # as the store keeps them
+        got = json.loads(events_features_json(frame.assign(attributes=stored), metric=metric))
+        assert got == expected
+    assert events_features_json(frame.iloc[:0].assign(attributes=[])) == "[]"

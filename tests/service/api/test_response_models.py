@@ -45,7 +45,7 @@ def _typed(spec: dict[str, Any], media: str, schema: dict[str, Any]) -> bool:
     """A success schema that says something: a named model, a union of them, or a page."""
     if media.startswith("text/"):
         return schema.get("type") == "string"
-    if media.startswith("image/"):  # basemap tiles: bytes
+    if not media.endswith("json"):  # a file or an image: bytes (downloads, basemap tiles)
         return schema.get("type") == "string" and schema.get("format") == "binary"
     if "$ref" in schema:
         return bool(_resolve(spec, schema).get("properties"))
