@@ -15,6 +15,7 @@ from service.cli.common import (
     RoleChoice,
     analysis_options,
     cli_cost_check,
+    emit,
     handles_errors,
     json_option,
     open_store,
@@ -30,10 +31,30 @@ PAGE_BUILDERS = {"hotspot_map_html": ("service.render.hotspot_page", "hotspot_ma
                  "operation_map_html": ("service.render.operation_map", "operation_map_html"),
                  "operation_pack_html": ("service.render.operation_pack", "operation_pack_html")}
 OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+PDF = click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                   help="also print the pack to this PDF (A4) with headless Chromium")
+OP_LAYER = click.option("--layer", "map_layer", default=None,
+                        help="the operation layer mapped, e.g. crime/Drugs "
+                             "(default: the operation's first layer)")
+
+
+def _write_pdf(out: Path, pdf: Path | None, as_json: bool) -> None:
+    """Print the HTML written to ``out`` to ``pdf`` (when asked) and say where."""
+    if pdf is None:
+        return
+    from service.render.pdf import print_pdf
+
+    log.info("printing %s to PDF with headless Chromium", out)
+    t0 = time.perf_counter()
+    path = print_pdf(out, pdf)
+    size = path.stat().st_size
+    emit({"pdf": str(path), "bytes": size}, as_json,
+         lambda d: click.echo(f"pdf written: {path} ({size / 1e6:.1f} MB, "
+                              f"{time.perf_counter() - t0:.0f} s)"))
 
 
 def _analysis_page(kind: str, build_name: str, out: Path, role: str,
-                   as_json: bool, layer: str, categories: tuple[str, ...], start: str | None,
+                   as_json: bool, pdf: Path | None, layer: str, categories: tuple[str, ...], start: str | None,
                    end: str | None, unit: str, area: str | None, k: int,
                    permutations: int | None, seed: int | None, correction: str,
                    alpha: float) -> None:
@@ -54,6 +75,7 @@ def _analysis_page(kind: str, build_name: str, out: Path, role: str,
     page = _timed_page(f"{kind} ({layer}, {unit})", build, store, req,
                        opts, role=role)
     write_page(out, page, kind, as_json)
+    _write_pdf(out, pdf, as_json)
 
 
 def _page_builder(build_name: str) -> Callable[..., str]:
@@ -89,25 +111,33 @@ def _role(help_text: str | None = None) -> Callable[..., Any]:
 def _analysis_command(group: click.Group, name: str, kind: str, build_name: str, doc: str,
                       role_help: str) -> Callable[..., None]:
     """``remap map hotspots`` / ``remap pack area``: a page of one analysis request."""
-    def command(out: Path, role: str, as_json: bool, **request: Any) -> None:
-        _analysis_page(kind, build_name, out, role, as_json, **request)
+    def command(out: Path, role: str, as_json: bool, pdf: Path | None = None,
+                **request: Any) -> None:
+        _analysis_page(kind, build_name, out, role, as_json, pdf, **request)
 
     command.__doc__ = doc
-    return stack(group.command(name), analysis_options, OUT, _role(role_help),
-                 json_option, handles_errors)(command)  # type: ignore[no-any-return]
+    options = [analysis_options, OUT, _role(role_help), json_option, handles_errors]
+    if group is pack_group:
+        options.insert(2, PDF)
+    return stack(group.command(name), *options)(command)  # type: ignore[no-any-return]
 
 
 def _operation_command(group: click.Group, kind: str, build_name: str, doc: str,
                        role_help: str | None) -> Callable[..., None]:
     """``remap map operation`` / ``remap pack operation``: a page of one stored operation."""
-    def command(op_id: int, out: Path, role: str, as_json: bool) -> None:
+    def command(op_id: int, out: Path, role: str, as_json: bool, map_layer: str | None,
+                pdf: Path | None = None) -> None:
         page = _timed_page(f"operation {op_id} {kind}", _page_builder(build_name), open_store(), op_id,
-                           role=role, actor="cli")
+                           role=role, actor="cli", layer=map_layer)
         write_page(out, page, kind, as_json)
+        _write_pdf(out, pdf, as_json)
 
     command.__doc__ = doc
-    return stack(group.command("operation"), click.argument("op_id", type=int), OUT,
-                 _role(role_help), json_option, handles_errors)(command)  # type: ignore[no-any-return]
+    options = [click.argument("op_id", type=int), OUT, OP_LAYER, _role(role_help), json_option,
+               handles_errors]
+    if group is pack_group:
+        options.insert(2, PDF)
+    return stack(group.command("operation"), *options)(command)  # type: ignore[no-any-return]
 
 
 #: The page commands: (group, name, kind, page builder, help, ``--role`` help).

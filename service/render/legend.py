@@ -20,6 +20,7 @@ from service.render.html import macros
 from service.render.map_inputs import MapLayer
 from service.render.safe_html import script_json
 
+
 def add_legend(ctx: MapContext, group: folium.FeatureGroup, layer: MapLayer,
                body: Markup) -> None:
     """Add the layer's legend section (``body`` under the layer's name)."""
