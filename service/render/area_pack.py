@@ -62,15 +62,17 @@ def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
                if isinstance(f["properties"]["count"], int | float)]
     total = sum(numbers)
     top5 = sum(sorted(numbers, reverse=True)[:5])
-    n_hot = sum(1 for r in (hot.table.rows if hot is not None and hot.table else ()))
+    gi = next((la.data for la in layers if la.kind == "gi_bins"), None)
+    n_hot = (sum(1 for f in gi["features"] if f["properties"]["Gi_Bin"] > 0)
+             if gi is not None else None)
     key = Table(["measure", "value"], [
         ("units", len(feats)),
         ("events (units with a count shown)", total),
         ("units with no event", sum(1 for v in numbers if v == 0)),
         ("share of events in the 5 highest units",
          f"{100 * top5 / total:.0f} %" if total else "no events"),
-        ("significant hot spots listed (Gi*, FDR)", n_hot if hot is not None else
-         "not computed")])
+        ("hot spot units (Gi*, significant after correction)",
+         "not computed" if n_hot is None else n_hot)])
     bottom = (f"{what}: {total:,} events in {len(feats):,} units; highest: "
               + ", ".join(f"{label or unit} ({n})" for unit, label, n in top[:3]) + "."
               if feats else f"{what}: no unit in the area.")

@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from service.app.analysis import CountsRequest
 from service.app.demo import run_demo
+from service.app.hotspots import HotspotOptions
 from service.app.operation_demo import planted_definition
 from service.app.operations import create_operation, start_operation
+from service.render.area_pack import area_pack_html
 from service.render.operation_pack import operation_pack_html
 from service.render.pdf import print_pdf
 from service.store import Store
@@ -106,6 +109,40 @@ def _print_view(html_path: Path, check: Any) -> Any:
             browser.close()
 
 
+def _pixel(shot: tuple[int, int, int, bytes], x: float, y: float) -> bytes:
+    width, _, bpp, px = shot
+    i = (round(y) * width + round(x)) * bpp
+    return px[i:i + 3]
+
+
+def _meeting_page(page: Any) -> dict[str, Any]:
+    """What print shows of the pack: the screenshot, legend swatch boxes, the map controls'
+    display, the bottom of the meeting page and which parts it holds."""
+    shot = png_pixels(page.screenshot())
+    frame = page.frame_locator("iframe.map")
+    swatches = [frame.locator(".remap-legend .remap-swatch").nth(i).bounding_box()
+                for i in range(frame.locator(".remap-legend .remap-swatch").count())]
+    controls = page.frames[1].evaluate(
+        "() => [...document.querySelectorAll('.leaflet-control-zoom, "
+        ".leaflet-control-layers, .remap-caveats, .remap-params')]"
+        ".map(e => getComputedStyle(e).display)")
+    meeting = page.evaluate("() => document.querySelector('.meeting')"
+                            ".getBoundingClientRect().bottom")
+    parts = page.evaluate("() => ['h1', 'table', 'iframe.map', '.verdict', '.chart svg']"
+                          ".map(s => !!document.querySelector('.meeting ' + s))")
+    return {"shot": shot, "swatches": [b for b in swatches if b], "controls": controls,
+            "meeting": meeting, "parts": parts}
+
+
+def _assert_meeting_page(seen: dict[str, Any]) -> None:
+    assert seen["meeting"] <= PRINTABLE_HEIGHT_PX, seen["meeting"]
+    assert seen["controls"] and set(seen["controls"]) == {"none"}
+    # legend fills print: some swatch's centre is a saturated colour on the page image
+    centres = [_pixel(seen["shot"], b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+               for b in seen["swatches"]]
+    assert any(max(c) - min(c) > 60 for c in centres), centres
+
+
 def test_demo_operation_pack_prints_with_a_meeting_page(demo: tuple[Store, int, int],
                                                         tmp_path: Path) -> None:
     store, op_id, _ = demo
@@ -115,32 +152,28 @@ def test_demo_operation_pack_prints_with_a_meeting_page(demo: tuple[Store, int, 
     pdf = print_pdf(html, tmp_path / "pack.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     assert pdf_pages(pdf) >= 2  # the meeting page, then the technical pages
-
-    def check(page: Any) -> dict[str, Any]:
-        shot = page.screenshot()
-        frame = page.frame_locator("iframe.map")
-        swatch = frame.locator(".remap-legend .remap-swatch").first.bounding_box()
-        controls = page.frames[1].evaluate(
-            "() => [...document.querySelectorAll('.leaflet-control-zoom, "
-            ".leaflet-control-layers, .remap-caveats, .remap-params')]"
-            ".map(e => getComputedStyle(e).display)")
-        meeting = page.evaluate("() => document.querySelector('.meeting')"
-                                ".getBoundingClientRect().bottom")
-        parts = page.evaluate("() => ['h1', '.verdict', 'table', '.chart svg', 'iframe.map']"
-                              ".map(s => !!document.querySelector('.meeting ' + s))")
-        return {"shot": shot, "swatch": swatch, "controls": controls, "meeting": meeting,
-                "parts": parts}
-
-    seen = _print_view(html, check)
-    assert all(seen["parts"])  # bottom line, key figures, chart and map on the meeting page
-    assert seen["meeting"] <= PRINTABLE_HEIGHT_PX, seen["meeting"]
-    assert seen["controls"] and set(seen["controls"]) == {"none"}
+    seen = _print_view(html, _meeting_page)
+    # bottom line, key figures, map and chart on the meeting page
+    assert all(seen["parts"]), seen["parts"]
+    _assert_meeting_page(seen)
     # the first legend swatch is the target's outline: its left edge is dark on paper
-    width, height, bpp, px = png_pixels(seen["shot"])
-    box = seen["swatch"]
-    x, y = round(box["x"] + 1.5), round(box["y"] + box["height"] / 2)
-    edge = px[(y * width + x) * bpp:(y * width + x) * bpp + 3]
+    box = seen["swatches"][0]
+    edge = _pixel(seen["shot"], box["x"] + 1.5, box["y"] + box["height"] / 2)
     assert max(edge) < 100, edge
+
+
+def test_demo_area_pack_prints_with_a_meeting_page(demo: tuple[Store, int, int],
+                                                   tmp_path: Path) -> None:
+    store, _, _ = demo
+    req = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="h3:9",
+                              area="boundary:beats")
+    html = tmp_path / "area.html"
+    html.write_text(area_pack_html(store, req, HotspotOptions(seed=1), role="partner"),
+                    encoding="utf-8")
+    assert pdf_pages(print_pdf(html, tmp_path / "area.pdf").read_bytes()) >= 2
+    seen = _print_view(html, _meeting_page)
+    assert all(seen["parts"][:3]), seen["parts"]
+    _assert_meeting_page(seen)
 
 
 def test_operation_without_during_window_prints(demo: tuple[Store, int, int],

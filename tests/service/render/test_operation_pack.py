@@ -97,3 +97,14 @@ def test_map_in_pack_hides_its_own_text_boxes() -> None:
     assert page.index(".remap-caveats") < page.index("</head>")
     with pytest.raises(ValueError, match="map_html"):
         map_for_pack("<div>no head</div>")
+
+
+def test_legend_swatches_and_ramps_are_svg_shapes_that_print() -> None:
+    from service.render.legend import ramp, swatch
+
+    box = swatch("#fc8d59", "5-13")
+    outline = swatch("transparent", "Target", line="#111111", dash="8 6")
+    bar = ramp([(0.0, "#2166ac"), (1.0, "#b2182b")], ["-1", "+1"], gradient_id="g")
+    assert "<rect" in box and "fill='#fc8d59'" in box and "background" not in box
+    assert "fill='none'" in outline and "stroke='#111111'" in outline and "8 6" in outline
+    assert "<linearGradient id='g'>" in bar and "url(#g)" in bar and "background" not in bar
