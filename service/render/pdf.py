@@ -1,4 +1,4 @@
-"""A pack printed to PDF by headless Chromium (``remap pack ... --pdf``).
+"""A pack printed to PDF by headless Chromium (`remap pack ... --pdf`).
 
 Chromium lays the page out as it prints it (A4, the pack's ``@page`` rules and
 ``@media print`` CSS), so the PDF is what "Print" in a browser gives. remap
