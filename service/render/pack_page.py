@@ -20,12 +20,19 @@ from markupsafe import Markup
 from service.render.html import Section, Table, Verdict, render
 
 #: Added to the map's own page inside the pack: the pack prints the title, parameters and
-#: caveats as text, so the map shows none of them over the areas.
+#: caveats as text, so the map shows none of them; the legend is a column beside the map
+#: (never over it: on a small map a corner legend covers the target).
 MAP_IN_PACK_CSS = ("<style>.remap-title, .remap-params, .remap-caveats "
                    "{ display: none !important; } "
-                   ".remap-legend { font-size: 9px; line-height: 1.2; max-width: 42%; "
-                   "bottom: 6px; right: 6px; padding: 3px 5px; } "
-                   ".remap-legend-note { font-size: 8px; }</style>")
+                   ".folium-map { width: 63% !important; } "
+                   ".remap-legend { left: 63%; right: 0; top: 0; bottom: 0; max-width: none; "
+                   "max-height: none; overflow: hidden; border: none; border-left: 1px solid "
+                   "#bdbdbd; border-radius: 0; box-shadow: none; background: #fff; "
+                   "font-size: 9px; line-height: 1.15; padding: 3px 4px; } "
+                   ".remap-legend-section { margin-bottom: 3px; } "
+                   ".remap-legend-row { margin: 0; } "
+                   ".remap-ramp, .remap-ramp-ticks { width: 100%; } "
+                   ".remap-legend-note { font-size: 8px; margin-top: 0; }</style>")
 
 
 def map_for_pack(map_html: str) -> str:
@@ -34,6 +41,17 @@ def map_for_pack(map_html: str) -> str:
     if head_end < 0:
         raise ValueError("map_html: no </head> in the map page")
     return map_html[:head_end] + MAP_IN_PACK_CSS + map_html[head_end:]
+
+
+#: Height of the meeting page's map beside the chart (mm) with up to
+#: :data:`_ROOMY_LAYERS` verdicts; each verdict more takes :data:`_MM_PER_VERDICT` from it.
+_MAP_MM, _MIN_MAP_MM, _ROOMY_LAYERS, _MM_PER_VERDICT = 92, 60, 5, 13
+
+
+def meeting_map_mm(verdicts: int) -> int:
+    """The map's height on the meeting page, so that page 1 still fits on A4 with
+    ``verdicts`` layer verdicts above it (each verdict is up to two sentences)."""
+    return max(_MIN_MAP_MM, _MAP_MM - _MM_PER_VERDICT * max(0, verdicts - _ROOMY_LAYERS))
 
 
 def parameter_rows(parameters: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -68,4 +86,5 @@ def pack_page(*, title: str, subtitle: str, map_html: str, sections: Sequence[Se
                   map_html=map_for_pack(map_html), sections=sections, caveats=caveats,
                   parameters=Table(["parameter", "value"], parameter_rows(parameters)),
                   bottom_line=bottom_line, bottom_text=bottom_text, key_figures=key_figures,
-                  key_note=key_note, chart=chart, chart_title=chart_title)
+                  key_note=key_note, chart=chart, chart_title=chart_title,
+                  map_mm=meeting_map_mm(len(bottom_line)))

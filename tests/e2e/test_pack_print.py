@@ -23,6 +23,7 @@ from service.render.pdf import print_pdf
 from service.store import Store
 from spatial.synthetic.town import build_town
 from tests.e2e.browser import CHROMIUM, require_browser
+from tests.e2e.test_darnall_operation import darnall as darnall_fixture
 
 #: A4 height less the pack's 10 mm top and bottom margins, in CSS px (96 per inch).
 PRINTABLE_HEIGHT_PX = (297 - 20) / 25.4 * 96
@@ -90,6 +91,16 @@ def png_pixels(png: bytes) -> tuple[int, int, int, bytes]:
     return width, height, bpp, bytes(out)
 
 
+def meeting_pdf_pages(html_path: Path, tmp_path: Path) -> int:
+    """Pages of the pack printed without its technical sections: 1 when the meeting page
+    fits on one A4 page."""
+    cut = re.sub(r"<section.*?</section>", "", html_path.read_text(encoding="utf-8"),
+                 flags=re.S)
+    meeting = tmp_path / f"{html_path.stem}-meeting.html"
+    meeting.write_text(cut, encoding="utf-8")
+    return pdf_pages(print_pdf(meeting, tmp_path / f"{html_path.stem}-meeting.pdf").read_bytes())
+
+
 def _print_view(html_path: Path, check: Any) -> Any:
     """Open the pack as print lays it out (print media, A4 printable width) and run
     ``check(page)`` once the map frame has drawn."""
@@ -118,7 +129,7 @@ def _pixel(shot: tuple[int, int, int, bytes], x: float, y: float) -> bytes:
 def _meeting_page(page: Any) -> dict[str, Any]:
     """What print shows of the pack: the screenshot, legend swatch boxes, the map controls'
     display, the bottom of the meeting page and which parts it holds."""
-    shot = png_pixels(page.screenshot())
+    shot = png_pixels(page.screenshot(full_page=True))
     frame = page.frame_locator("iframe.map")
     swatches = [frame.locator(".remap-legend .remap-swatch").nth(i).bounding_box()
                 for i in range(frame.locator(".remap-legend .remap-swatch").count())]
@@ -152,6 +163,7 @@ def test_demo_operation_pack_prints_with_a_meeting_page(demo: tuple[Store, int, 
     pdf = print_pdf(html, tmp_path / "pack.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     assert pdf_pages(pdf) >= 2  # the meeting page, then the technical pages
+    assert meeting_pdf_pages(html, tmp_path) == 1
     seen = _print_view(html, _meeting_page)
     # bottom line, key figures, map and chart on the meeting page
     assert all(seen["parts"]), seen["parts"]
@@ -171,6 +183,7 @@ def test_demo_area_pack_prints_with_a_meeting_page(demo: tuple[Store, int, int],
     html.write_text(area_pack_html(store, req, HotspotOptions(seed=1), role="partner"),
                     encoding="utf-8")
     assert pdf_pages(print_pdf(html, tmp_path / "area.pdf").read_bytes()) >= 2
+    assert meeting_pdf_pages(html, tmp_path) == 1
     seen = _print_view(html, _meeting_page)
     assert all(seen["parts"][:3]), seen["parts"]
     _assert_meeting_page(seen)
@@ -185,3 +198,25 @@ def test_operation_without_during_window_prints(demo: tuple[Store, int, int],
     html = tmp_path / "pack.html"
     html.write_text(page, encoding="utf-8")
     assert pdf_pages(print_pdf(html, tmp_path / "pack.pdf").read_bytes()) >= 2
+
+
+darnall = darnall_fixture  # the real-data fixture, used here too
+
+
+@pytest.mark.realdata
+def test_real_darnall_packs_print_with_a_meeting_page(
+        darnall: tuple[Store, dict[str, Any], dict[str, Any], str], tmp_path: Path) -> None:
+    """South Yorkshire police.uk data: the Darnall pseudo-operation (seven layers, no during
+    window) and the Sheffield Drugs area pack."""
+    require_browser()
+    store, op, _, _ = darnall
+    req = CountsRequest.parse(layer="crime", categories=["Drugs"], unit="h3:9",
+                              area="boundary:sheffield_nhood")
+    pages = {"operation": operation_pack_html(store, op["id"], role="analyst", actor="test"),
+             "area": area_pack_html(store, req, HotspotOptions(seed=1), role="analyst")}
+    for name, page in pages.items():
+        html = tmp_path / f"{name}.html"
+        html.write_text(page, encoding="utf-8")
+        assert pdf_pages(print_pdf(html, tmp_path / f"{name}.pdf").read_bytes()) >= 2, name
+        assert meeting_pdf_pages(html, tmp_path) == 1, name
+        _assert_meeting_page(_print_view(html, _meeting_page))
