@@ -38,18 +38,22 @@ OP_LAYER = click.option("--layer", "map_layer", default=None,
                              "(default: the operation's first layer)")
 
 
-def _write_pdf(out: Path, pdf: Path | None, as_json: bool) -> None:
-    """Print the HTML written to ``out`` to ``pdf`` (when asked) and say where."""
+def _write_outputs(out: Path, page: str, kind: str, as_json: bool, pdf: Path | None) -> None:
+    """Write the page to ``out`` and, when asked, print it to ``pdf``; say where (one JSON
+    object with ``--json``)."""
     if pdf is None:
+        write_page(out, page, kind, as_json)
         return
     from service.render.pdf import print_pdf
 
+    out.write_text(page, encoding="utf-8")
     log.info("printing %s to PDF with headless Chromium", out)
     t0 = time.perf_counter()
     path = print_pdf(out, pdf)
-    size = path.stat().st_size
-    emit({"pdf": str(path), "bytes": size}, as_json,
-         lambda d: click.echo(f"pdf written: {path} ({size / 1e6:.1f} MB, "
+    size, pdf_size = len(page.encode()), path.stat().st_size
+    emit({kind: str(out), "bytes": size, "pdf": str(path), "pdf_bytes": pdf_size}, as_json,
+         lambda d: click.echo(f"{kind} written: {out} ({size / 1e6:.1f} MB)\n"
+                              f"pdf written: {path} ({pdf_size / 1e6:.1f} MB, "
                               f"{time.perf_counter() - t0:.0f} s)"))
 
 
@@ -74,8 +78,7 @@ def _analysis_page(kind: str, build_name: str, out: Path, role: str,
     cli_cost_check(store, req, opts, kind)
     page = _timed_page(f"{kind} ({layer}, {unit})", build, store, req,
                        opts, role=role)
-    write_page(out, page, kind, as_json)
-    _write_pdf(out, pdf, as_json)
+    _write_outputs(out, page, kind, as_json, pdf)
 
 
 def _page_builder(build_name: str) -> Callable[..., str]:
@@ -129,8 +132,7 @@ def _operation_command(group: click.Group, kind: str, build_name: str, doc: str,
                 pdf: Path | None = None) -> None:
         page = _timed_page(f"operation {op_id} {kind}", _page_builder(build_name), open_store(), op_id,
                            role=role, actor="cli", layer=map_layer)
-        write_page(out, page, kind, as_json)
-        _write_pdf(out, pdf, as_json)
+        _write_outputs(out, page, kind, as_json, pdf)
 
     command.__doc__ = doc
     options = [click.argument("op_id", type=int), OUT, OP_LAYER, _role(role_help), json_option,

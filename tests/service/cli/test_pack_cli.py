@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,11 @@ def test_pack_layer_and_pdf(run, op_id: int, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "crime/Anti-social behaviour after, per 30 days" in out.read_text(encoding="utf-8")
     assert pdf.read_bytes().startswith(b"%PDF") and f"pdf written: {pdf}" in res.output
+    # --json: one object naming both files
+    res = run("pack", "operation", str(op_id), "--out", str(out), "--pdf", str(pdf), "--json")
+    assert res.exit_code == 0, res.output
+    said = json.loads(res.stdout)
+    assert said["pack"] == str(out) and said["pdf"] == str(pdf) and said["pdf_bytes"] > 0
 
 
 def test_pdf_without_chromium_is_a_clear_error(run, op_id: int, tmp_path: Path,
