@@ -93,10 +93,12 @@ def test_map_layer_defaults_to_the_first_and_names_the_choices() -> None:
 
 
 def test_map_in_pack_hides_its_own_text_boxes() -> None:
-    page = map_for_pack("<html><head><title>m</title></head><body></body></html>")
+    page = map_for_pack("<html><head><title>m</title></head><body></body></html>", 110, 92)
     assert page.index(".remap-caveats") < page.index("</head>")
+    # a fixed size in px (110 mm less the border, 63 %; 92 mm less the border)
+    assert ".folium-map { width: 261px !important; height: 346px !important; }" in page
     with pytest.raises(ValueError, match="map_html"):
-        map_for_pack("<div>no head</div>")
+        map_for_pack("<div>no head</div>", 110, 92)
 
 
 def test_legend_swatches_and_ramps_are_svg_shapes_that_print() -> None:

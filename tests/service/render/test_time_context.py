@@ -130,7 +130,8 @@ def test_pack_has_a_time_context_section_per_layer() -> None:
     page = render("pack.html", title="t", subtitle="s", made="now", map_html="",
                   sections=sections, caveats=[], parameters=Table(["parameter", "value"], []),
                   bottom_line=[], bottom_text=None, key_figures=None, key_note=None,
-                  chart=None, chart_title=None, map_mm=92)
+                  chart=None, chart_title=None, map_width_mm=186,
+                  map_height_mm=150)
     assert page.count("<svg") == 1 and "Regression to the mean" in page
 
 
