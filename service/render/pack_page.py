@@ -19,8 +19,9 @@ from markupsafe import Markup
 
 from service.render.html import Section, Table, Verdict, render
 
-#: Share of the map frame's width the map takes; the legend is a column in the rest.
-_MAP_SHARE = 0.63
+#: Share of the map frame's width the map takes beside the chart, and alone; the legend
+#: is a column in the rest.
+_MAP_SHARE, _ALONE_MAP_SHARE = 0.63, 0.76
 #: CSS px per mm (96 px per inch).
 _PX_PER_MM = 96 / 25.4
 #: Width of the map frame beside the chart, and alone; height of the frame alone (mm).
@@ -47,7 +48,7 @@ def map_in_pack_css(width_mm: float, height_mm: float) -> str:
     """
     inner_w = width_mm * _PX_PER_MM - 2  # the frame's 1 px border
     inner_h = height_mm * _PX_PER_MM - 2
-    map_w = round(inner_w * _MAP_SHARE)
+    map_w = round(inner_w * (_ALONE_MAP_SHARE if width_mm >= _ALONE_MM else _MAP_SHARE))
     return ("<style>.remap-title, .remap-params, .remap-caveats "
             "{ display: none !important; } "
             f".folium-map {{ width: {map_w}px !important; height: {round(inner_h)}px "
