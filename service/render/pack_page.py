@@ -28,7 +28,7 @@ _PX_PER_MM = 96 / 25.4
 _BESIDE_CHART_MM, _ALONE_MM, _ALONE_HEIGHT_MM = 110, 186, 150
 #: Height of the meeting page's map beside the chart (mm) with up to
 #: :data:`_ROOMY_LAYERS` verdicts; each verdict more takes :data:`_MM_PER_VERDICT` from it.
-_MAP_MM, _MIN_MAP_MM, _ROOMY_LAYERS, _MM_PER_VERDICT = 92, 60, 5, 13
+_MAP_MM, _MIN_MAP_MM, _ROOMY_LAYERS, _MM_PER_VERDICT = 86, 56, 5, 13
 
 
 def meeting_map_mm(verdicts: int) -> int:
