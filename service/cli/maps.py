@@ -15,6 +15,7 @@ from service.cli.common import (
     RoleChoice,
     analysis_options,
     cli_cost_check,
+    emit,
     handles_errors,
     json_option,
     open_store,
@@ -31,10 +32,34 @@ PAGE_BUILDERS = {"hotspot_map_html": ("service.render.hotspot_page", "hotspot_ma
                  "operation_map_html": ("service.render.operation_map", "operation_map_html"),
                  "operation_pack_html": ("service.render.operation_pack", "operation_pack_html")}
 OUT = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+PDF = click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                   help="also print the pack to this PDF (A4) with headless Chromium")
+OP_LAYER = click.option("--layer", "map_layer", default=None,
+                        help="the operation layer mapped, e.g. crime/Drugs "
+                             "(default: the operation's first layer)")
+
+
+def _write_outputs(out: Path, page: str, kind: str, as_json: bool, pdf: Path | None) -> None:
+    """Write the page to ``out`` and, when asked, print it to ``pdf``; say where (one JSON
+    object with ``--json``)."""
+    if pdf is None:
+        write_page(out, page, kind, as_json)
+        return
+    from service.render.pdf import print_pdf
+
+    out.write_text(page, encoding="utf-8")
+    log.info("printing %s to PDF with headless Chromium", out)
+    t0 = time.perf_counter()
+    path = print_pdf(out, pdf)
+    size, pdf_size = len(page.encode()), path.stat().st_size
+    emit({kind: str(out), "bytes": size, "pdf": str(path), "pdf_bytes": pdf_size}, as_json,
+         lambda d: click.echo(f"{kind} written: {out} ({size / 1e6:.1f} MB)\n"
+                              f"pdf written: {path} ({pdf_size / 1e6:.1f} MB, "
+                              f"{time.perf_counter() - t0:.0f} s)"))
 
 
 def _analysis_page(kind: str, build_name: str, out: Path, role: str,
-                   as_json: bool, layer: str, categories: tuple[str, ...], start: str | None,
+                   as_json: bool, pdf: Path | None, layer: str, categories: tuple[str, ...], start: str | None,
                    end: str | None, unit: str, area: str | None, k: int,
                    permutations: int | None, seed: int | None, correction: str,
                    alpha: float) -> None:
@@ -54,7 +79,7 @@ def _analysis_page(kind: str, build_name: str, out: Path, role: str,
     cli_cost_check(store, req, opts, kind)
     page = _timed_page(f"{kind} ({layer}, {unit})", build, store, req,
                        opts, role=role)
-    write_page(out, page, kind, as_json)
+    _write_outputs(out, page, kind, as_json, pdf)
 
 
 def _page_builder(build_name: str) -> Callable[..., str]:
@@ -91,25 +116,32 @@ def _role(help_text: str | None = None) -> Callable[..., Any]:
 def _analysis_command(group: click.Group, name: str, kind: str, build_name: str, doc: str,
                       role_help: str) -> Callable[..., None]:
     """``remap map hotspots`` / ``remap pack area``: a page of one analysis request."""
-    def command(out: Path, role: str, as_json: bool, **request: Any) -> None:
-        _analysis_page(kind, build_name, out, role, as_json, **request)
+    def command(out: Path, role: str, as_json: bool, pdf: Path | None = None,
+                **request: Any) -> None:
+        _analysis_page(kind, build_name, out, role, as_json, pdf, **request)
 
     command.__doc__ = doc
-    return stack(group.command(name), analysis_options, OUT, _role(role_help),
-                 json_option, handles_errors)(command)  # type: ignore[no-any-return]
+    options = [analysis_options, OUT, _role(role_help), json_option, handles_errors]
+    if group is pack_group:
+        options.insert(2, PDF)
+    return stack(group.command(name), *options)(command)  # type: ignore[no-any-return]
 
 
 def _operation_command(group: click.Group, kind: str, build_name: str, doc: str,
                        role_help: str | None) -> Callable[..., None]:
     """``remap map operation`` / ``remap pack operation``: a page of one stored operation."""
-    def command(op_id: int, out: Path, role: str, as_json: bool) -> None:
+    def command(op_id: int, out: Path, role: str, as_json: bool, map_layer: str | None,
+                pdf: Path | None = None) -> None:
         page = _timed_page(f"operation {op_id} {kind}", _page_builder(build_name), open_store(), op_id,
-                           role=role, actor="cli")
-        write_page(out, page, kind, as_json)
+                           role=role, actor="cli", layer=map_layer)
+        _write_outputs(out, page, kind, as_json, pdf)
 
     command.__doc__ = doc
-    return stack(group.command("operation"), click.argument("op_id", type=int), OUT,
-                 _role(role_help), json_option, handles_errors)(command)  # type: ignore[no-any-return]
+    options = [click.argument("op_id", type=int), OUT, OP_LAYER, _role(role_help), json_option,
+               handles_errors]
+    if group is pack_group:
+        options.insert(2, PDF)
+    return stack(group.command("operation"), *options)(command)  # type: ignore[no-any-return]
 
 
 #: The page commands: (group, name, kind, page builder, help, ``--role`` help).

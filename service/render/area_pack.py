@@ -58,9 +58,28 @@ def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
     hot = _hot_spots(layers)
     if hot is not None:
         sections.append(hot)
+    numbers = [f["properties"]["count"] for f in feats
+               if isinstance(f["properties"]["count"], int | float)]
+    total = sum(numbers)
+    top5 = sum(sorted(numbers, reverse=True)[:5])
+    gi = next((la.data for la in layers if la.kind == "gi_bins"), None)
+    n_hot = (sum(1 for f in gi["features"] if f["properties"]["Gi_Bin"] > 0)
+             if gi is not None else None)
+    key = Table(["measure", "value"], [
+        ("units", len(feats)),
+        ("events (units with a count shown)", total),
+        ("units with no event", sum(1 for v in numbers if v == 0)),
+        ("share of events in the 5 highest units",
+         f"{100 * top5 / total:.0f} %" if total else "no events"),
+        ("hot spot units (Gi*, significant after correction)",
+         "not computed" if n_hot is None else n_hot)])
+    bottom = (f"{what}: {total:,} events in {len(feats):,} units; highest: "
+              + ", ".join(f"{label or unit} ({n})" for unit, label, n in top[:3]) + "."
+              if feats else f"{what}: no unit in the area.")
     caveats = caveats_for(counts_fc.get("warnings", []) + [BASE_CAVEAT])
     window = req.window.as_dict()
     subtitle = (f"{req.area.describe()} · window {window['start'] or 'start'} to "
                 f"{window['end_exclusive'] or 'now'} (end exclusive)")
     return pack_page(title=f"Tasking pack: {what}", subtitle=subtitle, map_html=map_html,
-                     sections=sections, caveats=caveats, parameters=params)
+                     sections=sections, caveats=caveats, parameters=params,
+                     bottom_text=bottom, key_figures=key)

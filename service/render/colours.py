@@ -50,14 +50,15 @@ POINT_COLOUR: Final = "#6a3d9a"
 #: Outline of units in classified layers.
 BORDER: Final = "#737373"
 
-#: Styles of operation areas by role.
+#: Styles of operation areas by role: outlines in black, purple and green with no fill, so
+#: they never read as a class of the red = more (OrRd, RdBu) scales drawn under them.
 AREA_STYLES: Final[dict[str, dict[str, Any]]] = {
-    "target": {"color": "#b2182b", "weight": 3, "dashArray": None, "fillOpacity": 0.12},
-    "buffer": {"color": "#e66101", "weight": 2.5, "dashArray": "8 6", "fillOpacity": 0.06},
-    "ring": {"color": "#fdb863", "weight": 1.5, "dashArray": "3 5", "fillOpacity": 0.0},
-    "control": {"color": "#2166ac", "weight": 2.5, "dashArray": "12 6 2 6",
-                "fillOpacity": 0.08},
-    "other": {"color": "#4d4d4d", "weight": 1.5, "dashArray": "2 4", "fillOpacity": 0.04},
+    "target": {"color": "#111111", "weight": 3, "dashArray": None, "fillOpacity": 0.0},
+    "buffer": {"color": "#762a83", "weight": 2.5, "dashArray": "8 6", "fillOpacity": 0.0},
+    "ring": {"color": "#c2a5cf", "weight": 1.5, "dashArray": "3 5", "fillOpacity": 0.0},
+    "control": {"color": "#1b7837", "weight": 2.5, "dashArray": "12 6 2 6",
+                "fillOpacity": 0.0},
+    "other": {"color": "#4d4d4d", "weight": 1.5, "dashArray": "2 4", "fillOpacity": 0.0},
 }
 AREA_LABELS: Final[dict[str, str]] = {
     "target": "Target area (where the operation acted)",

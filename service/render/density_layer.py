@@ -102,7 +102,7 @@ def _density_legend(grid: DensityGrid, scale: float) -> Markup:
     """The colour ramp from 0 (or -scale) to the largest value, with what it means."""
     stops = DIV_STOPS if grid.diverging else SEQ_STOPS
     lo = -1.0 if grid.diverging else 0.0
-    gradient = ", ".join(f"{c} {100 * (p - lo) / (1 - lo):.0f}%" for p, c in stops)
+    offsets = [((p - lo) / (1 - lo), c) for p, c in stops]
     if grid.diverging:
         # an all-zero difference has one tick: "−0 0 +0" would read as signed findings
         ticks = ([f"−{format_value(scale)}", "0", f"+{format_value(scale)}"] if scale > 0
@@ -112,7 +112,8 @@ def _density_legend(grid: DensityGrid, scale: float) -> Markup:
     else:
         ticks = ["0", format_value(scale)]
         text = f"Cells under {DENSITY_FLOOR:.0%} of the maximum are clear."
-    return join([ramp_legend(gradient, ticks), note(f"{grid.units}. {text}")])
+    ramp_id = f"remap-ramp-{'div' if grid.diverging else 'seq'}"
+    return join([ramp_legend(offsets, ticks, gradient_id=ramp_id), note(f"{grid.units}. {text}")])
 
 
 def add_density(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> None:

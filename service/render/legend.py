@@ -15,14 +15,10 @@ from folium.template import Template
 from markupsafe import Markup
 
 from service.render.classify import SCHEME_NAMES, Classification
-from service.render.colours import SUPPRESSED_FILL
 from service.render.features import MapContext
 from service.render.html import macros
 from service.render.map_inputs import MapLayer
 from service.render.safe_html import script_json
-
-#: CSS of the suppressed class's swatch: the page's hatch pattern, drawn in CSS.
-_HATCH_CSS = "background: repeating-linear-gradient(45deg, #d9d9d9 0 3px, #737373 3px 4.5px);"
 
 
 def add_legend(ctx: MapContext, group: folium.FeatureGroup, layer: MapLayer,
@@ -35,12 +31,14 @@ def add_legend(ctx: MapContext, group: folium.FeatureGroup, layer: MapLayer,
 
 def swatch(colour: str, label: str, *, line: str | None = None, dash: str | None = None,
            circle: bool = False) -> Markup:
-    """One legend row: a coloured box (or circle, or outline) and its label."""
-    fill = _HATCH_CSS if colour == SUPPRESSED_FILL else f"background: {colour};"
-    border = (f"border: 2px {'dashed' if dash else 'solid'} {line};" if line
-              else "border: 1px solid #969696;")
-    shape = "border-radius: 50%;" if circle else ""
-    return macros("map_parts.html").swatch(label, fill, border, shape)  # type: ignore[no-any-return]
+    """One legend row: a coloured box (or circle, or outline) and its label, as inline SVG.
+
+    SVG shapes print; CSS background swatches are left out of print by browsers.
+    """
+    fill = "none" if colour == "transparent" else colour
+    stroke, width = (line, 2) if line else ("#969696", 1)
+    return macros("map_parts.html").swatch(  # type: ignore[no-any-return]
+        label, fill, stroke, width, dash, circle)
 
 
 def note(text: str) -> Markup:
@@ -53,9 +51,14 @@ def join(parts: Iterable[Markup]) -> Markup:
     return Markup("").join(parts)
 
 
-def ramp(gradient: str, ticks: Iterable[str]) -> Markup:
-    """A colour ramp (a CSS ``linear-gradient`` body) with tick labels under it."""
-    return macros("map_parts.html").ramp(gradient, list(ticks))  # type: ignore[no-any-return]
+def ramp(stops: Iterable[tuple[float, str]], ticks: Iterable[str], *,
+         gradient_id: str) -> Markup:
+    """A colour ramp (offsets 0..1 and colours) drawn as an SVG gradient, ticks under it.
+
+    ``gradient_id`` names the gradient in the page; ramps with the same stops may share it.
+    """
+    return macros("map_parts.html").ramp(  # type: ignore[no-any-return]
+        gradient_id, [(f"{o:.3f}", c) for o, c in stops], list(ticks))
 
 
 def class_legend(classification: Classification, extra: str = "", *,

@@ -22,6 +22,7 @@ from service.render.map_base import MapOptions, build_map, render_html
 from service.render.map_inputs import DensityGrid, MapLayer
 from service.store import Store
 from spatial.disclosure import needs_small_number_suppression, suppress_counts
+from spatial.errors import ParameterError
 
 
 def _suppressed(counts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -122,9 +123,26 @@ def _area_parts(report: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
     return parts
 
 
+def _window_days(window: tuple[str, str]) -> int:
+    """Days in a window of inclusive ISO dates."""
+    return int((np.datetime64(window[1]) - np.datetime64(window[0])).astype(int)) + 1
+
+
+def _per_30_days(fc: dict[str, Any], days: int) -> dict[str, Any]:
+    """The collection with each unit's count also as a rate per 30 days (``per_30_days``);
+    a suppressed count ("<5") stays text, since a rate would give the count back."""
+    feats = []
+    for f in fc["features"]:
+        c = f["properties"].get("count")
+        rate = round(c * 30.0 / days, 3) if isinstance(c, int | float) else c
+        feats.append({**f, "properties": {**f["properties"], "per_30_days": rate}})
+    return {**fc, "features": feats}
+
+
 def _outcome_layers(store: Store, main_layer: dict[str, Any], windows: dict[str, tuple[str, str]],
                     bbox: str, role: str, actor: str | None) -> list[MapLayer]:
-    """Counts before and after at H3 res 9, and the density change where the role may."""
+    """Rates per 30 days before and after at H3 res 9 (windows differ in length, so raw
+    counts would not compare), and the density change per 30 days where the role may."""
     layers = []
     cats = [c for c in str(main_layer["category"]).split("+") if c and c != "*"]
     for when in ("before", "after"):
@@ -132,20 +150,51 @@ def _outcome_layers(store: Store, main_layer: dict[str, Any], windows: dict[str,
         req = CountsRequest.parse(layer=main_layer["layer"], categories=cats, start=start,
                                   end=end, unit="h3:9", area=bbox)
         fc, _ = hotspots(store, req, HotspotOptions(method="count"), role=role, actor=actor)
-        layers.append(MapLayer(name=f"{main_layer['key']} {when} ({start} to {end})",
-                               kind="choropleth", data=fc, show=when == "after"))
+        layers.append(MapLayer(name=f"{main_layer['key']} {when}, per 30 days "
+                                    f"({start} to {end})",
+                               kind="choropleth", data=_per_30_days(fc, _window_days(windows[when])),
+                               value_field="per_30_days", tooltip_fields=("count",),
+                               show=when == "after"))
     if not needs_small_number_suppression(role, [main_layer["layer"]]):
         grid = _difference_surface(store, main_layer["layer"], cats, windows, bbox)
         if grid is not None:
-            layers.append(MapLayer(name=f"{main_layer['key']}: density change "
-                                        "(after minus before)",
+            layers.append(MapLayer(name=f"{main_layer['key']}: change per 30 days "
+                                        "(after minus before, density)",
                                    kind="density", data=grid, show=False))
     return layers
 
 
-def operation_layers(store: Store, report: dict[str, Any], role: str, actor: str | None = None
-                     ) -> list[MapLayer]:
-    """Areas, before/after counts, the density difference and context layers."""
+def main_map_layer(report: dict[str, Any], role: str, layer: str | None = None
+                   ) -> dict[str, Any] | None:
+    """The report layer the map draws: ``layer`` (a key such as ``crime/Drugs``) or, by
+    default, the operation's first layer the role may see in full.
+
+    Raises
+    ------
+    ParameterError
+        ``layer`` is not a layer of the operation, or the role may not see it mapped.
+    """
+    keys = [la["key"] for la in report["layers"]]
+    # protected layers are not drawn at h3:9 for controlled roles (the gate would refuse them)
+    visible = [la for la in report["layers"]
+               if not needs_small_number_suppression(role, [la["layer"]])]
+    if layer is None:
+        return visible[0] if visible else None
+    chosen = next((la for la in report["layers"] if la["key"].casefold() == layer.casefold()),
+                  None)
+    if chosen is None:
+        raise ParameterError("layer", f"{layer!r} is not a layer of this operation; "
+                                      f"its layers are {', '.join(keys)}")
+    if chosen not in visible:
+        raise ParameterError("layer", f"{chosen['key']} is shown to this role only as "
+                                      "suppressed area counts, not on a map")
+    return chosen
+
+
+def operation_layers(store: Store, report: dict[str, Any], role: str, actor: str | None = None,
+                     layer: str | None = None) -> list[MapLayer]:
+    """Areas, before/after rates of ``layer`` (default: the first layer), the density
+    difference and context layers."""
     parts = _area_parts(report)
     areas_fc = feature_collection(geometry_features([g for g, _ in parts],
                                                     [p for _, p in parts]))
@@ -153,12 +202,7 @@ def operation_layers(store: Store, report: dict[str, Any], role: str, actor: str
     outer = shapely.union_all([g for g, p in parts if p["role"] in ("target", "buffer")])
     minx, miny, maxx, maxy = outer.bounds
     bbox = f"bbox:{minx:.6f},{miny:.6f},{maxx:.6f},{maxy:.6f}"
-    # the first outcome layer the role may see in full; protected layers are not drawn
-    # at h3:9 for controlled roles (the gate would refuse them)
-    visible = [la for la in report["layers"]
-               if not needs_small_number_suppression(role, [la["layer"]])]
-    main_layer = next((la for la in visible if la["role"] == "outcome"),
-                      visible[0] if visible else None)
+    main_layer = main_map_layer(report, role, layer)
     if main_layer is not None:
         windows = _operation_windows(report)
         layers += _outcome_layers(store, main_layer, windows, bbox, role, actor)
@@ -201,10 +245,10 @@ def _difference_surface(store: Store, layer: str, cats: list[str],
 
 
 def operation_map_html(store: Store, op_id: int, *, role: str, actor: str,
-                       options: MapOptions = MapOptions()) -> str:
-    """The operation's map as an HTML page, as ``role`` may see it."""
+                       options: MapOptions = MapOptions(), layer: str | None = None) -> str:
+    """The operation's map of ``layer`` (default: its first) as ``role`` may see it."""
     report = report_for(store, op_id, role, actor)
-    layers = operation_layers(store, report, role, actor)
+    layers = operation_layers(store, report, role, actor, layer)
     m = build_map(layers, title=f"remap: {report['operation']['name']}",
                   caveats=operation_caveats(report), parameters=operation_parameters(report),
                   offline=options.offline, asset_base_url=options.asset_base_url)

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
 from service.render.html import Section, Table, Verdict
 from service.render.info_box import BASE_CAVEAT
 from service.render.map_base import build_map, render_html
 from service.render.numbers import p_text, plain
 from service.render.operation_map import (
+    main_map_layer,
     operation_caveats,
     operation_layers,
     operation_parameters,
     report_for,
 )
 from service.render.pack_page import pack_page
-from service.render.time_context import time_context_sections
+from service.render.time_context import series_chart, time_context_sections
 from service.store import Store
 
 #: Measures with an estimate, standard error, z, p and interval.
@@ -70,13 +73,54 @@ def _measure_rows(report: dict[str, Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
+def bottom_line(report: dict[str, Any]) -> list[Verdict]:
+    """Each layer's verdict: its code and sentence, as the report words them."""
+    return [Verdict(la["key"], la["role"], la["verdict"]["code"], la["verdict"]["sentence"])
+            for la in report["layers"]]
+
+
+def _rate(count: Any, days: float | None) -> Any:
+    """A count per 30 days; a suppressed or missing count stays as it is."""
+    if not isinstance(count, int | float) or not days:
+        return count
+    return round(count * 30.0 / days, 1)
+
+
+def _pct(ratio: float | None) -> str | None:
+    return None if ratio is None else f"{(ratio - 1) * 100:+.0f} %"
+
+
+def key_figures(report: dict[str, Any]) -> Table:
+    """Per layer: rates per 30 days before and after in each area, the target's change
+    relative to the control, and the smallest change the design could detect."""
+    lengths = report["parameters"].get("effective_lengths_days", {})
+    rows: list[tuple[Any, ...]] = []
+    for la in report["layers"]:
+        days = la.get("lengths_days") or lengths.get(la["key"]) or {}
+        counts = la["counts"]
+        cells = [f"{_fmt(_rate(counts[a].get('before'), days.get('before')))} \u2192 "
+                 f"{_fmt(_rate(counts[a].get('after'), days.get('after')))}"
+                 if a in counts else "" for a in ("target", "buffer", "control")]
+        local = ((la.get("measures") or {}).get("local_ratio") or {}).get("ratio")
+        v = la["verdict"]
+        fall, rise = v.get("detectable_fall_pct"), v.get("detectable_rise_pct")
+        detect = "; ".join(t for t in (
+            f"target fall \u2265 {fall:.0f} %" if fall is not None else "",
+            f"buffer rise \u2265 {rise:.0f} %" if rise is not None else "") if t)
+        change = "withheld" if la.get("measures") is None else _pct(local)
+        rows.append((la["key"], *cells, change, detect or "not computed"))
+    return Table(["layer", "target per 30 days, before \u2192 after", "buffer", "control",
+                  "target vs control", "smallest detectable change"], rows)
+
+
+def _fmt(v: Any) -> str:
+    return "\u2013" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+
+
 def _sections(report: dict[str, Any]) -> list[Section]:
-    """Verdicts, counts, measures, the overdose watch and the dealing-site re-map."""
-    sections = [Section("Verdicts", verdicts=[
-        Verdict(la["key"], la["role"], la["verdict"]["code"], la["verdict"]["sentence"])
-        for la in report["layers"]])]
-    sections.append(Section("Counts", Table(["layer", "area", "before", "during", "after"],
-                                            _count_rows(report))))
+    """Counts, measures, the overdose watch, the dealing-site re-map, time contexts."""
+    sections = [Section("Counts", Table(["layer", "area", "before", "during", "after"],
+                                        _count_rows(report)))]
     mrows = _measure_rows(report)
     if mrows:
         sections.append(Section("Measures (ratio tests: Woolf 1955, Holm 1979; WDD family: "
@@ -102,16 +146,37 @@ def _sections(report: dict[str, Any]) -> list[Section]:
     return sections
 
 
-def operation_pack_html(store: Store, op_id: int, *, role: str, actor: str) -> str:
-    """The operation's tasking pack: map, count tables, measures, verdicts, caveats."""
+def _main_chart(report: dict[str, Any], key: str | None) -> tuple[Markup | None, str | None]:
+    """The time-context chart of the map's layer (else the first layer that has one)."""
+    windows = report["parameters"]["windows"]
+    with_tc = [la for la in report["layers"] if la.get("time_context")]
+    la = next((la for la in with_tc if la["key"] == key), with_tc[0] if with_tc else None)
+    if la is None:
+        return None, None
+    return (series_chart(la["key"], la["time_context"]["series"], windows),
+            f"{la['key']} per month")
+
+
+def operation_pack_html(store: Store, op_id: int, *, role: str, actor: str,
+                        layer: str | None = None) -> str:
+    """The operation's tasking pack: a meeting page (verdicts, key figures, the chart and
+    map of ``layer``, default the first), then counts, measures and caveats."""
     report = report_for(store, op_id, role, actor)
-    layers = operation_layers(store, report, role, actor)
+    layers = operation_layers(store, report, role, actor, layer)
+    main = main_map_layer(report, role, layer)
+    chart, chart_title = _main_chart(report, main["key"] if main else None)
     m = build_map(layers, title=report["operation"]["name"], caveats=[],
                   parameters=operation_parameters(report), offline=True)
     map_html = render_html(m, offline=True)
     windows = report["parameters"].get("windows", {})
-    subtitle = " · ".join(f"{k} {v['start']} to {v['end']}" for k, v in windows.items())
+    # an operation without a during window has windows["during"] = None
+    subtitle = " · ".join(f"{k} {v['start']} to {v['end']}" for k, v in windows.items() if v)
     return pack_page(title=f"Operation pack: {report['operation']['name']}", subtitle=subtitle,
                      map_html=map_html, sections=_sections(report),
                      caveats=operation_caveats(report) + [BASE_CAVEAT],
-                     parameters=operation_parameters(report))
+                     parameters=operation_parameters(report),
+                     bottom_line=bottom_line(report), key_figures=key_figures(report),
+                     key_note="Rates are events per 30 days of each window (windows differ "
+                              "in length); detectable change: the smallest change the design "
+                              "could detect at the report's alpha (80 % power).",
+                     chart=chart, chart_title=chart_title)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from service.api.auth import Principal, expensive, get_store
@@ -22,6 +22,10 @@ from service.render.operation_map import operation_map_html
 from service.render.operation_pack import operation_pack_html
 from service.settings import Settings
 from service.store import Store
+
+#: ``?layer=`` of the operation map and pack.
+OPERATION_LAYER = Query(None, description="the operation layer mapped, e.g. crime/Drugs "
+                                          "(default: the operation's first layer)")
 
 router = APIRouter(prefix="/v1", tags=["maps"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
@@ -67,14 +71,17 @@ def area_pack(req: CountsRequest = Depends(counts_request),
             summary="An operation's map: target, buffer rings, control, before/after counts, "
                     "the density change, context layers as the key's role allows")
 def operation_map(op_id: int, options: MapOptions = Depends(map_options),
+                  layer: str | None = OPERATION_LAYER,
                   store: Store = Depends(get_store),
                   who: Principal = Depends(expensive())) -> HTMLResponse:
     return HTMLResponse(operation_map_html(store, op_id, role=who.role, actor=who.actor,
-                                           options=options))
+                                           options=options, layer=layer))
 
 
 @router.get("/operations/{op_id}/pack", response_class=HTMLResponse, responses=HTML_PAGE,
             summary="An operation's tasking pack: one self-contained page that prints to A4")
-def operation_pack(op_id: int, store: Store = Depends(get_store),
+def operation_pack(op_id: int, layer: str | None = OPERATION_LAYER,
+                   store: Store = Depends(get_store),
                    who: Principal = Depends(expensive())) -> HTMLResponse:
-    return HTMLResponse(operation_pack_html(store, op_id, role=who.role, actor=who.actor))
+    return HTMLResponse(operation_pack_html(store, op_id, role=who.role, actor=who.actor,
+                                            layer=layer))

@@ -117,7 +117,8 @@ def test_operation_map_and_pack_per_role(client: TestClient, keys, store: Store,
         pack = client.get(f"/v1/operations/{op['id']}/pack", headers=keys[role])
         assert m.status_code == 200 and pack.status_code == 200, (m.text[:300], pack.text[:300])
         assert "Operation: target, buffer, control" in m.text
-        assert "Verdicts" in pack.text and "Counts" in pack.text
+        assert "Bottom line" in pack.text and "Key figures" in pack.text
+        assert "Counts" in pack.text
         if role == "partner":
             for page in (m.text, pack.text):
                 assert "Dealing sites (intelligence: restricted)" not in page
@@ -134,3 +135,14 @@ def test_operation_map_and_pack_per_role(client: TestClient, keys, store: Store,
             for row in rows:
                 cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
                 assert all(c in ("0", "&lt;5") or int(c.replace(",", "")) >= 5 for c in cells)
+    # ?layer= picks the mapped layer; a layer the operation lacks is a 422 naming its layers
+    asb = client.get(f"/v1/operations/{op['id']}/pack",
+                     params={"layer": "crime/Anti-social behaviour"}, headers=keys["analyst"])
+    assert asb.status_code == 200 and "crime/Anti-social behaviour after, per 30 days" in asb.text
+    bad = client.get(f"/v1/maps/operations/{op['id']}", params={"layer": "crime/Burglary"},
+                     headers=keys["analyst"])
+    assert bad.status_code == 422 and "crime/Drugs" in bad.text and "layer" in bad.text
+    # a partner may not map the health layer at all
+    amb = client.get(f"/v1/operations/{op['id']}/pack", params={"layer": "ambulance/*"},
+                     headers=keys["partner"])
+    assert amb.status_code == 422 and "suppressed" in amb.text

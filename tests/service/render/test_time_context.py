@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.render.html import render
+from service.render.html import Table, render
 from service.render.operation_map import _partner_safe_report
 from service.render.operation_pack import _sections
 from service.render.operation_report import operation_report_dict
@@ -128,7 +128,10 @@ def test_pack_has_a_time_context_section_per_layer() -> None:
     assert _sections({**report, "overdose_watch": {}, "dealing_sites": {}})[-1].title == (
         "Time context: crime/Drugs")
     page = render("pack.html", title="t", subtitle="s", made="now", map_html="",
-                  sections=sections, caveats=[], parameters={})
+                  sections=sections, caveats=[], parameters=Table(["parameter", "value"], []),
+                  bottom_line=[], bottom_text=None, key_figures=None, key_note=None,
+                  chart=None, chart_title=None, map_width_mm=186,
+                  map_height_mm=150)
     assert page.count("<svg") == 1 and "Regression to the mean" in page
 
 
