@@ -4,9 +4,6 @@ tries to leave the machine."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from service.render import map_base
 from service.settings import Settings, get_settings
 from service.store import Store
 from tests.e2e.browser import open_page, require_browser
+from tests.live import serve
 from tests.service.render.mbtiles_fixture import TILE_RGB, make_mbtiles
 from tests.service.render.test_basemap import _outline
 
@@ -54,34 +52,20 @@ def _drawn(report) -> list[list]:  # type: ignore[no-untyped-def]
 
 
 def test_served_page_loads_tiles_from_remap(mbtiles: Path, tmp_path: Path) -> None:
-    import uvicorn
-
     store = Store(f"sqlite:///{tmp_path / 'remap.db'}")
     app = create_app(Settings(database_url=store.url, basemap=str(mbtiles)), store=store)
     page = map_base.render_html(
         map_base.build_map([_outline()], title="basemap", caveats=[],
                            asset_base_url="/static/vendor"), asset_base_url="/static/vendor")
     app.add_api_route("/test-map", lambda: HTMLResponse(page), include_in_schema=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        report = open_page(f"http://127.0.0.1:{port}/test-map", settle_ms=1500,
+    with serve(app) as url:
+        report = open_page(f"{url}/test-map", settle_ms=1500,
                            screenshot=SCREENSHOTS / "basemap_served.png",
                            evaluate={"tiles": DRAWN_TILES})
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         store.dispose()
     assert report.blocked_requests == [] and report.js_errors == []
     tiles = _drawn(report)
-    assert all(src.startswith(f"http://127.0.0.1:{port}/v1/tiles/") for src, _, _ in tiles)
+    assert all(src.startswith(f"{url}/v1/tiles/") for src, _, _ in tiles)
 
 
 def test_self_contained_page_has_its_tiles_inline(mbtiles: Path, tmp_path: Path) -> None:

@@ -3,9 +3,6 @@ from remap's own /static, nothing tries to leave the machine."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from service.main import create_app
 from service.settings import Settings
 from service.store import Store
 from tests.e2e.browser import open_page, require_browser
+from tests.live import serve
 
 pytestmark = pytest.mark.browser
 
@@ -24,26 +22,13 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 @pytest.fixture(scope="module")
 def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_browser()
-    import uvicorn
-
     tmp = tmp_path_factory.mktemp("docs")
     store = Store(f"sqlite:///{tmp / 'remap.db'}")
     app = create_app(Settings(database_url=store.url), store=store)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve(app) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         store.dispose()
 
 

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +19,7 @@ import pyogrio
 from service.main import create_app
 from service.settings import Settings
 from service.store import Store
+from tests.live import serve
 
 
 def require_gdal() -> None:
@@ -38,24 +36,9 @@ def require_gdal() -> None:
 @contextmanager
 def live_server(store: Store) -> Iterator[str]:
     """remap under uvicorn on a free loopback port, for the duration."""
-    import uvicorn
-
     app = create_app(Settings(database_url=store.url), store=store)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
 
 
 def ogr2ogr(source: str, layer: str, target: Path, key: str, *,
