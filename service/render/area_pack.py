@@ -10,12 +10,14 @@ from typing import Any
 
 from service.app.analysis import CountsRequest
 from service.app.hotspots import HotspotOptions
+from service.app.profile import problem_profile
 from service.render.hotspot_page import describe, hotspot_layers
 from service.render.html import Section, Table
 from service.render.info_box import BASE_CAVEAT, caveats_for
 from service.render.map_base import build_map, render_html
 from service.render.map_inputs import MapLayer
 from service.render.pack_page import pack_page
+from service.render.profile import profile_sections
 from service.store import Store
 
 #: Units listed in each table of the pack.
@@ -44,7 +46,9 @@ def _hot_spots(layers: list[MapLayer]) -> Section | None:
 
 def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
                    role: str, actor: str | None = None) -> str:
-    """A tasking pack for an area: map, top units, hot spots, caveats, parameters."""
+    """A tasking pack for an area: map, top units, hot spots, the problem profile
+    (:func:`service.app.profile.problem_profile`, as the role may see it), caveats,
+    parameters."""
     layers, params = hotspot_layers(store, req, opts, role, actor)
     what = describe(req)
     m = build_map(layers, title=f"{what} by {req.unit.describe()}", caveats=[],
@@ -58,6 +62,8 @@ def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
     hot = _hot_spots(layers)
     if hot is not None:
         sections.append(hot)
+    # the analyst's everyday product: streets, repeat locations, concentration, trend
+    sections += profile_sections(problem_profile(store, req, role=role, actor=actor))
     numbers = [f["properties"]["count"] for f in feats
                if isinstance(f["properties"]["count"], int | float)]
     total = sum(numbers)

@@ -146,3 +146,20 @@ def test_operation_map_and_pack_per_role(client: TestClient, keys, store: Store,
     amb = client.get(f"/v1/operations/{op['id']}/pack", params={"layer": "ambulance/*"},
                      headers=keys["partner"])
     assert amb.status_code == 422 and "suppressed" in amb.text
+
+
+def test_area_pack_carries_the_problem_profile_as_the_role_may_see_it(
+        client: TestClient, keys, town_store: Store) -> None:
+    crime = client.get("/v1/packs/area", headers=keys["analyst"], params=MAP_PARAMS)
+    assert crime.status_code == 200, crime.text
+    for title in ("Problem profile: trend", "Problem profile: top streets",
+                  "Problem profile: repeat locations", "Problem profile: concentration"):
+        assert title in crime.text, title
+    amb = client.get("/v1/packs/area", headers=keys["partner"],
+                     params={"layer": "ambulance", "unit": "h3:8", "area": "boundary:beats",
+                             "start": "2019-01", "end": "2019-01"})
+    assert amb.status_code == 200, amb.text
+    assert "Problem profile: trend" in amb.text
+    assert "Problem profile: places" in amb.text
+    assert "Problem profile: top streets" not in amb.text
+    assert "Problem profile: repeat locations" not in amb.text
