@@ -21,6 +21,7 @@ from service.cli.common import (
     json_option,
     open_store,
     progress,
+    request_options,
 )
 from service.render.numbers import fixed, p_text
 
@@ -45,15 +46,7 @@ def _layer_lines(r: dict[str, Any]) -> str:
 
 
 @click.command("counts")
-@click.option("--layer", required=True)
-@click.option("--category", "categories", multiple=True, help="repeat for several")
-@click.option("--start", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)")
-@click.option("--end", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)")
-@click.option("--unit", required=True,
-              help="h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES")
-@click.option("--area", default=None,
-              help="study area: boundary:SET[@VERSION][:UNIT,UNIT] | bbox:minlon,minlat,maxlon,"
-                   "maxlat (default: the unit's boundary set, or the events' extent)")
+@request_options()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write the GeoJSON FeatureCollection here")
 @json_option

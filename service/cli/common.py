@@ -208,6 +208,31 @@ def cli_cost_check(store: Store, req: Any, opts: Any, analysis: str) -> None:
         check_hotspot_cost(store, req, opts, limits, analysis=analysis)
 
 
+UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES"
+
+
+def request_options(unit_help: str = UNIT_HELP) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options of a counts request (layer, categories, window, unit, study area), for
+    the commands that take one plainly (counts, profile)."""
+    opts = [
+        click.option("--layer", required=True),
+        click.option("--category", "categories", multiple=True, help="repeat for several"),
+        click.option("--start", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)"),
+        click.option("--end", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)"),
+        click.option("--unit", required=True, help=unit_help),
+        click.option("--area", default=None,
+                     help="study area: boundary:SET[@VERSION][:UNIT,UNIT] | bbox:minlon,minlat,"
+                          "maxlon,maxlat (default: the unit's boundary set, or the events' "
+                          "extent)"),
+    ]
+
+    def apply(f: Callable[..., Any]) -> Callable[..., Any]:
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+    return apply
+
+
 def analysis_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by hotspots, autocorrelation, hotspot maps and area packs."""
     opts = [
@@ -216,7 +241,7 @@ def analysis_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--start", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)"),
         click.option("--end", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)"),
         click.option("--unit", required=True,
-                     help="h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES"),
+                     help=UNIT_HELP),
         click.option("--area", default=None,
                      help="boundary:SET[:UNIT,...] (ids or names) | "
                           "bbox:minlon,minlat,maxlon,maxlat"),

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from service.cli.common import cli_cost_check, emit, handles_errors, json_option, open_store
+from service.cli.common import (
+    cli_cost_check,
+    emit,
+    handles_errors,
+    json_option,
+    open_store,
+    request_options,
+)
 
 
 def _pct(share: float | None) -> str:
@@ -47,16 +54,8 @@ def _print_profile(p: dict[str, Any]) -> None:
 
 
 @click.command("profile")
-@click.option("--layer", required=True)
-@click.option("--category", "categories", multiple=True, help="repeat for several")
-@click.option("--start", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)")
-@click.option("--end", default=None, help="YYYY-MM or YYYY-MM-DD (inclusive)")
-@click.option("--unit", required=True,
-              help="units the concentration is measured over: h3:RES | "
-                   "boundary:SET[@VERSION] | grid:CELL_METRES")
-@click.option("--area", default=None,
-              help="study area: boundary:SET[@VERSION][:UNIT,UNIT] | bbox:minlon,minlat,maxlon,"
-                   "maxlat (default: the unit's boundary set, or the events' extent)")
+@request_options(unit_help="units the concentration is measured over: h3:RES | "
+                           "boundary:SET[@VERSION] | grid:CELL_METRES")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000),
               help="streets and repeat locations listed")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
