@@ -18,13 +18,16 @@ from typing import Any, Final
 
 from markupsafe import Markup
 
+from service.render.colours import AREA_STYLES
 from service.render.html import Section, Table, render
 from service.render.numbers import p_text, plain
 from spatial.evaluation.time_context import SERIES_AREAS, LayerTimeContext, TimeContext
 
-#: How each area's line is drawn: colour and dash pattern (told apart in greyscale too).
-LINE_STYLE: Final = {"target": ("#b2182b", ""), "buffer": ("#2166ac", "6 3"),
-                     "control": ("#333333", "2 3")}
+#: How each area's line is drawn: the colour and dash pattern of the area's outline on
+#: the map (black, purple, green; told apart in greyscale too), so no line reads as
+#: "red = more" and the chart's key is the map's.
+LINE_STYLE: Final = {area: (AREA_STYLES[area]["color"], AREA_STYLES[area]["dashArray"] or "")
+                     for area in ("target", "buffer", "control")}
 WINDOW_FILL: Final = {"before": "#d9d9d9", "during": "#fdd49e", "after": "#c6dbef"}
 
 

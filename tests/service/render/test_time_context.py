@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from service.render.colours import AREA_STYLES
 from service.render.html import Table, render
 from service.render.operation_map import _partner_safe_report
 from service.render.operation_pack import _sections
@@ -95,7 +96,13 @@ def test_chart_is_inline_svg_with_three_lines_windows_and_axes() -> None:
     # one segment per line (the missing months lead the series), a dot per held month
     assert svg.count("<polyline") == 3
     assert svg.count("<circle") == 3 * 22
-    assert 'stroke-dasharray="6 3"' in svg and 'stroke-dasharray="2 3"' in svg
+    # each area's line is drawn as its outline on the map: no red line to read as "more"
+    for area in ("target", "buffer", "control"):
+        style = AREA_STYLES[area]
+        assert f'stroke="{style["color"]}"' in svg
+        if style["dashArray"]:
+            assert f'stroke-dasharray="{style["dashArray"]}"' in svg
+    assert "#b2182b" not in svg
     # before, during and after shaded, and their legend swatches
     for fill in ("#d9d9d9", "#fdd49e", "#c6dbef"):
         assert svg.count(f'fill="{fill}"') == 2
