@@ -33,7 +33,9 @@ _ROLE_ORDER: Final = ("target", "buffer", "ring", "control", "other")
 
 def _add_labels(group: folium.FeatureGroup, layer: MapLayer,
                 feats: list[dict[str, Any]]) -> None:
-    """Each unit's name (or id) at a point inside it, not interactive."""
+    """Each unit's name (or id) at a point inside it, not interactive. Its rank (the
+    unit's area) decides which labels stay where they would overlap
+    (:class:`service.render.map_base.LabelThinning`): the larger units keep theirs."""
     for f in feats:
         text = label_of(f, layer)
         if text is None:
@@ -44,9 +46,11 @@ def _add_labels(group: folium.FeatureGroup, layer: MapLayer,
         if geom.is_empty:
             continue
         pt = geom.representative_point()
+        # square degrees are enough to order the units of one map
+        rank = f"{geom.area:.6g}"
         folium.Marker(
             [pt.y, pt.x],
-            icon=folium.DivIcon(html=str(macros("map_parts.html").unit_label(str(text))),
+            icon=folium.DivIcon(html=str(macros("map_parts.html").unit_label(str(text), rank)),
                                 icon_size=(0, 0), icon_anchor=(0, 0), class_name="remap-label-icon"),
             interactive=False,
         ).add_to(group)

@@ -23,6 +23,10 @@ from service.render.safe_html import RawHtml
 BASE_CAVEAT: Final = ("Only recorded and reported events are mapped: intelligence is always "
                       "partial, and an empty area is not an area without drug activity.")
 
+#: The caveat box opens by itself only when it is this short; a longer one starts
+#: collapsed to its heading (with the count) so that it does not cover the map.
+CAVEATS_OPEN_MAX: Final = 3
+
 #: Parameters nested deeper than this are written as one JSON text.
 _PARAM_DEPTH: Final = 2
 
@@ -55,6 +59,7 @@ def page_boxes(title: str, caveats: Sequence[str], parameters: Mapping[str, Any]
     return render("map_boxes.html", hatch_id=HATCH_ID, title=title,
                   parameters=_param_items(parameters) if parameters else [],
                   layer_parameters=layer_parameters, caveats=caveats_for(caveats),
+                  caveats_open_max=CAVEATS_OPEN_MAX,
                   map_name=ctx.map_name, legends=[html for _, _, html in ctx.legends])
 
 

@@ -207,6 +207,46 @@ class FitWhenSized(MacroElement):
         self.padding = int(padding)
 
 
+class LabelThinning(MacroElement):
+    """Hides unit labels that would overlap a label of a larger unit, at every zoom.
+
+    A hundred neighbourhood names at city zoom print over each other. After each
+    zoom, move, resize or layer change, labels are taken largest unit first
+    (``data-rank``) and one is shown only if its box clears those already shown
+    (a 3-pixel margin); zooming in brings the hidden ones back.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+    var map = {{ this.map_name }}, margin = 3;
+    function thin() {
+        var labels = Array.prototype.slice.call(
+            map.getContainer().querySelectorAll('.remap-label'));
+        labels.sort(function (a, b) { return (+b.dataset.rank || 0) - (+a.dataset.rank || 0); });
+        var shown = [];
+        labels.forEach(function (el) {
+            el.style.visibility = 'visible';
+            var r = el.getBoundingClientRect();
+            var clash = shown.some(function (s) {
+                return r.left < s.right + margin && r.right + margin > s.left &&
+                       r.top < s.bottom + margin && r.bottom + margin > s.top;
+            });
+            if (clash) { el.style.visibility = 'hidden'; } else { shown.push(r); }
+        });
+    }
+    map.on('zoomend moveend resize overlayadd', thin);
+    map.whenReady(function () { setTimeout(thin, 0); });
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, map_name: str) -> None:
+        super().__init__()
+        self._name = "RemapLabelThinning"
+        self.map_name = map_name
+
+
 def _fit_bounds(m: folium.Map, ctx: MapContext) -> None:
     """Open the map on everything its layers drew."""
     if ctx.bounds:
@@ -266,6 +306,8 @@ def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],
         parameters = {**(parameters or {}), **basemap_used}
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     LegendToggle(ctx).add_to(m)
+    if any(layer.kind == "outline" for layer in layers):
+        LabelThinning(m.get_name()).add_to(m)
     _fit_bounds(m, ctx)
     m.get_root().title = str(escape(title))  # type: ignore[attr-defined]
     add_page_boxes(m, title, [BASE_CAVEAT, *caveats, *ctx.caveats], parameters, ctx)
