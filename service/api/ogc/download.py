@@ -14,10 +14,8 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 import shapely
 
-from service.api.ogc.params import FileFormat
 from service.api.ogc.providers import Caller, CollectionProvider, EncodedFeatures, ItemsQuery
 
 
@@ -45,13 +43,3 @@ def features_table(features: list[dict[str, Any]], query: ItemsQuery) -> gpd.Geo
              for ft in features]
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms,
                             crs="OGC:CRS84" if query.crs.is_crs84 else f"EPSG:{query.crs.epsg}")
-
-
-def write_table(table: gpd.GeoDataFrame, path: str, fmt: FileFormat, *, layer: str) -> None:
-    """Write ``table`` as one layer of a new file at ``path`` (GDAL through pyogrio)."""
-    # pyogrio promotes mixed Polygon/MultiPolygon to Multi where the format needs it.
-    # No FlatGeobuf spatial index: building it sorts every feature (twice the writing
-    # time) and a file read whole, or streamed, never uses it
-    options = {"SPATIAL_INDEX": "NO"} if fmt.driver == "FlatGeobuf" else {}
-    pyogrio.write_dataframe(table, path, driver=fmt.driver, layer=layer,
-                            layer_options=options)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import replace
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from service.api.ogc.params import BBox, OgcCrs
@@ -21,16 +19,11 @@ from service.api.ogc.providers import (
     audit_sensitive,
     audit_sensitive_layers,
 )
-from service.render.geojson import (
-    EVENT_PROPERTIES,
-    attributes_json,
-    events_features,
-    events_features_json,
-)
+from service.app.export import coordinates_in, events_table
+from service.render.geojson import events_features, events_features_json
 from service.store import FeatureFilter, Store
 from spatial.disclosure import may_see_points
 from spatial.errors import NotFoundError, ParameterError, PermissionDeniedError
-from spatial.place import crs
 from spatial.timewindow import TimeWindow
 
 
@@ -77,44 +70,11 @@ def resolve_category(store: Store, layer: str, value: str) -> str:
     raise ParameterError("category", f"layer {layer!r} has no category {value!r}{hint}")
 
 
-def event_table(frame: pd.DataFrame, target: OgcCrs) -> gpd.GeoDataFrame:
-    """Events as a GeoDataFrame in ``target`` for a file: the feature properties as
-    columns (``attributes`` as JSON text, ``time`` as ISO text)."""
-    x, y = _coordinates(frame, target)
-    table = pd.DataFrame({"id": frame["id"].to_numpy(dtype=np.int64)})
-    for column in EVENT_PROPERTIES:
-        if column == "time":
-            table["time"] = pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%S")
-        elif column in frame:
-            table[column] = frame[column].astype(str).to_numpy()
-    # the stored JSON text as it is (a dict, if parsed, is written again)
-    table["attributes"] = (
-        [json.dumps(a, sort_keys=True, default=str) for a in frame["attributes"]]
-        if len(frame) and isinstance(frame["attributes"].iloc[0], dict)
-        else attributes_json(frame["attributes"].to_numpy()))
-    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y),
-                            crs=f"EPSG:{target.epsg}" if not target.is_crs84 else "OGC:CRS84")
-
-
-def _coordinates(frame: pd.DataFrame, target: OgcCrs) -> tuple[np.ndarray, np.ndarray]:
-    """x, y in ``target``: the stored x/y where stored in it, else transformed."""
-    if target.is_crs84:
-        return frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
-    x = frame["x"].to_numpy(dtype=float).copy()
-    y = frame["y"].to_numpy(dtype=float).copy()
-    other = frame["crs_epsg"].to_numpy() != target.epsg
-    if other.any():
-        x[other], y[other] = crs.to_metric(frame["lon"].to_numpy(dtype=float)[other],
-                                           frame["lat"].to_numpy(dtype=float)[other],
-                                           target.epsg)
-    return x, y
-
-
 def features_json_in_crs(frame: pd.DataFrame, target: OgcCrs) -> str:
     """As :func:`features_in_crs`, one JSON array text; ``attributes`` as stored (text)."""
     if target.is_crs84:
         return events_features_json(frame)
-    x, y = _coordinates(frame, target)
+    x, y = coordinates_in(frame, target.epsg)
     return events_features_json(frame.assign(x=x, y=y), metric=True)
 
 
@@ -122,7 +82,7 @@ def features_in_crs(frame: pd.DataFrame, target: OgcCrs) -> list[dict[str, Any]]
     """Event features in ``target``: stored x/y where stored in it, else transformed."""
     if target.is_crs84:
         return events_features(frame)
-    x, y = _coordinates(frame, target)
+    x, y = coordinates_in(frame, target.epsg)
     return events_features(frame.assign(x=x, y=y), metric=True)
 
 
@@ -171,12 +131,8 @@ class EventLayerProvider:
         """Every matching event (bulk download), under the same disclosure rule and audit
         as a page."""
         self._check(caller, name)
-        frame = caller.store.feature_events(self._filter(caller, name, query),
-                                            parse_attributes=False)
-        if not frame.empty:
-            sensitive = sorted(set(frame.loc[frame["sensitivity"] != "open", "layer"]))
-            audit_sensitive_layers(caller, sensitive, len(frame))
-        return event_table(frame, query.crs)
+        return events_table(caller.store, self._filter(caller, name, query), query.crs.epsg,
+                            actor=caller.who.actor, via="ogc", query=caller.url)
 
     @staticmethod
     def _filter(caller: Caller, name: str, query: ItemsQuery) -> FeatureFilter:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from service.app.analysis import parse_bbox as parse_wgs84_bbox
+from service.app.export import FILE_FORMATS, FileFormat, parse_file_format
 from spatial.errors import ParameterError
 from spatial.place import crs
 
@@ -33,28 +34,8 @@ FORMATS = frozenset({"json", "geojson", GEOJSON})
 DEFAULT_PAGE_SIZE = 1000
 SCHEMA_JSON = "application/schema+json"
 
-
-@dataclass(frozen=True)
-class FileFormat:
-    """A bulk download format: its GDAL driver, media type and file suffix."""
-
-    driver: str
-    media_type: str
-    suffix: str
-
-
 #: Bulk download formats by ``f`` value.
-DOWNLOAD_FORMATS = {
-    "gpkg": FileFormat("GPKG", "application/geopackage+sqlite3", ".gpkg"),
-    "fgb": FileFormat("FlatGeobuf", "application/flatgeobuf", ".fgb"),
-}
-
-
-def parse_download_format(f: str | None) -> FileFormat:
-    if f is None or f not in DOWNLOAD_FORMATS:
-        raise ParameterError("f", f"{f!r} is not a download format; use "
-                                  + " or ".join(DOWNLOAD_FORMATS))
-    return DOWNLOAD_FORMATS[f]
+DOWNLOAD_FORMATS = FILE_FORMATS
 
 
 @dataclass(frozen=True)
@@ -165,3 +146,8 @@ def check_parameters(names: Iterable[str], allowed: frozenset[str], f: str | Non
     if f is not None and f not in FORMATS:
         raise ParameterError("f", f"{f!r} is not available; features are served as GeoJSON "
                                   "(f=json)")
+
+
+def parse_download_format(f: str | None) -> FileFormat:
+    """The bulk download format named by ``f`` (``gpkg``, ``fgb``)."""
+    return parse_file_format(f, "f")

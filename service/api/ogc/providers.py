@@ -17,6 +17,7 @@ import numpy as np
 
 from service.api.auth import Principal
 from service.api.ogc.params import BBox, OgcCrs
+from service.app.export import audit_points
 from service.render.geojson import geometry_features
 from service.store import Store
 from spatial.place import crs
@@ -114,10 +115,8 @@ def audit_sensitive(caller: Caller, features: Sequence[dict[str, Any]]) -> None:
 
 def audit_sensitive_layers(caller: Caller, sensitive: Sequence[str], count: int) -> None:
     """Audit a read of ``count`` events of the non-open layers ``sensitive`` (if any)."""
-    if sensitive:
-        caller.store.audit(None, caller.who.actor, "read_points",
-                           {"layers": list(sensitive), "count": count, "query": caller.url,
-                            "via": "ogc"})
+    audit_points(caller.store, caller.who.actor, list(sensitive), count, via="ogc",
+                 query=caller.url)
 
 
 def geometry_features_in(geoms: Any, properties: list[dict[str, Any]], ids: list[Any],

@@ -42,7 +42,7 @@ from service.api.ogc.documents import (
     link,
     queryables_document,
 )
-from service.api.ogc.download import collection_table, write_table
+from service.api.ogc.download import collection_table
 from service.api.ogc.models import (
     OgcCollection,
     OgcCollections,
@@ -71,6 +71,7 @@ from service.api.ogc.params import (
 )
 from service.api.ogc.providers import Caller, CollectionMeta, CollectionProvider, ItemsQuery
 from service.api.ogc.registry import REGISTRY
+from service.app.export import write_table
 from service.settings import Settings
 from service.store import Store
 from spatial.errors import ParameterError
