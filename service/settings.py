@@ -73,6 +73,14 @@ class Settings(BaseSettings):
                     "autocorrelation, maps, packs, imports, boundary uploads, operation "
                     "reports); beyond it 429 with Retry-After.")
     shared_data: Path = Field(default=Path("../shared/data"))
+    download_cache_mb: int = Field(
+        default=2048, ge=0,
+        description="Disk kept for finished bulk downloads (OGC /download), reused until the "
+                    "events change; 0 writes each download afresh.")
+    download_cache_dir: Path | None = Field(
+        default=None,
+        description="Folder of the download cache (default: a folder for this store under "
+                    "the system's temporary folder).")
     offline_assets: bool = Field(
         default=True,
         description="Serve the JavaScript/CSS that maps need from remap itself, not from CDNs.",

@@ -10,6 +10,7 @@ health or restricted layer is audited, whichever way it leaves.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -163,3 +164,119 @@ def export_events(store: Store, layer: str, path: Path, *, fmt: FileFormat,
             "parameters": {"layer": layer, "categories": list(categories),
                            "start": window.start, "end": window.end, "bbox": bbox,
                            "crs": f"EPSG:{epsg}" if epsg != crs.WGS84 else "OGC:CRS84"}}
+
+
+class FileCache:
+    """Finished export files by key, in one folder, newest use kept within ``max_bytes``.
+
+    A file is written under a temporary name and renamed into place with a JSON
+    sidecar of what its readers must know (rows, sensitive layers), so a reader
+    never sees half a file. The key must change whenever the file would (the
+    query and the store's data version): files are never updated, only added
+    and evicted, the least recently used first.
+    """
+
+    def __init__(self, folder: Path, max_bytes: int) -> None:
+        self.folder = folder
+        self.max_bytes = int(max_bytes)
+
+    def _paths(self, key: str, suffix: str) -> tuple[Path, Path]:
+        return self.folder / f"{key}{suffix}", self.folder / f"{key}{suffix}.json"
+
+    def get(self, key: str, suffix: str) -> tuple[Path, dict[str, Any]] | None:
+        path, meta_path = self._paths(key, suffix)
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            os.utime(path)  # last use, for eviction
+        except (OSError, ValueError):
+            return None
+        return path, meta
+
+    def put(self, key: str, suffix: str, build: Any) -> tuple[Path, dict[str, Any]]:
+        """Run ``build(tmp_path) -> meta`` and keep its file under ``key``."""
+        # the files may hold health or intelligence points: only this user may read them
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path, meta_path = self._paths(key, suffix)
+        fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=".building-", dir=self.folder)
+        os.close(fd)
+        try:
+            os.unlink(tmp)  # GDAL creates the file itself
+            meta = build(Path(tmp))
+            meta_tmp = Path(tmp + ".json")
+            meta_tmp.write_text(json.dumps(meta), encoding="utf-8")
+            os.replace(tmp, path)
+            os.replace(meta_tmp, meta_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            Path(tmp + ".json").unlink(missing_ok=True)
+            raise
+        self._evict(keep=path)
+        return path, meta
+
+    def _evict(self, keep: Path) -> None:
+        files = []
+        for p in self.folder.iterdir():
+            if p.name.startswith(".") or p.suffix == ".json":
+                continue
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            files.append((st.st_mtime, st.st_size, p))
+        total = sum(size for _, size, _ in files)
+        for _, size, p in sorted(files):
+            if total <= self.max_bytes:
+                break
+            if p == keep:
+                continue
+            # a file being sent stays readable to its reader after unlinking (POSIX)
+            p.unlink(missing_ok=True)
+            Path(f"{p}.json").unlink(missing_ok=True)
+            total -= size
+
+
+def export_key(f: FeatureFilter, epsg: int, fmt: FileFormat, data_version: str) -> str:
+    """The cache key of an export: everything that decides the file's bytes."""
+    parts = {"filter": repr(f), "epsg": epsg, "driver": fmt.driver, "version": data_version,
+             "format_version": 1}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cached_events_file(store: Store, cache: FileCache, f: FeatureFilter, epsg: int,
+                       fmt: FileFormat, *, layer_name: str, actor: str | None, via: str,
+                       query: str, audit: bool = True) -> tuple[Path, str, str]:
+    """The file of the events matching ``f``: from ``cache`` when the store has not
+    changed since it was written, else built and kept. The read is audited either way
+    (``audit=False`` for a request that receives no data, such as HEAD).
+
+    Returns ``(path, key, "hit" | "miss")``; the key serves as the file's ETag.
+    """
+    key = export_key(f, epsg, fmt, store.events_version())
+    found = cache.get(key, fmt.suffix)
+    state = "hit"
+    if found is None:
+        state = "miss"
+
+        def build(tmp: Path) -> dict[str, Any]:
+            frame = store.feature_events(f, parse_attributes=False)
+            sensitive = (sorted(set(frame.loc[frame["sensitivity"] != "open", "layer"]))
+                         if len(frame) else [])
+            write_table(event_table(frame, epsg), tmp, fmt, layer=layer_name)
+            return {"count": len(frame), "sensitive": sensitive}
+
+        found = cache.put(key, fmt.suffix, build)
+    path, meta = found
+    if audit:
+        audit_points(store, actor, meta["sensitive"], meta["count"], via=via, query=query)
+    return path, key, state
+
+
+def download_cache_folder(database_url: str, configured: Path | None) -> Path:
+    """Where finished downloads of the store at ``database_url`` are kept: the
+    configured folder, else one per store under the user's cache folder
+    (``$XDG_CACHE_HOME`` or ``~/.cache``), never a shared temporary folder."""
+    if configured is not None:
+        return configured
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    store_id = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+    return base / "remap" / f"downloads-{store_id}"

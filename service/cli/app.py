@@ -12,8 +12,8 @@ from service import log
 from service.cli.analysis import autocorrelation_cmd, counts_cmd, hotspots_cmd, layers_cmd
 from service.cli.audit import audit_group
 from service.cli.demo import demo
-from service.cli.export import export_cmd
 from service.cli.displacement import displacement_group
+from service.cli.export import export_cmd
 from service.cli.harm_index import harm_index_group
 from service.cli.imports import boundaries_group, import_group
 from service.cli.keys import keys_group

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from service.store.boundaries import BoundariesRepository
-from service.store.tables import event_units, events
+from service.store.tables import event_units, events, imports
 from spatial.errors import ParameterError
 from spatial.events import EVENT_COLUMNS
 
@@ -215,6 +215,24 @@ class EventsRepository(BoundariesRepository):
         """Events matching ``f``, ordered by id, as a frame (``attributes`` parsed)."""
         return self._select_events(self._event_where(f), limit=limit, offset=offset,
                                    columns=columns)
+
+    def events_version(self) -> str:
+        """The data version of the events: the highest event id and the latest import
+        (its id and time).
+
+        Events are only ever added (an import commits whole or not at all), so any
+        change raises the highest id; the import's time tells apart a store that was
+        emptied or restored and filled again to the same id. Caches of event reads
+        key on it."""
+        # an import that only met duplicates changed nothing
+        latest = (sa.select(imports.c.id, imports.c.imported_at)
+                  .where(imports.c.accepted > imports.c.duplicates)
+                  .order_by(imports.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            top = conn.execute(sa.select(sa.func.max(events.c.id))).scalar()
+            row = conn.execute(latest).first()
+        stamp = f"{row[0]}@{pd.Timestamp(row[1]).isoformat()}" if row else "none"
+        return f"{int(top or 0)}:{stamp}"
 
     def count_events(self, f: EventFilter) -> int:
         return self._count_where(self._event_where(f))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -24,11 +25,12 @@ from tests.conftest import DATASETS
 
 
 @pytest.fixture
-def settings(store: Store) -> Settings:
+def settings(store: Store, tmp_path: Path) -> Settings:
     # tests make hundreds of requests (many with bad keys) from one address and key in
     # well under a minute: rate limits are raised here; tests of the limits set their own
     return Settings(database_url=store.url, auth_failures_per_minute=100_000,
-                    expensive_requests_per_minute=100_000)
+                    expensive_requests_per_minute=100_000,
+                    download_cache_dir=tmp_path / "download-cache")
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -19,7 +20,13 @@ from service.api.ogc.providers import (
     audit_sensitive,
     audit_sensitive_layers,
 )
-from service.app.export import coordinates_in, events_table
+from service.app.export import (
+    FileCache,
+    FileFormat,
+    cached_events_file,
+    coordinates_in,
+    events_table,
+)
 from service.render.geojson import events_features, events_features_json
 from service.store import FeatureFilter, Store
 from spatial.disclosure import may_see_points
@@ -133,6 +140,17 @@ class EventLayerProvider:
         self._check(caller, name)
         return events_table(caller.store, self._filter(caller, name, query), query.crs.epsg,
                             actor=caller.who.actor, via="ogc", query=caller.url)
+
+    def cached_file(self, caller: Caller, name: str, query: ItemsQuery, fmt: FileFormat,
+                    cache: FileCache, *, audit: bool = True) -> tuple[Path, str, str]:
+        """The bulk download file, from ``cache`` while the events are unchanged
+        (:func:`service.app.export.cached_events_file`), under the same disclosure
+        rule and audit as a page."""
+        self._check(caller, name)
+        return cached_events_file(caller.store, cache, self._filter(caller, name, query),
+                                  query.crs.epsg, fmt, layer_name=f"events-{name}",
+                                  actor=caller.who.actor, via="ogc", query=caller.url,
+                                  audit=audit)
 
     @staticmethod
     def _filter(caller: Caller, name: str, query: ItemsQuery) -> FeatureFilter:

@@ -21,6 +21,7 @@ collection id being ``<prefix>-<name>``; the documents and their response models
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -32,6 +33,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import URL
 
 from service.api.auth import Principal, get_store, principal
+from service.api.dependencies import get_settings_dep
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from service.api.ogc.documents import (
     CONFORMANCE,
@@ -71,7 +73,7 @@ from service.api.ogc.params import (
 )
 from service.api.ogc.providers import Caller, CollectionMeta, CollectionProvider, ItemsQuery
 from service.api.ogc.registry import REGISTRY
-from service.app.export import write_table
+from service.app.export import FileCache, download_cache_folder, write_table
 from service.settings import Settings
 from service.store import Store
 from spatial.errors import ParameterError
@@ -131,6 +133,8 @@ PAGE_SIZE_MAX_ADVERTISED = Settings.model_fields["page_size_max"].default
 # GDAL then sends an attribute filter such as -where "category = 'Drugs'" to the server
 CATEGORY_DOC = ("event layers: only events of this category (a queryable; matched ignoring "
                 "case; a category the layer lacks is an error)")
+
+LOG = logging.getLogger("remap.ogc")
 
 router = APIRouter(prefix="/v1/ogc", tags=["ogc"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
@@ -242,13 +246,15 @@ def items(request: Request, collection_id: str,
                     media_type=GEOJSON, headers={"Content-Crs": query.crs.header})
 
 
-@router.get("/collections/{collection_id}/download", name="ogc_download",
-            summary="Every feature of a collection as one GeoPackage or FlatGeobuf file",
-            response_class=FileResponse,
-            responses={200: {"content": {fmt.media_type: {"schema": {
-                                             "type": "string", "format": "binary"}}
-                                         for fmt in DOWNLOAD_FORMATS.values()},
-                             "description": "the file"}})
+# HEAD too: GDAL's /vsicurl/ asks for the size first, then reads byte ranges (206)
+@router.api_route("/collections/{collection_id}/download", methods=["GET", "HEAD"],
+                  name="ogc_download",
+                  summary="Every feature of a collection as one GeoPackage or FlatGeobuf file",
+                  response_class=FileResponse,
+                  responses={200: {"content": {fmt.media_type: {"schema": {
+                                                   "type": "string", "format": "binary"}}
+                                               for fmt in DOWNLOAD_FORMATS.values()},
+                                   "description": "the file"}})
 def download(request: Request, collection_id: str,
              f: str = Query(..., description="gpkg (GeoPackage) or fgb (FlatGeobuf)"),
              bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
@@ -257,15 +263,36 @@ def download(request: Request, collection_id: str,
              category: str | None = Query(None, description=CATEGORY_DOC),
              crs_: str | None = Query(None, alias="crs",
                                       description=f"{CRS84} (default) or {EPSG_27700}"),
-             caller: Caller = Depends(_caller)) -> FileResponse:
-    """The items' features without paging, written by GDAL (pyogrio) to a temporary file
-    that is deleted once sent; the same filters, disclosure rule and audit as the items."""
+             caller: Caller = Depends(_caller),
+             settings: Settings = Depends(get_settings_dep)) -> Response:
+    """The items' features without paging, written by GDAL (pyogrio); the same filters,
+    disclosure rule and audit as the items. An event layer's file is kept and sent
+    again until the events change (``X-Remap-Cache: hit``, an ``ETag``, and 304 to an
+    ``If-None-Match`` that names it); other collections are written afresh."""
     _prefix, provider, name = REGISTRY.resolve(collection_id)
     filters = provider_queryables(provider, caller, name)
     check_parameters(request.query_params.keys(), DOWNLOAD_PARAMETERS | set(filters), None)
     fmt = parse_download_format(f)
     query = items_query(bbox, bbox_crs, datetime_, 2**62, 0, crs_, 2**62, None,
                         property_filters(request, filters))
+    cached_file = getattr(provider, "cached_file", None)
+    if cached_file is not None and settings.download_cache_mb > 0:
+        cache = FileCache(download_cache_folder(settings.database_url,
+                                                settings.download_cache_dir),
+                          settings.download_cache_mb * 1024 * 1024)
+        try:
+            path, key, state = cached_file(caller, name, query, fmt, cache,
+                                           audit=request.method != "HEAD")
+        except OSError as exc:  # the cache folder cannot be written: send a file anyway
+            LOG.warning("download cache %s unusable (%s); writing %s afresh (set "
+                        "REMAP_DOWNLOAD_CACHE_DIR)", cache.folder, exc, collection_id)
+        else:
+            headers = {"ETag": f'"{key}"', "X-Remap-Cache": state,
+                       "Cache-Control": "private, no-cache"}
+            if request.headers.get("if-none-match") == headers["ETag"]:
+                return Response(status_code=304, headers=headers)
+            return FileResponse(path, media_type=fmt.media_type, headers=headers,
+                                filename=f"{collection_id}{fmt.suffix}")
     table = collection_table(provider, caller, name, query)
     fd, path = tempfile.mkstemp(suffix=fmt.suffix, prefix="remap-ogc-")
     os.close(fd)

@@ -723,6 +723,65 @@ def test_download_follows_the_disclosure_rules(client: TestClient, keys, loaded,
                       params={"f": "gpkg"}).status_code == 401
 
 
+def test_download_is_kept_until_the_events_change(client: TestClient, keys, loaded,
+                                                  store: Store, settings: Settings,
+                                                  tmp_path: Path) -> None:
+    h, url = keys["analyst"], f"{OGC}/collections/events-dealing_site/download"
+    first = client.get(url, headers=h, params={"f": "gpkg"})
+    assert first.status_code == 200 and first.headers["x-remap-cache"] == "miss"
+    kept = list((settings.download_cache_dir or tmp_path).glob("*.gpkg"))
+    assert len(kept) == 1
+    assert (settings.download_cache_dir or tmp_path).stat().st_mode & 0o077 == 0
+    before = len(store.audit_entries("read_points"))
+    again = client.get(url, headers=h, params={"f": "gpkg"})
+    assert again.headers["x-remap-cache"] == "hit" and again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"]
+    assert len(store.audit_entries("read_points")) == before + 1  # a kept file is audited too
+    r = client.get(url, headers={**h, "If-None-Match": first.headers["etag"]},
+                   params={"f": "gpkg"})
+    assert r.status_code == 304 and r.content == b""
+    # GDAL's /vsicurl/: the size by HEAD (no data, no audit), then byte ranges
+    head = client.head(url, headers=h, params={"f": "gpkg"})
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(first.content)
+    part = client.get(url, headers={**h, "Range": "bytes=100-199"}, params={"f": "gpkg"})
+    assert part.status_code == 206 and part.content == first.content[100:200]
+    assert len(store.audit_entries("read_points")) == before + 3
+    # another query, another file; a partner still may not have the points
+    other = client.get(url, headers=h, params={"f": "gpkg", "crs": EPSG_27700})
+    assert other.headers["x-remap-cache"] == "miss"
+    assert other.headers["etag"] != first.headers["etag"]
+    assert client.get(url, headers=keys["partner"], params={"f": "gpkg"}).status_code == 403
+
+    frame = loaded.events["dealing_site"]
+    # importing the same events again adds nothing: the kept file is still right
+    report = ImportReport(layer="dealing_site", format="synthetic")
+    store_events(store, frame.copy(), report, timings={}, file_names=["again"], actor="test")
+    assert report.inserted == 0
+    assert client.get(url, headers=h, params={"f": "gpkg"}).headers["x-remap-cache"] == "hit"
+    # new events: a new file that holds them
+    new = frame.head(3).copy()
+    new["event_key"] = new["event_key"] + "-new"
+    new["source_id"] = new["source_id"] + "-new"
+    report = ImportReport(layer="dealing_site", format="synthetic")
+    store_events(store, new, report, timings={}, file_names=["new"], actor="test")
+    assert report.inserted == 3
+    r = client.get(url, headers=h, params={"f": "gpkg"})
+    assert r.headers["x-remap-cache"] == "miss" and r.headers["etag"] != first.headers["etag"]
+    assert len(read_file(r.content, ".gpkg", tmp_path)) == len(frame) + 3
+
+
+def test_download_without_the_cache(store: Store, keys, loaded, tmp_path: Path) -> None:
+    settings = Settings(database_url=store.url, download_cache_mb=0,
+                        download_cache_dir=tmp_path / "never")
+    with TestClient(create_app(settings, store=store)) as c:
+        r = c.get(f"{OGC}/collections/events-crime/download", headers=keys["analyst"],
+                  params={"f": "fgb"})
+    assert r.status_code == 200 and "x-remap-cache" not in r.headers
+    assert len(read_file(r.content, ".fgb", tmp_path)) == len(loaded.events["crime"])
+    assert not (tmp_path / "never").exists()
+
+
 def test_download_a_boundary_set_and_bad_formats(client: TestClient, keys, loaded,
                                                  tmp_path: Path) -> None:
     h = keys["partner"]
