@@ -93,6 +93,8 @@ def parse_time(value: str, name: str, *, end: bool = False) -> datetime:
             return (first + pd.DateOffset(months=1)).to_pydatetime() if end else \
                 first.to_pydatetime()
         t = pd.Timestamp(v)
+        if pd.isna(t):  # pandas reads "", "nat" and "NaN" as no time at all
+            raise ValueError("not a time")
     except (ValueError, TypeError) as exc:
         raise ParameterError(name, f"{value!r} is not a date (YYYY-MM, YYYY-MM-DD or ISO "
                                    "date-time)") from exc

@@ -87,3 +87,12 @@ def test_ogc_datetime_is_a_closed_interval() -> None:
     with pytest.raises(ParameterError) as err:
         parse_interval("2019-02/2019-01")
     assert err.value.details["parameter"] == "datetime"
+
+
+@pytest.mark.parametrize("text", ["\t", " ", "nat", "NaT", "nan"])
+def test_blank_and_not_a_time_are_refused_not_read_as_no_time(text: str) -> None:
+    # pandas reads these as NaT, which reached the store as NaN (HTTP 500 on /v1/counts)
+    with pytest.raises(ParameterError, match="is not a date"):
+        parse_time(text, "start")
+    with pytest.raises(ParameterError, match="is not a date"):
+        parse_window(None, None, text)
