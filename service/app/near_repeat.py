@@ -175,7 +175,8 @@ def demo_near_repeat(store: Store, out_dir: Path, say: Callable[[str], None]) ->
     from service.render.near_repeat import near_repeat_page, pattern_sentence
 
     req = CountsRequest.parse(layer="ambulance", unit=AREA_UNIT, area="boundary:beats")
-    # the town rounds call-outs to a 400 m grid: bands of that width
+    # the town rounds call-outs to a 400 m grid: bands of 400 m, so a band holds whole
+    # steps of the grid (neighbours, diagonals and two steps, ...)
     opts = NearRepeatOptions(distance_band_m=400.0, distance_bands=3, time_band_days=7,
                              time_bands=4, seed=20181001)
     table = near_repeat_table(store, req, opts, role="analyst", actor="demo")

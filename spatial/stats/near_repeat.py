@@ -126,6 +126,8 @@ CHUNK_ELEMENTS: Final = 4_000_000
 MAX_BANDS: Final = 20
 MAX_PERMUTATIONS: Final = 9_999
 MIN_EVENTS: Final = 3
+#: Distances this close above a band edge (metres) count as on it; this close to 0, as 0.
+EDGE_TOLERANCE_M: Final = 1e-6
 #: Time precisions the test accepts (spatial.events.TIME_PRECISIONS less "month").
 DAY_PRECISIONS: Final = ("instant", "day")
 
@@ -290,8 +292,10 @@ def pair_distances(x: FloatArray, y: FloatArray, i: IntArray, j: IntArray,
 
 def distance_row(d: FloatArray, bandwidth_m: float, n_d: int) -> IntArray:
     """Row of each distance: 0 same location (d == 0), k for ``(k-1) b < d <= k b``,
-    ``n_d + 1`` beyond."""
-    k = np.ceil(np.asarray(d, dtype=np.float64) / bandwidth_m).astype(np.int64)
+    ``n_d + 1`` beyond; a distance within :data:`EDGE_TOLERANCE_M` above an edge is on
+    it (a point on a 400 m grid is 400.0000001 m from its neighbour after projection)."""
+    shifted = (np.asarray(d, dtype=np.float64) - EDGE_TOLERANCE_M) / bandwidth_m
+    k = np.maximum(np.ceil(shifted), 0).astype(np.int64)
     return np.asarray(np.minimum(k, n_d + 1), dtype=np.int64)
 
 
@@ -405,7 +409,7 @@ def knox_table(x: FloatArray, y: FloatArray, days: IntArray, *,
     tree = cKDTree(np.column_stack([x, y]))
     # a hair more than the largest band, so float rounding at the edge loses no pair;
     # pairs that land beyond it are dropped below by their computed distance
-    radius = max_d * (1 + 1e-9)
+    radius = max_d * (1 + 1e-9) + EDGE_TOLERANCE_M
     candidates = count_candidate_pairs(tree, radius, p_norm)
     if candidates > MAX_PAIRS:
         raise TooLargeError(
@@ -479,7 +483,8 @@ def knox_table(x: FloatArray, y: FloatArray, days: IntArray, *,
                         "are unstable and their tests weak")
     params: dict[str, Any] = {
         "distance_band_m": b_d, "distance_bands": n_d, "time_band_days": b_t,
-        "time_bands": n_t, "same_location": "distance exactly 0 m (identical positions)",
+        "time_bands": n_t, "same_location": "distance 0 m (identical positions; band edges and 0 with a "
+                         f"tolerance of {EDGE_TOLERANCE_M:g} m for projection rounding)",
         "distance_rows": [b.label for b in distance_bands(b_d, n_d)],
         "time_columns": [b.label for b in time_bands(b_t, n_t)],
         "metric": metric, "crs": f"EPSG:{epsg}" if epsg is not None else "given in metres",

@@ -255,3 +255,11 @@ def test_results_do_not_depend_on_the_chunk_size_only_through_the_seed() -> None
     np.testing.assert_array_equal(a.observed, b.observed)
     np.testing.assert_array_equal(a.expected_exact, b.expected_exact)
     np.testing.assert_allclose(a.expected.sum(axis=1), b.expected.sum(axis=1))
+
+
+def test_band_edges_tolerate_projection_rounding() -> None:
+    # a 400 m grid reprojected from lon/lat: neighbours are 400.0000001 m apart
+    rows = nr.distance_row(np.array([400.0000001, 400.01, 1e-9, 0.0, 1200.0]), 400.0, 3)
+    np.testing.assert_array_equal(rows, [1, 2, 0, 0, 3])
+    np.testing.assert_array_equal(nr.time_column(np.array([0, 7, 8, 14, 15, 36]), 7, 5),
+                                  [0, 0, 1, 1, 2, 5])
