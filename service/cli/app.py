@@ -18,6 +18,7 @@ from service.cli.harm_index import harm_index_group
 from service.cli.imports import boundaries_group, import_group
 from service.cli.keys import keys_group
 from service.cli.maps import map_group, pack_group
+from service.cli.near_repeat import near_repeat_cmd
 from service.cli.operations import operation_group
 from service.cli.profile import profile_cmd
 from service.cli.serve import migrate, serve
@@ -39,3 +40,4 @@ for _command in (import_group, boundaries_group, layers_cmd, counts_cmd, hotspot
     main.add_command(_command)
 main.add_command(profile_cmd)
 main.add_command(export_cmd)
+main.add_command(near_repeat_cmd)
