@@ -106,6 +106,12 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
         if fmt != "policeuk":
             kwargs["mapping"] = mapping
         result = read_events(source, **kwargs)
+        if len(result.events) and result.events["category"].isna().any():
+            # the store keeps a category for every event: say so before anything is written
+            raise ParameterError("map", f"{name}: no category column is mapped: add "
+                                        "category=COLUMN to the mapping, or give every row one "
+                                        "category (--category-default; category_default in "
+                                        "the API)")
         for stage in ("parse", "validate"):
             timings[stage] += result.timings.get(stage, 0.0)
         report.files.append(FileReport(file=name, rows=result.rows_read,

@@ -109,12 +109,16 @@ def _mapped_import(fmt: str, doc: str, *extra: Callable[..., Any]) -> Callable[.
     """``remap import FMT``: files read through a column mapping, plus ``extra`` options."""
     def command(files: tuple[Path, ...], layer: str, mapping: str, as_json: bool,
                 **reader_options: Any) -> None:
-        _run_import(files, fmt, layer, mapping, as_json, **reader_options)
+        options = {k: v for k, v in reader_options.items() if v is not None}
+        _run_import(files, fmt, layer, mapping, as_json, **options)
 
     command.__doc__ = doc
     command.__name__ = f"import_{fmt}"
     return stack(import_group.command(fmt), FILES, click.option("--layer", required=True),
-                 click.option("--map", "mapping", required=True, help=MAP_HELP), *extra,
+                 click.option("--map", "mapping", required=True, help=MAP_HELP),
+                 click.option("--category-default", default=None,
+                              help="the category of every row, when --map names no "
+                                   "category column"), *extra,
                  json_option, handles_errors)(command)  # type: ignore[no-any-return]
 
 

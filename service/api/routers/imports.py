@@ -38,6 +38,9 @@ async def create_import(request: Request,
                         map: str | None = Form(None, description="column mapping for csv/"
                                                "geojson/gpkg: id=..,time=..,lon=..,lat=.. or "
                                                "easting=..,northing=..,crs=27700,category=.."),
+                        category_default: str | None = Form(
+                            None, description="the category of every row, when the mapping "
+                                              "names no category column"),
                         store: Store = Depends(get_store),
                         settings: Settings = Depends(get_settings_dep),
                         who: Principal = Depends(expensive(*ANALYST_ROLES))
@@ -50,5 +53,7 @@ async def create_import(request: Request,
         report = await run_off_loop(request, import_events, store, sources,
                                     fmt=format.value,
                                     layer=layer, mapping=mapping,
-                                    area_of_interest=settings.aoi_bounds, actor=who.actor)
+                                    area_of_interest=settings.aoi_bounds, actor=who.actor,
+                                    **({} if category_default is None
+                                       else {"category_default": category_default}))
     return report.as_dict()

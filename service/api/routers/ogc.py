@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -246,35 +247,71 @@ def items(request: Request, collection_id: str,
                     media_type=GEOJSON, headers={"Content-Crs": query.crs.header})
 
 
+@dataclass(frozen=True)
+class DownloadFilters:
+    bbox: str | None
+    bbox_crs: str | None
+    datetime: str | None
+    crs: str | None
+
+
+def download_filters(
+        bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
+        bbox_crs: str | None = Query(None, alias="bbox-crs"),
+        datetime_: str | None = Query(None, alias="datetime"),
+        category: str | None = Query(None, description=CATEGORY_DOC),
+        crs_: str | None = Query(None, alias="crs",
+                                 description=f"{CRS84} (default) or {EPSG_27700}"),
+) -> DownloadFilters:
+    # category is read with the collection's other queryables (property_filters)
+    return DownloadFilters(bbox, bbox_crs, datetime_, crs_)
+
+
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {fmt.media_type: {"schema": {"type": "string", "format": "binary"}}
+                      for fmt in DOWNLOAD_FORMATS.values()},
+          "description": "the file"}}
+
+
 # HEAD too: GDAL's /vsicurl/ asks for the size first, then reads byte ranges (206)
 @router.api_route("/collections/{collection_id}/download", methods=["GET", "HEAD"],
                   name="ogc_download",
                   summary="Every feature of a collection as one GeoPackage or FlatGeobuf file",
-                  response_class=FileResponse,
-                  responses={200: {"content": {fmt.media_type: {"schema": {
-                                                   "type": "string", "format": "binary"}}
-                                               for fmt in DOWNLOAD_FORMATS.values()},
-                                   "description": "the file"}})
+                  response_class=FileResponse, responses=_FILE_RESPONSES)
 def download(request: Request, collection_id: str,
              f: str = Query(..., description="gpkg (GeoPackage) or fgb (FlatGeobuf)"),
-             bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
-             bbox_crs: str | None = Query(None, alias="bbox-crs"),
-             datetime_: str | None = Query(None, alias="datetime"),
-             category: str | None = Query(None, description=CATEGORY_DOC),
-             crs_: str | None = Query(None, alias="crs",
-                                      description=f"{CRS84} (default) or {EPSG_27700}"),
+             filters: DownloadFilters = Depends(download_filters),
              caller: Caller = Depends(_caller),
              settings: Settings = Depends(get_settings_dep)) -> Response:
     """The items' features without paging, written by GDAL (pyogrio); the same filters,
     disclosure rule and audit as the items. An event layer's file is kept and sent
     again until the events change (``X-Remap-Cache: hit``, an ``ETag``, and 304 to an
     ``If-None-Match`` that names it); other collections are written afresh."""
+    return _send_file(request, collection_id, f, filters, caller, settings,
+                      DOWNLOAD_PARAMETERS)
+
+
+@router.api_route("/collections/{collection_id}/download.{suffix}", methods=["GET", "HEAD"],
+                  name="ogc_download_file",
+                  summary="The same file under a name ending .gpkg or .fgb (for GDAL's "
+                          "/vsicurl/, whose drivers know a file by its extension)",
+                  response_class=FileResponse, responses=_FILE_RESPONSES)
+def download_file(request: Request, collection_id: str, suffix: str,
+                  filters: DownloadFilters = Depends(download_filters),
+                  caller: Caller = Depends(_caller),
+                  settings: Settings = Depends(get_settings_dep)) -> Response:
+    return _send_file(request, collection_id, suffix, filters, caller, settings,
+                      DOWNLOAD_PARAMETERS - {"f"})
+
+
+def _send_file(request: Request, collection_id: str, f: str, given: DownloadFilters,
+               caller: Caller, settings: Settings, allowed: frozenset[str]) -> Response:
     _prefix, provider, name = REGISTRY.resolve(collection_id)
     filters = provider_queryables(provider, caller, name)
-    check_parameters(request.query_params.keys(), DOWNLOAD_PARAMETERS | set(filters), None)
+    check_parameters(request.query_params.keys(), allowed | set(filters), None)
     fmt = parse_download_format(f)
-    query = items_query(bbox, bbox_crs, datetime_, 2**62, 0, crs_, 2**62, None,
-                        property_filters(request, filters))
+    query = items_query(given.bbox, given.bbox_crs, given.datetime, 2**62, 0, given.crs,
+                        2**62, None, property_filters(request, filters))
     cached_file = getattr(provider, "cached_file", None)
     if cached_file is not None and settings.download_cache_mb > 0:
         cache = FileCache(download_cache_folder(settings.database_url,

@@ -35,8 +35,10 @@ def require_gdal() -> None:
 
 @contextmanager
 def live_server(store: Store) -> Iterator[str]:
-    """remap under uvicorn on a free loopback port, for the duration."""
-    app = create_app(Settings(database_url=store.url), store=store)
+    """remap under uvicorn on a free loopback port, for the duration (bulk downloads
+    kept beside the store, not in the user's cache)."""
+    folder = Path(store.url.removeprefix("sqlite:///")).parent / "download-cache"
+    app = create_app(Settings(database_url=store.url, download_cache_dir=folder), store=store)
     with serve(app) as url:
         yield url
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from service.store import Store
+from service.store import EventFilter, Store
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SMALL = FIXTURES / "policeuk_small.csv"
@@ -242,3 +242,33 @@ def test_a_concurrent_duplicate_write_is_a_conflict_and_writes_nothing(store: St
         store.audit(conn, "test", "import", {"racing": True})
         store.insert_events(conn, frame, None)
     assert store.table_counts() == before
+
+
+def test_a_mapping_without_category_is_refused_or_given_one(client: TestClient, keys,
+                                                           store: Store, run) -> None:
+    # a CSV with no category column used to fail the store's NOT NULL mid-write
+    no_category = "id=ref,time=date,lon=lon,lat=lat"
+    r = client.post("/v1/imports", headers=keys["analyst"],
+                    files=[("files", ("amb.csv", AMBULANCE_CSV.encode(), "text/csv"))],
+                    data={"format": "csv", "layer": "ambulance", "map": no_category})
+    assert r.status_code == 422 and r.json()["details"]["parameter"] == "map"
+    assert "category" in r.json()["message"]
+    assert store.count_events(EventFilter(layers=("ambulance",))) == 0
+    r = client.post("/v1/imports", headers=keys["analyst"],
+                    files=[("files", ("amb.csv", AMBULANCE_CSV.encode(), "text/csv"))],
+                    data={"format": "csv", "layer": "ambulance", "map": no_category,
+                          "category_default": "suspected overdose"})
+    assert r.status_code == 200, r.text
+    assert store.layer_categories("ambulance") == ["suspected overdose"]
+
+
+def test_cli_mapped_import_without_category(run, store: Store, tmp_path) -> None:
+    csv_path = tmp_path / "amb.csv"
+    csv_path.write_text(AMBULANCE_CSV)
+    args = ("import", "csv", str(csv_path), "--layer", "ambulance",
+            "--map", "id=ref,time=date,lon=lon,lat=lat")
+    r = run(*args)
+    assert r.exit_code != 0 and "map" in r.output and "--category-default" in r.output
+    r = run(*args, "--category-default", "suspected overdose")
+    assert r.exit_code == 0, r.output
+    assert store.layer_categories("ambulance") == ["suspected overdose"]

@@ -794,6 +794,13 @@ def test_download_a_boundary_set_and_bad_formats(client: TestClient, keys, loade
     for bad in ({"f": "shp"}, {}, {"f": "gpkg", "limit": "5"}):
         r = client.get(f"{OGC}/collections/events-crime/download", headers=h, params=bad)
         assert r.status_code == 422, bad
+    # the file by a name that ends with its format (GDAL's /vsicurl/ needs the extension)
+    named = client.get(f"{OGC}/collections/boundaries-beats/download.gpkg", headers=h)
+    assert named.status_code == 200 and sorted(
+        read_file(named.content, ".gpkg", tmp_path)["id"]) == sorted(loaded.beats["unit_id"])
+    for path, params in (("download.shp", {}), ("download.gpkg", {"f": "fgb"})):
+        r = client.get(f"{OGC}/collections/events-crime/{path}", headers=h, params=params)
+        assert r.status_code == 422 and r.json()["details"]["parameter"] == "f", path
 
 
 def test_encoded_pages_equal_the_feature_dicts() -> None:

@@ -68,3 +68,15 @@ def test_ogr2ogr_streams_the_flatgeobuf_download(served, tmp_path: Path) -> None
     got = ogr2ogr(source, "", tmp_path / "drugs_bulk.gpkg", key)
     assert len(got) == len(expected) > 0
     assert sorted(got["event_key"]) == sorted(expected["event_key"])
+
+
+def test_ogr2ogr_reads_the_geopackage_download_by_byte_ranges(served, tmp_path: Path) -> None:
+    url, key, store = served
+    expected = store.query_events(EventFilter(layers=("crime",)))
+    # /vsicurl/ asks the size (HEAD), then byte ranges; the GeoPackage driver wants a
+    # name ending .gpkg, hence download.gpkg rather than download?f=gpkg
+    source = f"/vsicurl/{url}/v1/ogc/collections/events-crime/download.gpkg"
+    for attempt in ("built", "kept"):
+        got = ogr2ogr(source, "", tmp_path / f"crime_{attempt}.gpkg", key)
+        assert len(got) == len(expected), attempt
+        assert sorted(got["event_key"]) == sorted(expected["event_key"])
