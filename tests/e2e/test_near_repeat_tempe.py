@@ -19,12 +19,11 @@ import numpy as np
 import pytest
 
 from service.app.analysis import CountsRequest
-from service.app.importer import import_events
 from service.app.near_repeat import AREA_UNIT, NearRepeatOptions, near_repeat_table
 from service.render.near_repeat import nrc_text, pattern_sentence
 from service.store import Store
-from spatial.io.mapping import ColumnMapping
 from spatial.place import crs
+from tests.e2e.tempe import import_tempe, tempe_csv
 
 pytestmark = pytest.mark.realdata
 
@@ -35,14 +34,9 @@ SEED = 20240930
 @pytest.fixture(scope="module")
 def tempe(shared_data: Path, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[tuple[Store, Path]]:
-    path = shared_data / "ems" / "tempe_opioid_calls.csv"
-    if not path.is_file():
-        pytest.skip(f"the Tempe EMS calls are not at {path}")
+    path = tempe_csv(shared_data)
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('tempe_nr') / 'remap.db'}")
-    import_events(store, [(path.name, path)], fmt="csv", layer="ambulance",
-                  mapping=ColumnMapping.parse("time=incident_date,lon=longitude,lat=latitude"),
-                  area_of_interest=None, location_precision="rounded", na_values=("NA",),
-                  category_default="suspected opioid overdose", actor="test")
+    import_tempe(store, path)
     try:
         yield store, path
     finally:

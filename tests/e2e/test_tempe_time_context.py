@@ -24,14 +24,13 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from service.app.importer import import_events
 from service.app.operations import create_operation, operation_report
 from service.render.operation_pack import _sections
 from service.store import Store
 from spatial.evaluation.time_context import NO_EFFECT_CODES
 from spatial.evaluation.verdict import VERDICT_CODES
-from spatial.io.mapping import ColumnMapping
 from spatial.place import crs
+from tests.e2e.tempe import import_tempe, tempe_csv
 
 pytestmark = pytest.mark.realdata
 
@@ -46,15 +45,9 @@ CONTROL = {"type": "Polygon", "coordinates": [[[-111.98995, 33.32005], [-111.890
 @pytest.fixture(scope="module")
 def tempe(shared_data: Path, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[tuple[dict[str, Any], Path]]:
-    path = shared_data / "ems" / "tempe_opioid_calls.csv"
-    if not path.is_file():
-        pytest.skip(f"the Tempe EMS calls are not at {path}")
+    path = tempe_csv(shared_data)
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('tempe') / 'remap.db'}")
-    import_events(store, [(path.name, path)], fmt="csv", layer="ambulance",
-                  mapping=ColumnMapping.parse("time=incident_date,lon=longitude,lat=latitude"),
-                  area_of_interest=None, location_precision="rounded", na_values=("NA",),
-                  category_default="suspected opioid overdose",
-                  actor="test")
+    import_tempe(store, path)
     definition = {
         "name": "Tempe downtown pseudo-operation",
         "target": {"type": "circle", "centre": list(CENTRE), "radius_m": 1200},
