@@ -54,11 +54,38 @@ def _partner_safe_report(report: dict[str, Any], role: str) -> dict[str, Any]:
         else:
             layers.append(la)
     out["layers"] = layers
+    if report.get("phases"):
+        out["phases"] = _partner_safe_phases(report["phases"], role)
     watch = report.get("overdose_watch") or {}
     if watch.get("available"):
         out["overdose_watch"] = {
             "available": True, "layer": watch["layer"], "counts": _suppressed(watch["counts"]),
             "rise": watch.get("rise"), "flags": _flags_without_numbers(watch)}
+    return out
+
+
+def _partner_safe_phases(phases: dict[str, Any], role: str) -> dict[str, Any]:
+    """A rolling operation's phases as a role without point access may see them: health
+    layers keep their verdict code and suppressed counts, as in the report's layers."""
+    out = {**phases, "phases": []}
+    for p in phases["phases"]:
+        layers = []
+        for la in p["layers"]:
+            if needs_small_number_suppression(role, [la["layer"]]):
+                layers.append({"key": la["key"], "layer": la["layer"], "role": la["role"],
+                               "counts": _suppressed(la["counts"]),
+                               "lengths_days": la.get("lengths_days"),
+                               "verdict": {"code": la["verdict"]["code"],
+                                           "sentence": "Measures of health data are shown to "
+                                                       "analysts only.", "caveats": []},
+                               "measures": None})
+            else:
+                layers.append(la)
+        out["phases"].append({**p, "layers": layers, "warnings": []})
+    out["table"] = [{**row, "counts": _suppressed(row["counts"]), "local_ratio": None,
+                     "p_adjusted": None, "sentence": None}
+                    if needs_small_number_suppression(role, [row["key"].split("/")[0]])
+                    else row for row in phases["table"]]
     return out
 
 

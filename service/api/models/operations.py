@@ -72,6 +72,12 @@ class OperationReport(Closed):
                                                 "harm index is asked for: index and version, "
                                                 "weights and their basis, harm per area and "
                                                 "window, the harm-weighted WDD, exclusions")
+    phases: Blob | None = Field(
+        None, description="a rolling operation's phases (absent for a single operation): "
+                          "per phase its windows (after = to the next strike), target and "
+                          "each layer's counts and verdict (Holm over every phase's tests), "
+                          "a table of one row per phase and layer, and the rules "
+                          "(parameters.correction, parameters.windows_rule)")
     overdose_watch: Blob
     dealing_sites: Blob
     baseline_lock: Blob
