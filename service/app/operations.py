@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from service.app.operation_areas import (
@@ -48,7 +49,11 @@ from service.app.operation_definitions import (
     validate_definition,
     windows_of,
 )
-from service.render.operation_report import operation_report_dict, phases_dict
+from service.render.operation_report import (
+    consequence_watches_dict,
+    operation_report_dict,
+    phases_dict,
+)
 from service.store import EventFilter, Store
 from service.store.base import now as _now
 from service.store.operations import StoredOperation
@@ -60,6 +65,11 @@ from spatial.evaluation.areas import (
     to_geojson,
 )
 from spatial.evaluation.baseline import fingerprint
+from spatial.evaluation.consequence_watch import (
+    SUBSTANCE_ATTRIBUTE,
+    consequence_watches,
+    default_watches,
+)
 from spatial.evaluation.counting import EventArrays, count_table
 from spatial.evaluation.evaluate import current_baseline, evaluate_operation
 from spatial.evaluation.phases import evaluate_phases, phase_windows
@@ -250,6 +260,8 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
         report = operation_report_dict(evaluate_operation(
             events, areas, windows, specs_of(req), options=options, sites=sites,
             locked=locked, caveats=caveats, coverage=coverage))
+    report["consequence_watches"] = consequence_watch_report(
+        store, req, areas, windows, locked_overdose=(locked or {}).get("overdose"))
     known = store.layer_names()
     missing = sorted({la.layer for la in req.layers} - known)
     if missing:
@@ -276,6 +288,61 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
                                             + report["warnings"]))
     store.audit(None, actor, "operation_report", {"id": op_id})
     return _json_safe(report)
+
+
+#: Substance values that name no substance: no watch of their own (they count in
+#: the overdoses watch).
+UNKNOWN_SUBSTANCES = frozenset({"unknown", "not known", "none", "n/a", "na", "other"})
+
+
+def consequence_watch_report(store: Store, req: OperationIn, areas: OperationAreas,
+                             windows: Windows, *,
+                             locked_overdose: dict[str, int] | None = None) -> dict[str, Any]:
+    """The unintended-consequence watches of an operation, in words
+    (:func:`spatial.evaluation.consequence_watch.consequence_watches`): violence,
+    weapons and public disorder from the crime layer, overdoses (and overdoses by
+    suspected substance, when the call-outs record one) from the overdose layer;
+    each only when the store holds its layer and category. The overdoses watch uses
+    the baseline lock's before counts, as the overdose watch does."""
+    od = req.options.overdose_layer
+    known = store.layer_names()
+    held: dict[str, list[str] | None] = {
+        layer: (store.layer_categories(layer) if layer in known else None)
+        for layer in ("crime", od)}
+    bbox = areas.extent_wgs84(0.0)
+    start = datetime.combine(req.windows.before.start, datetime.min.time())
+    end = datetime.combine(req.windows.after.end + timedelta(days=1), datetime.min.time())
+    frames = []
+    watched_crime = [w.category for w in default_watches(od) if w.layer == "crime"]
+    cats = tuple(c for c in watched_crime if c in (held.get("crime") or []))
+    if cats:
+        frames.append(store.event_arrays(EventFilter(layers=("crime",), categories=cats,
+                                                     start=start, end=end, bbox=bbox)))
+    substances: list[Any] = []
+    if held.get(od) is not None:
+        f = EventFilter(layers=(od,), start=start, end=end, bbox=bbox)
+        # query_events always returns the id first
+        amb = store.query_events(f, columns=["layer", "category", "time", "lon", "lat",
+                                             "x", "y", "crs_epsg", "location_precision",
+                                             "time_precision"])
+        sub = store.event_attribute(f, SUBSTANCE_ATTRIBUTE)
+        values = dict(zip(sub["id"], sub["value"], strict=True)) if len(sub) else {}
+        substances = [values.get(i) for i in amb["id"].tolist()]
+        frames.append(amb.drop(columns=["id"]))
+    frames = [fr for fr in frames if len(fr)]
+    frame = (pd.concat(frames, ignore_index=True) if frames
+             else store.event_arrays(EventFilter(layers=("crime",), start=start, end=start,
+                                                 bbox=bbox)))
+    events = EventArrays.from_frame(frame, areas.epsg)
+    crime_n = len(frame) - len(substances)
+    substance = np.asarray([None] * crime_n + substances, dtype=object)
+    names = sorted({str(v) for v in substances if v is not None and str(v).strip()
+                    and str(v).strip().casefold() not in UNKNOWN_SUBSTANCES})
+    result = consequence_watches(
+        events, areas, windows, default_watches(od, names), held=held, substance=substance,
+        alpha=req.options.alpha,
+        locked_before={"overdoses": locked_overdose} if locked_overdose else None)
+    return consequence_watches_dict(result)
 
 
 def phase_request(req: OperationIn, i: int) -> OperationIn:

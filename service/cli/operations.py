@@ -84,6 +84,12 @@ def _print_report(rep: dict[str, Any]) -> None:
                    + ("; ".join(watch["flags"]) if watch["rise"] else "no significant rise"))
         if watch.get("statement"):
             click.echo(f"  {watch['statement']}")
+    cw = rep.get("consequence_watches")
+    if cw:
+        click.echo(f"\nunintended consequences: {cw['sentence']}")
+        for w in cw["watches"]:
+            click.echo(f"  {w['name']:<28} {w['sentence']}")
+        click.echo(f"  multiplicity: {cw['multiplicity']}")
     sites = rep["dealing_sites"]
     if sites.get("available"):
         click.echo(f"\n{sites['sentence']}")

@@ -20,6 +20,7 @@ from service.render.geojson import feature_collection, geometry_features
 from service.render.info_box import caveats_for
 from service.render.map_base import MapOptions, build_map, render_html
 from service.render.map_inputs import DensityGrid, MapLayer
+from service.render.operation_report import consequence_flags_without_numbers
 from service.store import Store
 from spatial.disclosure import needs_small_number_suppression, suppress_counts
 from spatial.errors import ParameterError
@@ -56,6 +57,8 @@ def _partner_safe_report(report: dict[str, Any], role: str) -> dict[str, Any]:
     out["layers"] = layers
     if report.get("phases"):
         out["phases"] = _partner_safe_phases(report["phases"], role)
+    if report.get("consequence_watches"):
+        out["consequence_watches"] = _partner_safe_watches(report["consequence_watches"], role)
     watch = report.get("overdose_watch") or {}
     if watch.get("available"):
         out["overdose_watch"] = {
@@ -87,6 +90,32 @@ def _partner_safe_phases(phases: dict[str, Any], role: str) -> dict[str, Any]:
                     if needs_small_number_suppression(role, [row["key"].split("/")[0]])
                     else row for row in phases["table"]]
     return out
+
+
+def _partner_safe_watches(cw: dict[str, Any], role: str) -> dict[str, Any]:
+    """Consequence watches without numbers for a role without point access: which watch
+    flags a rise and when, in words; counts of protected layers shown as "<5" when 1-4,
+    other layers' counts as they are."""
+    watches = []
+    for w in cw["watches"]:
+        entry = {k: w[k] for k in ("name", "layer", "category", "substance", "watched",
+                                   "police_generated", "note") if k in w}
+        if not w["watched"]:
+            entry["sentence"] = w["sentence"]
+        else:
+            entry.update(rise=bool(w.get("rise")), rise_windows=w.get("rise_windows", []),
+                         comparison=w.get("comparison"),
+                         flags=consequence_flags_without_numbers(w))
+            entry["sentence"] = ("RISE flagged: " + "; ".join(entry["flags"]) + "."
+                                 if entry["flags"] else
+                                 "No significant rise in the target and buffer.")
+            if not needs_small_number_suppression(role, [w["layer"]]):
+                entry["counts"] = w.get("counts")
+        watches.append(entry)
+    return {**{k: cw[k] for k in ("flagged", "not_watched", "alpha", "multiplicity",
+                                  "comparison_rule", "sentence")},
+            "watches": watches,
+            "flags": [f for w in watches for f in w.get("flags", [])]}
 
 
 def _flags_without_numbers(watch: dict[str, Any]) -> list[str]:

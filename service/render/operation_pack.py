@@ -153,6 +153,37 @@ def phases_section(report: dict[str, Any]) -> Section | None:
                    text=text)
 
 
+def consequences_section(report: dict[str, Any]) -> Section | None:
+    """The unintended-consequence watches: one row per watch (flagged, no rise, or not
+    watched and why), the flags in words, and how multiplicity is handled."""
+    cw = report.get("consequence_watches")
+    if not cw:
+        return None
+    rows: list[tuple[Any, ...]] = []
+    for w in cw["watches"]:
+        if not w["watched"]:
+            result = "not watched: no data"
+        elif w.get("rise"):
+            result = "RISE flagged " + ", ".join(w.get("rise_windows", []))
+        else:
+            result = "no significant rise"
+        counts = w.get("counts")
+        tb = ("" if not counts else
+              " / ".join(str(counts["target"][k] + counts["buffer"][k]
+                             if isinstance(counts["target"][k], int)
+                             and isinstance(counts["buffer"][k], int) else "\u2013")
+                         for k in ("before", "during", "after")))
+        rows.append((w["name"], f"{w['layer']}/{w['category']}", tb,
+                     w.get("comparison") or "", result))
+    text = " ".join([cw["sentence"], *cw.get("flags", []),
+                     f"Multiplicity: {cw['multiplicity']}."])
+    flagged = len(cw.get("flagged", []))
+    return Section(f"Unintended consequences ({flagged} flagged)" if flagged
+                   else "Unintended consequences (none flagged)",
+                   Table(["watch", "events", "target + buffer before / during / after",
+                          "compared with", "result"], rows), text=text)
+
+
 def _sections(report: dict[str, Any]) -> list[Section]:
     """Phases, counts, measures, the overdose watch, the dealing-site re-map, time contexts."""
     sections = [Section("Counts", Table(["layer", "area", "before", "during", "after"],
@@ -175,6 +206,9 @@ def _sections(report: dict[str, Any]) -> list[Section]:
         sections.append(Section(f"Overdose watch ({flag})",
                                 Table(["area", "before", "during", "after"], wrows),
                                 text=watch.get("statement")))
+    consequences = consequences_section(report)
+    if consequences is not None:
+        sections.insert(1 if phases is not None else 0, consequences)
     sites = report.get("dealing_sites") or {}
     if sites.get("available"):
         srows = [(area, *v.values()) for area, v in sites["by_area"].items()]

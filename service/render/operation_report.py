@@ -491,6 +491,82 @@ def _summary_parameters(s: DisplacementSummary) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- consequence watches
+
+#: What each standard watch watches, in words.
+WATCH_WORDS: Final = {"violence": "violence and sexual offences",
+                      "weapons": "weapons possession offences",
+                      "public_disorder": "public order offences",
+                      "overdoses": "overdose call-outs"}
+
+
+def watch_words(watch: Mapping[str, Any]) -> str:
+    """``violence and sexual offences``; ``overdose call-outs (suspected heroin)``."""
+    if watch.get("substance"):
+        return f"overdose call-outs (suspected {watch['substance']})"
+    return WATCH_WORDS.get(str(watch.get("name")), str(watch.get("name")))
+
+
+def consequence_flags(watch: Mapping[str, Any]) -> list[str]:
+    """One watch's rises in words, with its numbers (analysts): against the control, the
+    relative change with interval and p; without one, rates per 30 days."""
+    tests = watch.get("tests") or {}
+    what = watch_words(watch)
+    flags = []
+    for wn in watch.get("rise_windows", []):
+        controlled = tests.get(f"controlled_{wn}")
+        if watch.get("comparison") == "control" and controlled:
+            flags.append(f"{what} in the target and buffer {wn} the operation "
+                         f"{relative(controlled, 'the control', verb=True)}")
+            continue
+        t = tests.get(f"before_vs_{wn}") or {}
+        if t.get("rate_before") is None:
+            continue
+        flags.append(f"{what} in the target and buffer rose {wn} the operation, from "
+                     f"{30 * t['rate_before']:.1f} to {30 * t['rate_after']:.1f} per 30 days "
+                     f"with no control to compare ({p_text(t.get('p_value'))})")
+    return flags
+
+
+def consequence_flags_without_numbers(watch: Mapping[str, Any]) -> list[str]:
+    """The same flags with no number: rates over known windows would give counts back."""
+    against = " relative to the control" if watch.get("comparison") == "control" else ""
+    return [f"{watch_words(watch)} in the target and buffer rose {wn} the operation{against}"
+            for wn in watch.get("rise_windows", [])]
+
+
+def consequence_watches_dict(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The consequence watches with a sentence each and the flags in words."""
+    watches = []
+    for w in result["watches"]:
+        entry = dict(w)
+        what = watch_words(w)
+        if not w["watched"]:
+            entry["sentence"] = f"Not watched: {what}: {w['reason']}."
+        elif w.get("rise"):
+            entry["flags"] = consequence_flags(w)
+            entry["sentence"] = ("RISE flagged: " + "; ".join(entry["flags"]) + "."
+                                 if entry["flags"] else f"RISE flagged: {what}.")
+        else:
+            against = ("against the control" if w.get("comparison") == "control"
+                       else "no control comparison: the control recorded none before")
+            entry["sentence"] = (f"No significant rise in {what} in the target and buffer "
+                                 f"({against}).")
+        if w.get("police_generated") and w.get("watched"):
+            entry["note"] = ("weapons possession is police-generated: a rise may show more "
+                             "searches rather than more weapons")
+        watches.append(entry)
+    flagged = [w for w in watches if w.get("rise")]
+    return {"watches": watches, "flagged": list(result["flagged"]),
+            "not_watched": list(result["not_watched"]),
+            "flags": [f for w in flagged for f in w.get("flags", [])],
+            "alpha": result["alpha"], "multiplicity": result["multiplicity"],
+            "comparison_rule": result["comparison_rule"],
+            "sentence": (f"Rise flagged in: {', '.join(watch_words(w) for w in flagged)}."
+                         if flagged else
+                         "No unintended-consequence watch flags a rise.")}
+
+
 # --------------------------------------------------------------------------- the overdose watch
 
 #: Verdict codes that claim overdose call-outs rose in the target or buffer.

@@ -79,6 +79,12 @@ class OperationReport(Closed):
                           "a table of one row per phase and layer, and the rules "
                           "(parameters.correction, parameters.windows_rule)")
     overdose_watch: Blob
+    consequence_watches: Blob | None = Field(
+        None, description="unintended-consequence watches (violence, weapons, public "
+                          "disorder, overdoses and overdoses by suspected substance): per "
+                          "watch whether it is watched (else the reason: no data), the "
+                          "counts, the ratio-of-rate-ratio test against the control "
+                          "(comparison), rise_windows and a sentence; flags; multiplicity")
     dealing_sites: Blob
     baseline_lock: Blob
     warnings: list[str]

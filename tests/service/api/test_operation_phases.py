@@ -227,3 +227,98 @@ def test_phases_in_the_pack_and_partner_view(client: TestClient, keys, store: St
     partner = client.get(f"/v1/operations/{op['id']}/pack", headers=keys[role])
     assert partner.status_code == 200
     assert "Strike one" in partner.text
+
+
+# --------------------------------------------------------------------------- consequence watches
+
+
+def test_consequence_watches_on_the_demo_town(client: TestClient, keys, store: Store,
+                                              tmp_path: Path) -> None:
+    t = load(store, tmp_path)
+    h = keys["analyst"]
+    op = client.post("/v1/operations", headers=h, json=definition(t)).json()
+    client.post(f"/v1/operations/{op['id']}/start", headers=h)
+    client.post(f"/v1/operations/{op['id']}/share", headers=h)
+    report = client.get(f"/v1/operations/{op['id']}/report", headers=h).json()
+    cw = report["consequence_watches"]
+    by = {w["name"]: w for w in cw["watches"]}
+    held = set(store.layer_categories("crime"))
+    for name, cat in (("violence", "Violence and sexual offences"),
+                      ("weapons", "Possession of weapons"), ("public_disorder", "Public order")):
+        assert by[name]["watched"] == (cat in held), name
+    # the town's ambulance call-outs carry a suspected substance: one watch each
+    subs = sorted(n for n in by if n.startswith("overdoses: "))
+    assert subs, by.keys()
+    # the overdoses watch is the overdose watch (same counts, same rise)
+    assert by["overdoses"]["counts"] == report["overdose_watch"]["counts"]
+    assert by["overdoses"]["rise"] == report["overdose_watch"]["rise"]
+    # substance watches add up to at most the overdoses watch ('unknown' has no watch)
+    assert "overdoses: unknown" not in by
+    for area in ("target", "buffer"):
+        for wn in ("before", "after"):
+            assert sum(by[s]["counts"][area][wn] for s in subs) <= \
+                by["overdoses"]["counts"][area][wn]
+    assert cw["multiplicity"] and "W x alpha" in cw["multiplicity"]
+    for w in cw["watches"]:
+        assert w["sentence"]
+        if w.get("rise"):
+            assert w["flags"] and w["name"] in cw["flagged"]
+    # partners: flags in words, no numbers
+    pack = client.get(f"/v1/operations/{op['id']}/pack", headers=keys["partner"])
+    assert pack.status_code == 200 and "Unintended consequences" in pack.text
+    from service.render.operation_map import report_for
+
+    safe = report_for(store, op["id"], "partner", "test")["consequence_watches"]
+    for w in safe["watches"]:
+        assert "tests" not in w
+        for flag in w.get("flags", []):
+            assert not any(ch.isdigit() for ch in flag), flag
+        if w["layer"] == "ambulance":
+            assert "counts" not in w
+
+
+def test_a_planted_violence_rise_is_flagged_in_the_report(client: TestClient, keys,
+                                                          store: Store,
+                                                          tmp_path: Path) -> None:
+    from service.app.importer import ImportReport, store_events
+    from spatial.synthetic.town import target_area
+
+    t = load(store, tmp_path)
+    # plant 150 violence offences in the target, in the after window's months
+    tgt = target_area(t)
+    from spatial.place import crs as crsmod
+
+    c = tgt.centroid
+    lon, lat = crsmod.to_wgs84([c.x], [c.y], crsmod.BNG)
+    n = 150
+    frame = pd.DataFrame({
+        "source_id": [f"PLANT-{i}" for i in range(n)],
+        "time": pd.to_datetime(["2019-02-01"] * 75 + ["2019-03-01"] * 75),
+        "lon": [float(lon[0])] * n, "lat": [float(lat[0])] * n,
+        "x": [float(c.x)] * n, "y": [float(c.y)] * n,
+        "category": ["Violence and sexual offences"] * n,
+        "time_precision": ["month"] * n, "location_precision": ["snapped"] * n,
+    })
+    frame = _like_town_frame(t, frame)
+    store_events(store, frame, ImportReport(layer="crime", format="synthetic"), timings={},
+                 file_names=["plant"], actor="test")
+    op = client.post("/v1/operations", headers=keys["analyst"], json=definition(t)).json()
+    report = client.get(f"/v1/operations/{op['id']}/report", headers=keys["analyst"]).json()
+    cw = report["consequence_watches"]
+    assert "violence" in cw["flagged"], [w["sentence"] for w in cw["watches"]]
+    v = next(w for w in cw["watches"] if w["name"] == "violence")
+    assert v["comparison"] == "control" and "after" in v["rise_windows"]
+    assert "violence and sexual offences in the target and buffer after" in " ".join(v["flags"])
+    out = client.get(f"/v1/operations/{op['id']}/pack", headers=keys["analyst"]).text
+    assert "RISE flagged" in out
+
+
+def _like_town_frame(t: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column the town's crime frame has (copied from its first row)."""
+    crime = t.events["crime"]
+    out = pd.DataFrame({col: [crime[col].iloc[0]] * len(frame) for col in crime.columns})
+    for col in frame.columns:
+        out[col] = frame[col].to_numpy()
+    if "event_key" in out.columns:
+        out["event_key"] = [f"plant-{i}" for i in range(len(frame))]
+    return out
