@@ -175,8 +175,8 @@ def consequences_section(report: dict[str, Any]) -> Section | None:
                          for k in ("before", "during", "after")))
         rows.append((w["name"], f"{w['layer']}/{w['category']}", tb,
                      w.get("comparison") or "", result))
-    text = " ".join([cw["sentence"], *cw.get("flags", []),
-                     f"Multiplicity: {cw['multiplicity']}."])
+    flags = [f"Flag: {f}." for f in cw.get("flags", [])]
+    text = " ".join([cw["sentence"], *flags, f"Multiplicity: {cw['multiplicity']}."])
     flagged = len(cw.get("flagged", []))
     return Section(f"Unintended consequences ({flagged} flagged)" if flagged
                    else "Unintended consequences (none flagged)",

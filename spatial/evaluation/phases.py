@@ -288,6 +288,23 @@ def regroup_phase_verdicts(evaluations: Sequence[OperationEvaluation], alpha: fl
     return [replace(ev, layers=tuple(new_layers[i])) for i, ev in enumerate(evaluations)]
 
 
+def month_overlap_warnings(pws: Sequence[PhaseWindows]) -> list[str]:
+    """Warnings where a phase's after window, read in whole months, holds the month in which
+    the next strike starts: month-precision events of that strike would count as this
+    phase's after period."""
+    out = []
+    for pw, nxt in zip(pws, pws[1:], strict=False):
+        start = nxt.windows.during
+        assert start is not None
+        month = (start.start.year, start.start.month)
+        if month in pw.windows.after.whole_months():
+            out.append(f"month-precision layers: phase {pw.index} ({pw.name})'s after window "
+                       f"holds {date(*month, 1):%b %Y}, the month in which phase {nxt.index} "
+                       f"({nxt.name}) strikes, so events of that strike dated only to the "
+                       "month count as this phase's after period")
+    return out
+
+
 def evaluate_phases(events: EventArrays, areas: OperationAreas, windows: Windows,
                     phases: Sequence[PhaseSpec], specs: Sequence[MeasuredLayer], *,
                     phase_areas: Sequence[OperationAreas | None] | None = None,
@@ -344,7 +361,7 @@ def evaluate_phases(events: EventArrays, areas: OperationAreas, windows: Windows
     cumulative = evaluate_operation(events, areas, cumulative_windows(windows, phases), specs,
                                     options=opts, sites=sites, locked=locked, caveats=caveats,
                                     coverage=coverage)
-    warnings = []
+    warnings = month_overlap_warnings(pws)
     singles = []
     for pw, pa, pe in zip(pws, own, evs, strict=True):
         if pa is not None and locked is not None:

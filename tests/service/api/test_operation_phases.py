@@ -322,3 +322,21 @@ def _like_town_frame(t: Any, frame: pd.DataFrame) -> pd.DataFrame:
     if "event_key" in out.columns:
         out["event_key"] = [f"plant-{i}" for i in range(len(frame))]
     return out
+
+
+def test_demo_phases_on_the_demo_town(store: Store, tmp_path: Path) -> None:
+    from service.app.operation_demo import demo_phases
+
+    t = load(store, tmp_path)
+    said: list[str] = []
+    out = demo_phases(store, t, tmp_path, said.append)
+    assert Path(out["report"]).exists()
+    assert list(out["phases"]) == ["Strike one", "Strike two"]
+    combined = f"crime/{'+'.join(t.operation.affected_categories)}"
+    for codes in out["phases"].values():
+        assert codes[combined] in VERDICT_CODES
+    assert out["cumulative"][combined] in VERDICT_CODES
+    assert "holm" in out["correction"].lower()
+    text = "\n".join(said)
+    assert "phase 1 'Strike one'" in text and "phase 2 'Strike two'" in text
+    assert "cumulative:" in text and "unintended consequences" in text

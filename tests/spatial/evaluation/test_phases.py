@@ -77,6 +77,18 @@ def test_a_during_window_must_span_the_phases() -> None:
     check_phases(w, [ph("a", "2019-01-01", "2019-01-10"), ph("b", "2019-01-20", "2019-01-31")])
 
 
+def test_month_overlap_is_warned() -> None:
+    from spatial.evaluation.phases import month_overlap_warnings
+
+    pws = phase_windows(W, [ph("one", "2019-01-01", "2019-01-14"),
+                            ph("two", "2019-02-19", "2019-02-25")])
+    (warning,) = month_overlap_warnings(pws)
+    assert "Feb 2019" in warning and "phase 1 (two)" in warning
+    clean = phase_windows(W, [ph("one", "2019-01-01", "2019-01-14"),
+                              ph("two", "2019-01-20", "2019-01-31")])
+    assert month_overlap_warnings(clean) == []
+
+
 def test_max_phases_allowed() -> None:
     phases = [ph(f"p{i}", f"2019-01-{1 + 4 * i:02d}", f"2019-01-{2 + 4 * i:02d}")
               for i in range(MAX_PHASES)]
