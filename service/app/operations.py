@@ -123,6 +123,11 @@ def get_operation(store: Store, op_id: int, *, role: str = "admin") -> dict[str,
     if role not in POINT_LEVEL_ROLES:
         out["resolved"]["control"] = public_control(out["resolved"]["control"])
         out["resolved"]["warnings"] = [WITHHELD_WARNINGS] if out["resolved"]["warnings"] else []
+        # a phase's own (suggested) control quotes baseline counts too
+        for ph in out["resolved"].get("phases") or []:
+            if ph is not None:
+                ph["control"] = public_control(ph["control"])
+                ph["warnings"] = [WITHHELD_WARNINGS] if ph.get("warnings") else []
     return out
 
 

@@ -161,13 +161,19 @@ def test_phase_with_its_own_target(client: TestClient, keys, store: Store,
     beat = t.operation.target_beats[0]
     phases = [PHASES[0], {**PHASES[1], "target": {"type": "boundary", "set": "beats",
                                                   "units": [beat]},
-                          "buffer": {"rings_m": [300]}}]
+                          "buffer": {"rings_m": [300]},
+                          "control": {"type": "suggest", "max_units": 3}}]
     r = client.post("/v1/operations", headers=h, json=phased(t, phases=phases))
     assert r.status_code == 201, r.text
     op = r.json()
     assert op["resolved"]["phases"][0] is None
     assert op["resolved"]["phases"][1]["target"]["units"] == [beat]
+    assert op["resolved"]["phases"][1]["control"]["kind"] == "suggested"
     client.post(f"/v1/operations/{op['id']}/start", headers=h)
+    client.post(f"/v1/operations/{op['id']}/share", headers=h)
+    seen = client.get(f"/v1/operations/{op['id']}", headers=keys["partner"]).json()
+    own = seen["resolved"]["phases"][1]["control"]
+    assert "withheld" in own["suggestion"] and " against the target's " not in own["description"]
     report = client.get(f"/v1/operations/{op['id']}/report", headers=h).json()
     second = report["phases"]["phases"][1]
     assert second["own_target"] and beat in second["target"]
