@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from spatial.errors import ParameterError
 from spatial.evaluation.counting import MeasuredLayer
 from spatial.evaluation.options import EvaluationOptions
+from spatial.evaluation.phases import MAX_PHASES, PhaseSpec, check_phases
 from spatial.evaluation.verdict import DEFAULT_DISPLACEMENT_SIZE
 from spatial.evaluation.windows import Window, Windows
 
@@ -135,8 +136,38 @@ class OptionsIn(_Model):
             displacement_size=self.displacement_size)
 
 
+class PhaseIn(_Model):
+    """A strike phase of a rolling operation: its name, its strike window and, optionally,
+    its own target (then with its own buffer, and its own control or the operation's)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    during: WindowIn
+    target: AreaIn | None = None
+    buffer: BufferIn | None = None
+    control: AreaIn | None = None
+
+    @model_validator(mode="after")
+    def _areas(self) -> PhaseIn:
+        if self.target is None and (self.buffer is not None or self.control is not None):
+            raise ValueError("a phase's own buffer or control needs its own 'target'")
+        if self.target is not None and self.buffer is None:
+            raise ValueError("a phase with its own 'target' needs its own 'buffer' (rings_m "
+                             "or a geometry)")
+        if self.target is not None and self.target.type == "suggest":
+            raise ValueError("target: 'suggest' is only for a control")
+        if self.control is not None and self.control.type == "circle":
+            raise ValueError("control: a circle is only for a target")
+        return self
+
+
 class OperationIn(_Model):
-    """An operation's definition (``POST /v1/operations``)."""
+    """An operation's definition (``POST /v1/operations``).
+
+    ``phases`` makes it a rolling operation (:mod:`spatial.evaluation.phases`):
+    at most :data:`~spatial.evaluation.phases.MAX_PHASES` strike phases in time
+    order, each evaluated on its own and the whole operation cumulatively; with
+    no phases it is a single operation as before.
+    """
 
     name: str = Field(min_length=1, max_length=200)
     target: AreaIn
@@ -146,6 +177,10 @@ class OperationIn(_Model):
     windows: WindowsIn
     layers: list[LayerIn] = Field(min_length=1, max_length=30)
     options: OptionsIn = Field(default_factory=lambda: OptionsIn.model_validate({}))
+    phases: list[PhaseIn] | None = Field(
+        None, min_length=1, max_length=MAX_PHASES,
+        description=f"strike phases of a rolling operation (at most {MAX_PHASES}), in time "
+                    "order, between the before and after windows, at least one day apart")
 
     @model_validator(mode="after")
     def _kinds(self) -> OperationIn:
@@ -180,11 +215,25 @@ def validate_definition(data: Any, model: type[OperationIn] = OperationIn) -> Op
 
 
 def windows_of(req: OperationIn) -> Windows:
+    """The operation's windows; with phases, these are checked too
+    (:func:`spatial.evaluation.phases.check_phases`, errors name the field, e.g.
+    ``phases.1.during.start``) and the during window spans the strikes."""
     w = req.windows
-    return Windows(
+    windows = Windows(
         before=Window("before", w.before.start, w.before.end),
         during=Window("during", w.during.start, w.during.end) if w.during else None,
         after=Window("after", w.after.start, w.after.end))
+    phases = phases_of(req)
+    if phases:
+        check_phases(windows, phases)
+        windows = Windows(before=windows.before, after=windows.after,
+                          during=Window("during", phases[0].start, phases[-1].end))
+    return windows
+
+
+def phases_of(req: OperationIn) -> list[PhaseSpec]:
+    """The definition's strike phases (empty for a single operation)."""
+    return [PhaseSpec(p.name, p.during.start, p.during.end) for p in req.phases or []]
 
 
 def specs_of(req: OperationIn) -> list[MeasuredLayer]:

@@ -114,3 +114,70 @@ def demo_operation(store: Store, town: Any, out_dir: Path, say: Callable[[str], 
             "overdose_rise": bool(watch.get("rise")),
             "overdose_statement": watch.get("statement"),
             "new_sites_in_buffer": sites.get("new_in_buffer_possible_displacement")}
+
+
+def phased_definition(op: Any, layers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The town's planted operation as a two-phase rolling operation: the planted strike
+    (phase 1) and a second, shorter strike five weeks after it ends (phase 2), each
+    evaluated against the before window; the operation's after window starts the month
+    after phase 2 ends."""
+    from datetime import timedelta
+
+    d = planted_definition(op, layers)
+    s1, e1 = op.during
+    s2 = e1 + timedelta(days=36)
+    e2 = s2 + timedelta(days=6)
+    after_start = (e2.replace(day=1) + timedelta(days=32)).replace(day=1)
+    d["name"] = f"{op.name} (rolling)"
+    d["windows"] = {"before": d["windows"]["before"],
+                    "after": {"start": after_start.isoformat(),
+                              "end": op.after[1].isoformat()}}
+    d["phases"] = [{"name": "Strike one", "during": {"start": s1.isoformat(),
+                                                     "end": e1.isoformat()}},
+                   {"name": "Strike two", "during": {"start": s2.isoformat(),
+                                                     "end": e2.isoformat()}}]
+    return d
+
+
+def demo_phases(store: Store, town: Any, out_dir: Path, say: Callable[[str], None]
+                ) -> dict[str, Any]:
+    """Create, start and evaluate a two-phase rolling operation on the synthetic town and
+    write ``operation_phases_report.json``: each phase against the before window (its
+    after period runs to the next strike), the whole operation cumulatively, and the
+    unintended-consequence watches.
+
+    Expects the town's beats as boundary set ``beats`` and its events stored.
+    """
+    op = town.operation
+    definition = phased_definition(op, [
+        {"layer": "crime", "category": "+".join(op.affected_categories), "role": "outcome"},
+        {"layer": "crime", "category": "Drugs", "role": "output"},
+        {"layer": "ambulance", "category": "*", "role": "outcome"}])
+    created = create_operation(store, definition, actor="demo")
+    start_operation(store, created["id"], actor="demo")
+    report = operation_report(store, created["id"], actor="demo")
+    path = out_dir / "operation_phases_report.json"
+    path.write_text(json.dumps(report, indent=1, default=str))
+    ph = report["phases"]
+    say(f"  rolling operation {definition['name']!r}: {ph['sentence']}")
+    by_phase: dict[str, dict[str, str]] = {}
+    for p in ph["phases"]:
+        w = p["windows"]
+        say(f"    phase {p['index'] + 1} {p['name']!r} (strike {w['during']['start']}.."
+            f"{w['during']['end']}, after {w['after']['start']}..{w['after']['end']}):")
+        by_phase[p["name"]] = {}
+        for la in p["layers"]:
+            by_phase[p["name"]][la["key"]] = la["verdict"]["code"]
+            say(f"      {la['key']:<40} {la['verdict']['code']}{layer_gloss(la)}")
+    cumulative = {la["key"]: la["verdict"]["code"] for la in report["layers"]}
+    say("    cumulative: " + "; ".join(f"{k} {v}" for k, v in cumulative.items()))
+    cw = report.get("consequence_watches") or {}
+    if cw:
+        say(f"    unintended consequences: {cw['sentence']}"
+            + (f" Not watched (no data): {', '.join(cw['not_watched'])}."
+               if cw.get("not_watched") else ""))
+    say(f"  rolling operation report: {path}")
+    return {"id": created["id"], "report": str(path), "phases": by_phase,
+            "cumulative": cumulative, "correction": ph["parameters"]["correction"],
+            "consequences_flagged": list(cw.get("flagged", [])),
+            "consequences_not_watched": list(cw.get("not_watched", []))}

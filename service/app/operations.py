@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from service.app.operation_areas import (
@@ -43,11 +44,16 @@ from service.app.operation_areas import (
 from service.app.operation_definitions import (
     OperationIn,
     PlanIn,
+    phases_of,
     specs_of,
     validate_definition,
     windows_of,
 )
-from service.render.operation_report import operation_report_dict
+from service.render.operation_report import (
+    consequence_watches_dict,
+    operation_report_dict,
+    phases_dict,
+)
 from service.store import EventFilter, Store
 from service.store.base import now as _now
 from service.store.operations import StoredOperation
@@ -59,8 +65,14 @@ from spatial.evaluation.areas import (
     to_geojson,
 )
 from spatial.evaluation.baseline import fingerprint
+from spatial.evaluation.consequence_watch import (
+    SUBSTANCE_ATTRIBUTE,
+    consequence_watches,
+    default_watches,
+)
 from spatial.evaluation.counting import EventArrays, count_table
 from spatial.evaluation.evaluate import current_baseline, evaluate_operation
+from spatial.evaluation.phases import evaluate_phases, phase_windows
 from spatial.evaluation.planning import plan_layer
 from spatial.evaluation.sites import SiteRecords
 from spatial.evaluation.time_context import time_context_span
@@ -89,8 +101,12 @@ def _record(row: StoredOperation, *, full: bool = True) -> dict[str, Any]:
 def create_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:
     """Validate, resolve and store a new operation (status ``planned``)."""
     req = _stored_categories(store, validate_definition(data))
-    windows_of(req)  # validates the order of the windows
+    windows_of(req)  # validates the order of the windows (and of the phases)
     resolved = resolve_definition(store, req)
+    if req.phases:
+        resolved["phases"] = [
+            None if ph.target is None else resolve_definition(store, phase_request(req, i))
+            for i, ph in enumerate(req.phases)]
     definition = {"request": req.model_dump(mode="json"), "resolved": resolved}
     with store.begin() as conn:
         op_id = store.insert_operation(conn, name=req.name, definition=json.dumps(definition),
@@ -107,6 +123,11 @@ def get_operation(store: Store, op_id: int, *, role: str = "admin") -> dict[str,
     if role not in POINT_LEVEL_ROLES:
         out["resolved"]["control"] = public_control(out["resolved"]["control"])
         out["resolved"]["warnings"] = [WITHHELD_WARNINGS] if out["resolved"]["warnings"] else []
+        # a phase's own (suggested) control quotes baseline counts too
+        for ph in out["resolved"].get("phases") or []:
+            if ph is not None:
+                ph["control"] = public_control(ph["control"])
+                ph["warnings"] = [WITHHELD_WARNINGS] if ph.get("warnings") else []
     return out
 
 
@@ -214,7 +235,7 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
     req = OperationIn.model_validate(defn["request"])
     areas = areas_from_definition(defn)
     windows = windows_of(req)
-    events = _with_time_context_events(store, req, areas, windows)
+    events = _with_time_context_events(store, req, areas, _all_windows(req, windows))
     sites = None
     if req.options.dealing_site_layer in store.layer_names():
         frame = store.query_events(EventFilter(layers=(req.options.dealing_site_layer,),
@@ -229,9 +250,23 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
         options = replace(options, harm_index=harm_index)
     if include_police_generated is not None:
         options = replace(options, harm_include_police_generated=include_police_generated)
-    report = operation_report_dict(evaluate_operation(
-        events, areas, windows, specs_of(req), options=options, sites=sites,
-        locked=locked, caveats=caveats, coverage=_first_stored(store, layers_needed(req))))
+    coverage = _first_stored(store, layers_needed(req))
+    if req.phases:
+        own_areas, own_events = _phase_inputs(store, req, defn, windows)
+        phased = evaluate_phases(events, areas, windows, phases_of(req), specs_of(req),
+                                 phase_areas=own_areas, phase_events=own_events,
+                                 options=options, sites=sites, locked=locked,
+                                 caveats=caveats, coverage=coverage)
+        report = operation_report_dict(phased.cumulative)
+        report["phases"] = phases_dict(phased, [
+            (defn["resolved"].get("phases") or [None] * len(req.phases))[i]
+            for i in range(len(req.phases))])
+    else:
+        report = operation_report_dict(evaluate_operation(
+            events, areas, windows, specs_of(req), options=options, sites=sites,
+            locked=locked, caveats=caveats, coverage=coverage))
+    report["consequence_watches"] = consequence_watch_report(
+        store, req, areas, windows, locked_overdose=(locked or {}).get("overdose"))
     known = store.layer_names()
     missing = sorted({la.layer for la in req.layers} - known)
     if missing:
@@ -260,19 +295,110 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
     return _json_safe(report)
 
 
+#: Substance values that name no substance: no watch of their own (they count in
+#: the overdoses watch).
+UNKNOWN_SUBSTANCES = frozenset({"unknown", "not known", "none", "n/a", "na", "other"})
+
+
+def consequence_watch_report(store: Store, req: OperationIn, areas: OperationAreas,
+                             windows: Windows, *,
+                             locked_overdose: dict[str, int] | None = None) -> dict[str, Any]:
+    """The unintended-consequence watches of an operation, in words
+    (:func:`spatial.evaluation.consequence_watch.consequence_watches`): violence,
+    weapons and public disorder from the crime layer, overdoses (and overdoses by
+    suspected substance, when the call-outs record one) from the overdose layer;
+    each only when the store holds its layer and category. The overdoses watch uses
+    the baseline lock's before counts, as the overdose watch does."""
+    od = req.options.overdose_layer
+    known = store.layer_names()
+    held: dict[str, list[str] | None] = {
+        layer: (store.layer_categories(layer) if layer in known else None)
+        for layer in ("crime", od)}
+    bbox = areas.extent_wgs84(0.0)
+    start = datetime.combine(req.windows.before.start, datetime.min.time())
+    end = datetime.combine(req.windows.after.end + timedelta(days=1), datetime.min.time())
+    frames = []
+    watched_crime = [w.category for w in default_watches(od) if w.layer == "crime"]
+    cats = tuple(c for c in watched_crime if c in (held.get("crime") or []))
+    if cats:
+        frames.append(store.event_arrays(EventFilter(layers=("crime",), categories=cats,
+                                                     start=start, end=end, bbox=bbox)))
+    substances: list[Any] = []
+    if held.get(od) is not None:
+        f = EventFilter(layers=(od,), start=start, end=end, bbox=bbox)
+        # query_events always returns the id first
+        amb = store.query_events(f, columns=["layer", "category", "time", "lon", "lat",
+                                             "x", "y", "crs_epsg", "location_precision",
+                                             "time_precision"])
+        sub = store.event_attribute(f, SUBSTANCE_ATTRIBUTE)
+        values = dict(zip(sub["id"], sub["value"], strict=True)) if len(sub) else {}
+        substances = [values.get(i) for i in amb["id"].tolist()]
+        frames.append(amb.drop(columns=["id"]))
+    frames = [fr for fr in frames if len(fr)]
+    frame = (pd.concat(frames, ignore_index=True) if frames
+             else store.event_arrays(EventFilter(layers=("crime",), start=start, end=start,
+                                                 bbox=bbox)))
+    events = EventArrays.from_frame(frame, areas.epsg)
+    crime_n = len(frame) - len(substances)
+    substance = np.asarray([None] * crime_n + substances, dtype=object)
+    names = sorted({str(v) for v in substances if v is not None and str(v).strip()
+                    and str(v).strip().casefold() not in UNKNOWN_SUBSTANCES})
+    result = consequence_watches(
+        events, areas, windows, default_watches(od, names), held=held, substance=substance,
+        alpha=req.options.alpha,
+        locked_before={"overdoses": locked_overdose} if locked_overdose else None)
+    return consequence_watches_dict(result)
+
+
+def phase_request(req: OperationIn, i: int) -> OperationIn:
+    """Phase ``i``'s own definition: its target and buffer, its control or the
+    operation's, and nothing else changed (no phases)."""
+    ph = (req.phases or [])[i]
+    return req.model_copy(update={"target": ph.target or req.target,
+                                  "buffer": ph.buffer or req.buffer,
+                                  "control": ph.control or req.control, "phases": None})
+
+
+def _phase_inputs(store: Store, req: OperationIn, defn: dict[str, Any],
+                  windows: Windows) -> tuple[list[OperationAreas | None],
+                                             list[EventArrays | None]]:
+    """Each phase's own areas and events (``None``: the operation's)."""
+    areas: list[OperationAreas | None] = []
+    events: list[EventArrays | None] = []
+    resolved = defn["resolved"].get("phases") or [None] * len(req.phases or [])
+    for i, res in enumerate(resolved):
+        if res is None:
+            areas.append(None)
+            events.append(None)
+            continue
+        sub = phase_request(req, i)
+        pa = areas_from_definition({"request": sub.model_dump(mode="json"), "resolved": res})
+        areas.append(pa)
+        events.append(_with_time_context_events(store, sub, pa, _all_windows(req, windows)))
+    return areas, events
+
+
+def _all_windows(req: OperationIn, windows: Windows) -> list[Windows]:
+    """The operation's windows and, with phases, every phase's."""
+    phases = phases_of(req)
+    return [windows] + ([pw.windows for pw in phase_windows(windows, phases)] if phases else [])
+
+
 def _first_stored(store: Store, names: set[str]) -> dict[str, date | None]:
     """First day the store holds an event of each layer (months before it are unknown)."""
     return {name: t.date() for name, t in store.first_event_times(names).items()}
 
 
 def _with_time_context_events(store: Store, req: OperationIn, areas: OperationAreas,
-                              windows: Windows) -> EventArrays:
+                              windows: Windows | list[Windows]) -> EventArrays:
     """The windows' events as always, and before them the months the time context needs
     (a year earlier, the 24-month series, the long run, the placebo) and nothing older.
     Those earlier months are only counted inside the areas, so they need no density
-    margin around them."""
+    margin around them. With several windows (a rolling operation's phases), the
+    earliest month any of them needs."""
     events = events_for(store, req, areas, req.windows.before.start, req.windows.after.end)
-    first = time_context_span(windows)[0]
+    every = windows if isinstance(windows, list) else [windows]
+    first = min(time_context_span(w)[0] for w in every)
     if first >= req.windows.before.start:
         return events
     earlier = events_for(store, req, areas, first, req.windows.before.start - timedelta(days=1),

@@ -118,17 +118,39 @@ def _buffer_control(buffer_control: str | None,
     return _given_area(buffer_control, buffer_control_geojson, "buffer_control")
 
 
+def parse_phase(text: str, i: int, buffer: dict[str, Any]) -> dict[str, Any]:
+    """``NAME:START/END[:boundary:SET:U1,U2]`` to a phase of the definition (a phase with
+    its own target takes the operation's buffer; its control is the operation's)."""
+    where = f"phases.{i}"
+    name, _, rest = text.partition(":")
+    window, _, target = rest.partition(":")
+    if not name.strip() or not window.strip():
+        raise ParameterError(where, f"{text!r}: expected NAME:START/END[:boundary:SET:U1,U2], "
+                                    "e.g. 'Strike one:2019-01-01/2019-01-14'")
+    w = _window(window, f"{where}.during")
+    phase: dict[str, Any] = {"name": name.strip(), "during": w}
+    if target:
+        phase["target"] = parse_boundary_area(target, f"{where}.target")
+        phase["buffer"] = buffer
+    return phase
+
+
 def build_definition(*, name: str, target: str | None, target_geojson: Path | None,
                      centre: str | None, radius: float | None, buffer: str | None,
                      buffer_geojson: Path | None, control: str | None,
                      control_geojson: Path | None, suggest_control: bool,
                      control_candidates: str | None, control_units: int,
                      control_max_distance: float, buffer_control: str | None,
-                     buffer_control_geojson: Path | None, before: str, during: str | None,
-                     after: str, layers: tuple[str, ...],
-                     options: dict[str, Any]) -> dict[str, Any]:
+                     buffer_control_geojson: Path | None, before: str | None,
+                     during: str | None, after: str | None, layers: tuple[str, ...],
+                     options: dict[str, Any], phases: tuple[str, ...] = ()) -> dict[str, Any]:
     """The JSON definition (as ``POST /v1/operations`` takes it) from command-line options."""
     from spatial.evaluation.counting import MeasuredLayer
+
+    for given, flag in ((before, "before"), (after, "after")):
+        if given is None:
+            raise ParameterError(flag, f"--{flag} is needed, e.g. 2018-10-01/2018-12-31 (or "
+                                       "give the whole definition with --definition FILE)")
 
     tgt = _target(target, target_geojson, centre, radius)
     buf = _buffer(buffer, buffer_geojson)
@@ -148,6 +170,8 @@ def build_definition(*, name: str, target: str | None, target_geojson: Path | No
     }
     if bctl is not None:
         definition["buffer_control"] = bctl
+    if phases:
+        definition["phases"] = [parse_phase(text, i, buf) for i, text in enumerate(phases)]
     return definition
 
 
@@ -178,10 +202,19 @@ def definition_options(f: Any) -> Any:
         click.option("--buffer-control", default=None,
                      help="a separate control for the buffer: boundary:SET:U5,U6"),
         click.option("--buffer-control-geojson", type=_GEOJSON_FILE, default=None),
-        click.option("--before", required=True,
+        click.option("--definition", "definition_file", type=_GEOJSON_FILE, default=None,
+                     help="the whole definition as a JSON file, as POST /v1/operations takes "
+                          "it (phases included); --name, if given, replaces its name"),
+        click.option("--before", default=None,
                      help="YYYY-MM-DD/YYYY-MM-DD or YYYY-MM/YYYY-MM (inclusive)"),
-        click.option("--during", default=None, help="the strike window (optional)"),
-        click.option("--after", required=True),
+        click.option("--during", default=None, help="the strike window (optional; with "
+                                                     "--phase, the span of the strikes)"),
+        click.option("--after", default=None),
+        click.option("--phase", "phases", multiple=True,
+                     metavar="NAME:START/END[:boundary:SET:U1,U2]",
+                     help="a strike phase of a rolling operation, repeated in time order (at "
+                          "most 6, at least a day apart); with a target, the phase has its "
+                          "own target and takes --buffer"),
         click.option("--layer", "layers", multiple=True,
                      help="LAYER:CATEGORY:ROLE[:HARM_WEIGHT], e.g. crime:Drugs:output, "
                           "'crime:Anti-social behaviour:outcome', ambulance:*:outcome; "
@@ -202,8 +235,42 @@ def definition_options(f: Any) -> Any:
     return stack(*opts)(f)
 
 
-def definition_from_options(kwargs: dict[str, Any], name: str) -> dict[str, Any]:
-    """``build_definition`` from the keyword arguments of :func:`definition_options`."""
+#: Options that make a definition; with --definition FILE none may be given.
+_DEFINITION_FLAGS = ("target", "target_geojson", "centre", "radius", "buffer", "buffer_geojson",
+                     "control", "control_geojson", "control_candidates", "buffer_control",
+                     "buffer_control_geojson", "before", "during", "after", "alpha",
+                     "reduction", "displacement_size", "h3_resolution", "decay_step",
+                     "decay_max")
+
+
+def definition_from_options(kwargs: dict[str, Any], name: str | None,
+                            default_name: str | None = None) -> dict[str, Any]:
+    """``build_definition`` from the keyword arguments of :func:`definition_options`, or the
+    definition file of ``--definition`` (then no other definition option may be given)."""
+    path: Path | None = kwargs.pop("definition_file", None)
+    if path is not None:
+        given = [f for f in _DEFINITION_FLAGS if kwargs.get(f) is not None]
+        given += [f for f in ("layers", "phases") if kwargs.get(f)]
+        given += [f for f in ("suggest_control", "area_weights") if kwargs.get(f)]
+        if given:
+            flags = ", ".join("--" + f.replace("_", "-").removesuffix("s")
+                              if f in ("layers", "phases") else "--" + f.replace("_", "-")
+                              for f in given)
+            raise ParameterError("definition", f"give either --definition FILE or the "
+                                               f"definition options, not both (also got "
+                                               f"{flags})")
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ParameterError("definition", f"{path}: not readable JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ParameterError("definition", f"{path}: expected a JSON object")
+        if name is not None:
+            data["name"] = name
+        return data
+    name = name if name is not None else default_name
+    if name is None:
+        raise ParameterError("name", "--name is needed (or give --definition FILE)")
     options = {"alpha": kwargs.pop("alpha"), "planned_reduction": kwargs.pop("reduction"),
                "area_weights": kwargs.pop("area_weights"),
                "displacement_size": kwargs.pop("displacement_size"),

@@ -45,6 +45,12 @@ def _print_operation(op: dict[str, Any]) -> None:
     w = op["definition"]["windows"]
     click.echo("  windows: " + "; ".join(f"{k} {v['start']}..{v['end']}" for k, v in w.items()
                                          if v))
+    resolved_phases = res.get("phases") or []
+    for i, ph in enumerate(op["definition"].get("phases") or []):
+        own = resolved_phases[i] if i < len(resolved_phases) else None
+        where = f", own target {own['target']['description']}" if own else ""
+        click.echo(f"  phase {i + 1} {ph['name']!r}: {ph['during']['start']}.."
+                   f"{ph['during']['end']}{where}")
     echo_each("  warning: ", res.get("warnings", []))
 
 
@@ -70,12 +76,20 @@ def _print_report(rep: dict[str, Any]) -> None:
                   .values())
         echo_each("  caveat: ", layer["verdict"].get("caveats", []))
         echo_each("  note: ", layer["warnings"])
+    if rep.get("phases"):
+        _print_phases(rep["phases"])
     watch = rep["overdose_watch"]
     if watch.get("available"):
         click.echo(f"\noverdose watch ({watch['layer']}): "
                    + ("; ".join(watch["flags"]) if watch["rise"] else "no significant rise"))
         if watch.get("statement"):
             click.echo(f"  {watch['statement']}")
+    cw = rep.get("consequence_watches")
+    if cw:
+        click.echo(f"\nunintended consequences: {cw['sentence']}")
+        for w in cw["watches"]:
+            click.echo(f"  {w['name']:<28} {w['sentence']}")
+        click.echo(f"  multiplicity: {cw['multiplicity']}")
     sites = rep["dealing_sites"]
     if sites.get("available"):
         click.echo(f"\n{sites['sentence']}")
@@ -89,6 +103,27 @@ def _print_report(rep: dict[str, Any]) -> None:
     for change in rep["baseline_lock"].get("changes", []):
         click.echo(f"baseline: {change['message']}")
     echo_each("warning: ", rep["warnings"])
+
+
+def _print_phases(ph: dict[str, Any]) -> None:
+    click.echo(f"\nphases (each against the before window; after = to the next strike): "
+               f"{ph['sentence']}")
+    cumulative = {c["key"]: c["code"] for c in ph["cumulative"]}
+    for p in ph["phases"]:
+        w = p["windows"]
+        click.echo(f"  phase {p['index'] + 1} {p['name']!r}: strike {w['during']['start']}.."
+                   f"{w['during']['end']}, after {w['after']['start']}..{w['after']['end']}"
+                   + ("" if not p["own_target"] else f"; own target: {p['target']}"))
+        for la in p["layers"]:
+            c = la["counts"]
+            click.echo(f"    {la['key']:<32} {la['verdict']['code']:<36} target "
+                       f"{c['target']['before']} -> {c['target']['after']}, control "
+                       f"{c['control']['before']} -> {c['control']['after']}")
+        echo_each("    note: ", p["warnings"])
+    click.echo("  cumulative (the whole operation): " + "; ".join(
+        f"{k} {v}" for k, v in cumulative.items()))
+    click.echo(f"  multiplicity: {ph['parameters']['correction']}")
+    echo_each("  warning: ", ph["warnings"])
 
 
 def _print_harm(h: dict[str, Any]) -> None:
@@ -118,11 +153,12 @@ def _definition_command(command_name: str, name_option: Callable[..., Any], use_
                         printer: Callable[[dict[str, Any]], None], doc: str) -> Callable[..., None]:
     """A command that reads an operation's definition from the options and hands it to
     ``use_case`` (a function of :mod:`service.app.operations`, imported when it runs)."""
-    def command(name: str, as_json: bool, **kwargs: Any) -> None:
+    def command(name: str | None, as_json: bool, **kwargs: Any) -> None:
         from service.app import operations as opstore
 
-        definition = definition_from_options(kwargs, name)
-        with progress(f"operation {command_name} {name!r}"):
+        definition = definition_from_options(
+            kwargs, name, "proposed operation" if command_name == "plan" else None)
+        with progress(f"operation {command_name} {definition.get('name')!r}"):
             result = getattr(opstore, use_case)(open_store(), definition, actor="cli")
         emit(result, as_json, printer)
 
@@ -132,7 +168,9 @@ def _definition_command(command_name: str, name_option: Callable[..., Any], use_
 
 
 operation_create = _definition_command(
-    "create", click.option("--name", required=True), "create_operation", _print_operation,
+    "create", click.option("--name", default=None,
+                           help="the operation's name (needed unless --definition gives it)"),
+    "create_operation", _print_operation,
     "Create an operation (status planned).")
 operation_plan = _definition_command(
     "plan", click.option("--name", default="proposed operation", show_default=True),

@@ -20,6 +20,7 @@ from service.render.geojson import feature_collection, geometry_features
 from service.render.info_box import caveats_for
 from service.render.map_base import MapOptions, build_map, render_html
 from service.render.map_inputs import DensityGrid, MapLayer
+from service.render.operation_report import consequence_flags_without_numbers
 from service.store import Store
 from spatial.disclosure import needs_small_number_suppression, suppress_counts
 from spatial.errors import ParameterError
@@ -54,12 +55,67 @@ def _partner_safe_report(report: dict[str, Any], role: str) -> dict[str, Any]:
         else:
             layers.append(la)
     out["layers"] = layers
+    if report.get("phases"):
+        out["phases"] = _partner_safe_phases(report["phases"], role)
+    if report.get("consequence_watches"):
+        out["consequence_watches"] = _partner_safe_watches(report["consequence_watches"], role)
     watch = report.get("overdose_watch") or {}
     if watch.get("available"):
         out["overdose_watch"] = {
             "available": True, "layer": watch["layer"], "counts": _suppressed(watch["counts"]),
             "rise": watch.get("rise"), "flags": _flags_without_numbers(watch)}
     return out
+
+
+def _partner_safe_phases(phases: dict[str, Any], role: str) -> dict[str, Any]:
+    """A rolling operation's phases as a role without point access may see them: health
+    layers keep their verdict code and suppressed counts, as in the report's layers."""
+    out = {**phases, "phases": []}
+    for p in phases["phases"]:
+        layers = []
+        for la in p["layers"]:
+            if needs_small_number_suppression(role, [la["layer"]]):
+                layers.append({"key": la["key"], "layer": la["layer"], "role": la["role"],
+                               "counts": _suppressed(la["counts"]),
+                               "lengths_days": la.get("lengths_days"),
+                               "verdict": {"code": la["verdict"]["code"],
+                                           "sentence": "Measures of health data are shown to "
+                                                       "analysts only.", "caveats": []},
+                               "measures": None})
+            else:
+                layers.append(la)
+        out["phases"].append({**p, "layers": layers, "warnings": []})
+    out["table"] = [{**row, "counts": _suppressed(row["counts"]), "local_ratio": None,
+                     "p_adjusted": None, "sentence": None}
+                    if needs_small_number_suppression(role, [row["key"].split("/")[0]])
+                    else row for row in phases["table"]]
+    return out
+
+
+def _partner_safe_watches(cw: dict[str, Any], role: str) -> dict[str, Any]:
+    """Consequence watches without numbers for a role without point access: which watch
+    flags a rise and when, in words; counts of protected layers shown as "<5" when 1-4,
+    other layers' counts as they are."""
+    watches = []
+    for w in cw["watches"]:
+        entry = {k: w[k] for k in ("name", "layer", "category", "substance", "watched",
+                                   "police_generated", "note") if k in w}
+        if not w["watched"]:
+            entry["sentence"] = w["sentence"]
+        else:
+            entry.update(rise=bool(w.get("rise")), rise_windows=w.get("rise_windows", []),
+                         comparison=w.get("comparison"),
+                         flags=consequence_flags_without_numbers(w))
+            entry["sentence"] = ("RISE flagged: " + "; ".join(entry["flags"]) + "."
+                                 if entry["flags"] else
+                                 "No significant rise in the target and buffer.")
+            if not needs_small_number_suppression(role, [w["layer"]]):
+                entry["counts"] = w.get("counts")
+        watches.append(entry)
+    return {**{k: cw[k] for k in ("flagged", "not_watched", "alpha", "multiplicity",
+                                  "comparison_rule", "sentence")},
+            "watches": watches,
+            "flags": [f for w in watches for f in w.get("flags", [])]}
 
 
 def _flags_without_numbers(watch: dict[str, Any]) -> list[str]:

@@ -22,7 +22,11 @@ from service.render.operation_map import (
     report_for,
 )
 from service.render.pack_page import pack_page
-from service.render.time_context import series_chart, time_context_sections
+from service.render.time_context import (
+    report_phase_marks,
+    series_chart,
+    time_context_sections,
+)
 from service.store import Store
 
 #: Measures with an estimate, standard error, z, p and interval.
@@ -117,10 +121,76 @@ def _fmt(v: Any) -> str:
     return "\u2013" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
 
 
+def phases_section(report: dict[str, Any]) -> Section | None:
+    """A rolling operation's phases: one row per phase and layer (rates per 30 days of each
+    window, the change against the control, the verdict), with how they are read."""
+    ph = report.get("phases")
+    if not ph:
+        return None
+    rows: list[tuple[Any, ...]] = []
+    for p in ph["phases"]:
+        w = p["windows"]
+        for la in p["layers"]:
+            days = la.get("lengths_days") or {}
+            counts = la["counts"]
+            cells = [f"{_fmt(_rate(counts[a].get('before'), days.get('before')))} \u2192 "
+                     f"{_fmt(_rate(counts[a].get('after'), days.get('after')))}"
+                     for a in ("target", "control")]
+            local = ((la.get("measures") or {}).get("local_ratio") or {})
+            change = "withheld" if la.get("measures") is None else _pct(local.get("ratio"))
+            rows.append((f"{p['index'] + 1}. {p['name']}",
+                         f"{w['during']['start']} to {w['during']['end']}",
+                         f"{w['after']['start']} to {w['after']['end']}", la["key"], *cells,
+                         change, la["verdict"]["code"]))
+    cumulative = "; ".join(f"{c['key']}: {c['code']}" for c in ph["cumulative"])
+    text = (f"{ph['sentence']} The whole operation (cumulative): {cumulative}. Each phase is "
+            f"compared with the operation's before window; its after period runs to the next "
+            f"strike (the last phase's is the operation's). Multiplicity: "
+            f"{ph['parameters']['correction']}.")
+    return Section("Phases of the rolling operation",
+                   Table(["phase", "strike", "after", "layer", "target per 30 days",
+                          "control per 30 days", "target vs control", "verdict"], rows),
+                   text=text)
+
+
+def consequences_section(report: dict[str, Any]) -> Section | None:
+    """The unintended-consequence watches: one row per watch (flagged, no rise, or not
+    watched and why), the flags in words, and how multiplicity is handled."""
+    cw = report.get("consequence_watches")
+    if not cw:
+        return None
+    rows: list[tuple[Any, ...]] = []
+    for w in cw["watches"]:
+        if not w["watched"]:
+            result = "not watched: no data"
+        elif w.get("rise"):
+            result = "RISE flagged " + ", ".join(w.get("rise_windows", []))
+        else:
+            result = "no significant rise"
+        counts = w.get("counts")
+        tb = ("" if not counts else
+              " / ".join(str(counts["target"][k] + counts["buffer"][k]
+                             if isinstance(counts["target"][k], int)
+                             and isinstance(counts["buffer"][k], int) else "\u2013")
+                         for k in ("before", "during", "after")))
+        rows.append((w["name"], f"{w['layer']}/{w['category']}", tb,
+                     w.get("comparison") or "", result))
+    flags = [f"Flag: {f}." for f in cw.get("flags", [])]
+    text = " ".join([cw["sentence"], *flags, f"Multiplicity: {cw['multiplicity']}."])
+    flagged = len(cw.get("flagged", []))
+    return Section(f"Unintended consequences ({flagged} flagged)" if flagged
+                   else "Unintended consequences (none flagged)",
+                   Table(["watch", "events", "target + buffer before / during / after",
+                          "compared with", "result"], rows), text=text)
+
+
 def _sections(report: dict[str, Any]) -> list[Section]:
-    """Counts, measures, the overdose watch, the dealing-site re-map, time contexts."""
+    """Phases, counts, measures, the overdose watch, the dealing-site re-map, time contexts."""
     sections = [Section("Counts", Table(["layer", "area", "before", "during", "after"],
                                         _count_rows(report)))]
+    phases = phases_section(report)
+    if phases is not None:
+        sections.insert(0, phases)
     mrows = _measure_rows(report)
     if mrows:
         sections.append(Section("Measures (ratio tests: Woolf 1955, Holm 1979; WDD family: "
@@ -136,6 +206,9 @@ def _sections(report: dict[str, Any]) -> list[Section]:
         sections.append(Section(f"Overdose watch ({flag})",
                                 Table(["area", "before", "during", "after"], wrows),
                                 text=watch.get("statement")))
+    consequences = consequences_section(report)
+    if consequences is not None:
+        sections.insert(1 if phases is not None else 0, consequences)
     sites = report.get("dealing_sites") or {}
     if sites.get("available"):
         srows = [(area, *v.values()) for area, v in sites["by_area"].items()]
@@ -153,7 +226,8 @@ def _main_chart(report: dict[str, Any], key: str | None) -> tuple[Markup | None,
     la = next((la for la in with_tc if la["key"] == key), with_tc[0] if with_tc else None)
     if la is None:
         return None, None
-    return (series_chart(la["key"], la["time_context"]["series"], windows),
+    return (series_chart(la["key"], la["time_context"]["series"], windows,
+                         report_phase_marks(report)),
             f"{la['key']} per month")
 
 

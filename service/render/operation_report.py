@@ -19,6 +19,7 @@ from service.render.time_context import time_context_dict, time_context_paramete
 from spatial.evaluation.cells import CellChange
 from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
 from spatial.evaluation.harm_index import HarmSection
+from spatial.evaluation.phases import PHASE_CAVEAT, PhasedEvaluation
 from spatial.evaluation.results import (
     HarmWeighted,
     LayerEvaluation,
@@ -39,6 +40,9 @@ ROLE_NOTES: Final = {
 LAYER_CAVEATS: Final = {
     "rounded_locations": ("locations are rounded (ambulance data to about 400 m), so events "
                           "near an area's edge may be counted in the neighbouring area"),
+    PHASE_CAVEAT: ("one phase of a rolling operation: its after period runs to the next "
+                   "strike, it is compared with the operation's before window, and its tests "
+                   "are corrected with every other phase's (Holm)"),
 }
 SPPT_READING: Final = ("S = 1: the share of events in every cell is the same before and after "
                        "(the pattern did not move); lower S: more cells changed share. The "
@@ -211,6 +215,76 @@ def _harm_dict(hw: HarmWeighted) -> dict[str, Any]:
         out.setdefault("warnings", []).append(
             "an output layer is harm-weighted: outputs measure police activity, not harm")
     return out
+
+
+# --------------------------------------------------------------------------- phases
+
+#: Parts of a layer's report a phase keeps (maps, SPPT and density are the whole
+#: operation's: a phase's short after window rarely supports them).
+_PHASE_LAYER_KEYS: Final = ("key", "layer", "category", "role", "role_note", "counts",
+                            "lengths_days", "month_precision", "count_table", "measures",
+                            "verdict", "planning", "warnings")
+
+
+def phases_dict(ph: PhasedEvaluation, resolved: list[dict[str, Any] | None]
+                ) -> dict[str, Any]:
+    """A rolling operation's phases: per phase its windows, target and each layer's
+    counts and verdict (decided with every phase's tests, Holm), a table of one row per
+    phase and layer, the cumulative verdicts beside them, and how windows and
+    multiplicity are handled (``parameters``)."""
+    phases = []
+    rows = []
+    for pe in ph.phases:
+        ev = pe.evaluation
+        res = resolved[pe.phase.index] if pe.phase.index < len(resolved) else None
+        layers = []
+        for la in ev.layers:
+            full = layer_dict(la, ev)
+            entry: dict[str, Any] = {k: full[k] for k in _PHASE_LAYER_KEYS if k in full}
+            tc = full.get("time_context")
+            if tc:
+                entry["time_context_sentences"] = tc["sentences"]
+            layers.append(entry)
+            rows.append(_phase_row(pe.phase.index, pe.phase.name, entry))
+        phases.append({
+            "index": pe.phase.index, "name": pe.phase.name, "last": pe.phase.last,
+            "windows": ev.windows.as_dict(), "own_target": pe.own_areas,
+            "target": (res or {}).get("target", {}).get("description") if pe.own_areas
+            else "the operation's target",
+            "layers": layers,
+            "warnings": list(dict.fromkeys(text for note in ev.notes
+                                           for text in _operation_note(note, ev))),
+        })
+    cumulative = [{"key": la.counts.spec.key, "code": la.verdict_code}
+                  for la in ph.cumulative.layers]
+    return {"parameters": dict(ph.parameters), "phases": phases, "table": rows,
+            "cumulative": cumulative, "warnings": list(ph.warnings),
+            "sentence": phases_sentence(ph)}
+
+
+def _phase_row(index: int, name: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    local = (entry.get("measures") or {}).get("local_ratio") or {}
+    v = entry["verdict"]
+    return {"phase": index, "name": name, "key": entry["key"], "role": entry["role"],
+            "counts": {a: {w: c.get(w) for w in ("before", "after")}
+                       for a, c in entry["counts"].items()},
+            "lengths_days": entry.get("lengths_days"),
+            "local_ratio": local.get("ratio"), "p_adjusted": local.get("p_adjusted"),
+            "code": v["code"], "sentence": v["sentence"],
+            "detectable_fall_pct": v.get("detectable_fall_pct")}
+
+
+def phases_sentence(ph: PhasedEvaluation) -> str:
+    """One sentence: how many phases and which of them any layer's verdict claims in."""
+    claimed = sorted({pe.phase.name for pe in ph.phases for la in pe.evaluation.layers
+                      if la.verdict_code not in ("no_significant_change", "insufficient_data")})
+    k = len(ph.phases)
+    if not claimed:
+        return (f"{k} phases evaluated one by one against the operation's before window; no "
+                "phase's verdict claims a change once corrected for every phase's tests.")
+    names = ", ".join(claimed)
+    return (f"{k} phases evaluated one by one against the operation's before window; a "
+            f"change is claimed in: {names} (corrected for every phase's tests).")
 
 
 # --------------------------------------------------------------------------- one layer
@@ -415,6 +489,82 @@ def _summary_parameters(s: DisplacementSummary) -> dict[str, Any]:
         "correction": s.measures.get("correction"),
         "variance": "Poisson: the sum of the counts, each divided by its weight squared",
     }
+
+
+# --------------------------------------------------------------------------- consequence watches
+
+#: What each standard watch watches, in words.
+WATCH_WORDS: Final = {"violence": "violence and sexual offences",
+                      "weapons": "weapons possession offences",
+                      "public_disorder": "public order offences",
+                      "overdoses": "overdose call-outs"}
+
+
+def watch_words(watch: Mapping[str, Any]) -> str:
+    """``violence and sexual offences``; ``overdose call-outs (suspected heroin)``."""
+    if watch.get("substance"):
+        return f"overdose call-outs (suspected {watch['substance']})"
+    return WATCH_WORDS.get(str(watch.get("name")), str(watch.get("name")))
+
+
+def consequence_flags(watch: Mapping[str, Any]) -> list[str]:
+    """One watch's rises in words, with its numbers (analysts): against the control, the
+    relative change with interval and p; without one, rates per 30 days."""
+    tests = watch.get("tests") or {}
+    what = watch_words(watch)
+    flags = []
+    for wn in watch.get("rise_windows", []):
+        controlled = tests.get(f"controlled_{wn}")
+        if watch.get("comparison") == "control" and controlled:
+            flags.append(f"{what} in the target and buffer {wn} the operation "
+                         f"{relative(controlled, 'the control', verb=True)}")
+            continue
+        t = tests.get(f"before_vs_{wn}") or {}
+        if t.get("rate_before") is None:
+            continue
+        flags.append(f"{what} in the target and buffer rose {wn} the operation, from "
+                     f"{30 * t['rate_before']:.1f} to {30 * t['rate_after']:.1f} per 30 days "
+                     f"with no control to compare ({p_text(t.get('p_value'))})")
+    return flags
+
+
+def consequence_flags_without_numbers(watch: Mapping[str, Any]) -> list[str]:
+    """The same flags with no number: rates over known windows would give counts back."""
+    against = " relative to the control" if watch.get("comparison") == "control" else ""
+    return [f"{watch_words(watch)} in the target and buffer rose {wn} the operation{against}"
+            for wn in watch.get("rise_windows", [])]
+
+
+def consequence_watches_dict(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The consequence watches with a sentence each and the flags in words."""
+    watches = []
+    for w in result["watches"]:
+        entry = dict(w)
+        what = watch_words(w)
+        if not w["watched"]:
+            entry["sentence"] = f"Not watched: {what}: {w['reason']}."
+        elif w.get("rise"):
+            entry["flags"] = consequence_flags(w)
+            entry["sentence"] = ("RISE flagged: " + "; ".join(entry["flags"]) + "."
+                                 if entry["flags"] else f"RISE flagged: {what}.")
+        else:
+            against = ("against the control" if w.get("comparison") == "control"
+                       else "no control comparison: the control recorded none before")
+            entry["sentence"] = (f"No significant rise in {what} in the target and buffer "
+                                 f"({against}).")
+        if w.get("police_generated") and w.get("watched"):
+            entry["note"] = ("weapons possession is police-generated: a rise may show more "
+                             "searches rather than more weapons")
+        watches.append(entry)
+    flagged = [w for w in watches if w.get("rise")]
+    return {"watches": watches, "flagged": list(result["flagged"]),
+            "not_watched": list(result["not_watched"]),
+            "flags": [f for w in flagged for f in w.get("flags", [])],
+            "alpha": result["alpha"], "multiplicity": result["multiplicity"],
+            "comparison_rule": result["comparison_rule"],
+            "sentence": (f"Rise flagged in: {', '.join(watch_words(w) for w in flagged)}."
+                         if flagged else
+                         "No unintended-consequence watch flags a rise.")}
 
 
 # --------------------------------------------------------------------------- the overdose watch

@@ -180,12 +180,24 @@ def _month_position(d: date, first: date) -> float:
     return whole + (d.day - 1) / calendar.monthrange(d.year, d.month)[1]
 
 
-def series_chart(key: str, series: Mapping[str, Any], windows: Mapping[str, Any]) -> Markup:
+def _span_x(start: str, end: str, first: date, n: int) -> tuple[float, float] | None:
+    """Month positions of an inclusive date window on the chart (``None``: off the chart)."""
+    x0 = max(0.0, _month_position(date.fromisoformat(start), first))
+    last = date.fromisoformat(end)
+    x1 = min(float(n), _month_position(last, first)
+             + 1 / calendar.monthrange(last.year, last.month)[1])
+    return None if x1 <= 0 or x0 >= n else (x0, x1)
+
+
+def series_chart(key: str, series: Mapping[str, Any], windows: Mapping[str, Any],
+                 phases: Sequence[Mapping[str, Any]] | None = None) -> Markup:
     """The 24-month series of one layer as an inline SVG (``templates/time_chart.html``).
 
     Three lines (target, buffer, control) with gaps where months are
     unknown, the before/during/after windows shaded, month labels every
-    three months and a count axis.
+    three months and a count axis. A rolling operation's strike ``phases``
+    (``name``, ``start``, ``end``) are marked inside the during window,
+    numbered from 1, with their names under the chart.
     """
     months: Sequence[str] = series["months"]
     n = len(months)
@@ -229,6 +241,14 @@ def series_chart(key: str, series: Mapping[str, Any], windows: Mapping[str, Any]
             continue
         shades.append({"name": name, "fill": WINDOW_FILL[name],
                        "x": round(_LEFT + x0 * step, 1), "width": round((x1 - x0) * step, 1)})
+    phase_marks = []
+    for i, ph in enumerate(phases or ()):
+        span = _span_x(ph["start"], ph["end"], first, n)
+        if span is None:
+            continue
+        phase_marks.append({"label": str(i + 1), "name": str(ph["name"]),
+                            "x": round(_LEFT + span[0] * step, 1),
+                            "width": max(1.0, round((span[1] - span[0]) * step, 1))})
     ticks = [{"x": round(_LEFT + (i + 0.5) * step, 1),
               "label": date.fromisoformat(m + "-01").strftime("%b %Y")}
              for i, m in enumerate(months) if i % 3 == (n - 1) % 3]
@@ -238,6 +258,7 @@ def series_chart(key: str, series: Mapping[str, Any], windows: Mapping[str, Any]
     return Markup(render("time_chart.html", key=key, width=_W, height=_H, left=_LEFT,
                          right=_W - _RIGHT, top=_TOP, bottom=_H - _BOTTOM, lines=lines,
                          shades=shades, ticks=ticks, yticks=yticks, missing=missing,
+                         phase_marks=phase_marks,
                          legend_y=_TOP - 12))
 
 
@@ -272,10 +293,20 @@ def _comparison_rows(layer: Mapping[str, Any], windows: Mapping[str, Any]
     return rows
 
 
+def report_phase_marks(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A rolling operation's strike phases as the chart marks them (none otherwise)."""
+    out = []
+    for ph in (report.get("phases") or {}).get("phases", []):
+        during = ph["windows"]["during"]
+        out.append({"name": ph["name"], "start": during["start"], "end": during["end"]})
+    return out
+
+
 def time_context_sections(report: Mapping[str, Any]) -> list[Section]:
     """One pack section per layer with a time context: the chart, the comparison table
     and one sentence per part (layers a role may not see in detail carry none)."""
     windows = report["parameters"]["windows"]
+    marks = report_phase_marks(report)
     sections = []
     for layer in report["layers"]:
         tc = layer.get("time_context")
@@ -287,5 +318,5 @@ def time_context_sections(report: Mapping[str, Any]) -> list[Section]:
                          "buffer before \u2192 after", "control before \u2192 after",
                          "verdict"], _comparison_rows(layer, windows)),
             text=" ".join(tc["sentences"].values()),
-            figure=series_chart(layer["key"], tc["series"], windows)))
+            figure=series_chart(layer["key"], tc["series"], windows, marks)))
     return sections

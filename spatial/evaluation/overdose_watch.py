@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from spatial.evaluation.count_table import SMALL_COUNT
 from spatial.evaluation.counting import EventArrays, MeasuredLayer, Placement
 from spatial.evaluation.rate_ratio import rate_ratio_test
@@ -39,25 +42,68 @@ def overdose_watch(events: EventArrays, placed: Placement, windows: Windows, lay
     can raise harm (overdoses when purity becomes unpredictable), so this is
     watched whatever the crime figures say. ``rise_windows`` lists the
     windows (``during``, ``after``) with a rise; the service words them.
+
+    This is the ``overdoses`` watch of
+    :mod:`spatial.evaluation.consequence_watch`, which watches other
+    unintended consequences (violence, weapons, public disorder, overdoses by
+    substance) by the same rule (:func:`rise_watch`).
     """
     spec = MeasuredLayer(layer, "*", "outcome")
-    mask = spec.matches(events.layer, events.category)
-    if not mask.any() and locked_before is None:
-        return {"available": False, "layer": layer,
-                "reason": f"no '{layer}' events in any window: the overdose watch needs "
-                          "ambulance call-outs"}
-    month = bool((events.time_precision[mask] == "month").any())
+    return rise_watch(events, placed, windows, spec, alpha=alpha, locked_before=locked_before,
+                      empty_reason=f"no '{layer}' events in any window: the overdose watch "
+                                   "needs ambulance call-outs", noun="overdose call-outs")
+
+
+def rise_watch(events: EventArrays, placed: Placement, windows: Windows, spec: MeasuredLayer,
+               *, alpha: float = 0.05, locked_before: Mapping[str, int] | None = None,
+               mask: npt.NDArray[np.bool_] | None = None, empty_reason: str | None = None,
+               noun: str = "events") -> dict[str, Any]:
+    """Did events of ``spec`` (and ``mask``) in target + buffer rise during or after, against
+    the control? See :func:`overdose_watch` for the tests and fields; ``layer`` is
+    ``spec.layer`` and ``category`` ``spec.category``.
+    """
+    m = spec.matches(events.layer, events.category)
+    if mask is not None:
+        m &= mask
+    if not m.any() and locked_before is None:
+        return {"available": False, "layer": spec.layer, "category": spec.category,
+                "reason": empty_reason or f"no {noun} in any window"}
+    month = bool((events.time_precision[m] == "month").any())
     lengths = windows.lengths(month)
     counts: dict[str, dict[str, int]] = {}
     for area_i, area in ((0, "target"), (1, "buffer"), (2, "control")):
         counts[area] = {}
         for j, wn in enumerate(WINDOW_NAMES):
-            counts[area][wn] = int((mask & (placed.area == area_i) & (placed.window == j)).sum())
+            counts[area][wn] = int((m & (placed.area == area_i) & (placed.window == j)).sum())
     if locked_before is not None:
         for area in ("target", "buffer"):
             counts[area]["before"] = int(locked_before.get(area, counts[area]["before"]))
     total = {wn: counts["target"][wn] + counts["buffer"][wn] for wn in WINDOW_NAMES}
     control = counts.pop("control")
+    tests, rises, controlled = rise_tests(total, control, lengths, alpha)
+    warnings = []
+    if sum(total.values()) < SMALL_COUNT:
+        warnings.append(f"only {sum(total.values())} {noun} in all windows: the "
+                        "watch cannot show anything but a very large change")
+    return {"available": True, "layer": spec.layer, "category": spec.category,
+            "counts": counts, "total": total,
+            "control": control, "comparison": "control" if controlled else "none",
+            "lengths_days": lengths, "tests": tests, "rise": bool(rises), "rise_windows": rises,
+            "alpha": alpha, "warnings": warnings}
+
+
+def rise_tests(total: Mapping[str, int], control: Mapping[str, int],
+               lengths: Mapping[str, float | None], alpha: float
+               ) -> tuple[dict[str, Any], list[str], bool]:
+    """The watch's tests on counts: ``(tests, rise_windows, controlled)``.
+
+    ``total`` and ``control`` map ``before``/``during``/``after`` to counts
+    (target + buffer, and the control); ``lengths`` are the windows'
+    effective lengths in days (``during`` may be ``None``). A window
+    rises when the controlled ratio test (the control recorded something
+    before) is significantly above 1 at two-sided level α, else when the
+    uncontrolled exact rate test flags a rise.
+    """
     controlled = control["before"] > 0
     tests: dict[str, Any] = {}
     rises: list[str] = []
@@ -78,12 +124,4 @@ def overdose_watch(events: EventArrays, placed: Placement, windows: Windows, lay
         tests[f"controlled_{wn}"] = None if rel is None else rel.as_dict()
         if (rel.direction > 0) if rel is not None else res.rise_flag:
             rises.append(wn)
-    warnings = []
-    if sum(total.values()) < SMALL_COUNT:
-        warnings.append(f"only {sum(total.values())} overdose call-outs in all windows: the "
-                        "watch cannot show anything but a very large change")
-    return {"available": True, "layer": layer, "counts": counts, "total": total,
-            "control": control, "comparison": "control" if controlled else "none",
-            "lengths_days": lengths, "tests": tests, "rise": bool(rises), "rise_windows": rises,
-            "alpha": alpha, "warnings": warnings}
-
+    return tests, rises, controlled

@@ -139,3 +139,120 @@ def verdict_calibration(rng: np.random.Generator, runs_null: int = 200,
         claimed = sum(n for c, n in codes.items() if c not in NO_CLAIM) / runs
         out.append(ScenarioRate(sc, runs, right, claimed, additive / runs, dict(codes)))
     return out
+
+
+def simulate_phases(rng: np.random.Generator, baseline_rates: Mapping[str, float],
+                    phase_effects: Sequence[Mapping[str, float]], *,
+                    after_fractions: Sequence[float] | None = None,
+                    trends: Sequence[float] | None = None) -> list[CountTable]:
+    """Count tables of a simulated rolling operation: one shared before count per area,
+    and one after count per phase.
+
+    Expected before count of area X is ``baseline_rates[X]``; phase k's
+    after count is ``baseline_rates[X] · after_fractions[k] · trends[k] ·
+    phase_effects[k].get(X, 1)`` (the after windows between strikes are
+    shorter than the before window: ``after_fractions`` are their relative
+    lengths, default 1; ``trends`` a force-wide change every area shares in
+    that phase, default 1). All phases share the before counts, as the
+    phases of one operation share its before window (so their tests are
+    correlated).
+    """
+    k = len(phase_effects)
+    fractions = list(after_fractions) if after_fractions is not None else [1.0] * k
+    shared = list(trends) if trends is not None else [1.0] * k
+    if len(fractions) != k or len(shared) != k:
+        raise ParameterError("after_fractions", "give one value per phase")
+    for key in ("target", "buffer", "control"):
+        if key not in baseline_rates:
+            raise ParameterError("baseline_rates", f"missing {key!r}")
+    before = {}
+    for area, rate in baseline_rates.items():
+        if area not in AREA_NAMES:
+            raise ParameterError("baseline_rates", f"unknown area {area!r}")
+        check_count(f"baseline_rates[{area}]", rate)
+        before[area] = int(rng.poisson(rate))
+    tables = []
+    for effects, frac, trend in zip(phase_effects, fractions, shared, strict=True):
+        check_positive("after_fractions", frac)
+        check_count("trends", trend)
+        kwargs: dict[str, Any] = {}
+        for area, rate in baseline_rates.items():
+            mult = effects.get(area, 1.0)
+            check_count(f"phase_effects[{area}]", mult)
+            kwargs[f"{area}_before"] = before[area]
+            kwargs[f"{area}_after"] = int(rng.poisson(rate * frac * trend * mult))
+        kwargs["before_length"] = 1.0
+        kwargs["after_length"] = float(frac)
+        tables.append(CountTable(**kwargs))
+    return tables
+
+
+@dataclass(frozen=True)
+class PhaseScenario:
+    """A simulated rolling operation: baseline, per-phase effects, trends, window lengths."""
+
+    name: str
+    baseline: Mapping[str, float]
+    phase_effects: tuple[Mapping[str, float], ...]
+    trends: tuple[float, ...]
+    after_fractions: tuple[float, ...]
+
+    @property
+    def null(self) -> bool:
+        return not any(self.phase_effects)
+
+
+#: Null rolling operations for the calibration of the phase verdicts: no effect in
+#: any phase, a shared trend (rising, or rising then falling), short intervals
+#: between strikes (a third, a half of the before window).
+PHASE_SCENARIOS: Final = (
+    PhaseScenario("2 phases, null, shared trend x1.2", ONE_TO_FOUR, ({}, {}), (1.2, 1.2),
+                  (0.5, 1.0)),
+    PhaseScenario("3 phases, null, shared trend x1.2 / x1.1 / x0.8", ONE_TO_FOUR,
+                  ({}, {}, {}), (1.2, 1.1, 0.8), (0.33, 0.33, 1.0)),
+    PhaseScenario("6 phases, null, shared trend x1.2", ONE_TO_FOUR, ({},) * 6, (1.2,) * 6,
+                  (0.25,) * 5 + (1.0,)),
+    PhaseScenario("2 phases, halving in phase 2 only, trend x1.2", ONE_TO_FOUR,
+                  ({}, {"target": 0.5}), (1.2, 1.2), (0.5, 1.0)),
+)
+
+
+@dataclass(frozen=True)
+class PhaseRate:
+    """How often the phase verdicts claimed a change, per phase and in any phase."""
+
+    scenario: PhaseScenario
+    runs: int
+    any_claimed: float                 # share of runs where any phase claims a change
+    claimed_by_phase: tuple[float, ...]
+    uncorrected_any_claimed: float     # the same with each phase decided alone (Holm over 3)
+
+
+def phase_calibration(rng: np.random.Generator, runs: int = 400,
+                      scenarios: Sequence[PhaseScenario] = PHASE_SCENARIOS
+                      ) -> list[PhaseRate]:
+    """Run :func:`spatial.evaluation.verdict.decide_family` on simulated rolling operations.
+
+    ``any_claimed`` on a null scenario is the family-wise false-claim rate
+    of the phase verdicts; ``uncorrected_any_claimed`` is what deciding each
+    phase alone would give (Holm within the phase only), for comparison.
+    """
+    from spatial.evaluation.verdict import decide, decide_family
+
+    out = []
+    for sc in scenarios:
+        k = len(sc.phase_effects)
+        by_phase = np.zeros(k)
+        anyc = 0
+        alone = 0
+        for _ in range(runs):
+            tables = simulate_phases(rng, sc.baseline, sc.phase_effects,
+                                     after_fractions=sc.after_fractions, trends=sc.trends)
+            verdicts = decide_family(list(tables))
+            claims = np.array([v is not None and v.code not in NO_CLAIM for v in verdicts])
+            by_phase += claims
+            anyc += bool(claims.any())
+            alone += any(decide(t).code not in NO_CLAIM for t in tables)
+        out.append(PhaseRate(sc, runs, anyc / runs, tuple(float(x) for x in by_phase / runs),
+                             alone / runs))
+    return out

@@ -41,7 +41,7 @@ Wheeler, A. P. & Ratcliffe, J. H. (2018). A simple weighted displacement
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any, Final
@@ -307,7 +307,9 @@ def _rise_signal(dis: RatioTest, net: RatioTest) -> str | None:
 def decide(table: CountTable, *, alpha: float = 0.05, min_count: int | None = None,
            caveats: Sequence[str] = (), role: str = "outcome",
            displacement_size: float = DEFAULT_DISPLACEMENT_SIZE,
-           dispersion: float = 1.0) -> Verdict:
+           dispersion: float = 1.0,
+           adjusted: Mapping[str, RatioTest] | None = None,
+           family_size: int = 3, correction: str = "holm") -> Verdict:
     """Decide what a before/after evaluation shows.
 
     The verdict rests on three ratio-of-rate-ratio tests
@@ -364,23 +366,41 @@ def decide(table: CountTable, *, alpha: float = 0.05, min_count: int | None = No
         The buffer rise (fraction) "no displacement" must be able to detect.
     dispersion : float
         Overdispersion factor φ ≥ 1 for the ratio tests' variances.
+    adjusted : mapping, optional
+        The three ratio tests (``local``, ``displacement``, ``net``) with
+        their p-values already adjusted over a larger family by the caller
+        (e.g. Holm over every phase's tests of a rolling operation,
+        :func:`decide_family`); by default they are computed from ``table``
+        and Holm-adjusted over the three.
+    family_size : int
+        Tests in the correction's family (3 by default). The detectable
+        rise and fall are computed at the levels Holm gives them at their
+        earliest step: α/(m − 1) for the buffer test once the local test has
+        passed and α/m for the local test, with m = ``family_size``.
+    correction : str
+        How the p-values were adjusted, as ``tests["correction"]`` reports it.
 
     Returns
     -------
     Verdict
     """
     floor, given = _check_inputs(table, alpha, min_count, caveats, role, displacement_size)
-    ratios = holm(operation_ratio_tests(table, alpha, dispersion=dispersion))
+    if family_size < 3:
+        raise ParameterError("family_size", f"must be at least 3, got {family_size!r}")
+    ratios = (dict(adjusted) if adjusted is not None
+              else holm(operation_ratio_tests(table, alpha, dispersion=dispersion)))
     loc, dis, net = ratios["local"], ratios["displacement"], ratios["net"]
     rise = detectable_rise(table.count("buffer", "before"),
                            table.count("buffer_control", "before"),
-                           table.count("buffer_control", "after"), alpha=alpha / 2.0,
-                           dispersion=dispersion)
+                           table.count("buffer_control", "after"),
+                           alpha=alpha / (family_size - 1.0), dispersion=dispersion)
     fall = detectable_fall(table.count("target", "before"), table.count("control", "before"),
-                           table.count("control", "after"), alpha=alpha / 3.0,
+                           table.count("control", "after"), alpha=alpha / family_size,
                            dispersion=dispersion)
     tests = _tests(table, alpha, floor, ratios, rise, displacement_size)
-    tests["detectable_fall"] = {"percent": fall, "alpha": alpha / 3.0, "power": 0.8}
+    tests["correction"] = correction
+    tests["family_size"] = family_size
+    tests["detectable_fall"] = {"percent": fall, "alpha": alpha / family_size, "power": 0.8}
     # rows 1-2: insufficient data
     if table.total("target") < floor:
         return Verdict("insufficient_data", "too_few_events", None, given, (), tests, role,
@@ -409,3 +429,61 @@ def decide(table: CountTable, *, alpha: float = 0.05, min_count: int | None = No
         code = "no_significant_change"
     return Verdict(code, None, _buffer_code(dis), given, tuple(implied), tests, role, signal,
                    rise.percent, fall)
+
+
+def decide_family(tables: Sequence[CountTable | None], *, alpha: float = 0.05,
+                  min_count: int | None = None,
+                  caveats: Sequence[Sequence[str]] | None = None, role: str = "outcome",
+                  displacement_size: float = DEFAULT_DISPLACEMENT_SIZE,
+                  dispersion: float = 1.0) -> list[Verdict | None]:
+    """Decide several evaluations of one layer as one family (the phases of an operation).
+
+    Each table gets the three ratio tests of :func:`decide`; Holm's
+    correction then runs over **all** their tests together (3 × the tables
+    with a table; tests that cannot run take no part), so that when nothing
+    happened in any phase the chance that *any* phase's verdict claims a
+    change is at most α, under any dependence between the phases (they
+    share one before window, so their tests are positively correlated and
+    Holm is conservative). Each table is then decided by the rows of
+    :func:`decide` on its own adjusted tests. A table of ``None`` (no count
+    table could be formed) gives ``None``.
+
+    Parameters
+    ----------
+    tables : sequence of CountTable or None
+    alpha : float
+        Family-wise level over every phase's tests.
+    min_count, role, displacement_size, dispersion
+        As :func:`decide`.
+    caveats : sequence of sequences of str, optional
+        Each table's caveats (default none).
+
+    Returns
+    -------
+    list of Verdict or None
+    """
+    if not (0 < alpha < 1):
+        raise ParameterError("alpha", f"must be strictly between 0 and 1, got {alpha!r}")
+    cav = list(caveats) if caveats is not None else [() for _ in tables]
+    if len(cav) != len(tables):
+        raise ParameterError("caveats", "give one list of caveats per table")
+    family: dict[str, RatioTest] = {}
+    for i, table in enumerate(tables):
+        if table is None:
+            continue
+        for name, test in operation_ratio_tests(table, alpha, dispersion=dispersion).items():
+            family[f"{i}/{name}"] = test
+    adjusted = holm(family)
+    size = max(3, sum(1 for t in family.values() if t.p_value is not None))
+    k = sum(1 for t in tables if t is not None)
+    how = "holm" if k <= 1 else f"holm over the {size} ratio tests of {k} phases"
+    out: list[Verdict | None] = []
+    for i, table in enumerate(tables):
+        if table is None:
+            out.append(None)
+            continue
+        mine = {name: adjusted[f"{i}/{name}"] for name in ("local", "displacement", "net")}
+        out.append(decide(table, alpha=alpha, min_count=min_count, caveats=cav[i], role=role,
+                          displacement_size=displacement_size, dispersion=dispersion,
+                          adjusted=mine, family_size=size, correction=how))
+    return out

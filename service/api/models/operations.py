@@ -72,7 +72,19 @@ class OperationReport(Closed):
                                                 "harm index is asked for: index and version, "
                                                 "weights and their basis, harm per area and "
                                                 "window, the harm-weighted WDD, exclusions")
+    phases: Blob | None = Field(
+        None, description="a rolling operation's phases (absent for a single operation): "
+                          "per phase its windows (after = to the next strike), target and "
+                          "each layer's counts and verdict (Holm over every phase's tests), "
+                          "a table of one row per phase and layer, and the rules "
+                          "(parameters.correction, parameters.windows_rule)")
     overdose_watch: Blob
+    consequence_watches: Blob | None = Field(
+        None, description="unintended-consequence watches (violence, weapons, public "
+                          "disorder, overdoses and overdoses by suspected substance): per "
+                          "watch whether it is watched (else the reason: no data), the "
+                          "counts, the ratio-of-rate-ratio test against the control "
+                          "(comparison), rise_windows and a sentence; flags; multiplicity")
     dealing_sites: Blob
     baseline_lock: Blob
     warnings: list[str]
