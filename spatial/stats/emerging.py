@@ -1,0 +1,375 @@
+"""Emerging Hot Spot Analysis: space-time Gi*, a Mann-Kendall trend, ArcGIS's categories.
+
+As ArcGIS Pro's Emerging Hot Spot Analysis does it (Esri, *How Emerging Hot
+Spot Analysis works*):
+
+1. **Space-time Gi\\*.** Every bin (unit ``i``, step ``t``) of the cube
+   (:mod:`spatial.stats.space_time_cube`) gets a Getis-Ord Gi* z-score over its
+   space-time neighbours: the unit's spatial neighbours and the unit itself, at
+   this step and the ``time_steps`` previous steps (default 1; ArcGIS's
+   "neighborhood time step"). All ``N x T`` bins are one set of values (the
+   mean and variance of Gi* are those of the whole cube), as in ArcGIS. The
+   weights are built from the unit weights by Kronecker products
+   (:func:`space_time_weights`) and :func:`spatial.stats.getis_ord.gi_star`
+   does the rest.
+2. **Bin significance.** Two-sided p-values with Benjamini-Hochberg FDR over
+   all bins by default; a bin is a significant hot (cold) spot where the
+   adjusted p is at most ``alpha`` and z > 0 (< 0).
+3. **Trend.** The Mann-Kendall test (:mod:`spatial.stats.mann_kendall`) on
+   each unit's series of Gi* z-scores; a trend is significant where its
+   two-sided p is at most ``alpha``.
+4. **Categories** (:func:`classify`), ArcGIS's published rules.
+
+Inference (measured, ``benchmarks/bench_emerging.py``, ``benchmarks/RESULTS.md``,
+``tests/spatial/stats/test_emerging_calibration.py``): on null cubes (Poisson
+counts, no trend, no cluster) normal-theory Gi* p-values with FDR put units
+into hot or cold categories on most cubes of sparse counts, because a sum of
+a few Poisson counts is far from normal in the upper tail; conditional
+permutation with FDR (the default of :func:`spatial.stats.getis_ord.gi_star`,
+staged up to 49,999 draws) keeps the share of categorised units at or below
+the stated rate. See :data:`DEFAULT_INFERENCE` and the figures there.
+
+References
+----------
+Esri (2024) *How Emerging Hot Spot Analysis works*; *Emerging Hot Spot
+Analysis (Space Time Pattern Mining)*. ArcGIS Pro tool reference.
+Getis, A. & Ord, J. K. (1992) The analysis of spatial association by use of
+distance statistics. *Geographical Analysis* 24(3), 189-206.
+Ord, J. K. & Getis, A. (1995) Local spatial autocorrelation statistics:
+distributional issues and an application. *Geographical Analysis* 27(4), 286-306.
+Mann, H. B. (1945) Nonparametric tests against trend. *Econometrica* 13(3), 245-259.
+Kendall, M. G. (1975) *Rank Correlation Methods*, 4th ed. London: Griffin.
+Benjamini, Y. & Hochberg, Y. (1995) Controlling the false discovery rate.
+*J. R. Stat. Soc. B* 57(1), 289-300.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from spatial.errors import ParameterError
+from spatial.stats.getis_ord import gi_star
+from spatial.stats.inputs import check_binary_weights, resolve_seed
+from spatial.stats.mann_kendall import mann_kendall
+from spatial.stats.significance import CORRECTIONS, FloatArray
+
+BoolArray = npt.NDArray[np.bool_]
+
+#: Categories, in the order of ArcGIS's table (hot, then cold), then no pattern.
+KINDS: tuple[str, ...] = ("new", "consecutive", "intensifying", "persistent", "diminishing",
+                          "sporadic", "oscillating", "historical")
+CATEGORIES: tuple[str, ...] = (tuple(f"{k}_hot" for k in KINDS)
+                               + tuple(f"{k}_cold" for k in KINDS) + ("no_pattern",))
+#: Display names, as ArcGIS's ``PATTERN`` field spells them.
+PATTERN_NAMES: dict[str, str] = {
+    **{f"{k}_hot": f"{k.capitalize()} Hot Spot" for k in KINDS},
+    **{f"{k}_cold": f"{k.capitalize()} Cold Spot" for k in KINDS},
+    "no_pattern": "No Pattern Detected"}
+#: Category codes: +1..+8 hot and -1..-8 cold in the table's order, 0 no pattern.
+CODES: dict[str, int] = {**{f"{k}_hot": i + 1 for i, k in enumerate(KINDS)},
+                         **{f"{k}_cold": -(i + 1) for i, k in enumerate(KINDS)},
+                         "no_pattern": 0}
+#: The share of steps ArcGIS's rules call "90 percent of the time-step intervals".
+NINETY = 0.9
+#: Default significance level for bins (after correction) and for the trend.
+DEFAULT_ALPHA = 0.05
+#: Default inference: conditional permutation (see the module notes and DEFAULT_PERMUTATIONS).
+DEFAULT_INFERENCE = "permutation"
+#: Default time steps of the space-time neighbourhood (ArcGIS's default is 1).
+DEFAULT_TIME_STEPS = 1
+
+RULES = """\
+Rules (Esri, *How Emerging Hot Spot Analysis works*), on the unit x step
+matrix of significant hot bins ``H`` (and cold bins ``C``); "90 %" is a share of
+the ``T`` steps of at least 0.9; the trend is the Mann-Kendall test of the
+unit's Gi* z-scores, significant at ``alpha``:
+
+new           hot in the final step and never a significant hot spot before.
+consecutive   a single uninterrupted run of at least two hot bins in the final
+              steps; never hot before that run; less than 90 % of bins hot.
+intensifying  hot in 90 % of the steps, including the final step; the
+              intensity of clustering (Gi* z) increases, significantly.
+persistent    hot in 90 % of the steps with no significant trend in the
+              intensity of clustering.
+diminishing   hot in 90 % of the steps, including the final step; the
+              intensity decreases, significantly.
+sporadic      hot in the final step, with a history of being on-again,
+              off-again (a hot bin before the final run of hot bins); less than
+              90 % of the steps hot; never a significant cold spot.
+oscillating   hot in the final step, and a significant cold spot in a prior
+              step; less than 90 % of the steps hot.
+historical    not hot in the most recent step, but hot in at least 90 % of the
+              steps.
+
+The cold categories are the same with hot and cold exchanged and the trend's
+sign reversed (an intensifying cold spot's z decreases). No pattern: none of
+the above.
+
+Where two rules are met at once the first in the order above wins, hot
+before cold (ArcGIS's table order): e.g. a unit hot in 90 % of steps, not hot
+in the last and with no trend is persistent (also historical); one cold before
+and hot only in the final step is new (also oscillating).
+"""
+
+
+@dataclass(frozen=True)
+class EmergingResult:
+    """Emerging hot spot categories of every unit.
+
+    Attributes
+    ----------
+    category : ndarray of str (object), shape (n,)
+        One of :data:`CATEGORIES` per unit.
+    code : ndarray of int8, shape (n,)
+        :data:`CODES` of the category (+1..+8 hot, -1..-8 cold, 0 none).
+    z : ndarray of float, shape (n, T)
+        Space-time Gi* z-score of every bin (NaN where undefined).
+    p_adjusted : ndarray of float, shape (n, T)
+        The bins' two-sided p after the correction.
+    hot, cold : ndarray of bool, shape (n, T)
+        Significant hot / cold bins.
+    trend_z, trend_p, trend_tau, trend_s : ndarray of float, shape (n,)
+        Mann-Kendall of each unit's z series (continuity-corrected z, two-sided
+        p, Kendall's tau-b, S).
+    parameters : dict
+        ``alpha``, ``trend_alpha``, ``correction``, ``inference``,
+        ``permutations``, ``seed``, ``time_steps``, ``cube_shape``,
+        ``space_time_neighbours``, ``rule_order``, ``category_counts`` and the
+        Gi* run's ``gi_*``.
+    warnings : list of str
+    """
+
+    category: npt.NDArray[np.object_]
+    code: npt.NDArray[np.int8]
+    z: FloatArray
+    p_adjusted: FloatArray
+    hot: BoolArray
+    cold: BoolArray
+    trend_z: FloatArray
+    trend_p: FloatArray
+    trend_tau: FloatArray
+    trend_s: FloatArray
+    parameters: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def space_time_weights(w: sparse.spmatrix | sparse.sparray, n_steps: int,
+                       time_steps: int = DEFAULT_TIME_STEPS) -> sparse.csr_matrix:
+    """Binary space-time neighbours of the ``N x T`` bins of a cube.
+
+    Bin ``(i, t)`` is row ``t N + i`` (time-major: the cube's columns stacked).
+    Its neighbours are the bins ``(j, s)`` with ``j`` a spatial neighbour of
+    ``i`` or ``i`` itself and ``t - time_steps <= s <= t``, except the bin
+    itself (Gi* adds it with weight 1):
+
+        W_st = kron(B, W + I) - I,    B[t, s] = 1 if 0 <= t - s <= time_steps
+
+    Parameters
+    ----------
+    w : scipy.sparse matrix, shape (N, N)
+        Binary unit neighbours with a zero diagonal
+        (:func:`spatial.place.units.neighbours`).
+    n_steps : int
+        Time steps ``T``.
+    time_steps : int
+        Previous steps in the neighbourhood (0: this step only).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (N T, N T)
+        Binary, zero diagonal, not symmetric when ``time_steps > 0`` (a bin looks
+        back in time only).
+    """
+    n = int(w.shape[0])
+    ws = check_binary_weights(w, n)
+    t = int(n_steps)
+    k = int(time_steps)
+    if t < 1:
+        raise ParameterError("n_steps", "must be at least 1")
+    if not 0 <= k < t:
+        raise ParameterError("time_steps", f"must be 0..{t - 1} (the steps before the last)")
+    band = sparse.diags([np.ones(t - d) for d in range(k + 1)], [-d for d in range(k + 1)],
+                        shape=(t, t), format="csr")
+    spatial_self = (ws + sparse.identity(n, format="csr")).tocsr()
+    out = sparse.kron(band, spatial_self, format="csr") - sparse.identity(n * t, format="csr")
+    out = sparse.csr_matrix(out)
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
+def classify(hot: npt.ArrayLike, cold: npt.ArrayLike, trend_z: npt.ArrayLike,
+             trend_p: npt.ArrayLike, trend_alpha: float = DEFAULT_ALPHA
+             ) -> npt.NDArray[np.object_]:
+    """ArcGIS's emerging hot spot categories from significant bins and trends.
+
+    Each rule is one vectorised boolean expression over the units; the first
+    rule met (in :data:`CATEGORIES` order) names the unit.
+
+    Parameters
+    ----------
+    hot, cold : array_like of bool, shape (n, T)
+        Significant hot / cold bins (never both in one bin), oldest step first.
+    trend_z, trend_p : array_like of float, shape (n,)
+        Mann-Kendall z (its sign is the direction) and two-sided p of each unit's
+        Gi* z series; NaN is "no significant trend".
+    trend_alpha : float
+        Level at which a trend is significant.
+
+    Returns
+    -------
+    ndarray of str (object), shape (n,)
+
+    Notes
+    -----
+    """
+    h = np.asarray(hot, dtype=bool)
+    c = np.asarray(cold, dtype=bool)
+    if h.ndim != 2 or h.shape != c.shape:
+        raise ParameterError("hot", "hot and cold must be (units, steps) arrays of one shape")
+    if np.any(h & c):
+        raise ParameterError("cold", "a bin cannot be both a hot and a cold spot")
+    tz = np.asarray(trend_z, dtype=float).ravel()
+    tp = np.asarray(trend_p, dtype=float).ravel()
+    if tz.size != h.shape[0] or tp.size != h.shape[0]:
+        raise ParameterError("trend_z", "one trend per unit")
+    significant = np.isfinite(tp) & (tp <= trend_alpha) & np.isfinite(tz)
+    up = significant & (tz > 0)
+    down = significant & (tz < 0)
+    rules = {}
+    for kind, a, b, rising, falling in (("hot", h, c, up, down), ("cold", c, h, down, up)):
+        for name, rule in _rules(a, b, rising, falling, significant).items():
+            rules[f"{name}_{kind}"] = rule
+    out = np.full(h.shape[0], "no_pattern", dtype=object)
+    done = np.zeros(h.shape[0], dtype=bool)
+    for name in CATEGORIES[:-1]:
+        take = rules[name] & ~done
+        out[take] = name
+        done |= take
+    return out
+
+
+def _rules(a: BoolArray, b: BoolArray, intensifying: BoolArray, diminishing: BoolArray,
+           trend: BoolArray) -> dict[str, BoolArray]:
+    """The eight rules for spots ``a`` (hot, or cold) with opposite spots ``b``."""
+    t = a.shape[1]
+    n_a = a.sum(axis=1)
+    share = n_a / t
+    ninety = share >= NINETY - 1e-12
+    last = a[:, -1]
+    rev = a[:, ::-1]
+    run = np.where(rev.all(axis=1), t, np.argmin(rev, axis=1))  # final run of a-bins
+    before_run = n_a - run  # a-bins before the final run
+    b_before_last = b[:, :-1].any(axis=1)
+    return {
+        "new": last & (n_a == 1),
+        "consecutive": last & (run >= 2) & (before_run == 0) & ~ninety,
+        "intensifying": ninety & last & intensifying,
+        "persistent": ninety & ~trend,
+        "diminishing": ninety & last & diminishing,
+        "sporadic": last & (before_run > 0) & ~ninety & ~b.any(axis=1),
+        "oscillating": last & b_before_last & ~ninety,
+        "historical": ~last & ninety,
+    }
+
+
+classify.__doc__ = (classify.__doc__ or "") + "\n" + "\n".join(
+    "    " + line if line else "" for line in RULES.splitlines())
+
+
+def emerging_hot_spots(counts: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *,
+                       time_steps: int = DEFAULT_TIME_STEPS, alpha: float = DEFAULT_ALPHA,
+                       correction: str = "fdr_bh", permutations: int | None = None,
+                       seed: int | None = None, inference: str | None = None
+                       ) -> EmergingResult:
+    """Emerging Hot Spot Analysis of a cube of counts.
+
+    Parameters
+    ----------
+    counts : array_like, shape (N, T)
+        Events per unit (rows, the order of ``w``) and time step (columns,
+        oldest first), zeros kept (:class:`spatial.stats.space_time_cube.SpaceTimeCube`).
+    w : scipy.sparse matrix, shape (N, N)
+        Binary unit neighbours, zero diagonal.
+    time_steps : int
+        Previous steps in each bin's neighbourhood (ArcGIS's neighbourhood time
+        step; default 1).
+    alpha : float
+        Significance level of a bin (after ``correction``) and of a trend.
+    correction : {"fdr_bh", "fdr_by", "bonferroni", "none"}
+        Over all ``N T`` bins.
+    permutations : int, optional
+        Gi* conditional permutations; None: :func:`spatial.stats.getis_ord.gi_star`'s
+        staged default (up to 49,999); 0: normal-theory p-values (with a warning).
+    seed : int, optional
+        Drawn and reported when None.
+    inference : {"permutation", "normal"}, optional
+        Which Gi* p-values decide significance (default permutation when there
+        are permutations).
+
+    Returns
+    -------
+    EmergingResult
+    """
+    x = np.asarray(counts, dtype=np.float64)
+    if x.ndim != 2:
+        raise ParameterError("counts", f"expected a (units, steps) array, got shape {x.shape}")
+    if not 0.0 < float(alpha) < 0.5:
+        raise ParameterError("alpha", "must be in (0, 0.5)")
+    if correction not in CORRECTIONS:
+        raise ParameterError("correction", f"{correction!r} is not one of {', '.join(CORRECTIONS)}")
+    n, t = x.shape
+    if w.shape != (n, n):
+        raise ParameterError("w", f"expected shape ({n}, {n}), got {w.shape}")
+    wst = space_time_weights(w, t, time_steps)
+    seed_used = resolve_seed(seed)
+    if permutations is None and inference == "normal":
+        permutations = 0
+    gi = gi_star(x.T.ravel(), wst, permutations=permutations, seed=seed_used,
+                 correction=correction, inference=inference)
+    z = gi.z.reshape(t, n).T.copy()
+    p_adj = gi.p_adjusted.reshape(t, n).T.copy()
+    sig = np.isfinite(z) & np.isfinite(p_adj) & (p_adj <= alpha)
+    hot = sig & (z > 0)
+    cold = sig & (z < 0)
+    mk = mann_kendall(z)
+    category = classify(hot, cold, mk.z, mk.p, alpha)
+    code = np.array([CODES[c] for c in category], dtype=np.int8)
+    names, freq = np.unique(category, return_counts=True)
+    tally = {c: 0 for c in CATEGORIES}
+    tally.update({str(k): int(v) for k, v in zip(names, freq, strict=True)})
+    degree = np.diff(wst.indptr)
+    parameters: dict[str, Any] = {
+        "method": "emerging_hot_spot_analysis",
+        "alpha": float(alpha), "trend_alpha": float(alpha), "correction": correction,
+        "inference": gi.parameters["inference"], "permutations": gi.parameters["permutations"],
+        "seed": seed_used, "time_steps": int(time_steps), "cube_shape": [n, t],
+        "bins": n * t,
+        "space_time_neighbours": (f"the unit's neighbours and itself at this step and the "
+                                  f"{int(time_steps)} previous step(s); Gi* over all {n * t} "
+                                  "bins as one set"),
+        "space_time_neighbours_per_bin": {"min": int(degree.min()) + 1,
+                                          "max": int(degree.max()) + 1},
+        "bin_significance": f"two-sided p after {correction} at most {alpha:g}",
+        "trend": "Mann-Kendall on each unit's Gi* z series, two-sided, continuity-corrected",
+        "ninety_percent": NINETY,
+        "rule_order": list(CATEGORIES),
+        "category_counts": tally,
+        "hot_bins": int(hot.sum()), "cold_bins": int(cold.sum()),
+        **{f"gi_{k}": v for k, v in gi.parameters.items()},
+    }
+    warnings = [w_ for w_ in gi.warnings if not w_.startswith("only ")]
+    warnings += [f"trend: {m}" for m in mk.warnings if "tied" not in m]
+    if time_steps > 0:
+        warnings.append(f"consecutive Gi* z-scores share {int(time_steps)} step(s) of data, so "
+                        "each unit's z series is autocorrelated and the Mann-Kendall p-values "
+                        "(which assume independence) are somewhat too small: read "
+                        "intensifying and diminishing with that in mind")
+    return EmergingResult(category=category, code=code, z=z, p_adjusted=p_adj, hot=hot,
+                          cold=cold, trend_z=mk.z, trend_p=mk.p, trend_tau=mk.tau, trend_s=mk.s,
+                          parameters=parameters, warnings=warnings)

@@ -1,0 +1,185 @@
+"""Emerging hot spots: space-time weights on a tiny grid, Gi* on the flattened cube, and
+ArcGIS's categories checked one by one on hand-built series (one unit per category)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from spatial.errors import ParameterError
+from spatial.stats.emerging import (
+    CATEGORIES,
+    CODES,
+    classify,
+    emerging_hot_spots,
+    space_time_weights,
+)
+from spatial.stats.getis_ord import gi_star
+
+T = 10
+
+
+def line_weights(n: int) -> sparse.csr_matrix:
+    """Units 0 - 1 - ... - n-1 in a row, each the neighbour of the next."""
+    rows = np.r_[np.arange(n - 1), np.arange(1, n)]
+    cols = np.r_[np.arange(1, n), np.arange(n - 1)]
+    return sparse.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+
+
+def test_space_time_weights_on_a_tiny_grid_by_hand() -> None:
+    # three units in a row, three steps, one previous step: bin (i, t) is row t*3 + i
+    w = space_time_weights(line_weights(3), 3, 1).toarray()
+    assert w.shape == (9, 9)
+
+    def b(i: int, t: int) -> int:
+        return t * 3 + i
+
+    expected = np.zeros((9, 9))
+    spatial = {0: [0, 1], 1: [0, 1, 2], 2: [1, 2]}  # neighbours and the unit itself
+    for t in range(3):
+        for i in range(3):
+            for s in (t - 1, t):
+                if s < 0:
+                    continue
+                for j in spatial[i]:
+                    if (j, s) != (i, t):
+                        expected[b(i, t), b(j, s)] = 1
+    np.testing.assert_array_equal(w, expected)
+    # spelled out: the middle unit at step 1 sees all three units at steps 0 and 1
+    assert set(np.flatnonzero(w[b(1, 1)])) == {0, 1, 2, 3, 5}
+    # the first step has no past; the corner unit sees itself and unit 1
+    assert set(np.flatnonzero(w[b(0, 0)])) == {b(1, 0)}
+    # no look into the future
+    assert w[b(0, 0), b(0, 1)] == 0
+    # time_steps=0 is the spatial weights on each step's block
+    w0 = space_time_weights(line_weights(3), 3, 0).toarray()
+    np.testing.assert_array_equal(w0, np.kron(np.eye(3), line_weights(3).toarray()))
+
+
+def test_space_time_weights_refuse_bad_time_steps() -> None:
+    with pytest.raises(ParameterError) as e:
+        space_time_weights(line_weights(3), 3, 3)
+    assert e.value.parameter == "time_steps"
+
+
+def test_gi_star_of_a_bin_by_the_formula() -> None:
+    rng = np.random.default_rng(1)
+    counts = rng.poisson(2.0, size=(4, T)).astype(float)
+    res = emerging_hot_spots(counts, line_weights(4), permutations=0, seed=1)
+    x = counts.T.ravel()  # all bins as one set
+    n = x.size
+    # bin (unit 2, step 5): units 1, 2, 3 at steps 4 and 5 (self included): 6 bins
+    nb = [(j, s) for s in (4, 5) for j in (1, 2, 3)]
+    total = sum(counts[j, s] for j, s in nb)
+    wi = len(nb)
+    z = (total - x.mean() * wi) / (x.std() * np.sqrt((n * wi - wi * wi) / (n - 1)))
+    assert res.z[2, 5] == pytest.approx(z, abs=1e-12)
+    ref = gi_star(x, space_time_weights(line_weights(4), T, 1), permutations=0)
+    np.testing.assert_allclose(res.z, ref.z.reshape(T, 4).T, atol=1e-12)
+
+
+def row(bits: str) -> list[bool]:
+    return [ch == "1" for ch in bits]
+
+
+# unit: (hot bits, cold bits, trend z, trend p) -> expected category
+CASES = {
+    "new_hot": ("0000000001", "0000000000", 1.0, 0.5),
+    "consecutive_hot": ("0000000111", "0000000000", 2.5, 0.01),
+    "intensifying_hot": ("0111111111", "0000000000", 3.0, 0.001),
+    "persistent_hot": ("1111111111", "0000000000", 0.4, 0.7),
+    "diminishing_hot": ("1111111111", "0000000000", -3.0, 0.002),
+    "sporadic_hot": ("0100100011", "0000000000", 0.1, 0.9),
+    "oscillating_hot": ("0100000001", "0001000000", 0.0, 1.0),
+    "historical_hot": ("1111111110", "0000000000", -2.5, 0.01),
+    "new_cold": ("0000000000", "0000000001", -1.0, 0.5),
+    "consecutive_cold": ("0000000000", "0000000011", -2.5, 0.01),
+    "intensifying_cold": ("0000000000", "0111111111", -3.0, 0.001),
+    "persistent_cold": ("0000000000", "1111111111", 0.3, 0.8),
+    "diminishing_cold": ("0000000000", "1111111111", 3.0, 0.002),
+    "sporadic_cold": ("0000000000", "1010000001", 0.0, 1.0),
+    "oscillating_cold": ("0010000000", "0000001001", 0.0, 1.0),
+    "historical_cold": ("0000000000", "1111111110", 2.6, 0.01),
+    "no_pattern": ("0010000000", "0000000000", 0.0, 1.0),
+}
+
+
+def test_every_category_rule_met_exactly() -> None:
+    names = list(CASES)
+    hot = np.array([row(CASES[k][0]) for k in names])
+    cold = np.array([row(CASES[k][1]) for k in names])
+    tz = np.array([CASES[k][2] for k in names])
+    tp = np.array([CASES[k][3] for k in names])
+    got = classify(hot, cold, tz, tp, 0.05)
+    for name, category in zip(names, got, strict=True):
+        assert category == name, f"{name}: got {category}"
+    assert set(names) == set(CATEGORIES)
+    assert sorted(CODES[c] for c in names) == list(range(-8, 9))
+
+
+@pytest.mark.parametrize(("hot", "cold", "tz", "tp", "expected"), [
+    # 9 of 10 steps hot is "90 percent"; 8 of 10 is not
+    ("1111111101", "0000000000", 0.0, 1.0, "persistent_hot"),
+    ("1111110111", "0000000000", 2.0, 0.04, "intensifying_hot"),
+    ("1111100111", "0000000000", 2.0, 0.04, "sporadic_hot"),
+    # a trend just above alpha is no trend
+    ("1111111111", "0000000000", 1.9, 0.051, "persistent_hot"),
+    # consecutive needs a run of at least two; one final hot bin after earlier ones is sporadic
+    ("0000001001", "0000000000", 0.0, 1.0, "sporadic_hot"),
+    ("0000000011", "0000000000", 0.0, 1.0, "consecutive_hot"),
+    # sporadic: never a cold spot; with a cold spot before, oscillating
+    ("1000100001", "0100000000", 0.0, 1.0, "oscillating_hot"),
+    # overlap, first rule wins: hot 90 %, not hot at the end, no trend -> persistent
+    ("1111111110", "0000000000", 0.0, 1.0, "persistent_hot"),
+    # overlap: never hot before the final step but cold before -> new (also oscillating)
+    ("0000000001", "0000100000", 0.0, 1.0, "new_hot"),
+    # historical needs 90 %: hot 8 of 10 then not -> no pattern
+    ("1111111100", "0000000000", -2.5, 0.01, "no_pattern"),
+    # hot in the last step only after a cold run of 90 %: new hot (hot before cold)
+    ("0000000001", "1111111110", 0.0, 1.0, "new_hot"),
+])
+def test_rule_edges(hot: str, cold: str, tz: float, tp: float, expected: str) -> None:
+    got = classify(np.array([row(hot)]), np.array([row(cold)]), [tz], [tp], 0.05)
+    assert got[0] == expected
+
+
+def test_nan_trend_is_no_trend() -> None:
+    got = classify(np.array([row("1111111111")]), np.zeros((1, T), bool), [np.nan], [np.nan])
+    assert got[0] == "persistent_hot"
+
+
+def test_classify_refuses_a_bin_hot_and_cold() -> None:
+    with pytest.raises(ParameterError):
+        classify(np.ones((1, T), bool), np.ones((1, T), bool), [0.0], [1.0])
+
+
+def grid_weights(side: int) -> sparse.csr_matrix:
+    """Rook neighbours of a side x side lattice (row-major)."""
+    n = side * side
+    r, c = np.divmod(np.arange(n), side)
+    pairs = [(i, j) for i in range(n) for j in range(n)
+             if abs(r[i] - r[j]) + abs(c[i] - c[j]) == 1]
+    a, b = np.array(pairs).T
+    return sparse.csr_matrix((np.ones(a.size), (a, b)), shape=(n, n))
+
+
+def test_planted_emerging_cluster_is_found() -> None:
+    # 12 x 12 lattice, 20 steps of Poisson(1) counts; a 3 x 3 block gets +6 events a
+    # unit in the last 5 steps: its centre must be a new or consecutive hot spot
+    rng = np.random.default_rng(3)
+    side, steps = 12, 20
+    counts = rng.poisson(1.0, size=(side * side, steps))
+    block = [r * side + c for r in (5, 6, 7) for c in (5, 6, 7)]
+    counts[np.ix_(block, range(15, 20))] += 6
+    res = emerging_hot_spots(counts, grid_weights(side), seed=11)
+    centre = 6 * side + 6
+    assert res.category[centre] in ("consecutive_hot", "new_hot")
+    assert res.hot[centre, -1]
+    assert not res.hot[centre, :14].any()
+    far = [0, 1, side, side + 1]
+    assert all(res.category[u] == "no_pattern" for u in far)
+    p = res.parameters
+    assert p["seed"] == 11 and p["correction"] == "fdr_bh" and p["cube_shape"] == [144, 20]
+    assert p["inference"] == "permutation" and p["time_steps"] == 1
+    assert sum(p["category_counts"].values()) == 144
