@@ -13,6 +13,7 @@ from service.cli.analysis import autocorrelation_cmd, counts_cmd, hotspots_cmd, 
 from service.cli.audit import audit_group
 from service.cli.demo import demo
 from service.cli.displacement import displacement_group
+from service.cli.emerging import emerging_cmd
 from service.cli.harm_index import harm_index_group
 from service.cli.imports import boundaries_group, import_group
 from service.cli.keys import keys_group
@@ -37,3 +38,4 @@ for _command in (import_group, boundaries_group, layers_cmd, counts_cmd, hotspot
                  demo, operation_group, displacement_group, audit_group, harm_index_group):
     main.add_command(_command)
 main.add_command(profile_cmd)
+main.add_command(emerging_cmd)

@@ -14,6 +14,7 @@ from spatial.stats.emerging import (
     classify,
     emerging_hot_spots,
     space_time_weights,
+    total_randomization_p,
 )
 from spatial.stats.getis_ord import gi_star
 
@@ -181,5 +182,48 @@ def test_planted_emerging_cluster_is_found() -> None:
     assert all(res.category[u] == "no_pattern" for u in far)
     p = res.parameters
     assert p["seed"] == 11 and p["correction"] == "fdr_bh" and p["cube_shape"] == [144, 20]
-    assert p["inference"] == "permutation" and p["time_steps"] == 1
+    assert p["inference"] == "randomization" and p["permutations"] == 49_999
+    assert p["time_steps"] == 1
     assert sum(p["category_counts"].values()) == 144
+
+
+def test_total_randomization_against_exact_enumeration() -> None:
+    # 8 values, sums of 3: all C(8, 3) = 56 subsets give the exact null distribution
+    from itertools import combinations
+
+    values = np.array([0, 0, 0, 1, 1, 2, 5, 9], dtype=float)
+    sums = np.array([sum(c) for c in combinations(values, 3)])
+    observed = np.array([0.0, 2.0, 7.0, 16.0])
+    exact = [min(1.0, 2 * min(np.mean(sums >= o), np.mean(sums <= o))) for o in observed]
+    got = total_randomization_p(values, np.full(4, 3), observed, 99_999,
+                                np.random.default_rng(5))
+    # Monte Carlo error of a proportion from 99,999 draws: sd <= 0.0016 (x 2 two-sided)
+    np.testing.assert_allclose(got, exact, atol=0.01)
+    # the largest possible sum (9 + 5 + 2) is as extreme as it gets: p = 2 / 56
+    assert exact[3] == pytest.approx(2 / 56)
+
+
+def test_a_persistent_block_is_a_persistent_hot_spot() -> None:
+    # a 3 x 3 block with 5 events a step among Poisson(1) units, every step: its centre
+    # is hot in every step with no trend
+    rng = np.random.default_rng(2)
+    counts = rng.poisson(1.0, size=(100, 12))
+    block = [r * 10 + c for r in (4, 5, 6) for c in (4, 5, 6)]
+    counts[block] = 5
+    res = emerging_hot_spots(counts, grid_weights(10), seed=3)
+    assert res.category[55] == "persistent_hot"
+    assert res.hot[55].all()
+    assert res.trend_p[55] > 0.05
+
+
+def test_normal_inference_warns_and_refusals() -> None:
+    counts = np.random.default_rng(0).poisson(0.5, size=(9, 10))
+    res = emerging_hot_spots(counts, grid_weights(3), permutations=0, seed=1)
+    assert res.parameters["inference"] == "normal" and res.parameters["permutations"] == 0
+    assert any("normal-theory" in w for w in res.warnings)
+    with pytest.raises(ParameterError) as e:
+        emerging_hot_spots(counts, grid_weights(3), inference="bayes")
+    assert e.value.parameter == "inference"
+    with pytest.raises(ParameterError) as e:
+        emerging_hot_spots(counts, grid_weights(3), inference="randomization", permutations=0)
+    assert e.value.parameter == "permutations"

@@ -2,8 +2,8 @@
 
 50 cubes of Poisson counts with one mean for every bin (no cluster, no trend) on 217
 H3 resolution-9 cells (a ``grid_disk`` of radius 8, ring-1 neighbours) over 12 steps:
-every hot or cold category is false. Stated rate: with the defaults (conditional
-permutation Gi*, staged to 49,999 draws, two-sided, BH FDR over all bins at 0.05) at
+every hot or cold category is false. Stated rate: with the defaults (Gi* with
+total randomisation, 49,999 draws, two-sided, BH FDR over all bins at 0.05) at
 most 1 % of units over all cubes fall into a hot or cold category, and at most 5 of
 the 50 cubes (10 %) have any such unit. BH at 0.05 under the complete null keeps the
 chance of any significant bin in a cube at or below 5 %, so the cube bound has room.
@@ -33,7 +33,7 @@ def test_defaults_on_null_cubes(mean: float, capsys: pytest.CaptureFixture[str])
     for seed in range(CUBES):
         counts = np.random.default_rng(seed).poisson(mean, size=(n, STEPS))
         res = emerging_hot_spots(counts, w, seed=seed)
-        assert res.parameters["inference"] == "permutation"
+        assert res.parameters["inference"] == "randomization"
         assert res.parameters["correction"] == "fdr_bh"
         k = int(np.count_nonzero(res.code != 0))
         flagged += k
