@@ -27,11 +27,9 @@ def _print(fc: dict[str, Any]) -> None:
     click.echo(f"emerging hot spots of {p['layer']} on {p['units']} units ({p['unit']}), "
                f"{p['steps']} {p['step']} steps {p['step_labels'][0]}..{p['step_labels'][-1]} "
                f"({p['step_reason']})")
-    inference = (f"{p['permutations']:,} conditional permutations, seed {p['seed']}"
-                 if p["permutations"] else "normal theory")
-    click.echo(f"space-time Gi* (neighbours: {p['neighbours']} and {p['time_steps']} previous "
-               f"step(s)), two-sided p from {inference}, {p['correction']} at {p['alpha']}; "
-               f"Mann-Kendall trend at {p['trend_alpha']}")
+    from service.render.emerging_layer import inference_note
+
+    click.echo(f"neighbours: {p['neighbours']}; {inference_note(p)}")
     click.echo(f"categories: {category_summary(fc)}")
     shown = [f for f in fc["features"] if f["properties"]["category"] != "no_pattern"]
     shown.sort(key=lambda f: (f["properties"]["code"] < 0, abs(f["properties"]["code"])))

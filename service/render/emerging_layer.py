@@ -63,8 +63,9 @@ def _style(f: Mapping[str, Any]) -> dict[str, Any]:
 def inference_note(p: Mapping[str, Any]) -> str:
     """One line on how bins and trends were tested, from a result's ``parameters``."""
     r = p.get("permutations") or 0
-    how = (f"{r:,} conditional permutations (staged), seed {p.get('seed')}"
-           if r and p.get("inference") == "permutation" else "normal theory")
+    how = {"randomization": f"total randomisation ({r:,} draws, seed {p.get('seed')})",
+           "conditional": f"conditional permutation (up to {r:,} draws, seed {p.get('seed')})",
+           }.get(str(p.get("inference")), "normal theory")
     return (f"{p.get('steps')} {p.get('step')} steps; space-time Gi* (neighbours and "
             f"{p.get('time_steps')} previous step(s)), two-sided p from {how}, "
             f"{p.get('correction')} at {p.get('alpha')}; trend: Mann-Kendall at "

@@ -489,7 +489,8 @@ def emerging_hot_spots(counts: npt.ArrayLike, w: sparse.spmatrix | sparse.sparra
     }
     warnings = [f"space-time Gi* over {n * t:,} bins (unit x step; 'units' below are bins): "
                 f"{w_}" for w_ in gi.warnings if not w_.startswith(("only ", "bins use normal",
-                                                                   "Gi_Bin"))]
+                                                                   "Gi_Bin"))
+                and (inference == "normal" or "behind GiPValue" not in w_)]
     warnings += extra_warnings
     warnings += [f"trend: {m}" for m in mk.warnings if "tied" not in m]
     if time_steps > 0:
