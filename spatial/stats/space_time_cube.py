@@ -11,9 +11,12 @@ Steps
 ``week`` (7 days) and ``28d`` (28 days) are laid back from the end of the span,
 so the latest step is whole and ends where the span ends (ArcGIS's default
 "end time" alignment); ``month`` and ``quarter`` are calendar months and
-quarters (January, April, July, October). Only whole steps inside the span are
-used: events in a part step at the start are left out and counted in
-``parameters["events_outside_steps"]`` with a warning.
+quarters (January, April, July, October). With a window (``start``) only whole
+steps inside it are used: events in a part step at the start are left out and
+counted in ``parameters["events_outside_steps"]`` with a warning. Without one the
+span runs from the first event's day (or month) to the last's, and the first
+step reaches back to hold the first event: the data say nothing of the days
+before it.
 
 The step is chosen, when not given, from the data's coarsest time precision
 and the span:
@@ -116,16 +119,20 @@ def coarsest_precision(precision: npt.ArrayLike) -> str:
     return PRECISIONS[max(ranks)] if ranks else "instant"
 
 
-def step_edges(step: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
-    """Boundaries of the whole steps inside ``[start, end)`` (see the module notes)."""
+def step_edges(step: str, start: pd.Timestamp, end: pd.Timestamp, *,
+               cover_start: bool = False) -> pd.DatetimeIndex:
+    """Boundaries of the whole steps inside ``[start, end)`` (see the module notes);
+    with ``cover_start`` the first step reaches back to cover ``start`` (a span taken
+    from the data, whose first event says nothing of the days before it)."""
     if step in _DAYS:
         days = _DAYS[step]
         last = end.ceil("D")
-        first = start.ceil("D")
-        n = int((last - first).days // days)
+        first = start.floor("D") if cover_start else start.ceil("D")
+        span = (last - first).days
+        n = -(-span // days) if cover_start else span // days
         return pd.DatetimeIndex([last - pd.Timedelta(days=days * k) for k in range(n, -1, -1)])
     months = 1 if step == "month" else 3
-    first_p = _ceil_period(start, months)
+    first_p = _floor_period(start, months) if cover_start else _ceil_period(start, months)
     last_p = _floor_period(end, months)
     if last_p < first_p:
         return pd.DatetimeIndex([first_p])
@@ -168,13 +175,13 @@ def _span(times: pd.DatetimeIndex, precision: str, start: Any, end: Any
             pd.Timestamp(end) if end is not None else hi_d)
 
 
-def choose_step(precision: str, start: pd.Timestamp, end: pd.Timestamp
-                ) -> tuple[str, str]:
+def choose_step(precision: str, start: pd.Timestamp, end: pd.Timestamp, *,
+                cover_start: bool = False) -> tuple[str, str]:
     """The automatic step and why (see the module notes)."""
     if precision == "month":
         return "month", ("month-precision times (police.uk): monthly steps, the finest the "
                          "data can hold")
-    counts = {s: len(step_edges(s, start, end)) - 1 for s in STEPS}
+    counts = {s: len(step_edges(s, start, end, cover_start=cover_start)) - 1 for s in STEPS}
     for s in STEPS:
         if MIN_STEPS <= counts[s] <= MAX_AUTO_STEPS:
             return s, (f"{precision}-precision times over {(end - start).days} days: the "
@@ -237,7 +244,7 @@ def build_cube(unit_index: npt.ArrayLike, times: Any, precision: npt.ArrayLike,
         raise ParameterError("end", "must be after start")
     warnings: list[str] = []
     if step is None:
-        step, reason = choose_step(coarse, lo, hi)
+        step, reason = choose_step(coarse, lo, hi, cover_start=start is None)
         if coarse == "month":
             warnings.append("month-precision times (police.uk): the cube uses monthly steps")
     else:
@@ -248,7 +255,7 @@ def build_cube(unit_index: npt.ArrayLike, times: Any, precision: npt.ArrayLike,
                                          f"({coarse}): a {step} cannot hold events known to the "
                                          f"{coarse} only; use month or quarter")
         reason = "given"
-    edges = step_edges(step, lo, hi)
+    edges = step_edges(step, lo, hi, cover_start=start is None)
     n_steps = len(edges) - 1
     if n_steps < min_steps:
         raise ParameterError("step", f"{n_steps} whole {step} step(s) from {lo.date()} to "

@@ -97,3 +97,17 @@ def test_unknown_step() -> None:
     with pytest.raises(ParameterError) as e:
         build_cube([0], days("2024-01-01"), ["day"], 1, step="fortnight")
     assert e.value.parameter == "step"
+
+
+def test_without_a_window_the_first_step_holds_the_first_event() -> None:
+    # first event mid-quarter, last at a quarter's end: 2017-01-03 .. 2020-09-30 -> 15
+    # quarters from 2017-Q1 (whole, though the data start on its third day)
+    t = days("2017-01-03", "2018-05-05", "2020-09-30")
+    cube = build_cube([0, 0, 0], t, ["day"] * 3, 1, step="quarter")
+    assert cube.labels[0] == "2017-Q1" and cube.labels[-1] == "2020-Q3"
+    assert cube.counts.sum() == 3 and cube.parameters["events_outside_steps"] == 0
+    # 28-day steps laid back from the day after the last event reach back over the first
+    cube = build_cube([0, 0, 0], t, ["day"] * 3, 1, step="28d")
+    assert cube.counts.sum() == 3
+    assert cube.edges[-1] == pd.Timestamp("2020-10-01")
+    assert cube.edges[0] <= pd.Timestamp("2017-01-03") < cube.edges[1]
