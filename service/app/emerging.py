@@ -36,6 +36,8 @@ from spatial.stats.emerging import (
     DEFAULT_ALPHA,
     DEFAULT_TIME_STEPS,
     PATTERN_NAMES,
+    SCHEMES,
+    SF_NAMES,
     emerging_hot_spots,
 )
 from spatial.stats.significance import CORRECTIONS
@@ -53,8 +55,11 @@ class EmergingOptions:
     seed: int | None = None
     correction: str = "fdr_bh"
     alpha: float = DEFAULT_ALPHA
+    scheme: str = "arcgis"            # or "sfhotspot"
 
     def __post_init__(self) -> None:
+        if self.scheme not in SCHEMES:
+            raise ParameterError("scheme", f"{self.scheme!r} is not one of {', '.join(SCHEMES)}")
         if self.step is not None and self.step not in STEPS:
             raise ParameterError("step", f"{self.step!r} is not one of {', '.join(STEPS)}")
         if not 0 <= self.time_steps <= 12:
@@ -95,7 +100,7 @@ def emerging_collection(store: Store, req: CountsRequest, opts: EmergingOptions,
 
     Properties per unit: ``unit_id``, ``label``, ``category`` (e.g. ``new_hot``),
     ``pattern`` (ArcGIS's name, e.g. "New Hot Spot"), ``code`` (+1..+8 hot,
-    -1..-8 cold, 0), ``trend_z``, ``trend_p``, ``trend_tau`` (Mann-Kendall of the
+    -1..-8 cold, 0; with ``scheme="sfhotspot"`` sfhotspot's classes and codes), ``trend_z``, ``trend_p``, ``trend_tau`` (Mann-Kendall of the
     unit's Gi* z series), ``hot_steps``, ``cold_steps``, ``bins`` (per step: +1
     significant hot, -1 cold, 0), ``count`` (all steps) and ``counts`` (per step).
     ``parameters`` adds ``step``, ``steps``, ``step_labels``, ``step_reason``,
@@ -112,13 +117,14 @@ def emerging_collection(store: Store, req: CountsRequest, opts: EmergingOptions,
     w, neighbours = _weights(uc, opts.k)
     res = emerging_hot_spots(cube.counts, w, time_steps=opts.time_steps, alpha=opts.alpha,
                              correction=opts.correction, permutations=opts.permutations,
-                             seed=opts.resolved_seed())
+                             seed=opts.resolved_seed(), scheme=opts.scheme)
+    names = PATTERN_NAMES if opts.scheme == "arcgis" else SF_NAMES
     bins = res.hot.astype(np.int8) - res.cold.astype(np.int8)
     props: list[dict[str, Any]] = []
     for i, (u, lab) in enumerate(zip(uc.unit_ids, uc.labels, strict=True)):
         cat = str(res.category[i])
         props.append({
-            "unit_id": str(u), "label": lab, "category": cat, "pattern": PATTERN_NAMES[cat],
+            "unit_id": str(u), "label": lab, "category": cat, "pattern": names[cat],
             "code": int(res.code[i]), "trend_z": _f(res.trend_z[i]), "trend_p": _f(res.trend_p[i]),
             "trend_tau": _f(res.trend_tau[i]), "hot_steps": int(res.hot[i].sum()),
             "cold_steps": int(res.cold[i].sum()), "bins": bins[i].tolist(),
@@ -150,8 +156,11 @@ def emerging_collection(store: Store, req: CountsRequest, opts: EmergingOptions,
 def category_summary(fc: dict[str, Any]) -> str:
     """"N new hot, M persistent hot, ..." of the categories present (no pattern last)."""
     counts = fc["parameters"]["category_counts"]
-    parts = [f"{n} {PATTERN_NAMES[c].lower()}{'' if n == 1 else 's'}"
-             for c, n in counts.items() if n and c != "no_pattern"]
+    names = SF_NAMES if fc["parameters"].get("scheme") == "sfhotspot" else PATTERN_NAMES
+    parts = [f"{n} {names[c].lower()}{'' if n == 1 else 's'}"
+             for c, n in counts.items() if n and c not in ("no_pattern", "mixed")]
+    if counts.get("mixed"):
+        parts.append(f"{counts['mixed']} mixed hot/coldspot")
     parts.append(f"{counts.get('no_pattern', 0)} no pattern")
     return ", ".join(parts)
 

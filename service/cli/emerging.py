@@ -31,7 +31,7 @@ def _print(fc: dict[str, Any]) -> None:
 
     click.echo(f"neighbours: {p['neighbours']}; {inference_note(p)}")
     click.echo(f"categories: {category_summary(fc)}")
-    shown = [f for f in fc["features"] if f["properties"]["category"] != "no_pattern"]
+    shown = [f for f in fc["features"] if f["properties"]["code"] != 0]
     shown.sort(key=lambda f: (f["properties"]["code"] < 0, abs(f["properties"]["code"])))
     for f in shown[:40]:
         q = f["properties"]
@@ -61,6 +61,9 @@ def _print(fc: dict[str, Any]) -> None:
               type=click.Choice(CORRECTIONS))
 @click.option("--alpha", default=0.05, show_default=True,
               help="significance of a bin (after the correction) and of a trend")
+@click.option("--scheme", type=click.Choice(("arcgis", "sfhotspot")), default="arcgis",
+              show_default=True, help="ArcGIS's categories or sfhotspot's hotspot_classify "
+                                      "classes")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="also write the map page (ArcGIS's emerging colours)")
 @click.option("--geojson", "geojson_out", type=click.Path(dir_okay=False, path_type=Path),
@@ -70,7 +73,7 @@ def _print(fc: dict[str, Any]) -> None:
 def emerging_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
                  unit: str, area: str | None, step: str | None, time_steps: int, k: int,
                  permutations: int | None, seed: int | None, correction: str, alpha: float,
-                 html_out: Path | None, geojson_out: Path | None, as_json: bool) -> None:
+                 scheme: str, html_out: Path | None, geojson_out: Path | None, as_json: bool) -> None:
     """Emerging hot spots: space-time Gi* per unit and step, a Mann-Kendall trend per
     unit, and ArcGIS's categories (new, consecutive, intensifying, persistent,
     diminishing, sporadic, oscillating, historical hot and cold spots)."""
@@ -83,7 +86,7 @@ def emerging_cmd(layer: str, categories: tuple[str, ...], start: str | None, end
     req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
                               unit=unit, area=area)
     opts = EmergingOptions(step=step, time_steps=time_steps, k=k, permutations=permutations,
-                           seed=seed, correction=correction, alpha=alpha)
+                           seed=seed, correction=correction, alpha=alpha, scheme=scheme)
     store = open_store()
     cli_cost_check(store, req, None, "hotspots")
     fc = emerging_collection(store, req, opts, role="admin")

@@ -22,7 +22,7 @@ from service.render.features import MapContext, add_geojson, drawn_features
 from service.render.legend import add_legend, join, note, swatch
 from service.render.map_inputs import MapLayer
 from service.render.tooltips import slim_features
-from spatial.stats.emerging import CATEGORIES, PATTERN_NAMES
+from spatial.stats.emerging import CATEGORIES, PATTERN_NAMES, SF_CATEGORIES, SF_NAMES
 
 if TYPE_CHECKING:
     from service.render.map_base import MapOptions
@@ -36,6 +36,12 @@ EMERGING_COLOURS: Final[dict[str, str]] = {
     "persistent_cold": "#2171b5", "diminishing_cold": "#92c5de", "sporadic_cold": "#c7e9c0",
     "oscillating_cold": "#4393c3", "historical_cold": "#deebf7",
     "no_pattern": "#f0f0f0",
+    # sfhotspot's classes
+    "persistent_hotspot": "#cb181d", "emerging_hotspot": "#fb6a4a",
+    "former_hotspot": "#fee0d2", "intermittent_hotspot": "#fdd0a2",
+    "persistent_coldspot": "#2171b5", "emerging_coldspot": "#6baed6",
+    "former_coldspot": "#deebf7", "intermittent_coldspot": "#c7e9c0",
+    "mixed": "#bcbddc",
 }
 #: Tooltip fields, in order.
 STATS: Final[tuple[str, ...]] = ("pattern", "count", "hot_steps", "cold_steps", "trend_z",
@@ -69,7 +75,8 @@ def inference_note(p: Mapping[str, Any]) -> str:
     return (f"{p.get('steps')} {p.get('step')} steps; space-time Gi* (neighbours and "
             f"{p.get('time_steps')} previous step(s)), two-sided p from {how}, "
             f"{p.get('correction')} at {p.get('alpha')}; trend: Mann-Kendall at "
-            f"{p.get('trend_alpha')}; ArcGIS's rules")
+            f"{p.get('trend_alpha')}; " + ("sfhotspot's hotspot_classify rules"
+                                        if p.get("scheme") == "sfhotspot" else "ArcGIS's rules"))
 
 
 def add_emerging(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -> None:
@@ -89,13 +96,17 @@ def add_emerging(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext) -
     slims = slim_features(feats, layer, ("category",), extra)
     add_geojson(group, layer, slims, _style)
     present = {_category(f) for f in feats}
-    rows = [swatch(EMERGING_COLOURS[c], PATTERN_NAMES[c]) for c in CATEGORIES
+    params_ = layer.data.get("parameters") if isinstance(layer.data, Mapping) else None
+    sf = isinstance(params_, Mapping) and params_.get("scheme") == "sfhotspot"
+    order, names = (SF_CATEGORIES, SF_NAMES) if sf else (CATEGORIES, PATTERN_NAMES)
+    rows = [swatch(EMERGING_COLOURS[c], names[c]) for c in order
             if c in present or c == "no_pattern"]
     if None in present:
         rows.append(swatch(MISSING_COLOUR, "Not computed"))
     params = layer.data.get("parameters") if isinstance(layer.data, Mapping) else None
     if isinstance(params, Mapping):
-        rows.append(note("Emerging Hot Spot Analysis: " + inference_note(params)))
+        rows.append(note(("sfhotspot's classes on " if sf else "Emerging Hot Spot Analysis: ")
+                         + inference_note(params)))
     add_legend(ctx, group, layer, join(rows))
 
 

@@ -106,6 +106,25 @@ PATTERN_NAMES: dict[str, str] = {
 CODES: dict[str, int] = {**{f"{k}_hot": i + 1 for i, k in enumerate(KINDS)},
                          **{f"{k}_cold": -(i + 1) for i, k in enumerate(KINDS)},
                          "no_pattern": 0}
+#: Classification schemes: ArcGIS's (default) and sfhotspot's ``hotspot_classify``.
+SCHEMES: tuple[str, ...] = ("arcgis", "sfhotspot")
+#: sfhotspot's classes (Ashby, ``hotspot_classify``), hot then cold, then mixed and none.
+SF_KINDS: tuple[str, ...] = ("persistent", "emerging", "former", "intermittent")
+SF_CATEGORIES: tuple[str, ...] = (tuple(f"{k}_hotspot" for k in SF_KINDS)
+                                  + tuple(f"{k}_coldspot" for k in SF_KINDS)
+                                  + ("mixed", "no_pattern"))
+SF_NAMES: dict[str, str] = {**{f"{k}_hotspot": f"{k} hotspot" for k in SF_KINDS},
+                            **{f"{k}_coldspot": f"{k} coldspot" for k in SF_KINDS},
+                            "mixed": "mixed hot/coldspot", "no_pattern": "no pattern"}
+#: sfhotspot codes: +1..+4 hot, -1..-4 cold (persistent, emerging, former, intermittent),
+#: 5 mixed, 0 none.
+SF_CODES: dict[str, int] = {**{f"{k}_hotspot": i + 1 for i, k in enumerate(SF_KINDS)},
+                            **{f"{k}_coldspot": -(i + 1) for i, k in enumerate(SF_KINDS)},
+                            "mixed": 5, "no_pattern": 0}
+#: ``hotspot_classify_params()`` defaults.
+SF_HOTSPOT_PROP = 0.1
+SF_PERSISTENT_PROP = 0.8
+SF_RECENT_PROP = 0.2
 #: The share of steps ArcGIS's rules call "90 percent of the time-step intervals".
 NINETY = 0.9
 #: Default significance level for bins (after correction) and for the trend.
@@ -367,6 +386,62 @@ def _rules(a: BoolArray, b: BoolArray, intensifying: BoolArray, diminishing: Boo
     }
 
 
+def classify_sfhotspot(hot: npt.ArrayLike, cold: npt.ArrayLike, *,
+                       hotspot_prop: float = SF_HOTSPOT_PROP,
+                       persistent_prop: float = SF_PERSISTENT_PROP,
+                       recent_prop: float = SF_RECENT_PROP) -> npt.NDArray[np.object_]:
+    """sfhotspot's ``hotspot_classify`` classes from significant bins (Ashby, R package
+    sfhotspot, ``R/hotspot_classify.R``).
+
+    With ``T`` steps, the last ``r = max(1, floor(recent_prop T))`` are recent and the
+    others older; for hot bins (and the same for cold):
+
+    persistent    hot in at least ``persistent_prop`` (0.8) of all steps;
+    emerging      hot in less than ``hotspot_prop`` (0.1) of the older steps and in at
+                  least ``recent_prop`` (0.2) of the recent ones;
+    former        hot in at least ``hotspot_prop`` of the older steps and less than
+                  ``hotspot_prop`` of the recent ones;
+    intermittent  hot in at least ``hotspot_prop`` of all steps;
+
+    the first that holds names the unit's hot class (likewise its cold class); a
+    unit with both a hot and a cold class is ``mixed``, one with neither
+    ``no_pattern``. The recent steps are the last ``r`` (sfhotspot's code takes
+    ``r + 1`` columns and divides by ``r``; the documented intent is used here).
+    sfhotspot tests each period's Gi* on its own; here the bins are those of the
+    space-time Gi* of :func:`emerging_hot_spots`.
+
+    Returns
+    -------
+    ndarray of str (object): one of :data:`SF_CATEGORIES` per unit.
+    """
+    h = np.asarray(hot, dtype=bool)
+    c = np.asarray(cold, dtype=bool)
+    if h.ndim != 2 or h.shape != c.shape:
+        raise ParameterError("hot", "hot and cold must be (units, steps) arrays of one shape")
+    t = h.shape[1]
+    r = max(1, int(np.floor(recent_prop * t + 1e-9)))
+    if t - r < 1:
+        raise ParameterError("steps", "sfhotspot's classes need at least one older step")
+
+    def classes(a: BoolArray, suffix: str) -> npt.NDArray[np.object_]:
+        prop = a.mean(axis=1)
+        recent = a[:, t - r:].mean(axis=1)
+        older = a[:, :t - r].mean(axis=1)
+        rules = [("persistent", prop >= persistent_prop),
+                 ("emerging", (older < hotspot_prop) & (recent >= recent_prop)),
+                 ("former", (older >= hotspot_prop) & (recent < hotspot_prop)),
+                 ("intermittent", prop >= hotspot_prop)]
+        out = np.full(a.shape[0], "", dtype=object)
+        for name, rule in reversed(rules):
+            out[rule] = f"{name}_{suffix}"
+        return out
+
+    hot_cls, cold_cls = classes(h, "hotspot"), classes(c, "coldspot")
+    out = np.where(hot_cls != "", hot_cls, np.where(cold_cls != "", cold_cls, "no_pattern"))
+    out[(hot_cls != "") & (cold_cls != "")] = "mixed"
+    return out.astype(object)
+
+
 classify.__doc__ = (classify.__doc__ or "") + "\n" + "\n".join(
     "    " + line if line else "" for line in RULES.splitlines())
 
@@ -374,8 +449,8 @@ classify.__doc__ = (classify.__doc__ or "") + "\n" + "\n".join(
 def emerging_hot_spots(counts: npt.ArrayLike, w: sparse.spmatrix | sparse.sparray, *,
                        time_steps: int = DEFAULT_TIME_STEPS, alpha: float = DEFAULT_ALPHA,
                        correction: str = "fdr_bh", permutations: int | None = None,
-                       seed: int | None = None, inference: str | None = None
-                       ) -> EmergingResult:
+                       seed: int | None = None, inference: str | None = None,
+                       scheme: str = "arcgis") -> EmergingResult:
     """Emerging Hot Spot Analysis of a cube of counts.
 
     Parameters
@@ -401,6 +476,9 @@ def emerging_hot_spots(counts: npt.ArrayLike, w: sparse.spmatrix | sparse.sparra
     inference : {"randomization", "conditional", "normal"}, optional
         How the bins' p-values are made (module notes); default ``randomization``,
         or ``normal`` when ``permutations`` is 0.
+    scheme : {"arcgis", "sfhotspot"}
+        ArcGIS's categories (:func:`classify`, the default) or sfhotspot's classes
+        (:func:`classify_sfhotspot`, with its default proportions).
 
     Returns
     -------
@@ -413,6 +491,8 @@ def emerging_hot_spots(counts: npt.ArrayLike, w: sparse.spmatrix | sparse.sparra
         raise ParameterError("alpha", "must be in (0, 0.5)")
     if correction not in CORRECTIONS:
         raise ParameterError("correction", f"{correction!r} is not one of {', '.join(CORRECTIONS)}")
+    if scheme not in SCHEMES:
+        raise ParameterError("scheme", f"{scheme!r} is not one of {', '.join(SCHEMES)}")
     if inference is None:
         inference = "normal" if permutations == 0 else DEFAULT_INFERENCE
     if inference not in INFERENCES:
@@ -461,10 +541,15 @@ def emerging_hot_spots(counts: npt.ArrayLike, w: sparse.spmatrix | sparse.sparra
     hot = sig & (z > 0)
     cold = sig & (z < 0)
     mk = mann_kendall(z)
-    category = classify(hot, cold, mk.z, mk.p, alpha)
-    code = np.array([CODES[c] for c in category], dtype=np.int8)
+    if scheme == "arcgis":
+        category = classify(hot, cold, mk.z, mk.p, alpha)
+        codes, all_categories = CODES, CATEGORIES
+    else:
+        category = classify_sfhotspot(hot, cold)
+        codes, all_categories = SF_CODES, SF_CATEGORIES
+    code = np.array([codes[c] for c in category], dtype=np.int8)
     names, freq = np.unique(category, return_counts=True)
-    tally = {c: 0 for c in CATEGORIES}
+    tally = {c: 0 for c in all_categories}
     tally.update({str(k): int(v) for k, v in zip(names, freq, strict=True)})
     degree = np.diff(wst.indptr)
     parameters: dict[str, Any] = {
@@ -480,8 +565,11 @@ def emerging_hot_spots(counts: npt.ArrayLike, w: sparse.spmatrix | sparse.sparra
                                           "max": int(degree.max()) + 1},
         "bin_significance": f"two-sided p after {correction} at most {alpha:g}",
         "trend": "Mann-Kendall on each unit's Gi* z series, two-sided, continuity-corrected",
-        "ninety_percent": NINETY,
-        "rule_order": list(CATEGORIES),
+        "scheme": scheme,
+        **({"ninety_percent": NINETY} if scheme == "arcgis" else
+           {"hotspot_prop": SF_HOTSPOT_PROP, "persistent_prop": SF_PERSISTENT_PROP,
+            "recent_prop": SF_RECENT_PROP}),
+        "rule_order": list(all_categories),
         "category_counts": tally,
         "hot_bins": int(hot.sum()), "cold_bins": int(cold.sum()),
         **{f"gi_{k}": v for k, v in gi.parameters.items()

@@ -34,12 +34,15 @@ class EmergingParameters(AnalysisParameters):
 class EmergingProperties(Closed):
     unit_id: str
     label: str | None
-    category: str = Field(description="new_hot, consecutive_hot, intensifying_hot, "
-                                      "persistent_hot, diminishing_hot, sporadic_hot, "
-                                      "oscillating_hot, historical_hot, the same _cold, or "
-                                      "no_pattern")
-    pattern: str = Field(description="ArcGIS's PATTERN name, e.g. 'New Hot Spot'")
-    code: int = Field(description="+1..+8 hot, -1..-8 cold (ArcGIS's table order), 0 none")
+    category: str = Field(description="scheme arcgis: new_hot, consecutive_hot, "
+                                      "intensifying_hot, persistent_hot, diminishing_hot, "
+                                      "sporadic_hot, oscillating_hot, historical_hot, the same "
+                                      "_cold, or no_pattern; scheme sfhotspot: persistent_, "
+                                      "emerging_, former_, intermittent_ hotspot or coldspot, "
+                                      "mixed, no_pattern")
+    pattern: str = Field(description="the category's name, e.g. ArcGIS's 'New Hot Spot'")
+    code: int = Field(description="arcgis: +1..+8 hot, -1..-8 cold (ArcGIS's table order); "
+                                  "sfhotspot: +1..+4 hot, -1..-4 cold, 5 mixed; 0 none")
     trend_z: float | None = Field(description="Mann-Kendall z of the unit's Gi* z-scores "
                                               "(continuity-corrected)")
     trend_p: float | None = Field(description="two-sided")

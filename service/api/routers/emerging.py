@@ -44,9 +44,11 @@ def emerging_options(
                                                    "| none, over all bins"),
         alpha: float = Query(0.05, description="significance of a bin after the correction, "
                                                "and of a trend"),
+        scheme: str = Query("arcgis", description="arcgis (ArcGIS's categories) | sfhotspot "
+                                                  "(sfhotspot's hotspot_classify classes)"),
 ) -> EmergingOptions:
     return EmergingOptions(step=step, time_steps=time_steps, k=k, permutations=permutations,
-                           seed=seed, correction=correction.value, alpha=alpha)
+                           seed=seed, correction=correction.value, alpha=alpha, scheme=scheme)
 
 
 @router.get("/hotspots/emerging", response_model=EmergingCollection,

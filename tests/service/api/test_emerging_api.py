@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from service.app.emerging import demo_emerging
 from service.store import Store
-from spatial.stats.emerging import CATEGORIES, PATTERN_NAMES
+from spatial.stats.emerging import CATEGORIES, PATTERN_NAMES, SF_CATEGORIES
 
 DRUGS = {"layer": "crime", "category": "Drugs", "unit": "h3:9", "area": "boundary:beats",
          "seed": 1}
@@ -44,6 +44,18 @@ def test_emerging_drugs_on_h3(client: TestClient, keys, town_store: Store) -> No
     again = client.get("/v1/hotspots/emerging", headers=keys["analyst"], params=DRUGS).json()
     assert [f["properties"]["category"] for f in again["features"]] == \
         [f["properties"]["category"] for f in fc["features"]]
+
+
+def test_sfhotspot_scheme(client: TestClient, keys, town_store: Store) -> None:
+    r = client.get("/v1/hotspots/emerging", headers=keys["analyst"],
+                   params={**DRUGS, "scheme": "sfhotspot"})
+    assert r.status_code == 200, r.text
+    fc = r.json()
+    assert fc["parameters"]["scheme"] == "sfhotspot"
+    assert {f["properties"]["category"] for f in fc["features"]} <= set(SF_CATEGORIES)
+    r = client.get("/v1/hotspots/emerging", headers=keys["analyst"],
+                   params={**DRUGS, "scheme": "esri"})
+    assert r.status_code == 422 and "scheme" in r.json()["message"]
 
 
 def test_emerging_refusals_name_the_field(client: TestClient, keys, town_store: Store) -> None:

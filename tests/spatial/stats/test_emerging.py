@@ -11,7 +11,9 @@ from spatial.errors import ParameterError
 from spatial.stats.emerging import (
     CATEGORIES,
     CODES,
+    SF_CATEGORIES,
     classify,
+    classify_sfhotspot,
     emerging_hot_spots,
     space_time_weights,
     total_randomization_p,
@@ -227,3 +229,41 @@ def test_normal_inference_warns_and_refusals() -> None:
     with pytest.raises(ParameterError) as e:
         emerging_hot_spots(counts, grid_weights(3), inference="randomization", permutations=0)
     assert e.value.parameter == "permutations"
+
+
+SF_CASES = {  # 10 steps: the last 2 are recent, the first 8 older
+    "persistent_hotspot": ("1111111100", "0000000000"),      # 8 of 10 hot
+    "emerging_hotspot": ("0000000001", "0000000000"),        # none older, 1 of 2 recent
+    "former_hotspot": ("0100000000", "0000000000"),          # 1 of 8 older, none recent
+    "intermittent_hotspot": ("0100000001", "0000000000"),    # 2 of 10, both periods
+    "persistent_coldspot": ("0000000000", "0111111110"),
+    "emerging_coldspot": ("0000000000", "0000000010"),
+    "former_coldspot": ("0000000000", "0010000000"),
+    "intermittent_coldspot": ("0000000000", "0010000010"),
+    "mixed": ("0000000001", "0100000000"),                   # emerging hot, former cold
+    "no_pattern": ("0000000000", "0000000000"),
+}
+
+
+def test_every_sfhotspot_class_met_exactly() -> None:
+    names = list(SF_CASES)
+    hot = np.array([row(SF_CASES[k][0]) for k in names])
+    cold = np.array([row(SF_CASES[k][1]) for k in names])
+    got = classify_sfhotspot(hot, cold)
+    for name, category in zip(names, got, strict=True):
+        assert category == name, f"{name}: got {category}"
+    assert set(names) == set(SF_CATEGORIES)
+
+
+def test_sfhotspot_scheme_on_a_planted_cluster() -> None:
+    rng = np.random.default_rng(3)
+    side, steps = 12, 20
+    counts = rng.poisson(1.0, size=(side * side, steps))
+    block = [r * side + c for r in (5, 6, 7) for c in (5, 6, 7)]
+    counts[np.ix_(block, range(15, 20))] += 6
+    res = emerging_hot_spots(counts, grid_weights(side), seed=11, scheme="sfhotspot")
+    assert res.category[6 * side + 6] == "emerging_hotspot"
+    assert res.parameters["scheme"] == "sfhotspot" and res.parameters["recent_prop"] == 0.2
+    with pytest.raises(ParameterError) as e:
+        emerging_hot_spots(counts, grid_weights(side), scheme="esri")
+    assert e.value.parameter == "scheme"
