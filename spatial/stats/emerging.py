@@ -135,6 +135,9 @@ INFERENCES: tuple[str, ...] = ("randomization", "conditional", "normal")
 DEFAULT_INFERENCE = "randomization"
 #: Draws of the total randomisation when none are given: the smallest two-sided p is 4e-5.
 DEFAULT_PERMUTATIONS = 49_999
+#: Most bins (units x steps) analysed: the space-time weights hold about 14 entries a
+#: bin (H3 ring 1, one previous step), some 170 MB at this size.
+MAX_BINS = 1_000_000
 #: Default time steps of the space-time neighbourhood (ArcGIS's default is 1).
 DEFAULT_TIME_STEPS = 1
 
@@ -502,6 +505,10 @@ def emerging_hot_spots(counts: npt.ArrayLike, w: sparse.spmatrix | sparse.sparra
     n, t = x.shape
     if w.shape != (n, n):
         raise ParameterError("w", f"expected shape ({n}, {n}), got {w.shape}")
+    if n * t > MAX_BINS:
+        raise ParameterError("step", f"{n:,} units x {t:,} steps = {n * t:,} bins, more than "
+                                     f"{MAX_BINS:,}: use a coarser step, larger units or a "
+                                     "smaller area or window")
     wst = space_time_weights(w, t, time_steps)
     seed_used = resolve_seed(seed)
     y = x.T.ravel()

@@ -267,3 +267,12 @@ def test_sfhotspot_scheme_on_a_planted_cluster() -> None:
     with pytest.raises(ParameterError) as e:
         emerging_hot_spots(counts, grid_weights(side), scheme="esri")
     assert e.value.parameter == "scheme"
+
+
+def test_too_many_bins_is_refused_naming_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    import spatial.stats.emerging as em
+
+    monkeypatch.setattr(em, "MAX_BINS", 50)
+    with pytest.raises(ParameterError) as e:
+        emerging_hot_spots(np.ones((9, 10)), grid_weights(3))
+    assert e.value.parameter == "step" and "90 bins" in e.value.reason
