@@ -26,8 +26,11 @@ Inference (measured: ``benchmarks/bench_emerging.py``, ``benchmarks/RESULTS.md``
 * ``randomization`` (the default): total randomisation. Under the null every
   value of the cube could have fallen in any bin, so a bin's Gi* sum (itself
   and its ``m - 1`` space-time neighbours) is compared with sums of ``m``
-  values drawn without replacement from all ``N T`` values; 49,999 draws,
-  two-sided p ``min(1, 2 (min(M_ge, M_le) + 1) / (R + 1))``. This is the exact
+  values drawn without replacement from all ``N T`` values, two-sided p
+  ``min(1, 2 (min(M_ge, M_le) + 1) / (R + 1))``. Draws: enough for a lone bin
+  to pass the correction (``2 / (R + 1) <= alpha / (N T)`` for BH), at least
+  49,999 and at most 999,999 (:func:`default_permutations`); the result warns
+  when that cap leaves a lone bin unable to pass. This is the exact
   distribution whose first two moments the Ord & Getis z uses, so it keeps
   the z-score's meaning without the normal approximation. The draws depend
   only on ``m`` (a handful of sizes), so one block of ``R x m_max`` draws
@@ -87,6 +90,7 @@ from spatial.stats.significance import (
     IntArray,
     adjust,
     permutation_resolution,
+    permutations_needed,
     two_sided_p_from_counts,
 )
 
@@ -133,8 +137,14 @@ DEFAULT_ALPHA = 0.05
 INFERENCES: tuple[str, ...] = ("randomization", "conditional", "normal")
 #: Default inference: total randomisation of the cube's values (see the module notes).
 DEFAULT_INFERENCE = "randomization"
-#: Draws of the total randomisation when none are given: the smallest two-sided p is 4e-5.
+#: Draws of the total randomisation when none are given: at least this many (the smallest
+#: two-sided p is 4e-5), more when a lone bin could not pass the correction otherwise, up
+#: to :data:`MAX_DEFAULT_PERMUTATIONS`.
 DEFAULT_PERMUTATIONS = 49_999
+#: Most draws chosen by default (smallest p 2e-6; about 1 s on 2 cores).
+MAX_DEFAULT_PERMUTATIONS = 999_999
+#: Draws per block of the total randomisation (memory: block x largest neighbourhood).
+RANDOMIZATION_BLOCK = 50_000
 #: Most bins (units x steps) analysed: the space-time weights hold about 14 entries a
 #: bin (H3 ring 1, one previous step), some 170 MB at this size.
 MAX_BINS = 1_000_000
@@ -220,6 +230,15 @@ class EmergingResult:
 GI_KEPT = ("method", "star", "transform", "self_weight", "n_units", "total", "n_islands")
 
 
+def default_permutations(bins: int, alpha: float, correction: str) -> int:
+    """Draws of the total randomisation when none are given: what lets a lone bin pass
+    ``correction`` at ``alpha`` over ``bins`` tests
+    (:func:`spatial.stats.significance.permutations_needed`), at least
+    :data:`DEFAULT_PERMUTATIONS` and at most :data:`MAX_DEFAULT_PERMUTATIONS`."""
+    need = permutations_needed(max(int(bins), 1), alpha, correction)
+    return int(min(MAX_DEFAULT_PERMUTATIONS, max(DEFAULT_PERMUTATIONS, need)))
+
+
 def total_randomization_p(values: FloatArray, sizes: IntArray, observed: FloatArray,
                           permutations: int, rng: np.random.Generator) -> FloatArray:
     """Two-sided total-randomisation p-values of sums over ``sizes`` values.
@@ -227,10 +246,11 @@ def total_randomization_p(values: FloatArray, sizes: IntArray, observed: FloatAr
     For each position ``i`` the null draws ``sizes[i]`` of the ``n`` values without
     replacement and sums them; the p-value is
     ``min(1, 2 (min(M_ge, M_le) + 1) / (R + 1))`` with ``M_ge`` / ``M_le`` the draws
-    at least / at most ``observed[i]`` (ties in both tails, exact for counts). One
-    block of ``R`` uniform ordered samples of ``max(sizes)`` distinct positions
-    (:func:`spatial.stats.permutation.draw_index_block`) serves every size: its
-    first ``m`` columns are a uniform sample of ``m``.
+    at least / at most ``observed[i]`` (ties in both tails, exact for counts). Each
+    block of uniform ordered samples of ``max(sizes)`` distinct positions
+    (:func:`spatial.stats.permutation.draw_index_block`, :data:`RANDOMIZATION_BLOCK`
+    rows at a time) serves every size: its first ``m`` columns are a uniform sample
+    of ``m``.
 
     Parameters
     ----------
@@ -256,17 +276,23 @@ def total_randomization_p(values: FloatArray, sizes: IntArray, observed: FloatAr
     out = np.full(sizes.size, np.nan)
     if not sizes.size:
         return out
-    idx = draw_index_block(rng, n, int(sizes.max()), r)
-    sims = np.cumsum(values[idx], axis=1)  # column m - 1: the sum of m draws
-    tol = 1e-12 * int(sizes.max()) * float(np.max(np.abs(values), initial=0.0))
-    for m in np.unique(sizes):
-        sel = sizes == m
-        s = np.sort(sims[:, m - 1])
-        obs = observed[sel]
-        n_ge = r - np.searchsorted(s, obs - tol, side="left")
-        n_le = np.searchsorted(s, obs + tol, side="right")
-        out[sel] = two_sided_p_from_counts(n_ge, n_le, r)
-    return out
+    kmax = int(sizes.max())
+    tol = 1e-12 * kmax * float(np.max(np.abs(values), initial=0.0))
+    groups = [(int(m), np.flatnonzero(sizes == m)) for m in np.unique(sizes)]
+    n_ge = np.zeros(sizes.size, dtype=np.int64)
+    n_le = np.zeros(sizes.size, dtype=np.int64)
+    done = 0
+    while done < r:  # blocks of draws bound the memory to RANDOMIZATION_BLOCK x max(sizes)
+        k = min(RANDOMIZATION_BLOCK, r - done)
+        idx = draw_index_block(rng, n, kmax, k)
+        sims = np.cumsum(values[idx], axis=1)  # column m - 1: the sum of m draws
+        for m, sel in groups:
+            srt = np.sort(sims[:, m - 1])
+            obs = observed[sel]
+            n_ge[sel] += k - np.searchsorted(srt, obs - tol, side="left")
+            n_le[sel] += np.searchsorted(srt, obs + tol, side="right")
+        done += k
+    return two_sided_p_from_counts(n_ge, n_le, r)
 
 
 def space_time_weights(w: sparse.spmatrix | sparse.sparray, n_steps: int,
@@ -531,7 +557,9 @@ def emerging_hot_spots(counts: npt.ArrayLike, w: sparse.spmatrix | sparse.sparra
                                       "sparse counts they put units of null cubes into "
                                       "categories; the default is total randomisation")
         else:
-            r = DEFAULT_PERMUTATIONS if permutations is None else check_permutations(permutations)
+            m_bins = int(np.count_nonzero(np.isfinite(gi.z)))
+            r = (default_permutations(m_bins, float(alpha), correction) if permutations is None
+                 else check_permutations(permutations))
             rng = np.random.default_rng(seed_used)
             sizes = np.diff(wst.indptr).astype(np.int64) + 1
             p_flat = total_randomization_p(y, sizes, wst @ y + y, r, rng)

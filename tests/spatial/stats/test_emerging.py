@@ -11,9 +11,12 @@ from spatial.errors import ParameterError
 from spatial.stats.emerging import (
     CATEGORIES,
     CODES,
+    DEFAULT_PERMUTATIONS,
+    MAX_DEFAULT_PERMUTATIONS,
     SF_CATEGORIES,
     classify,
     classify_sfhotspot,
+    default_permutations,
     emerging_hot_spots,
     space_time_weights,
     total_randomization_p,
@@ -184,7 +187,8 @@ def test_planted_emerging_cluster_is_found() -> None:
     assert all(res.category[u] == "no_pattern" for u in far)
     p = res.parameters
     assert p["seed"] == 11 and p["correction"] == "fdr_bh" and p["cube_shape"] == [144, 20]
-    assert p["inference"] == "randomization" and p["permutations"] == 49_999
+    # 2,880 bins: a lone bin passes BH at 0.05 with 2 / (R + 1) <= 0.05 / 2880
+    assert p["inference"] == "randomization" and p["permutations"] == 115_199
     assert p["time_steps"] == 1
     assert sum(p["category_counts"].values()) == 144
 
@@ -276,3 +280,26 @@ def test_too_many_bins_is_refused_naming_step(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ParameterError) as e:
         emerging_hot_spots(np.ones((9, 10)), grid_weights(3))
     assert e.value.parameter == "step" and "90 bins" in e.value.reason
+
+
+def test_default_draws_let_a_lone_bin_pass() -> None:
+    assert default_permutations(2880, 0.05, "fdr_bh") == 115_199
+    assert 2 / (115_199 + 1) <= 0.05 / 2880
+    assert default_permutations(100, 0.05, "fdr_bh") == DEFAULT_PERMUTATIONS
+    assert default_permutations(10**6, 0.05, "fdr_bh") == MAX_DEFAULT_PERMUTATIONS
+
+
+def test_blocks_of_draws_give_the_same_p_as_one() -> None:
+    import spatial.stats.emerging as em
+
+    values = np.random.default_rng(1).poisson(1.0, 300).astype(float)
+    sizes = np.random.default_rng(2).integers(3, 12, 40)
+    obs = np.random.default_rng(3).integers(0, 20, 40).astype(float)
+    one = total_randomization_p(values, sizes, obs, 9_999, np.random.default_rng(4))
+    old = em.RANDOMIZATION_BLOCK
+    try:
+        em.RANDOMIZATION_BLOCK = 1_000
+        blocks = total_randomization_p(values, sizes, obs, 99_999, np.random.default_rng(4))
+    finally:
+        em.RANDOMIZATION_BLOCK = old
+    np.testing.assert_allclose(blocks, one, atol=0.02)
