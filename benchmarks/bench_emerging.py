@@ -52,7 +52,7 @@ def disk(radius: int) -> tuple[sparse.csr_matrix, int, np.ndarray]:
 
 VARIANTS = {"normal": {"permutations": 0},
             "conditional (gi_star's staged, to 49,999)": {"inference": "conditional"},
-            "total randomisation 49,999 (default)": {}}
+            "total randomisation (default: 49,999 to 999,999 draws)": {}}
 
 
 def main() -> None:

@@ -44,9 +44,10 @@ Inference (measured: ``benchmarks/bench_emerging.py``, ``benchmarks/RESULTS.md``
   conditional permutation (the bin's own value held fixed, its neighbours
   drawn). Calibrated on null cubes too, but slow on ``N x T`` bins (the
   staged engine continues every bin whose first-stage p is small): on the
-  demo town's Drugs offences on 341 H3 res-9 cells x 12 months it took 9.3 s
-  against 0.4 s for total randomisation, finding about the same units (28
-  against 27 in hot categories; normal theory: 35).
+  demo town's Drugs offences on 341 H3 res-9 cells x 12 months it took 14.3 s
+  against 1.9 s for total randomisation (163,679 draws) on a loaded machine,
+  finding about the same units (28 against 29 in hot categories; normal
+  theory: 35).
 
 Total randomisation is the default: valid on null cubes (figures in
 ``benchmarks/RESULTS.md``), as powerful as the conditional engine on the
