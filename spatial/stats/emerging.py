@@ -49,13 +49,14 @@ Inference (measured: ``benchmarks/bench_emerging.py``, ``benchmarks/RESULTS.md``
   finding about the same units (28 against 29 in hot categories; normal
   theory: 35).
 
-Total randomisation is the default: valid on null cubes (figures in
-``benchmarks/RESULTS.md``), as powerful as the conditional engine on the
-demo town, and fast whatever the cube's size. With 24 beats neither
-randomisation finds a hot spot in the demo town's Drugs offences, where
-normal theory finds one: a random set of 12 of 288 bins often holds one of
-the market beat's own large counts, so its neighbourhood is not extreme; use
-smaller units (H3, grid) for emerging hot spots.
+Total randomisation is the default: valid on null cubes (no unit in a
+category on 50 + 10 null cubes; figures in ``benchmarks/RESULTS.md``), as
+powerful as the conditional engine on the demo town, and its cost depends on
+the draws and the largest neighbourhood, not on the number of bins. With 24
+beats no inference but normal theory finds a hot spot in the demo town's
+Drugs offences: a random set of 12 of 288 bins often holds one of the market
+beat's own large counts, so its neighbourhood is not extreme; use smaller
+units (H3, grid) for emerging hot spots.
 
 References
 ----------
