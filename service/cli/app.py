@@ -13,6 +13,7 @@ from service.cli.analysis import autocorrelation_cmd, counts_cmd, hotspots_cmd, 
 from service.cli.audit import audit_group
 from service.cli.demo import demo
 from service.cli.displacement import displacement_group
+from service.cli.emerging import emerging_cmd
 from service.cli.export import export_cmd
 from service.cli.harm_index import harm_index_group
 from service.cli.imports import boundaries_group, import_group
@@ -41,3 +42,4 @@ for _command in (import_group, boundaries_group, layers_cmd, counts_cmd, hotspot
 main.add_command(profile_cmd)
 main.add_command(export_cmd)
 main.add_command(near_repeat_cmd)
+main.add_command(emerging_cmd)

@@ -101,6 +101,7 @@ from service.render.basemap import configured_basemap
 from service.render.basemap_layer import add_basemap
 from service.render.choropleth import add_choropleth, add_points_aggregated
 from service.render.density_layer import DENSITY_PANE, add_density
+from service.render.emerging_layer import add_emerging
 from service.render.features import MapContext
 from service.render.hotspot_layers import add_gi_bins, add_lisa
 from service.render.info_box import BASE_CAVEAT, add_page_boxes
@@ -118,6 +119,7 @@ _ADDERS: Final[dict[str, Callable[[folium.FeatureGroup, MapLayer, MapContext], N
     "outline": add_outline, "areas": add_areas,
     "points_aggregated": add_points_aggregated, "density": add_density,
     "points": add_points, "monthly": add_monthly,
+    "emerging": add_emerging,
 }
 LAYER_KINDS: Final[tuple[str, ...]] = tuple(_ADDERS)
 
