@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from service.app.analysis import AreaSpec, CountsRequest, UnitSpec, counts_collection
+from service.app.emerging import demo_emerging
 from service.app.hotspots import HotspotOptions, hotspots_collection
 from service.app.importer import ImportReport, import_boundaries, store_events
 from service.app.near_repeat import demo_near_repeat
@@ -49,6 +50,7 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
     summary["operation"] = demo_operation(store, town, out_dir, say)
     summary["rolling_operation"] = demo_phases(store, town, out_dir, say)
     say("patterns in time:")
+    summary["emerging_hot_spots"] = demo_emerging(store, out_dir, say)
     summary["near_repeat"] = demo_near_repeat(store, out_dir, say)
     _write_pages(store, out_dir, summary, seed, say)
     store.dispose()
