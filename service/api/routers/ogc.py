@@ -273,8 +273,7 @@ _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
           "description": "the file"}}
 
 
-# HEAD too: GDAL's /vsicurl/ asks for the size first, then reads byte ranges (206)
-@router.api_route("/collections/{collection_id}/download", methods=["GET", "HEAD"],
+@router.api_route("/collections/{collection_id}/download", methods=["GET"],
                   name="ogc_download",
                   summary="Every feature of a collection as one GeoPackage or FlatGeobuf file",
                   response_class=FileResponse, responses=_FILE_RESPONSES)
@@ -291,7 +290,7 @@ def download(request: Request, collection_id: str,
                       DOWNLOAD_PARAMETERS)
 
 
-@router.api_route("/collections/{collection_id}/download.{suffix}", methods=["GET", "HEAD"],
+@router.api_route("/collections/{collection_id}/download.{suffix}", methods=["GET"],
                   name="ogc_download_file",
                   summary="The same file under a name ending .gpkg or .fgb (for GDAL's "
                           "/vsicurl/, whose drivers know a file by its extension)",
@@ -302,6 +301,14 @@ def download_file(request: Request, collection_id: str, suffix: str,
                   settings: Settings = Depends(get_settings_dep)) -> Response:
     return _send_file(request, collection_id, suffix, filters, caller, settings,
                       DOWNLOAD_PARAMETERS - {"f"})
+
+
+# HEAD too, outside the API description (one operation per path there): GDAL's
+# /vsicurl/ asks for the size first, then reads byte ranges (206)
+for _path, _endpoint in (("/collections/{collection_id}/download", download),
+                         ("/collections/{collection_id}/download.{suffix}", download_file)):
+    router.add_api_route(_path, _endpoint, methods=["HEAD"], include_in_schema=False,
+                         response_class=FileResponse)
 
 
 def _send_file(request: Request, collection_id: str, f: str, given: DownloadFilters,
