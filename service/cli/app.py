@@ -20,6 +20,7 @@ from service.cli.maps import map_group, pack_group
 from service.cli.operations import operation_group
 from service.cli.profile import profile_cmd
 from service.cli.serve import migrate, serve
+from service.cli.watch import watch_group
 
 
 @click.group()
@@ -37,3 +38,4 @@ for _command in (import_group, boundaries_group, layers_cmd, counts_cmd, hotspot
                  demo, operation_group, displacement_group, audit_group, harm_index_group):
     main.add_command(_command)
 main.add_command(profile_cmd)
+main.add_command(watch_group)

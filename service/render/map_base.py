@@ -109,6 +109,7 @@ from service.render.map_inputs import MapInputError, MapLayer
 from service.render.monthly import add_monthly
 from service.render.point_layers import add_points
 from service.render.safe_html import script_json
+from service.render.watch_layer import add_watch_areas
 
 safe_render.install()
 
@@ -118,6 +119,7 @@ _ADDERS: Final[dict[str, Callable[[folium.FeatureGroup, MapLayer, MapContext], N
     "outline": add_outline, "areas": add_areas,
     "points_aggregated": add_points_aggregated, "density": add_density,
     "points": add_points, "monthly": add_monthly,
+    "watch": add_watch_areas,
 }
 LAYER_KINDS: Final[tuple[str, ...]] = tuple(_ADDERS)
 
