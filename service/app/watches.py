@@ -389,7 +389,8 @@ def demo_watch(store: Store, out_dir: Path, say: Callable[[str], None]) -> dict[
 
     op = store.operations()[-1]
     created = create_watch(store, {"operation_id": op.id, "name": f"{op.name}: re-emergence",
-                                   "period": "month"}, actor="demo")
+                                   "period": "month", "false_alarms_per_year": 2.0},
+                           actor="demo")
     check = check_watch(store, created["id"], role="analyst", actor="demo")
     path = out_dir / "watch_check.json"
     path.write_text(json.dumps(check, indent=1, default=str))

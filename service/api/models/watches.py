@@ -46,6 +46,12 @@ class Watch(Closed):
     withheld: list[str] | None = None
 
 
+class WatchList(Closed):
+    """The watches the caller may see."""
+
+    watches: list[Watch]
+
+
 class WatchedSeries(Closed):
     """One layer in one area, charted (null where the role may not see it)."""
 

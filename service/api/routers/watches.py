@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from service.api.auth import Principal, expensive, get_store, principal, require_role
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
-from service.api.models.watches import Watch, WatchCheck
+from service.api.models.watches import Watch, WatchCheck, WatchList
 from service.app.watches import WatchIn, check_watch, create_watch, get_watch, list_watches
 from service.store import Store
 from spatial.roles import ANALYST_ROLES
@@ -26,13 +26,13 @@ def create(body: WatchIn, store: Store = Depends(get_store),
     return create_watch(store, body, actor=who.actor)
 
 
-@router.get("", response_model=list[Watch], response_model_exclude_unset=True,
+@router.get("", response_model=WatchList, response_model_exclude_unset=True,
             summary="The watches the caller may see (partners and viewers: of operations "
                     "shared with them)")
 def index(operation_id: int | None = Query(None, ge=1, lt=2**63),
           store: Store = Depends(get_store),
-          who: Principal = Depends(principal)) -> list[dict[str, Any]]:
-    return list_watches(store, role=who.role, operation_id=operation_id)
+          who: Principal = Depends(principal)) -> dict[str, Any]:
+    return {"watches": list_watches(store, role=who.role, operation_id=operation_id)}
 
 
 @router.get("/{watch_id}", response_model=Watch, response_model_exclude_unset=True,

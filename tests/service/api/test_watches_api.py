@@ -56,10 +56,10 @@ def test_a_watch_is_created_listed_read_and_checked(town_store: Store, client: T
                                            "false_alarms_per_year": 1},
                       headers=keys["analyst"])
     assert bad.status_code == 422
-    assert [x["id"] for x in client.get("/v1/watches", headers=keys["analyst"]).json()] == [
+    assert [x["id"] for x in client.get("/v1/watches", headers=keys["analyst"]).json()["watches"]] == [
         w["id"]]
     # not shared: partners see no watch at all
-    assert client.get("/v1/watches", headers=keys["partner"]).json() == []
+    assert client.get("/v1/watches", headers=keys["partner"]).json() == {"watches": []}
     assert client.get(f"/v1/watches/{w['id']}", headers=keys["partner"]).status_code == 404
     res = client.post(f"/v1/watches/{w['id']}/check", headers=keys["analyst"])
     assert res.status_code == 200, res.text
