@@ -145,3 +145,20 @@ def test_remap_watch_create_list_check(town_store: Store, client: TestClient,
     assert "<script>x</script>" not in page
     missing = run("watch", "check", "999999")
     assert missing.exit_code == 2 and "watch 999999 does not exist" in missing.output
+
+
+def test_demo_watch_catches_the_planted_return_in_the_target(
+        town_store: Store, client: TestClient, keys: dict[str, dict[str, str]],
+        tmp_path: Any) -> None:
+    """The town's planted effect ends with the after window: anti-social behaviour in the
+    target comes back to its pre-operation level in the first month after it."""
+    from service.app.watches import demo_watch
+
+    _operation(client, keys, share=False)
+    said: list[str] = []
+    out = demo_watch(town_store, tmp_path, said.append)
+    assert "crime/Anti-social behaviour @ target" in out["alarming"]
+    assert not any(a.endswith("@ buffer") for a in out["alarming"])
+    check = json.loads((tmp_path / "watch_check.json").read_text())
+    assert check["parameters"]["false_alarms_per_year_target"] == 2.0
+    assert (tmp_path / "map_watch.html").stat().st_size > 0 and said
