@@ -20,7 +20,7 @@ import time
 from spatial.evaluation.reemergence import DEFAULT_ARL0, ReturnScenario, simulate_watch
 
 SCENARIOS = (ReturnScenario(10, 4), ReturnScenario(4, 1.5), ReturnScenario(2, 0.5),
-             ReturnScenario(1, 0.2), ReturnScenario(20, 12))
+             ReturnScenario(1, 0.2))
 
 
 def main() -> None:
