@@ -38,7 +38,7 @@ def test_reference_value_by_hand() -> None:
     # k = (mu1 - mu0) / ln(mu1 / mu0): 2 against 4 is 2 / ln 2
     assert reference_value(2.0, 4.0) == pytest.approx(2.0 / math.log(2.0), abs=1e-12)
     assert reference_value(2.0, 4.0) == pytest.approx(2.8853900817779268, abs=1e-12)
-    # Lucas (1985)'s worked design: mu0 = 4, mu1 = 8 gives k = 4 / ln 2 = 5.77
+    # by hand: mu0 = 4 against mu1 = 8 gives k = 4 / ln 2 = 5.7708
     assert reference_value(4.0, 8.0) == pytest.approx(5.770780163555854, abs=1e-12)
     with pytest.raises(ParameterError, match="0 < mu0 < mu1"):
         reference_value(4.0, 4.0)
