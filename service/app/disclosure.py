@@ -132,3 +132,86 @@ def layers_for(role: str, layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 for c, n in la["categories"].items()}
         out.append(entry)
     return out
+
+
+# --------------------------------------------------------------------------- watches
+
+#: Why partners and viewers do not see a watch's dealing-site areas.
+WATCH_SITES_WITHHELD = ("the circles around known dealing sites are intelligence locations: "
+                        "role {role!r} sees the watch's target and buffer only")
+
+
+def is_controlled(role: str) -> bool:
+    """Partners and viewers (:func:`spatial.disclosure.is_controlled`)."""
+    return policy_rules.is_controlled(role)
+
+
+def shown_watch_series(role: str, layer: str, area_kind: str, series: dict[str, Any],
+                       alarm_month_counts: dict[str, int]) -> dict[str, Any] | None:
+    """One watched series of a check as ``role`` may see it (``None``: not at all).
+
+    Point-level roles see everything. For partners and viewers:
+
+    * series in a dealing-site circle are withheld, whatever the layer (the
+      circle is an intelligence location, and a tiny area);
+    * series of a restricted layer withheld from the role are withheld;
+    * series of a protected (health) layer show no count, CUSUM value, level
+      or design figure (each would give exact small counts: ``x_t = S_t -
+      S_{t-1} + k``), no period finer than the policy's release period, and an
+      alarm only where the series holds at least ``min_category_events``
+      events in that calendar month. ``alarm: false`` therefore reads "no alarm
+      shown", not "no alarm": a weekly alarm on two call-outs says nothing;
+    * open layers are shown in full (their events are point-level for every role).
+    """
+    if not is_controlled(role):
+        return series
+    if area_kind == "site":
+        return None
+    if not is_protected(role, layer):
+        return series
+    policy = current_policy()
+    if layer_detail(role, layer, policy) == NOTHING:
+        return None
+    months = sorted(m for m, n in alarm_month_counts.items()
+                    if n >= policy.min_category_events)
+    return {"name": series["name"], "layer": layer, "area": series["area"],
+            "area_kind": area_kind, "alarm": bool(months), "alarm_periods": [],
+            "first_alarm": None, "alarm_months": months, "counts": None,
+            "baseline_counts": None, "cusum": None, "pre_level": None,
+            "mu0_interval": None, "mu1_rule": series["mu1_rule"], "design": None,
+            "warnings": [], "protected": (
+                f"{layer!r} is protected for role {role!r}: no counts, chart values or "
+                f"levels; alarms by calendar month only, and only where the month holds "
+                f"at least {policy.min_category_events} events ('alarm: false' means no "
+                "alarm shown)")}
+
+
+def watch_withheld(role: str, layers: list[str]) -> list[str]:
+    """What a check withholds from ``role`` (empty for point-level roles)."""
+    if not is_controlled(role):
+        return []
+    out = [WATCH_SITES_WITHHELD.format(role=role)]
+    policy = current_policy()
+    for layer in sorted(set(layers)):
+        if is_protected(role, layer):
+            out.append(f"{layer!r}: " + ("withheld from role " + repr(role)
+                                         if layer_detail(role, layer, policy) == NOTHING
+                                         else "alarms by month only, no counts"))
+    return out
+
+
+def shown_recorded_alarms(role: str, recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Recorded alarms as ``role`` may see them: partners and viewers get those of open
+    layers outside the site circles (the others are by period and area, too fine)."""
+    if not is_controlled(role):
+        return recorded
+    return [a for a in recorded if a["area"] in ("target", "buffer")
+            and not is_protected(role, a["layer"])]
+
+
+def watch_warnings(role: str, warnings: list[str], hidden_series: list[str]) -> list[str]:
+    """A check's warnings without those about series ``role`` may not see in detail (they
+    quote levels made from exact counts)."""
+    if not is_controlled(role):
+        return warnings
+    return [w for w in warnings if not any(w.startswith(f"{n}:") for n in hidden_series)]

@@ -18,6 +18,7 @@ from service.render.map_base import build_map, render_html
 from service.render.map_inputs import MapLayer
 from service.render.pack_page import pack_page
 from service.render.profile import profile_sections
+from service.render.watch_layer import watch_alarm_section
 from service.store import Store
 
 #: Units listed in each table of the pack.
@@ -64,6 +65,7 @@ def area_pack_html(store: Store, req: CountsRequest, opts: HotspotOptions, *,
         sections.append(hot)
     # the analyst's everyday product: streets, repeat locations, concentration, trend
     sections += profile_sections(problem_profile(store, req, role=role, actor=actor))
+    sections += [s for s in (watch_alarm_section(store, role=role),) if s is not None]
     numbers = [f["properties"]["count"] for f in feats
                if isinstance(f["properties"]["count"], int | float)]
     total = sum(numbers)

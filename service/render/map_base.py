@@ -110,6 +110,7 @@ from service.render.map_inputs import MapInputError, MapLayer
 from service.render.monthly import add_monthly
 from service.render.point_layers import add_points
 from service.render.safe_html import script_json
+from service.render.watch_layer import add_watch_areas
 
 safe_render.install()
 
@@ -120,6 +121,7 @@ _ADDERS: Final[dict[str, Callable[[folium.FeatureGroup, MapLayer, MapContext], N
     "points_aggregated": add_points_aggregated, "density": add_density,
     "points": add_points, "monthly": add_monthly,
     "emerging": add_emerging,
+    "watch": add_watch_areas,
 }
 LAYER_KINDS: Final[tuple[str, ...]] = tuple(_ADDERS)
 

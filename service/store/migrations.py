@@ -26,6 +26,8 @@ from service.store.tables import (
     operations_table,
     saved_results,
     schema_migrations,
+    watch_alarms,
+    watches_table,
 )
 
 #: Key of the PostgreSQL advisory lock held while migrating: one migrator at a time.
@@ -97,6 +99,10 @@ def _m13_operation_sharing(conn: Connection) -> None:
                              "DEFAULT FALSE"))
 
 
+def _m14_watches(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[watches_table, watch_alarms])
+
+
 def ordered(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
     """``migrations`` as given, checked: each version greater than the one before."""
     out = tuple(migrations)
@@ -119,6 +125,7 @@ MIGRATIONS: tuple[Migration, ...] = ordered([
     Migration(10, "operations: definitions, status and baseline locks", _m10_operations),
     Migration(11, "audit log: hash chain, head and append-only guards", _m11_audit_chain),
     Migration(13, "operations: shared with partners", _m13_operation_sharing),
+    Migration(14, "re-emergence watches and their recorded alarms", _m14_watches),
 ])
 
 LATEST_VERSION = MIGRATIONS[-1].version

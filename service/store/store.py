@@ -9,10 +9,11 @@ from service.store.keys import KeysRepository
 from service.store.layers import LayersRepository
 from service.store.operations import OperationsRepository
 from service.store.results import ResultsRepository
+from service.store.watches import WatchesRepository
 
 
 class Store(FeaturesRepository, LayersRepository, ImportsRepository, KeysRepository,
-            OperationsRepository, ResultsRepository):
+            OperationsRepository, ResultsRepository, WatchesRepository):
     """The events store. ``Store(url)`` connects and brings the schema up to date.
 
     Its methods come from one repository per kind of record: events (with the

@@ -170,3 +170,34 @@ audit_head = sa.Table(
     sa.Column("last_hash", sa.String(64), nullable=False),
     sa.Column("n_rows", sa.BigInteger, nullable=False),
 )
+
+# migration 14 ----------------------------------------------------------------------------
+
+#: Re-emergence watches on an operation (:mod:`service.store.watches`).
+watches_table = sa.Table(
+    "watches", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("operation_id", sa.Integer, sa.ForeignKey("operations.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    # JSON: layers, areas, period, ARL0 or family rate, mu1 rule, baseline
+    sa.Column("definition", sa.Text, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_watches_operation", watches_table.c.operation_id)
+
+#: Every alarm a check found, kept once per series and period (append only).
+watch_alarms = sa.Table(
+    "watch_alarms", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("watch_id", sa.Integer, sa.ForeignKey("watches.id"), nullable=False),
+    sa.Column("series", sa.String(300), nullable=False),
+    sa.Column("layer", sa.String(64), nullable=False),
+    sa.Column("area", sa.String(64), nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("cusum", sa.Float(precision=53), nullable=False),
+    sa.Column("h", sa.Float(precision=53), nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.UniqueConstraint("watch_id", "series", "period_start", name="uq_watch_alarms_period"),
+)
