@@ -19,6 +19,7 @@ from service.app.hotspots import HotspotOptions, hotspots_collection
 from service.app.importer import ImportReport, import_boundaries, store_events
 from service.app.near_repeat import demo_near_repeat
 from service.app.operation_demo import demo_operation, demo_phases
+from service.app.watches import demo_watch
 from service.render.area_pack import area_pack_html
 from service.render.hotspot_page import hotspot_map_html
 from service.render.operation_map import operation_map_html
@@ -48,6 +49,7 @@ def run_demo(out_dir: Path, *, seed: int = 20181001, echo: Echo | None = None
     _write_counts(store, out_dir, summary["outputs"], say)
     _write_hotspots(store, out_dir, summary["outputs"], seed, say)
     summary["operation"] = demo_operation(store, town, out_dir, say)
+    summary["watch"] = demo_watch(store, out_dir, say)
     summary["rolling_operation"] = demo_phases(store, town, out_dir, say)
     say("patterns in time:")
     summary["emerging_hot_spots"] = demo_emerging(store, out_dir, say)

@@ -15,6 +15,7 @@ import shapely
 from service.render import map_inputs
 from service.render.map_inputs import MapLayer
 from spatial.place.crs import BNG, to_metric, to_wgs84
+from spatial.stats.emerging import CATEGORIES
 
 CENTRE = (53.7997, -1.5492)  # lat, lon: Leeds city centre
 
@@ -206,9 +207,30 @@ def synthetic_layers(*, points: int = 60) -> list[MapLayer]:
         MapLayer("Aggregated events (H3 res 9)", "points_aggregated", agg, show=False),
         MapLayer("Events (analyst view)", "points", pts, value_field="category", show=False),
         MapLayer("Monthly counts", "monthly", monthly, show=False),
+        MapLayer("Emerging hot spots", "emerging", _emerging(hexes), show=False),
         MapLayer("Beats", "outline", beats),
         MapLayer("Operation areas", "areas", areas),
+        MapLayer("Watched areas", "watch", _watched(areas), show=False),
     ]
+
+
+def _emerging(hexes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every emerging hot spot category once, then no pattern."""
+    cats = [*CATEGORIES, *["no_pattern"] * max(0, len(hexes) - len(CATEGORIES))]
+    return _collection(_with(hexes, {"category": cats[:len(hexes)]}),
+                       parameters={"step": "month", "steps": 12})
+
+
+def _watched(areas: dict[str, Any]) -> dict[str, Any]:
+    """The target alarming, the buffer quiet, the control not shown."""
+    state = {"target": "alarm", "buffer": "quiet", "control": "not_shown"}
+    feats = [{"type": "Feature", "id": str(i), "geometry": f["geometry"],
+              "properties": {"name": f["properties"]["role"], "kind": f["properties"]["role"],
+                             "state": state[f["properties"]["role"]],
+                             "alarming": "crime/Drugs" if f["properties"]["role"] == "target"
+                             else "none"}}
+             for i, f in enumerate(areas["features"]) if f["properties"]["role"] in state]
+    return _collection(feats)
 
 
 CAVEATS = ["police.uk locations are snapped to anonymised map points",
