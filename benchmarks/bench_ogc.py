@@ -97,26 +97,14 @@ def count_features(path: Path) -> int:
 
 def bulk_runs(base: str, key: str, tmp: Path, gdal_env: dict[str, str], attempt: str,
               server_pid: int, timeout: float) -> None:
-    """ogr2ogr reading the bulk download itself (FlatGeobuf streamed; GeoPackage by
-    range requests), and the GeoPackage fetched whole."""
+    """The GeoPackage fetched whole (the first request builds it), then ogr2ogr reading
+    the download itself: the GeoPackage by byte ranges (/vsicurl/, ``download.gpkg``) and
+    FlatGeobuf streamed (/vsicurl_streaming/)."""
     download = f"{base}/v1/ogc/collections/events-crime/download"
-    for f, vsi in (("fgb", "/vsicurl_streaming/"), ("gpkg", "/vsicurl/")):
-        target = tmp / f"from_{f}.gpkg"
-        target.unlink(missing_ok=True)
-        with Clock(server_pid) as clock:
-            done = subprocess.run(["ogr2ogr", "-f", "GPKG", str(target),
-                                   f"{vsi}{download}?f={f}"],
-                                  env=gdal_env, timeout=timeout, capture_output=True, text=True)
-        if done.returncode != 0:
-            print(f"{attempt}: ogr2ogr of download?f={f}: failed "
-                  f"({done.stderr.strip()[-200:]})")
-            continue
-        print(f"{attempt}: ogr2ogr of download?f={f} ({vsi}): {clock}, "
-              f"{count_features(target)} features")
     bulk = tmp / "bulk.gpkg"
     t0 = time.perf_counter()
     s0 = cpu_seconds(server_pid)
-    req = urllib.request.Request(f"{download}?f=gpkg", headers={"X-API-Key": key})
+    req = urllib.request.Request(f"{download}.gpkg", headers={"X-API-Key": key})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             bulk.write_bytes(r.read())
@@ -127,7 +115,20 @@ def bulk_runs(base: str, key: str, tmp: Path, gdal_env: dict[str, str], attempt:
               f"{count_features(bulk)} features, {bulk.stat().st_size / 1e6:.1f} MB")
     except OSError as exc:
         print(f"bulk download not available from this checkout ({exc})")
-
+        return
+    for f, vsi in (("gpkg", "/vsicurl/"), ("fgb", "/vsicurl_streaming/")):
+        target = tmp / f"from_{f}.gpkg"
+        target.unlink(missing_ok=True)
+        with Clock(server_pid) as clock:
+            done = subprocess.run(["ogr2ogr", "-f", "GPKG", str(target),
+                                   f"{vsi}{download}.{f}"],
+                                  env=gdal_env, timeout=timeout, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{attempt}: ogr2ogr of download.{f}: failed "
+                  f"({done.stderr.strip()[-200:]})")
+            continue
+        print(f"{attempt}: ogr2ogr of download.{f} ({vsi}): {clock}, "
+              f"{count_features(target)} features")
 
 def main() -> None:
     ap = argparse.ArgumentParser()
