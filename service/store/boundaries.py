@@ -110,8 +110,12 @@ class BoundariesRepository(StoreBase):
 
     def write_placements(self, conn: Connection, set_id: int, event_ids: np.ndarray,
                          unit_ids: Sequence[str | None]) -> None:
-        rows = list(zip(event_ids.tolist(), [set_id] * len(event_ids), unit_ids, strict=True))
-        self._bulk_insert(conn, event_units.name, ["event_id", "set_id", "unit_id"], rows)
+        pg = self.dialect == "postgresql"
+        ids = np.asarray(event_ids, dtype=np.int64)
+        self._bulk_insert_columns(conn, event_units.name, {
+            "event_id": ids if pg else ids.tolist(),
+            "set_id": np.full(len(ids), set_id, dtype=np.int64) if pg else [set_id] * len(ids),
+            "unit_id": list(unit_ids)})
 
     def all_event_positions(self, conn: Connection) -> pd.DataFrame:
         q = sa.select(events.c.id, events.c.lon, events.c.lat).order_by(events.c.id)
