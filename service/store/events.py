@@ -173,14 +173,22 @@ class EventsRepository(BoundariesRepository):
         if frame.empty:
             return np.empty(0, dtype=np.int64)
         ids = self._allocate_ids(conn, len(frame))
-        self._bulk_insert_columns(conn, events.name,
-                                  _event_columns(frame, import_id, ids, self.dialect))
+        columns = _event_columns(frame, import_id, ids, self.dialect)
+        with self._bulk_load(conn, events.name, len(frame)):
+            self._bulk_insert_columns(conn, events.name, columns)
         return ids
 
     def _allocate_ids(self, conn: Connection, n: int) -> np.ndarray:
         if self.dialect == "postgresql":
             seq = conn.execute(sa.text(
                 "SELECT pg_get_serial_sequence('events', 'id')")).scalar()
+            # one statement: its values are consecutive unless another writer drew from
+            # the sequence at the same moment, and only then are they all fetched
+            lo, hi = conn.execute(sa.text(
+                "SELECT min(v), max(v) FROM (SELECT nextval(:s) AS v "
+                "FROM generate_series(1, :n)) AS s"), {"s": seq, "n": n}).one()
+            if int(hi) - int(lo) + 1 == n:
+                return np.arange(int(lo), int(hi) + 1, dtype=np.int64)
             got = conn.execute(sa.text("SELECT nextval(:s) FROM generate_series(1, :n)"),
                                {"s": seq, "n": n}).scalars().all()
             return np.asarray(got, dtype=np.int64)
