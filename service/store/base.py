@@ -40,7 +40,8 @@ def _csv_bytes(columns: Mapping[str, Any]) -> bytes:
         if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
             arrays[name] = pa.array(values)
         else:  # python scalars: str, int, None; the type is inferred
-            arrays[name] = pa.array(list(values), from_pandas=False)
+            arrays[name] = pa.array(values if isinstance(values, list | np.ndarray)
+                                    else list(values), from_pandas=False)
     sink = pa.BufferOutputStream()
     pacsv.write_csv(pa.table(arrays), sink,
                     write_options=pacsv.WriteOptions(include_header=False,

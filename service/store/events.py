@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,11 @@ def attributes_json(values: Sequence[Any]) -> list[str]:
             texts = list(map(_ATTRIBUTES_ENCODER.encode, group))
         else:
             names = sorted(keys)
-            columns = [_encoded_values([d[k] for d in group]) for k in names]
+            if len(names) == 1:
+                cells: list[Any] = [list(map(itemgetter(names[0]), group))]
+            else:
+                cells = list(zip(*map(itemgetter(*names), group), strict=True))
+            columns = [_encoded_values(list(c)) for c in cells]
             template = "{{" + ", ".join(
                 _encode_text(k).replace("{", "{{").replace("}", "}}") + ": {}"
                 for k in names) + "}}"
