@@ -16,8 +16,8 @@ from service.store.engine import create_engine, is_unique_violation
 from service.store.tables import metadata
 from spatial.errors import ConflictError
 
-#: bytes handed to psycopg's COPY writer at a time
-_COPY_BLOCK = 8 << 20
+#: rows written to PostgreSQL's COPY as one CSV text
+_COPY_ROWS = 50_000
 
 
 def _insert_sql(table: str, columns: Sequence[str]) -> str:
@@ -172,11 +172,13 @@ class StoreBase:
 
         def write(cur: Any) -> None:
             if self.dialect == "postgresql":
-                data = _csv_bytes(columns)
+                n = len(columns[names[0]])
                 with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN "
                               "(FORMAT csv)") as copy:
-                    for start in range(0, len(data), _COPY_BLOCK):
-                        copy.write(data[start:start + _COPY_BLOCK])
+                    # the CSV text is made a slice of rows at a time: memory stays bounded
+                    for start in range(0, n, _COPY_ROWS):
+                        copy.write(_csv_bytes({k: v[start:start + _COPY_ROWS]
+                                               for k, v in columns.items()}))
             else:
                 cur.executemany(_insert_sql(table, names), zip(*columns.values(), strict=True))
 

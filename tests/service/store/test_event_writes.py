@@ -59,7 +59,11 @@ def _frame(n: int, *, keys: list[str], t: str = "2019-01-01") -> pd.DataFrame:
     return frame.loc[:, list(EVENT_COLUMNS)]
 
 
-def test_events_round_trip_exactly_and_duplicates_are_skipped(store: Store) -> None:
+def test_events_round_trip_exactly_and_duplicates_are_skipped(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import service.store.base as base
+
+    monkeypatch.setattr(base, "_COPY_ROWS", 300)  # COPY in several slices
     n = 1_000
     frame = _frame(n, keys=[f"k{i}" for i in range(n)])
     report = ImportReport(layer="crime", format="test")
