@@ -152,7 +152,7 @@ def store_events(store: Store, batch: pd.DataFrame, report: ImportReport, *,
     timings["place"] = timings.get("place", 0.0) + time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    with store.begin() as conn:
+    with store.begin(bulk=True) as conn:
         store.ensure_layer(conn, report.layer)
         import_id = store.record_import(conn, layer=report.layer,
                                         file_name=", ".join(file_names)[:2000],

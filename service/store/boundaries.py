@@ -110,8 +110,14 @@ class BoundariesRepository(StoreBase):
 
     def write_placements(self, conn: Connection, set_id: int, event_ids: np.ndarray,
                          unit_ids: Sequence[str | None]) -> None:
-        rows = list(zip(event_ids.tolist(), [set_id] * len(event_ids), unit_ids, strict=True))
-        self._bulk_insert(conn, event_units.name, ["event_id", "set_id", "unit_id"], rows)
+        pg = self.dialect == "postgresql"
+        ids = np.asarray(event_ids, dtype=np.int64)
+        columns = {
+            "event_id": ids if pg else ids.tolist(),
+            "set_id": np.full(len(ids), set_id, dtype=np.int64) if pg else [set_id] * len(ids),
+            "unit_id": list(unit_ids)}
+        with self._bulk_load(conn, event_units.name, len(ids)):
+            self._bulk_insert_columns(conn, event_units.name, columns)
 
     def all_event_positions(self, conn: Connection) -> pd.DataFrame:
         q = sa.select(events.c.id, events.c.lon, events.c.lat).order_by(events.c.id)

@@ -64,8 +64,13 @@ def derived_keys(frame: pd.DataFrame) -> ObjArray:
     ``n`` numbers the rows with the same hash in file order, so rows that are
     identical in every field still get distinct, reproducible keys.
     """
-    h1 = pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEYS[0]).to_numpy(np.uint64)
-    h2 = pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEYS[1]).to_numpy(np.uint64)
+    # Each column is factorised once and hashed as a Categorical: pandas hashes a
+    # text column by factorising it and hashing its distinct values, so the hashes
+    # are bit for bit those of the text columns, and the factorising (most of
+    # the cost) is not done again for the second key.
+    coded = pd.DataFrame({i: _categorical(frame.iloc[:, i]) for i in range(frame.shape[1])})
+    h1 = pd.util.hash_pandas_object(coded, index=False, hash_key=_HASH_KEYS[0]).to_numpy(np.uint64)
+    h2 = pd.util.hash_pandas_object(coded, index=False, hash_key=_HASH_KEYS[1]).to_numpy(np.uint64)
     n = len(h1)
     pair = np.empty((n, 2), dtype=">u8")
     pair[:, 0] = h1
@@ -78,6 +83,18 @@ def derived_keys(frame: pd.DataFrame) -> ObjArray:
     occurrence = (pd.DataFrame({"a": h1, "b": h2}).groupby(["a", "b"], sort=False).cumcount()
                   .to_numpy().astype(str).astype(object))
     return np.asarray(digest + "-" + occurrence, dtype=object)
+
+
+def _categorical(values: pd.Series) -> pd.Series:
+    """A text column as a Categorical of its distinct values (hashes the same, see above);
+    other dtypes as they are."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or not (
+            values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+        return values.reset_index(drop=True)
+    codes, uniques = pd.factorize(values, sort=False)
+    if (codes < 0).any():  # missing cells: leave pandas its own handling
+        return values.reset_index(drop=True)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)))
 
 
 def _id_keys(ids: ObjArray, derived: ObjArray) -> ObjArray:

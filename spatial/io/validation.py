@@ -205,6 +205,6 @@ def _check_projected(rej: Rejector, c: Coords,
 
 def reject_long(rej: Rejector, values: ObjArray, field: str, limit: int) -> None:
     """Reject rows whose ``field`` is longer than ``limit`` characters."""
-    lengths = np.fromiter((len(str(v)) for v in values), dtype=np.int64, count=len(values))
+    lengths = np.fromiter(map(len, map(str, values)), dtype=np.int64, count=len(values))
     rej.add(lengths > limit, field, lambda m: np.array(
         [f"{field} is longer than {limit} characters ({n})" for n in lengths[m]], dtype=object))
