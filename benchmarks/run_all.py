@@ -42,6 +42,8 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("cli-start", "bench_cli_start.py", "the CLI before its imports were made lazy",
           ("--runs", "10"), ("--runs", "3")),
+    Stage("ingest", "bench_ingest.py", "pandas read_csv + h3ronpy + to_sql, SQLite and "
+          "PostgreSQL", ("--repeat", "3"), ("--repeat", "1")),
     Stage("import", "bench_import.py", "per-stage times and peak memory, SQLite and PostgreSQL"),
     Stage("placement", "bench_placement.py", "a per-point h3 loop and geopandas sjoin",
           (), ("--repeat", "1")),
