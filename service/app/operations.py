@@ -58,7 +58,7 @@ from service.render.operation_report import (
 )
 from service.store import Store
 from service.store.base import now as _now
-from service.store.event_scan import ScanColumns, ScanSlice, scan_events, slice_mask
+from service.store.event_scan import ScanColumns, ScanSlice, slice_mask
 from service.store.operations import StoredOperation
 from spatial.disclosure import POINT_LEVEL_ROLES
 from spatial.errors import ConflictError, NotFoundError
@@ -239,7 +239,9 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
     areas = areas_from_definition(defn)
     windows = windows_of(req)
     known = store.layer_names()
-    held = _held(store, req, known)
+    summary = store.layer_summaries(sorted(layers_needed(req) | {"crime"}))
+    held = {layer: (sorted(summary[layer]) if layer in known else None)
+            for layer in ("crime", req.options.overdose_layer)}
     loaded = _report_inputs(store, req, areas, _all_windows(req, windows), held=held,
                             sites=req.options.dealing_site_layer in known)
     events, sites = loaded.events, loaded.sites
@@ -252,7 +254,8 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
         options = replace(options, harm_index=harm_index)
     if include_police_generated is not None:
         options = replace(options, harm_include_police_generated=include_police_generated)
-    coverage = _first_stored(store, layers_needed(req))
+    coverage = {name: min(summary[name].values()).date()
+                for name in sorted(layers_needed(req)) if summary[name]}
     if req.phases:
         own_areas, own_events = _phase_inputs(store, req, defn, windows)
         phased = evaluate_phases(events, areas, windows, phases_of(req), specs_of(req),
@@ -414,10 +417,14 @@ def _report_inputs(store: Store, req: OperationIn, areas: OperationAreas,
     ds = req.options.dealing_site_layer
     if sites:
         slices["sites"] = ScanSlice({ds: None}, bbox=areas.extent_wgs84(100.0))
-    cols = scan_events(store.engine, list(slices.values()),
-                       attribute=(od, SUBSTANCE_ATTRIBUTE) if "watch_overdose" in slices
-                       else None,
-                       attributes_layer=ds if sites else None)
+    # the usual values (police.uk crime, the areas' CRS) come back as NULL: fewer objects
+    cols = store.scan_events(list(slices.values()),
+                             attribute=(od, SUBSTANCE_ATTRIBUTE) if "watch_overdose" in slices
+                             else None,
+                             attributes_layer=ds if sites else None,
+                             usual={"layer": "crime", "crs_epsg": areas.epsg,
+                                    "time_precision": "month",
+                                    "location_precision": "snapped"})
     mask = {name: slice_mask(cols, s) for name, s in slices.items()}
     none = np.zeros(len(cols), dtype=bool)
     idx = np.concatenate([_by_layer(cols, mask.get("earlier", none)),
@@ -469,11 +476,6 @@ def _all_windows(req: OperationIn, windows: Windows) -> list[Windows]:
     """The operation's windows and, with phases, every phase's."""
     phases = phases_of(req)
     return [windows] + ([pw.windows for pw in phase_windows(windows, phases)] if phases else [])
-
-
-def _first_stored(store: Store, names: set[str]) -> dict[str, date | None]:
-    """First day the store holds an event of each layer (months before it are unknown)."""
-    return {name: t.date() for name, t in store.first_event_times(names).items()}
 
 
 def _with_time_context_events(store: Store, req: OperationIn, areas: OperationAreas,

@@ -14,6 +14,7 @@ the SQL does (the same inclusive box, the same half-open time span).
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 import sqlalchemy as sa
 
+from service.store.base import StoreBase
 from service.store.tables import events
 
 #: Columns every scan returns (with ``id``), as stored.
@@ -108,39 +110,39 @@ def _attribute_value(dialect: str, key: str) -> Any:
     return sa.func.json_extract(events.c.attributes, "$." + json.dumps(key))
 
 
-#: Separator of the packed text column (a control character no name contains).
-_SEP = "\x1f"
-#: The text columns packed into one value per row, in this order.
-_PACKED = ("time", "layer", "category", "time_precision", "location_precision", "crs_epsg")
-
-
 def scan_events(engine: sa.Engine, slices: Sequence[ScanSlice], *,
                 attribute: tuple[str, str] | None = None,
-                attributes_layer: str | None = None) -> ScanColumns:
+                attributes_layer: str | None = None,
+                usual: Mapping[str, Any] | None = None) -> ScanColumns:
     """Every event in any of ``slices``, in **one** query, as NumPy columns ordered by id.
 
     ``attribute = (layer, key)`` also reads attribute ``key`` of that layer's events;
     ``attributes_layer`` the whole stored attributes (JSON text) of that layer's
-    events.
+    events. ``usual`` names the value most rows are expected to hold for any of
+    ``layer``, ``time_precision``, ``location_precision`` and ``crs_epsg`` (e.g.
+    ``{"crs_epsg": 27700}``); see the notes.
 
     Notes
     -----
     Most of the cost of reading many rows through a Python driver is one Python
-    object per value, so each row comes back as the id, the four coordinates
-    and **one** text value joining time, layer, category, the two precisions and
-    the CRS (``\\x1f``-separated, in SQL). Those joined values repeat (a police.uk
-    layer has a dozen months and a few categories), so they are split and
-    parsed once per distinct value (``pandas.factorize``) and spread back by
-    their codes. Times come back as ``datetime64[ns]``.
+    object per value, and the garbage collector walking the rows while they are
+    built. The query reads only the columns analysis uses; a column's usual value
+    comes back as SQL ``NULL`` (``NULLIF``; the columns are ``NOT NULL``, so a
+    ``NULL`` can only mean that value), which the driver hands over as the one
+    ``None`` object, not a new string per row; the collector is paused while the
+    rows are fetched and turned into columns (they hold no cycles). Times are
+    parsed once per distinct value and come back as ``datetime64[ns]``.
     """
-    sep = sa.literal(_SEP)
-    packed: Any = sa.cast(events.c.time, sa.String)
-    for name in _PACKED[1:]:
-        col = events.c[name]
-        packed = packed.concat(sep).concat(
-            sa.cast(col, sa.String) if name == "crs_epsg" else col)
-    cols: list[Any] = [events.c.id, events.c.lon, events.c.lat, events.c.x, events.c.y,
-                       packed.label("packed")]
+    usual = dict(usual or {})
+    cols: list[Any] = []
+    for name in SCAN_COLUMNS:
+        col: Any = events.c[name]
+        if name == "time":
+            # the stored text: no per-row datetime objects (parsed below, once per value)
+            col = sa.cast(col, sa.String)
+        if name in usual:
+            col = sa.func.nullif(col, usual[name])
+        cols.append(col.label(name))
     null = sa.null()
     if attribute is not None:
         cols.append(sa.case((events.c.layer == attribute[0],
@@ -151,52 +153,52 @@ def scan_events(engine: sa.Engine, slices: Sequence[ScanSlice], *,
                             else_=null).label("attributes"))
     q = sa.select(*cols).where(sa.or_(*[_slice_where(s) for s in slices]) if slices
                                else sa.false())
-    with engine.connect() as conn:
-        result = conn.execute(q)
-        # the driver's rows as they are: no row objects, no per-value type processing
-        rows = result.cursor.fetchall() if result.cursor is not None else result.all()
-    n = len(rows)
-    columns = list(zip(*rows, strict=True)) if n else [()] * len(cols)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(q)
+            # the driver's rows as they are: no row objects, no per-value type processing
+            rows = result.cursor.fetchall() if result.cursor is not None else result.all()
+        n = len(rows)
+        table = np.empty((n, len(cols)), dtype=object)
+        if n:
+            table[:] = rows  # one C pass over the driver's tuples
+        del rows
 
-    def objects(k: int) -> npt.NDArray[np.object_]:
-        out = np.empty(n, dtype=object)
-        out[:] = columns[k]
-        return out
+        def objects(k: int) -> npt.NDArray[np.object_]:
+            out = table[:, k].copy()
+            name = SCAN_COLUMNS[k] if k < len(SCAN_COLUMNS) else None
+            if name in usual:
+                out[pd.isna(out)] = usual[name]
+            return out
 
-    codes = np.zeros(0, dtype=np.int64)
-    uniq: list[str] = []
+        ids = table[:, 0].astype(np.int64)
+        floats = {name: table[:, SCAN_COLUMNS.index(name)].astype(float)
+                  for name in ("lon", "lat", "x", "y")}
+        text = {name: objects(SCAN_COLUMNS.index(name))
+                for name in ("layer", "category", "time", "location_precision",
+                             "time_precision", "crs_epsg")}
+        k = len(SCAN_COLUMNS)
+        none = np.full(n, None, dtype=object)
+        extra = objects(k) if attribute is not None else none
+        whole = objects(k + (attribute is not None)) if attributes_layer is not None else none
+    finally:
+        if paused:
+            gc.enable()
     if n:
-        found, distinct = pd.factorize(objects(5))
-        codes, uniq = np.asarray(found, dtype=np.int64), [str(u) for u in distinct]
-    parts = [u.split(_SEP) for u in uniq]
-    if any(len(p) != len(_PACKED) for p in parts):
-        raise ValueError("a layer or category name holds the scan's separator \\x1f")
-    by_name = {name: [p[k] for p in parts] for k, name in enumerate(_PACKED)}
-
-    def spread(values: Sequence[Any], dtype: Any = object) -> npt.NDArray[Any]:
-        arr = np.empty(len(values), dtype=dtype)
-        arr[:] = values
-        return arr[codes]
-
-    times = (pd.to_datetime(pd.Series(by_name["time"], dtype=object), format="ISO8601")
-             .to_numpy(dtype="datetime64[ns]") if n else np.zeros(0, dtype="datetime64[ns]"))
-    k = 6
-    none = np.full(n, None, dtype=object)
+        codes, uniq = pd.factorize(text["time"])
+        time = (pd.to_datetime(pd.Series(uniq, dtype=object), format="ISO8601")
+                .to_numpy(dtype="datetime64[ns]")[codes])
+    else:
+        time = np.zeros(0, dtype="datetime64[ns]")
     scanned = ScanColumns(
-        id=np.fromiter(columns[0], dtype=np.int64, count=n),
-        lon=np.fromiter(columns[1], dtype=float, count=n),
-        lat=np.fromiter(columns[2], dtype=float, count=n),
-        x=np.fromiter(columns[3], dtype=float, count=n),
-        y=np.fromiter(columns[4], dtype=float, count=n),
-        time=times[codes] if n else times,
-        layer=spread(by_name["layer"]), category=spread(by_name["category"]),
-        time_precision=spread(by_name["time_precision"]),
-        location_precision=spread(by_name["location_precision"]),
-        crs_epsg=spread([int(v) for v in by_name["crs_epsg"]], np.int64),
-        attribute=objects(k) if attribute is not None else none,
-        attributes=objects(k + (attribute is not None)) if attributes_layer is not None
-        else none)
-    order = np.argsort(scanned.id, kind="stable")
+        id=ids, time=time, layer=text["layer"], category=text["category"],
+        time_precision=text["time_precision"], location_precision=text["location_precision"],
+        crs_epsg=np.asarray(text["crs_epsg"], dtype=np.int64) if n
+        else np.zeros(0, dtype=np.int64),
+        attribute=extra, attributes=whole, **floats)
+    order = np.argsort(ids, kind="stable")
     if n and np.any(order != np.arange(n)):
         scanned = ScanColumns(**{name: getattr(scanned, name)[order]
                                  for name in ScanColumns.__dataclass_fields__})
@@ -222,3 +224,50 @@ def slice_mask(cols: ScanColumns, s: ScanSlice) -> npt.NDArray[np.bool_]:
         mask &= ((cols.lon >= minlon) & (cols.lon <= maxlon)
                  & (cols.lat >= minlat) & (cols.lat <= maxlat))
     return np.asarray(mask, dtype=bool)
+
+
+#: The distinct categories of a layer by skipping through the (layer, category, time)
+#: index (one seek per category, not a walk over every event of the layer), each with
+#: its first time (one more seek).
+_CATEGORIES_SQL = """
+WITH RECURSIVE c(cat) AS (
+    SELECT (SELECT MIN(category) FROM events WHERE layer = :layer)
+    UNION ALL
+    SELECT (SELECT MIN(category) FROM events WHERE layer = :layer AND category > c.cat)
+    FROM c WHERE c.cat IS NOT NULL
+)
+SELECT cat, (SELECT MIN(time) FROM events WHERE layer = :layer AND category = c.cat)
+FROM c WHERE cat IS NOT NULL
+"""
+
+
+def layer_summaries(engine: sa.Engine, layers: Sequence[str]) -> dict[str, dict[str, datetime]]:
+    """``layer -> {category: time of its first event}`` for each named layer (empty for
+    a layer without events), by index seeks only.
+
+    The same categories as :meth:`Store.layer_categories` and, per layer, the same
+    first time as :meth:`Store.first_event_times` (its minimum over the categories),
+    without reading every index entry of a million-event layer.
+    """
+    out: dict[str, dict[str, datetime]] = {}
+    with engine.connect() as conn:
+        for layer in sorted(set(layers)):
+            rows = conn.execute(sa.text(_CATEGORIES_SQL), {"layer": layer}).all()
+            out[layer] = {str(r[0]): pd.Timestamp(r[1]).to_pydatetime() for r in rows}
+    return out
+
+
+class EventScanRepository(StoreBase):
+    """The columnar reads of :mod:`service.store.event_scan` as :class:`Store` methods."""
+
+    def scan_events(self, slices: Sequence[ScanSlice], *,
+                    attribute: tuple[str, str] | None = None,
+                    attributes_layer: str | None = None,
+                    usual: Mapping[str, Any] | None = None) -> ScanColumns:
+        """:func:`scan_events` on this store: every event of ``slices`` in one query."""
+        return scan_events(self.engine, slices, attribute=attribute,
+                           attributes_layer=attributes_layer, usual=usual)
+
+    def layer_summaries(self, layers: Sequence[str]) -> dict[str, dict[str, datetime]]:
+        """:func:`layer_summaries` on this store: categories and first times by index seeks."""
+        return layer_summaries(self.engine, layers)

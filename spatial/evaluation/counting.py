@@ -8,6 +8,7 @@ exact and vectorised (:func:`spatial.place.placement.assign_polygons`).
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
@@ -81,13 +82,17 @@ class MeasuredLayer:
         return tuple(c.strip() for c in self.category.split("+") if c.strip())
 
     def matches(self, layer: npt.ArrayLike, category: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        mask = np.asarray(layer, dtype=object) == self.layer
+        """Which events (aligned ``layer`` and ``category`` values) this spec counts.
+
+        The distinct (layer, category) pairs are tested, not every event: the
+        pairs are found once per pair of arrays (:func:`_pair_codes`) and reused
+        by every spec tested on the same arrays."""
+        codes, pairs = _pair_codes(np.asarray(layer, dtype=object),
+                                   np.asarray(category, dtype=object))
         cats = self.categories
-        if len(cats) == 1:
-            mask &= np.asarray(category, dtype=object) == cats[0]
-        elif cats:
-            mask &= np.isin(np.asarray(category, dtype=object), np.asarray(cats, dtype=object))
-        return np.asarray(mask, dtype=bool)
+        hit = np.array([la == self.layer and (not cats or ca in cats) for la, ca in pairs],
+                       dtype=bool)
+        return hit[codes] if hit.size else np.zeros(codes.size, dtype=bool)
 
     def what(self) -> str:
         """Words for the verdict sentence ("recorded <what> fell ...")."""
@@ -101,6 +106,40 @@ class MeasuredLayer:
     def as_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "category": self.category, "role": self.role,
                 "harm_weight": self.harm_weight}
+
+
+#: Memo of :func:`_pair_codes`: (id(layer), id(category)) -> weak references to the
+#: arrays, codes and pairs. A few entries: one report has a handful of event sets.
+_PAIR_MEMO: dict[tuple[int, int], tuple[Any, Any, IntArray, list[tuple[Any, Any]]]] = {}
+_PAIR_MEMO_SIZE: Final = 8
+
+
+def _pair_codes(layer: npt.NDArray[np.object_], category: npt.NDArray[np.object_]
+                ) -> tuple[IntArray, list[tuple[Any, Any]]]:
+    """Each event's index into the distinct (layer, category) pairs, and the pairs.
+
+    Two hash passes (``pandas.factorize``) instead of one string comparison per
+    event and spec. Remembered for the same two array objects (by identity, checked
+    through weak references), which :class:`EventArrays` never changes in place.
+    """
+    key = (id(layer), id(category))
+    found = _PAIR_MEMO.get(key)
+    if found is not None and found[0]() is layer and found[1]() is category:
+        return found[2], found[3]
+    lc, lu = pd.factorize(layer, use_na_sentinel=False)
+    cc, cu = pd.factorize(category, use_na_sentinel=False)
+    width = max(len(cu), 1)
+    codes, uniq = pd.factorize(np.asarray(lc, dtype=np.int64) * width + cc)
+    pairs = [(lu[int(u) // width], cu[int(u) % width]) for u in uniq]
+    out = np.asarray(codes, dtype=np.int64)
+    try:
+        refs = (weakref.ref(layer), weakref.ref(category))
+    except TypeError:  # not weak-referenceable: not remembered
+        return out, pairs
+    if len(_PAIR_MEMO) >= _PAIR_MEMO_SIZE:
+        _PAIR_MEMO.pop(next(iter(_PAIR_MEMO)))
+    _PAIR_MEMO[key] = (*refs, out, pairs)
+    return out, pairs
 
 
 @dataclass(frozen=True, eq=False)

@@ -162,13 +162,13 @@ def test_service_loads_the_months_the_context_needs(store: Store, tmp_path: Path
     t = load(store, tmp_path, scale=0.15)
     op = operations.create_operation(store, definition(t), actor="test")
     seen: list[Any] = []
-    real = operations.scan_events
+    real = store.scan_events
 
-    def spy(engine: Any, slices: Any, **kw: Any) -> Any:
+    def spy(slices: Any, **kw: Any) -> Any:
         seen.append(list(slices))
-        return real(engine, slices, **kw)
+        return real(slices, **kw)
 
-    monkeypatch.setattr(operations, "scan_events", spy)
+    monkeypatch.setattr(store, "scan_events", spy)
     report = operations.operation_report(store, op["id"], actor="test")
     windows = Windows(before=Window("before", date(2018, 10, 1), date(2018, 12, 31)),
                       during=Window("during", date(2019, 1, 1), date(2019, 1, 14)),
