@@ -1,6 +1,7 @@
 """Benchmark: the report of one operation over 1,000,000 stored events (run by hand).
 
-    .venv/bin/python benchmarks/bench_operation.py [--scale 34] [--db PATH] [--repeat 3]
+    .venv/bin/python benchmarks/bench_operation.py [--scale 34] [--db PATH] [--reuse]
+        [--repeat 5] [--baseline TREE]
 
 Builds the seeded synthetic town at ``scale`` (34: about 1.0 M crime records plus
 call-outs and dealing sites over 12 months), stores it in a fresh SQLite store
@@ -15,6 +16,13 @@ dealing-site re-map):
 * ``report`` -- the whole evaluation, split into loading the events from the store
   (``store.event_arrays``, the same query the report makes) and the rest.
 
+With ``--baseline TREE`` (a checkout of another commit, e.g. ``git archive BASE |
+tar -x -C TREE``), the report is also timed from that tree, **in the same run**:
+rounds alternate a fresh child process of each tree (one warm-up report, then one
+timed), giving wall and CPU seconds (the machine may be shared: CPU seconds are the
+steadier figure), the load average around each, and a sha256 of each report's JSON
+(identical reports give identical hashes). ``--reuse`` keeps an existing ``--db``.
+
 Prints a markdown table with the machine and date.
 """
 
@@ -26,6 +34,7 @@ import os
 import platform
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,14 +48,22 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=34.0)
     ap.add_argument("--db", default=None, help="SQLite file (default: a temporary one)")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--reuse", action="store_true", help="keep an existing --db store")
+    ap.add_argument("--baseline", default=None,
+                    help="another source tree whose report is timed in the same run")
     args = ap.parse_args()
+    if args.reuse and args.db and Path(args.db).exists():
+        compare(Path(args.db), args.repeat, args.baseline)
+        return
 
     from service.app.importer import ImportReport, import_boundaries, store_events
-    from service.app.operation_areas import areas_from_definition, events_for
+    from service.app.operation_areas import areas_from_definition
     from service.app.operation_definitions import OperationIn, windows_of
     from service.app.operation_demo import planted_definition
     from service.app.operations import (
+        _all_windows,
+        _report_inputs,
         create_operation,
         get_operation,
         operation_report,
@@ -99,21 +116,28 @@ def main() -> None:
         defn = {"request": record["definition"], "resolved": record["resolved"]}
         req = OperationIn.model_validate(defn["request"])
         areas = areas_from_definition(defn)
-        windows_of(req)
+        windows = windows_of(req)
+        known = store.layer_names()
+        summary = store.layer_summaries(["crime", req.options.overdose_layer])
+        held = {layer: (sorted(summary[layer]) if layer in known else None)
+                for layer in ("crime", req.options.overdose_layer)}
 
         reports, loads = [], []
         n_loaded = 0
         report: dict = {}
         for _ in range(max(1, args.repeat)):
             t0 = time.perf_counter()
-            ev = events_for(store, req, areas, req.windows.before.start, req.windows.after.end)
+            loaded = _report_inputs(store, req, areas, _all_windows(req, windows), held=held,
+                                    sites=req.options.dealing_site_layer in known)
             loads.append(time.perf_counter() - t0)
-            n_loaded = len(ev)
+            n_loaded = len(loaded.events) + (len(loaded.watch[0]) if loaded.watch else 0)
             t0 = time.perf_counter()
             report = operation_report(store, created["id"], actor="bench")
             reports.append(time.perf_counter() - t0)
         store.dispose()
         size_mb = db.stat().st_size / 2**20
+        if args.baseline:
+            compare(db, args.repeat, args.baseline)
 
     verdicts = ", ".join(f"{la['key']} {la['verdict']['code']}" for la in report["layers"])
     rows += [
@@ -121,14 +145,78 @@ def main() -> None:
         ("start (baseline lock)", f"{t_start:.2f} s"),
         (f"report, median of {len(reports)}",
          f"**{statistics.median(reports):.2f} s** (min {min(reports):.2f} s)"),
-        ("  of which: loading events from the store",
-         f"{statistics.median(loads):.2f} s for {n_loaded:,} events in the windows and the "
-         "operation's extent"),
+        ("  of which: reading the events (one query, service.store.event_scan)",
+         f"{statistics.median(loads):.2f} s for {n_loaded:,} events (windows with the density "
+         "margin, the time context's earlier months, the consequence watches, dealing sites)"),
         ("  rest: evaluation (spatial.evaluation.evaluate), dealing-site query, audit",
          f"{statistics.median(reports) - statistics.median(loads):.2f} s"),
         ("store file", f"{size_mb:,.0f} MB"),
         ("verdicts", verdicts),
     ]
+    print(f"### Operation report over {stored:,} stored events (SQLite)\n")
+    print(f"{_machine()}\n")
+    print("| step | result |\n|---|---|")
+    for k, v in rows:
+        print(f"| {k} | {v} |")
+
+
+#: One child process: open the store, a warm-up report, then one timed report.
+CHILD = r"""
+import hashlib, json, os, sys, time
+sys.path.insert(0, os.getcwd())
+from service.store import Store
+from service.app.operations import operation_report
+store = Store("sqlite:///" + sys.argv[1])
+op = store.operations()[0].id
+operation_report(store, op, actor="bench")
+load0 = os.getloadavg()[0]
+t0, c0 = time.perf_counter(), time.process_time()
+report = operation_report(store, op, actor="bench")
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+text = json.dumps(report, sort_keys=True, default=str)
+print(json.dumps({"wall": wall, "cpu": cpu, "load": [load0, os.getloadavg()[0]],
+                  "sha256": hashlib.sha256(text.encode()).hexdigest()}))
+"""
+
+
+def _child(tree: Path, db: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(db)], cwd=tree, check=True,
+                         capture_output=True, text=True)
+    import json
+
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(db: Path, repeat: int, baseline: str | None) -> None:
+    """The report timed from this tree (and ``baseline``), rounds interleaved."""
+    trees = {"after (this tree)": ROOT}
+    if baseline:
+        trees = {"before (" + baseline + ")": Path(baseline), **trees}
+    runs: dict[str, list[dict]] = {k: [] for k in trees}
+    for _ in range(max(1, repeat)):
+        for name, tree in trees.items():
+            runs[name].append(_child(tree, db))
+    print(f"\n### Operation report, median of {repeat} (fresh process each, one warm-up)\n")
+    print(f"{_machine()}\n")
+    print("| tree | wall s median (min-max) | CPU s median (min-max) | load avg 1 min | "
+          "report sha256 |\n|---|---|---|---|---|")
+    for name, rs in runs.items():
+        w = [r["wall"] for r in rs]
+        c = [r["cpu"] for r in rs]
+        loads = [x for r in rs for x in r["load"]]
+        hashes = {r["sha256"][:12] for r in rs}
+        print(f"| {name} | **{statistics.median(w):.2f}** ({min(w):.2f}-{max(w):.2f}) | "
+              f"{statistics.median(c):.2f} ({min(c):.2f}-{max(c):.2f}) | "
+              f"{min(loads):.1f}-{max(loads):.1f} | {', '.join(sorted(hashes))} |")
+    if baseline:
+        a, b = (statistics.median([r["cpu"] for r in rs]) for rs in runs.values())
+        aw, bw = (statistics.median([r["wall"] for r in rs]) for rs in runs.values())
+        same = len({r["sha256"] for rs in runs.values() for r in rs}) == 1
+        print(f"\nafter / before: wall {bw / aw:.2f}, CPU {b / a:.2f}; reports "
+              f"{'identical' if same else 'DIFFER'}")
+
+
+def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
@@ -136,13 +224,9 @@ def main() -> None:
                        if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    print(f"### Operation report over {stored:,} stored events (SQLite)\n")
-    print(f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
-          f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
-          f"date {dt.date.today().isoformat()}.\n")
-    print("| step | result |\n|---|---|")
-    for k, v in rows:
-        print(f"| {k} | {v} |")
+    return (f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -36,6 +36,8 @@ import pandas as pd
 import shapely
 
 from service.app.operation_areas import (
+    _kde_pad,
+    _wanted,
     areas_from_definition,
     events_for,
     layers_needed,
@@ -54,8 +56,9 @@ from service.render.operation_report import (
     operation_report_dict,
     phases_dict,
 )
-from service.store import EventFilter, Store
+from service.store import Store
 from service.store.base import now as _now
+from service.store.event_scan import ScanColumns, ScanSlice, slice_mask
 from service.store.operations import StoredOperation
 from spatial.disclosure import POINT_LEVEL_ROLES
 from spatial.errors import ConflictError, NotFoundError
@@ -235,12 +238,13 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
     req = OperationIn.model_validate(defn["request"])
     areas = areas_from_definition(defn)
     windows = windows_of(req)
-    events = _with_time_context_events(store, req, areas, _all_windows(req, windows))
-    sites = None
-    if req.options.dealing_site_layer in store.layer_names():
-        frame = store.query_events(EventFilter(layers=(req.options.dealing_site_layer,),
-                                               bbox=areas.extent_wgs84(100.0)))
-        sites = SiteRecords.from_frame(frame, areas.epsg)
+    known = store.layer_names()
+    summary = store.layer_summaries(sorted(layers_needed(req) | {"crime"}))
+    held = {layer: (sorted(summary[layer]) if layer in known else None)
+            for layer in ("crime", req.options.overdose_layer)}
+    loaded = _report_inputs(store, req, areas, _all_windows(req, windows), held=held,
+                            sites=req.options.dealing_site_layer in known)
+    events, sites = loaded.events, loaded.sites
     baseline = json.loads(row.baseline) if row.baseline else None
     locked = baseline["counts"] if baseline else None
     concurrent = _concurrent(store, op_id, req, defn["resolved"].get("outline"), areas)
@@ -250,7 +254,8 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
         options = replace(options, harm_index=harm_index)
     if include_police_generated is not None:
         options = replace(options, harm_include_police_generated=include_police_generated)
-    coverage = _first_stored(store, layers_needed(req))
+    coverage = {name: min(summary[name].values()).date()
+                for name in sorted(layers_needed(req)) if summary[name]}
     if req.phases:
         own_areas, own_events = _phase_inputs(store, req, defn, windows)
         phased = evaluate_phases(events, areas, windows, phases_of(req), specs_of(req),
@@ -266,8 +271,8 @@ def operation_report(store: Store, op_id: int, *, actor: str, harm_index: str | 
             events, areas, windows, specs_of(req), options=options, sites=sites,
             locked=locked, caveats=caveats, coverage=coverage))
     report["consequence_watches"] = consequence_watch_report(
-        store, req, areas, windows, locked_overdose=(locked or {}).get("overdose"))
-    known = store.layer_names()
+        store, req, areas, windows, locked_overdose=(locked or {}).get("overdose"),
+        held=held, loaded=loaded)
     missing = sorted({la.layer for la in req.layers} - known)
     if missing:
         report["warnings"].append(f"layer(s) {', '.join(missing)} have no events in the store: "
@@ -302,52 +307,141 @@ UNKNOWN_SUBSTANCES = frozenset({"unknown", "not known", "none", "n/a", "na", "ot
 
 def consequence_watch_report(store: Store, req: OperationIn, areas: OperationAreas,
                              windows: Windows, *,
-                             locked_overdose: dict[str, int] | None = None) -> dict[str, Any]:
+                             locked_overdose: dict[str, int] | None = None,
+                             held: dict[str, list[str] | None] | None = None,
+                             loaded: _Loaded | None = None) -> dict[str, Any]:
     """The unintended-consequence watches of an operation, in words
     (:func:`spatial.evaluation.consequence_watch.consequence_watches`): violence,
     weapons and public disorder from the crime layer, overdoses (and overdoses by
     suspected substance, when the call-outs record one) from the overdose layer;
     each only when the store holds its layer and category. The overdoses watch uses
-    the baseline lock's before counts, as the overdose watch does."""
+    the baseline lock's before counts, as the overdose watch does.
+
+    ``held`` and ``loaded`` are the store's categories (:func:`_held`) and the
+    report's one scan (:func:`_report_inputs`) when the report has them already."""
     od = req.options.overdose_layer
-    known = store.layer_names()
-    held: dict[str, list[str] | None] = {
-        layer: (store.layer_categories(layer) if layer in known else None)
-        for layer in ("crime", od)}
-    bbox = areas.extent_wgs84(0.0)
-    start = datetime.combine(req.windows.before.start, datetime.min.time())
-    end = datetime.combine(req.windows.after.end + timedelta(days=1), datetime.min.time())
-    frames = []
-    watched_crime = [w.category for w in default_watches(od) if w.layer == "crime"]
-    cats = tuple(c for c in watched_crime if c in (held.get("crime") or []))
-    if cats:
-        frames.append(store.event_arrays(EventFilter(layers=("crime",), categories=cats,
-                                                     start=start, end=end, bbox=bbox)))
-    substances: list[Any] = []
-    if held.get(od) is not None:
-        f = EventFilter(layers=(od,), start=start, end=end, bbox=bbox)
-        # query_events always returns the id first
-        amb = store.query_events(f, columns=["layer", "category", "time", "lon", "lat",
-                                             "x", "y", "crs_epsg", "location_precision",
-                                             "time_precision"])
-        sub = store.event_attribute(f, SUBSTANCE_ATTRIBUTE)
-        values = dict(zip(sub["id"], sub["value"], strict=True)) if len(sub) else {}
-        substances = [values.get(i) for i in amb["id"].tolist()]
-        frames.append(amb.drop(columns=["id"]))
-    frames = [fr for fr in frames if len(fr)]
-    frame = (pd.concat(frames, ignore_index=True) if frames
-             else store.event_arrays(EventFilter(layers=("crime",), start=start, end=start,
-                                                 bbox=bbox)))
-    events = EventArrays.from_frame(frame, areas.epsg)
-    crime_n = len(frame) - len(substances)
-    substance = np.asarray([None] * crime_n + substances, dtype=object)
-    names = sorted({str(v) for v in substances if v is not None and str(v).strip()
+    if held is None:
+        held = _held(store, req, store.layer_names())
+    if loaded is None or loaded.watch is None:
+        loaded = _report_inputs(store, req, areas, [], held=held, sites=False,
+                                evaluation=False)
+    assert loaded.watch is not None
+    events, substance = loaded.watch
+    names = sorted({str(v) for v in substance if v is not None and str(v).strip()
                     and str(v).strip().casefold() not in UNKNOWN_SUBSTANCES})
     result = consequence_watches(
         events, areas, windows, default_watches(od, names), held=held, substance=substance,
         alpha=req.options.alpha,
         locked_before={"overdoses": locked_overdose} if locked_overdose else None)
     return consequence_watches_dict(result)
+
+
+def _held(store: Store, req: OperationIn, known: set[str]) -> dict[str, list[str] | None]:
+    """The categories the store holds of the crime and overdose layers (``None``: no
+    such layer), which decide the consequence watches."""
+    return {layer: (store.layer_categories(layer) if layer in known else None)
+            for layer in ("crime", req.options.overdose_layer)}
+
+
+@dataclass(frozen=True, eq=False)
+class _Loaded:
+    """What a report reads from the store, from one scan (:func:`_report_inputs`):
+    the evaluation's events, the consequence watches' events with each one's
+    suspected substance, and the dealing-site records."""
+
+    events: EventArrays
+    watch: tuple[EventArrays, np.ndarray] | None
+    sites: SiteRecords | None
+    slices: dict[str, ScanSlice]
+
+
+def _at_midnight(d: date) -> datetime:
+    return datetime.combine(d, datetime.min.time())
+
+
+def _events_of(cols: ScanColumns, index: np.ndarray, epsg: int) -> EventArrays:
+    return EventArrays.from_columns(
+        lon=cols.lon[index], lat=cols.lat[index], x=cols.x[index], y=cols.y[index],
+        crs_epsg=cols.crs_epsg[index], time=cols.time[index], layer=cols.layer[index],
+        category=cols.category[index], time_precision=cols.time_precision[index],
+        location_precision=cols.location_precision[index], epsg=epsg)
+
+
+def _by_layer(cols: ScanColumns, mask: np.ndarray) -> np.ndarray:
+    """Positions of ``mask``'s events, layer by layer in name order, each by id (the
+    order the per-layer reads gave)."""
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return idx
+    codes, names = pd.factorize(cols.layer[idx])
+    rank = np.argsort(np.argsort(np.asarray(names, dtype=str), kind="stable"), kind="stable")
+    return idx[np.argsort(rank[codes], kind="stable")]
+
+
+def _report_inputs(store: Store, req: OperationIn, areas: OperationAreas,
+                   windows: list[Windows], *, held: dict[str, list[str] | None] | None,
+                   sites: bool, evaluation: bool = True) -> _Loaded:
+    """Everything a report reads from the events, in **one** query
+    (:func:`service.store.event_scan.scan_events`), split again in NumPy:
+
+    * ``windows``: the evaluated layers (and the overdose layer) from the before
+      window's first day to the after window's last, in the areas' extent with the
+      density margin;
+    * ``earlier``: the same layers in the months before it that the time context
+      needs (:func:`spatial.evaluation.time_context.time_context_span`, the earliest
+      over ``windows``), in the areas' extent without the margin;
+    * ``watch_crime`` / ``watch_overdose``: the consequence watches' crime
+      categories and the overdose layer in the windows' span and the extent;
+    * ``sites``: every dealing-site record within 100 m of the extent.
+    """
+    od = req.options.overdose_layer
+    start = _at_midnight(req.windows.before.start)
+    end = _at_midnight(req.windows.after.end + timedelta(days=1))
+    extent = areas.extent_wgs84(0.0)
+    slices: dict[str, ScanSlice] = {}
+    if evaluation:
+        wanted = {k: (None if v is None else frozenset(v))
+                  for k, v in _wanted(specs_of(req), (od,)).items()}
+        slices["windows"] = ScanSlice(wanted, start, end, areas.extent_wgs84(_kde_pad(req)))
+        first = min((time_context_span(w)[0] for w in windows),
+                    default=req.windows.before.start)
+        if first < req.windows.before.start:
+            slices["earlier"] = ScanSlice(wanted, _at_midnight(first), start, extent)
+    if held is not None:
+        watched_crime = [w.category for w in default_watches(od) if w.layer == "crime"]
+        cats = frozenset(c for c in watched_crime if c in (held.get("crime") or []))
+        if cats:
+            slices["watch_crime"] = ScanSlice({"crime": cats}, start, end, extent)
+        if held.get(od) is not None:
+            slices["watch_overdose"] = ScanSlice({od: None}, start, end, extent)
+    ds = req.options.dealing_site_layer
+    if sites:
+        slices["sites"] = ScanSlice({ds: None}, bbox=areas.extent_wgs84(100.0))
+    # the usual values (police.uk crime, the areas' CRS) come back as NULL: fewer objects
+    cols = store.scan_events(list(slices.values()),
+                             attribute=(od, SUBSTANCE_ATTRIBUTE) if "watch_overdose" in slices
+                             else None,
+                             attributes_layer=ds if sites else None,
+                             usual={"layer": "crime", "crs_epsg": areas.epsg,
+                                    "time_precision": "month",
+                                    "location_precision": "snapped"})
+    mask = {name: slice_mask(cols, s) for name, s in slices.items()}
+    none = np.zeros(len(cols), dtype=bool)
+    idx = np.concatenate([_by_layer(cols, mask.get("earlier", none)),
+                          _by_layer(cols, mask.get("windows", none))])
+    watch = None
+    if held is not None:
+        crime = np.flatnonzero(mask.get("watch_crime", none))
+        amb = np.flatnonzero(mask.get("watch_overdose", none))
+        substance = np.concatenate([np.full(crime.size, None, dtype=object),
+                                    cols.attribute[amb]])
+        watch = (_events_of(cols, np.concatenate([crime, amb]), areas.epsg), substance)
+    site_records = None
+    if sites:
+        site_records = SiteRecords.from_frame(
+            cols.frame(np.flatnonzero(mask["sites"]), parse_attributes=True), areas.epsg)
+    return _Loaded(events=_events_of(cols, idx, areas.epsg), watch=watch, sites=site_records,
+                   slices=slices)
 
 
 def phase_request(req: OperationIn, i: int) -> OperationIn:
@@ -384,28 +478,15 @@ def _all_windows(req: OperationIn, windows: Windows) -> list[Windows]:
     return [windows] + ([pw.windows for pw in phase_windows(windows, phases)] if phases else [])
 
 
-def _first_stored(store: Store, names: set[str]) -> dict[str, date | None]:
-    """First day the store holds an event of each layer (months before it are unknown)."""
-    return {name: t.date() for name, t in store.first_event_times(names).items()}
-
-
 def _with_time_context_events(store: Store, req: OperationIn, areas: OperationAreas,
                               windows: Windows | list[Windows]) -> EventArrays:
     """The windows' events as always, and before them the months the time context needs
     (a year earlier, the 24-month series, the long run, the placebo) and nothing older.
     Those earlier months are only counted inside the areas, so they need no density
     margin around them. With several windows (a rolling operation's phases), the
-    earliest month any of them needs."""
-    events = events_for(store, req, areas, req.windows.before.start, req.windows.after.end)
+    earliest month any of them needs. One query (:func:`_report_inputs`)."""
     every = windows if isinstance(windows, list) else [windows]
-    first = min(time_context_span(w)[0] for w in every)
-    if first >= req.windows.before.start:
-        return events
-    earlier = events_for(store, req, areas, first, req.windows.before.start - timedelta(days=1),
-                         pad_m=0.0)
-    return EventArrays(**{f.name: np.concatenate([getattr(earlier, f.name),
-                                                  getattr(events, f.name)])
-                          for f in fields(EventArrays)})
+    return _report_inputs(store, req, areas, every, held=None, sites=False).events
 
 
 def plan_operation(store: Store, data: Any, *, actor: str) -> dict[str, Any]:

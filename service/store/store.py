@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from service.store import migrations
+from service.store.event_scan import EventScanRepository
 from service.store.features import FeaturesRepository
 from service.store.imports import ImportsRepository
 from service.store.keys import KeysRepository
@@ -13,7 +14,7 @@ from service.store.watches import WatchesRepository
 
 
 class Store(FeaturesRepository, LayersRepository, ImportsRepository, KeysRepository,
-            OperationsRepository, ResultsRepository, WatchesRepository):
+            OperationsRepository, ResultsRepository, WatchesRepository, EventScanRepository):
     """The events store. ``Store(url)`` connects and brings the schema up to date.
 
     Its methods come from one repository per kind of record: events (with the

@@ -8,8 +8,9 @@ exact and vectorised (:func:`spatial.place.placement.assign_polygons`).
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 import numpy as np
@@ -81,13 +82,17 @@ class MeasuredLayer:
         return tuple(c.strip() for c in self.category.split("+") if c.strip())
 
     def matches(self, layer: npt.ArrayLike, category: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        mask = np.asarray(layer, dtype=object) == self.layer
+        """Which events (aligned ``layer`` and ``category`` values) this spec counts.
+
+        The distinct (layer, category) pairs are tested, not every event: the
+        pairs are found once per pair of arrays (:func:`_pair_codes`) and reused
+        by every spec tested on the same arrays."""
+        codes, pairs = _pair_codes(np.asarray(layer, dtype=object),
+                                   np.asarray(category, dtype=object))
         cats = self.categories
-        if len(cats) == 1:
-            mask &= np.asarray(category, dtype=object) == cats[0]
-        elif cats:
-            mask &= np.isin(np.asarray(category, dtype=object), np.asarray(cats, dtype=object))
-        return np.asarray(mask, dtype=bool)
+        hit = np.array([la == self.layer and (not cats or ca in cats) for la, ca in pairs],
+                       dtype=bool)
+        return hit[codes] if hit.size else np.zeros(codes.size, dtype=bool)
 
     def what(self) -> str:
         """Words for the verdict sentence ("recorded <what> fell ...")."""
@@ -101,6 +106,40 @@ class MeasuredLayer:
     def as_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "category": self.category, "role": self.role,
                 "harm_weight": self.harm_weight}
+
+
+#: Memo of :func:`_pair_codes`: (id(layer), id(category)) -> weak references to the
+#: arrays, codes and pairs. A few entries: one report has a handful of event sets.
+_PAIR_MEMO: dict[tuple[int, int], tuple[Any, Any, IntArray, list[tuple[Any, Any]]]] = {}
+_PAIR_MEMO_SIZE: Final = 8
+
+
+def _pair_codes(layer: npt.NDArray[np.object_], category: npt.NDArray[np.object_]
+                ) -> tuple[IntArray, list[tuple[Any, Any]]]:
+    """Each event's index into the distinct (layer, category) pairs, and the pairs.
+
+    Two hash passes (``pandas.factorize``) instead of one string comparison per
+    event and spec. Remembered for the same two array objects (by identity, checked
+    through weak references), which :class:`EventArrays` never changes in place.
+    """
+    key = (id(layer), id(category))
+    found = _PAIR_MEMO.get(key)
+    if found is not None and found[0]() is layer and found[1]() is category:
+        return found[2], found[3]
+    lc, lu = pd.factorize(layer, use_na_sentinel=False)
+    cc, cu = pd.factorize(category, use_na_sentinel=False)
+    width = max(len(cu), 1)
+    codes, uniq = pd.factorize(np.asarray(lc, dtype=np.int64) * width + cc)
+    pairs = [(lu[int(u) // width], cu[int(u) % width]) for u in uniq]
+    out = np.asarray(codes, dtype=np.int64)
+    try:
+        refs = (weakref.ref(layer), weakref.ref(category))
+    except TypeError:  # not weak-referenceable: not remembered
+        return out, pairs
+    if len(_PAIR_MEMO) >= _PAIR_MEMO_SIZE:
+        _PAIR_MEMO.pop(next(iter(_PAIR_MEMO)))
+    _PAIR_MEMO[key] = (*refs, out, pairs)
+    return out, pairs
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,28 +164,61 @@ class EventArrays:
         """From an events frame (``store.event_arrays`` columns): x/y are used where
         ``crs_epsg`` is ``epsg``, recomputed from lon/lat elsewhere."""
         n = len(frame)
-        lon = frame["lon"].to_numpy(dtype=float) if n else np.zeros(0)
-        lat = frame["lat"].to_numpy(dtype=float) if n else np.zeros(0)
-        if n and {"x", "y", "crs_epsg"} <= set(frame.columns):
-            x = frame["x"].to_numpy(dtype=float).copy()
-            y = frame["y"].to_numpy(dtype=float).copy()
-            other = frame["crs_epsg"].to_numpy() != epsg
+        has_xy = bool(n) and {"x", "y", "crs_epsg"} <= set(frame.columns)
+
+        def col(name: str) -> npt.NDArray[np.object_] | None:
+            return frame[name].to_numpy(dtype=object) if name in frame.columns else None
+
+        return cls.from_columns(
+            lon=frame["lon"].to_numpy(dtype=float) if n else np.zeros(0),
+            lat=frame["lat"].to_numpy(dtype=float) if n else np.zeros(0),
+            x=frame["x"].to_numpy(dtype=float) if has_xy else None,
+            y=frame["y"].to_numpy(dtype=float) if has_xy else None,
+            crs_epsg=frame["crs_epsg"].to_numpy() if has_xy else None,
+            time=(pd.to_datetime(frame["time"]).to_numpy(dtype="datetime64[ns]") if n
+                  else np.zeros(0, dtype="datetime64[ns]")),
+            layer=col("layer"), category=col("category"),
+            time_precision=col("time_precision"),
+            location_precision=col("location_precision"), epsg=epsg)
+
+    @classmethod
+    def from_columns(cls, *, lon: npt.ArrayLike, lat: npt.ArrayLike,
+                     x: npt.ArrayLike | None, y: npt.ArrayLike | None,
+                     crs_epsg: npt.ArrayLike | None, time: npt.ArrayLike,
+                     layer: npt.ArrayLike | None, category: npt.ArrayLike | None,
+                     time_precision: npt.ArrayLike | None,
+                     location_precision: npt.ArrayLike | None, epsg: int) -> EventArrays:
+        """From aligned columns as stored (degrees WGS84, metres in ``crs_epsg``): x/y
+        are used where ``crs_epsg`` is ``epsg``, recomputed from lon/lat elsewhere (and
+        everywhere when ``x``/``y`` are not given). A missing text column takes its
+        default (layer and category ``""``, day precision, exact location)."""
+        lon_a = np.asarray(lon, dtype=float)
+        lat_a = np.asarray(lat, dtype=float)
+        n = lon_a.size
+        if n and x is not None and y is not None and crs_epsg is not None:
+            xa = np.array(x, dtype=float)
+            ya = np.array(y, dtype=float)
+            other = np.asarray(crs_epsg) != epsg
             if other.any():
-                x[other], y[other] = crs.to_metric(lon[other], lat[other], epsg)
+                xa[other], ya[other] = crs.to_metric(lon_a[other], lat_a[other], epsg)
         else:
-            x, y = crs.to_metric(lon, lat, epsg)
+            xa, ya = crs.to_metric(lon_a, lat_a, epsg)
 
-        def col(name: str, default: str) -> npt.NDArray[np.object_]:
-            if name in frame.columns:
-                return frame[name].to_numpy(dtype=object)
-            return np.full(n, default, dtype=object)
+        def col(values: npt.ArrayLike | None, default: str) -> npt.NDArray[np.object_]:
+            if values is None:
+                return np.full(n, default, dtype=object)
+            return np.asarray(values, dtype=object)
 
-        time = (pd.to_datetime(frame["time"]).to_numpy(dtype="datetime64[ns]") if n
-                else np.zeros(0, dtype="datetime64[ns]"))
-        return cls(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), lon=lon, lat=lat,
-                   time=time, layer=col("layer", ""), category=col("category", ""),
-                   time_precision=col("time_precision", "day"),
-                   location_precision=col("location_precision", "exact"))
+        return cls(x=np.asarray(xa, dtype=float), y=np.asarray(ya, dtype=float), lon=lon_a,
+                   lat=lat_a, time=np.asarray(time, dtype="datetime64[ns]"),
+                   layer=col(layer, ""), category=col(category, ""),
+                   time_precision=col(time_precision, "day"),
+                   location_precision=col(location_precision, "exact"))
+
+    def take(self, index: npt.ArrayLike) -> EventArrays:
+        """The events at ``index`` (integer positions or a boolean mask), in that order."""
+        idx = np.asarray(index)
+        return EventArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(EventArrays)})
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +229,43 @@ class Placement:
     ring: IntArray     # into OperationAreas.buffer_rings
     decay: IntArray    # into OperationAreas.decay_rings
     window: IntArray   # 0 before, 1 during, 2 after
+
+
+def assign_areas(x: npt.ArrayLike, y: npt.ArrayLike, polygons: npt.ArrayLike) -> IntArray:
+    """:func:`spatial.place.placement.assign_polygons` tested once per distinct position.
+
+    The same answer point by point (a point's polygon does not depend on the
+    other points: the first polygon, in order, that it intersects), at the cost
+    of the distinct positions only: police.uk locations are snapped to a few
+    thousand map points, so a million crimes sit on a few thousand positions.
+    Distinct positions are found by one sort (``numpy.unique`` on ``x + iy``);
+    non-finite coordinates are outside every polygon, as there.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Position in ``polygons`` of the polygon containing each point, ``-1`` for none.
+    """
+    xa = np.asarray(x, dtype="float64").ravel()
+    ya = np.asarray(y, dtype="float64").ravel()
+    if xa.shape != ya.shape:
+        raise ParameterError("x/y", f"lengths differ ({xa.size} and {ya.size})")
+    if xa.size < 2:
+        return placement.assign_polygons(xa, ya, polygons)
+    out = np.full(xa.size, -1, dtype=np.int64)
+    finite = np.flatnonzero(np.isfinite(xa) & np.isfinite(ya))
+    if finite.size == 0:
+        return out
+    uniq, inverse = _distinct(xa[finite], ya[finite])
+    out[finite] = placement.assign_polygons(uniq.real, uniq.imag, polygons)[inverse]
+    return out
+
+
+def _distinct(x: FloatArray, y: FloatArray) -> tuple[npt.NDArray[np.complex128], IntArray]:
+    """Distinct positions ``x + iy`` and each point's index into them (NaN stays NaN:
+    :func:`~spatial.place.placement.assign_polygons` puts it nowhere)."""
+    uniq, inverse = np.unique(x + 1j * y, return_inverse=True)
+    return uniq, np.asarray(inverse, dtype=np.int64).ravel()
 
 
 def place_events(events: EventArrays, areas: OperationAreas, windows: Windows) -> Placement:
@@ -177,9 +286,14 @@ def place_events(events: EventArrays, areas: OperationAreas, windows: Windows) -
         x, y = events.x[sel], events.y[sel]
         polys = np.array([areas.target, areas.buffer, areas.control, areas.buffer_control],
                          dtype=object)
-        area[sel] = placement.assign_polygons(x, y, polys)
-        ring[sel] = placement.assign_polygons(x, y, np.array(areas.buffer_rings, dtype=object))
-        decay[sel] = placement.assign_polygons(x, y, np.array(areas.decay_rings, dtype=object))
+        # one distinct-position pass for the three sets of polygons
+        uniq, inverse = _distinct(x, y)
+        ux, uy = uniq.real, uniq.imag
+        area[sel] = placement.assign_polygons(ux, uy, polys)[inverse]
+        ring[sel] = placement.assign_polygons(
+            ux, uy, np.array(areas.buffer_rings, dtype=object))[inverse]
+        decay[sel] = placement.assign_polygons(
+            ux, uy, np.array(areas.decay_rings, dtype=object))[inverse]
     return Placement(area=area, ring=ring, decay=decay, window=win)
 
 

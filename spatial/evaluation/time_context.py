@@ -70,12 +70,11 @@ from scipy import stats
 from spatial.errors import ParameterError
 from spatial.evaluation.areas import OperationAreas
 from spatial.evaluation.count_table import AREA_NAMES, jsonable
-from spatial.evaluation.counting import EventArrays, LayerCounts
+from spatial.evaluation.counting import EventArrays, LayerCounts, assign_areas
 from spatial.evaluation.options import EvaluationOptions
 from spatial.evaluation.rate_ratio import RateRatioResult, rate_ratio_test
 from spatial.evaluation.verdict import decide
 from spatial.evaluation.windows import WINDOW_NAMES, Window, Windows, window_index
-from spatial.place import placement
 
 IntArray = npt.NDArray[np.int64]
 
@@ -536,7 +535,7 @@ def _place(events: EventArrays, areas: OperationAreas, span: tuple[date, date]) 
     if sel.size:
         polys = np.array([areas.target, areas.buffer, areas.control, areas.buffer_control],
                          dtype=object)
-        area[sel] = placement.assign_polygons(events.x[sel], events.y[sel], polys)
+        area[sel] = assign_areas(events.x[sel], events.y[sel], polys)
     months = t.astype("datetime64[M]").astype(np.int64) + 1970 * 12
     return _Placed(area=area, month=np.where(in_span, months, -1), in_span=in_span)
 

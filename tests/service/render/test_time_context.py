@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from service.app.operation_areas import areas_from_definition
+from service.app.operation_definitions import OperationIn
 from service.render.colours import AREA_STYLES
 from service.render.html import Table, render
 from service.render.operation_map import _partner_safe_report
@@ -159,22 +161,32 @@ def test_service_loads_the_months_the_context_needs(store: Store, tmp_path: Path
 
     t = load(store, tmp_path, scale=0.15)
     op = operations.create_operation(store, definition(t), actor="test")
-    seen: list[tuple[date, date]] = []
-    real = operations.events_for
+    seen: list[Any] = []
+    real = store.scan_events
 
-    def spy(store_: Store, req: Any, areas: Any, start: date, end: date, **kw: Any) -> Any:
-        seen.append((start, end, kw.get("pad_m")))
-        return real(store_, req, areas, start, end, **kw)
+    def spy(slices: Any, **kw: Any) -> Any:
+        seen.append(list(slices))
+        return real(slices, **kw)
 
-    monkeypatch.setattr(operations, "events_for", spy)
+    monkeypatch.setattr(store, "scan_events", spy)
     report = operations.operation_report(store, op["id"], actor="test")
     windows = Windows(before=Window("before", date(2018, 10, 1), date(2018, 12, 31)),
                       during=Window("during", date(2019, 1, 1), date(2019, 1, 14)),
                       after=Window("after", date(2019, 1, 15), date(2019, 4, 30)))
     first = time_context_span(windows)[0]
-    # the windows with the density margin, as always; the months before them without
-    assert seen == [(date(2018, 10, 1), date(2019, 4, 30), None),
-                    (first, date(2018, 9, 30), 0.0)]
+    # one query; the windows with the density margin, as always; the months before
+    # them without
+    assert len(seen) == 1
+    record = store.operation(op["id"])
+    req = OperationIn.model_validate(json.loads(record.definition)["request"])
+    areas = areas_from_definition(json.loads(record.definition))
+    spans = [(s.start, s.end, s.bbox) for s in seen[0] if "ambulance" in s.layers
+             and "crime" in s.layers]
+    midnight = datetime.min.time()
+    assert spans == [
+        (datetime.combine(date(2018, 10, 1), midnight), datetime(2019, 5, 1),
+         areas.extent_wgs84(6.0 * req.options.kde_bandwidth_m)),
+        (datetime.combine(first, midnight), datetime(2018, 10, 1), areas.extent_wgs84(0.0))]
     assert report["time_context"]["span"] == [first.isoformat(), "2019-04-30"]
     first = {name: times[0].date().isoformat()
              for name, (_box, times) in store.layer_extents().items()}
