@@ -35,6 +35,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,10 +113,11 @@ class Run:
 
 
 def drive(port: int, key: str, n: int, clients: int, expected: dict[str, str],
-          run: Run) -> None:
+          run: Run, etags: dict[str, str] | None = None) -> None:
     """``clients`` threads, each with its own keep-alive connection (``http.client``:
     the body is read in C, so the load generator takes little of the CPU the server
-    needs), taking the next of ``n`` requests until none is left."""
+    needs), taking the next of ``n`` requests until none is left. With ``etags`` each
+    request sends ``If-None-Match`` with its route's tag and must get 304."""
     names = list(ROUTES)
     urls = {name: f"{path}?{urllib.parse.urlencode(params)}"
             for name, (path, params) in ROUTES.items()}
@@ -133,7 +135,10 @@ def drive(port: int, key: str, n: int, clients: int, expected: dict[str, str],
                 name = names[i % len(names)]
                 t0 = time.perf_counter()
                 try:
-                    conn.request("GET", urls[name], headers={"X-API-Key": key})
+                    headers = {"X-API-Key": key}
+                    if etags:
+                        headers["If-None-Match"] = etags[name]
+                    conn.request("GET", urls[name], headers=headers)
                     r = conn.getresponse()
                     body = r.read()
                 except (OSError, http.client.HTTPException) as exc:
@@ -144,9 +149,9 @@ def drive(port: int, key: str, n: int, clients: int, expected: dict[str, str],
                 took = time.perf_counter() - t0
                 with lock:
                     run.latencies[name].append(took)
-                if r.status != 200:
+                if r.status != (304 if etags else 200):
                     note(run.errors, f"HTTP {r.status}")
-                elif hashlib.sha256(body).hexdigest() != expected[name]:
+                elif not etags and hashlib.sha256(body).hexdigest() != expected[name]:
                     note(run.errors, "different body")
                 note(run.states, r.getheader("x-remap-cache") or "none")
         finally:
@@ -159,10 +164,10 @@ def drive(port: int, key: str, n: int, clients: int, expected: dict[str, str],
         t.join()
 
 
-def first_answers(base: str, key: str, run: Run) -> dict[str, str]:
+def first_answers(base: str, key: str, run: Run) -> tuple[dict[str, str], dict[str, str]]:
     """One request of each route before the load (a miss with the cache on): its time,
     size and digest; every answer under load must equal it."""
-    expected = {}
+    expected, etags = {}, {}
     with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=600) as client:
         for name, (path, params) in ROUTES.items():
             t0 = time.perf_counter()
@@ -171,13 +176,16 @@ def first_answers(base: str, key: str, run: Run) -> dict[str, str]:
             if r.status_code != 200:
                 raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
             expected[name] = hashlib.sha256(r.content).hexdigest()
+            etags[name] = r.headers.get("etag", "")
             run.first[name] = (took, len(r.content), r.headers.get("x-remap-cache", "none"))
-    return expected
+    return expected, etags
 
 
 def serve_and_load(url_db: str, key: str, tmp: Path, *, cache_mb: int, n: int,
-                   clients: int) -> Run:
+                   clients: int, revalidate: int = 0) -> list[Run]:
+    """A run of ``n`` requests, then (``revalidate``) one of conditional requests."""
     run = Run(label=f"cache {cache_mb} MB" if cache_mb else "cache off")
+    runs = [run]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "REMAP_DATABASE_URL": url_db,
@@ -190,18 +198,27 @@ def serve_and_load(url_db: str, key: str, tmp: Path, *, cache_mb: int, n: int,
         env=env, cwd=ROOT)
     try:
         wait_up(base)
-        expected = first_answers(base, key, run)
-        run.load_before = os.getloadavg()[0]
-        s0, c0, t0 = cpu_seconds(server.pid), time.process_time(), time.perf_counter()
-        drive(port, key, n, clients, expected, run)
-        run.wall = time.perf_counter() - t0
-        run.server_cpu = cpu_seconds(server.pid) - s0
-        run.client_cpu = time.process_time() - c0
-        run.load_after = os.getloadavg()[0]
+        expected, etags = first_answers(base, key, run)
+        timed(server.pid, lambda: drive(port, key, n, clients, expected, run), run)
+        if revalidate and all(etags.values()):
+            again = Run(label=f"cache {cache_mb} MB, If-None-Match (304)", first=run.first)
+            runs.append(again)
+            timed(server.pid, lambda: drive(port, key, revalidate, clients, expected, again,
+                                            etags), again)
     finally:
         server.terminate()
         server.wait(timeout=60)
-    return run
+    return runs
+
+
+def timed(pid: int, load: Callable[[], None], run: Run) -> None:
+    run.load_before = os.getloadavg()[0]
+    s0, c0, t0 = cpu_seconds(pid), time.process_time(), time.perf_counter()
+    load()
+    run.wall = time.perf_counter() - t0
+    run.server_cpu = cpu_seconds(pid) - s0
+    run.client_cpu = time.process_time() - c0
+    run.load_after = os.getloadavg()[0]
 
 
 def ms(values: np.ndarray | list[float], q: float) -> str:
@@ -229,8 +246,9 @@ def report(runs: list[Run]) -> None:
               f"load generator CPU {run.client_cpu:.1f} s; X-Remap-Cache {run.states}; "
               f"errors {run.errors or 0}; load average {run.load_before:.2f} before, "
               f"{run.load_after:.2f} after; first requests: {firsts}")
-    if len(runs) == 2:
-        on, off = runs
+    plain = [r for r in runs if "If-None-Match" not in r.label]
+    if len(plain) == 2:
+        on, off = plain
         print("- ratio (cache off / on): "
               + ", ".join(f"p{q} {np.percentile(off.all(), q) / np.percentile(on.all(), q):,.0f}x"
                           for q in (50, 95, 99)))
@@ -242,6 +260,8 @@ def main() -> None:
     ap.add_argument("--uncached-requests", type=int, default=1_000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--cache-mb", type=int, default=256)
+    ap.add_argument("--revalidate", type=int, default=10_000,
+                    help="then as many conditional requests (If-None-Match: 304); 0: none")
     ap.add_argument("--skip-uncached", action="store_true")
     ap.add_argument("--db", type=Path, help="SQLite file to keep the store in (reused when it "
                                             "exists, else imported into)")
@@ -272,11 +292,11 @@ def main() -> None:
             key, inserted = out.stdout.split()[-2:]
             print(f"store: {inserted} crimes and sheffield_nhood imported in "
                   f"{time.perf_counter() - t0:.0f} s")
-        runs = [serve_and_load(url_db, key, tmp, cache_mb=args.cache_mb, n=args.requests,
-                               clients=args.clients)]
+        runs = serve_and_load(url_db, key, tmp, cache_mb=args.cache_mb, n=args.requests,
+                              clients=args.clients, revalidate=args.revalidate)
         if not args.skip_uncached:
-            runs.append(serve_and_load(url_db, key, tmp, cache_mb=0,
-                                       n=args.uncached_requests, clients=args.clients))
+            runs += serve_and_load(url_db, key, tmp, cache_mb=0, n=args.uncached_requests,
+                                   clients=args.clients)
         report(runs)
 
 
