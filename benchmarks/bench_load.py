@@ -91,8 +91,14 @@ def wait_up(url: str, seconds: float = 120) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its live children (uvicorn's
+    workers), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        total += sum(cpu_seconds(int(c)) for c in children.read_text().split())
+    return total
 
 
 @dataclass
@@ -182,9 +188,10 @@ def first_answers(base: str, key: str, run: Run) -> tuple[dict[str, str], dict[s
 
 
 def serve_and_load(url_db: str, key: str, tmp: Path, *, cache_mb: int, n: int,
-                   clients: int, revalidate: int = 0) -> list[Run]:
+                   clients: int, revalidate: int = 0, workers: int = 1) -> list[Run]:
     """A run of ``n`` requests, then (``revalidate``) one of conditional requests."""
-    run = Run(label=f"cache {cache_mb} MB" if cache_mb else "cache off")
+    run = Run(label=(f"cache {cache_mb} MB" if cache_mb else "cache off")
+              + (f", {workers} workers" if workers > 1 else ""))
     runs = [run]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -194,7 +201,8 @@ def serve_and_load(url_db: str, key: str, tmp: Path, *, cache_mb: int, n: int,
            "REMAP_DOWNLOAD_CACHE_DIR": str(tmp / "downloads")}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--log-level", "warning", "--no-access-log",
+         *(["--workers", str(workers)] if workers > 1 else [])],
         env=env, cwd=ROOT)
     try:
         wait_up(base)
@@ -262,6 +270,8 @@ def main() -> None:
     ap.add_argument("--cache-mb", type=int, default=256)
     ap.add_argument("--revalidate", type=int, default=10_000,
                     help="then as many conditional requests (If-None-Match: 304); 0: none")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn worker processes (each with its own cache)")
     ap.add_argument("--skip-uncached", action="store_true")
     ap.add_argument("--db", type=Path, help="SQLite file to keep the store in (reused when it "
                                             "exists, else imported into)")
@@ -293,10 +303,11 @@ def main() -> None:
             print(f"store: {inserted} crimes and sheffield_nhood imported in "
                   f"{time.perf_counter() - t0:.0f} s")
         runs = serve_and_load(url_db, key, tmp, cache_mb=args.cache_mb, n=args.requests,
-                              clients=args.clients, revalidate=args.revalidate)
+                              clients=args.clients, revalidate=args.revalidate,
+                              workers=args.workers)
         if not args.skip_uncached:
             runs += serve_and_load(url_db, key, tmp, cache_mb=0, n=args.uncached_requests,
-                                   clients=args.clients)
+                                   clients=args.clients, workers=args.workers)
         report(runs)
 
 
