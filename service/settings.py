@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         default=2048, ge=0,
         description="Disk kept for finished bulk downloads (OGC /download), reused until the "
                     "events change; 0 writes each download afresh.")
+    response_cache_mb: int = Field(
+        default=256, ge=0,
+        description="Memory kept for answers of GET analysis routes (counts, hotspots, "
+                    "profile, autocorrelation, layers), reused while the data are unchanged "
+                    "and sent with an ETag; 0 turns the cache off.")
     download_cache_dir: Path | None = Field(
         default=None,
         description="Folder of the download cache (default: a folder for this store under "

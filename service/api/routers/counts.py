@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from service.api.auth import Principal, expensive, get_store
+from service.api.auth import Principal, expensive
+from service.api.cache import CacheScope, response_cache
 from service.api.dependencies import categories_param, get_settings_dep, time_window
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from service.api.models.analysis import CountsCollection
@@ -43,8 +44,11 @@ def counts_request(layer: str = Query(..., max_length=MAX_NAME, description="lay
             summary="Counts per unit of a study area for a layer, categories and "
                                 "window; every unit appears, zeros included")
 def counts(req: CountsRequest = Depends(counts_request),
-           store: Store = Depends(get_store),
            settings: Settings = Depends(get_settings_dep),
-           who: Principal = Depends(expensive())) -> dict[str, Any]:
-    check_cost(store, req, limits_for(settings, who.role), analysis="counts")
-    return counts_collection(store, req, role=who.role, actor=who.actor)
+           who: Principal = Depends(expensive()),
+           cache: CacheScope = Depends(response_cache)) -> Any:
+    def work(store: Store) -> dict[str, Any]:
+        check_cost(store, req, limits_for(settings, who.role), analysis="counts")
+        return counts_collection(store, req, role=who.role, actor=who.actor)
+
+    return cache.answer(work)

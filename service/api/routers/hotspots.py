@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from service.api.auth import Principal, expensive, get_store
+from service.api.auth import Principal, expensive
+from service.api.cache import CacheScope, response_cache
 from service.api.dependencies import get_settings_dep
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES, WRITE_RESPONSES
 from service.api.models.analysis import Autocorrelation, HotspotCollection
@@ -21,6 +22,9 @@ from service.store import Store
 from spatial.errors import PermissionDeniedError
 from spatial.roles import ANALYST_ROLES
 from spatial.timewindow import parse_window
+
+#: Methods with a permutation test: a seed is drawn when none is given.
+RANDOM_METHODS = ("gistar", "lisa")
 
 router = APIRouter(prefix="/v1", tags=["hotspots"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
@@ -67,17 +71,23 @@ def get_hotspots(req: CountsRequest = Depends(counts_request),
                  save: str | None = Query(None, description="also save the result under this "
                                                             "name (analyst, admin): /v1/results, "
                                                             "OGC collection hotspots-NAME"),
-                 store: Store = Depends(get_store),
                  settings: Settings = Depends(get_settings_dep),
-                 who: Principal = Depends(expensive())) -> dict[str, Any]:
+                 who: Principal = Depends(expensive()),
+                 cache: CacheScope = Depends(response_cache)) -> Any:
     if save and who.role not in ANALYST_ROLES:
         raise PermissionDeniedError(f"role {who.role!r} may not save results")
-    check_hotspot_cost(store, req, opts, limits_for(settings, who.role))
-    fc = hotspots_collection(store, req, opts, role=who.role, actor=who.actor)
-    if save:
-        fc["saved"] = save_result(store, save, fc, layer=req.layer, method=opts.method,
-                                  actor=who.actor)
-    return fc
+
+    def work(store: Store) -> dict[str, Any]:
+        check_hotspot_cost(store, req, opts, limits_for(settings, who.role))
+        fc = hotspots_collection(store, req, opts, role=who.role, actor=who.actor)
+        if save:
+            fc["saved"] = save_result(store, save, fc, layer=req.layer, method=opts.method,
+                                      actor=who.actor)
+        return fc
+
+    # a save writes; Gi* and LISA without a seed draw one (service.api.cache)
+    return cache.answer(work, deterministic=not save and (
+        opts.seed is not None or opts.method not in RANDOM_METHODS))
 
 
 @router.get("/autocorrelation", response_model=Autocorrelation,
@@ -85,9 +95,13 @@ def get_hotspots(req: CountsRequest = Depends(counts_request),
             summary="Global Moran's I with normal, randomisation and permutation inference")
 def get_autocorrelation(req: CountsRequest = Depends(counts_request),
                         opts: HotspotOptions = Depends(hotspot_options),
-                        store: Store = Depends(get_store),
                         settings: Settings = Depends(get_settings_dep),
-                        who: Principal = Depends(expensive())) -> dict[str, Any]:
-    check_hotspot_cost(store, req, opts, limits_for(settings, who.role),
-                       analysis="autocorrelation")
-    return autocorrelation(store, req, opts, role=who.role, actor=who.actor)
+                        who: Principal = Depends(expensive()),
+                        cache: CacheScope = Depends(response_cache)) -> Any:
+    def work(store: Store) -> dict[str, Any]:
+        check_hotspot_cost(store, req, opts, limits_for(settings, who.role),
+                           analysis="autocorrelation")
+        return autocorrelation(store, req, opts, role=who.role, actor=who.actor)
+
+    # Moran's I permutations: cached only with an explicit seed
+    return cache.answer(work, deterministic=opts.seed is not None)

@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from service.api.auth import Principal, get_store, principal
+from service.api.auth import Principal, principal
+from service.api.cache import CacheScope, response_cache
 from service.api.errors import KEYED_RESPONSES
 from service.api.models.layers import Layers
 from service.app.disclosure import layers_for
-from service.store import Store
 
 router = APIRouter(prefix="/v1", tags=["layers"],
                    responses=KEYED_RESPONSES)
@@ -19,6 +19,6 @@ router = APIRouter(prefix="/v1", tags=["layers"],
 @router.get("/layers", response_model=Layers,
             response_model_exclude_unset=True,
             summary="Layers with event counts, time ranges and categories")
-def list_layers(store: Store = Depends(get_store),
-                who: Principal = Depends(principal)) -> dict[str, Any]:
-    return {"layers": layers_for(who.role, store.list_layers())}
+def list_layers(who: Principal = Depends(principal),
+                cache: CacheScope = Depends(response_cache)) -> Any:
+    return cache.answer(lambda store: {"layers": layers_for(who.role, store.list_layers())})

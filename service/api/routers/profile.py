@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
 from service.api.auth import Principal, expensive, get_store
+from service.api.cache import CacheScope, response_cache
 from service.api.dependencies import get_settings_dep
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from service.api.models.profile import ProblemProfileModel
@@ -33,11 +34,14 @@ TOP = Query(10, ge=1, le=1000, description="streets and repeat locations listed"
                     "streets, Gini), monthly trend, day of week and hour where times allow")
 def profile(req: CountsRequest = Depends(counts_request),
             top: int = TOP,
-            store: Store = Depends(get_store),
             settings: Settings = Depends(get_settings_dep),
-            who: Principal = Depends(expensive())) -> dict[str, Any]:
-    check_cost(store, req, limits_for(settings, who.role), analysis="counts")
-    return problem_profile(store, req, role=who.role, actor=who.actor, top=top)
+            who: Principal = Depends(expensive()),
+            cache: CacheScope = Depends(response_cache)) -> Any:
+    def work(store: Store) -> dict[str, Any]:
+        check_cost(store, req, limits_for(settings, who.role), analysis="counts")
+        return problem_profile(store, req, role=who.role, actor=who.actor, top=top)
+
+    return cache.answer(work)
 
 
 @router.get("/profile/page", response_class=HTMLResponse, responses=HTML_PAGE,
