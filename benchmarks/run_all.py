@@ -59,6 +59,7 @@ STAGES: tuple[Stage, ...] = (
           (), ("--runs", "200")),
     Stage("verdict", "verdict_calibration.py", "the additive WDD test alone",
           (), ("--null", "500", "--planted", "100")),
+    Stage("load", "bench_load.py", "the same requests with the response cache off"),
     Stage("ogc", "bench_ogc.py", "GDAL's ogr2ogr paging against the bulk download",
           ("--page-size", "10000"), ("--page-size", "10000")),
 )

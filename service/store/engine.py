@@ -16,11 +16,19 @@ _SQLITE_UNIQUE_CODES = frozenset({sqlite3.SQLITE_CONSTRAINT_UNIQUE,
                                   sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY})
 
 
+#: Connections kept open, and the extra ones opened under load (40 in all).
+POOL_SIZE = 10
+POOL_OVERFLOW = 30
+
+
 def create_engine(url: str) -> Engine:
     """An engine for ``url``; ``postgresql://`` means psycopg 3, SQLite gets its pragmas."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    engine = sa.create_engine(url, future=True)
+    # as many connections as the server's worker threads (anyio's 40), so requests under
+    # load wait for a thread, not for a connection; one still not free after 30 s is a
+    # 503 (service.api.errors), not a 500
+    engine = sa.create_engine(url, future=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -272,3 +272,21 @@ def test_cli_mapped_import_without_category(run, store: Store, tmp_path) -> None
     r = run(*args, "--category-default", "suspected overdose")
     assert r.exit_code == 0, r.output
     assert store.layer_categories("ambulance") == ["suspected overdose"]
+
+
+def test_a_store_with_every_connection_busy_answers_503_not_500(store: Store, keys,
+                                                                settings) -> None:
+    import sqlalchemy as sa
+
+    from service.main import create_app
+
+    busy = sa.create_engine(store.engine.url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    original, store.engine = store.engine, busy
+    try:
+        with TestClient(create_app(settings, store=store)) as c, busy.connect():
+            r = c.get("/v1/layers", headers=keys["analyst"])
+        assert r.status_code == 503 and r.json()["error"] == "store_busy"
+        assert r.headers["retry-after"] == "5"
+    finally:
+        store.engine = original
+        busy.dispose()
