@@ -59,7 +59,8 @@ STAGES: tuple[Stage, ...] = (
           (), ("--runs", "200")),
     Stage("verdict", "verdict_calibration.py", "the additive WDD test alone",
           (), ("--null", "500", "--planted", "100")),
-    Stage("load", "bench_load.py", "the same requests with the response cache off"),
+    Stage("load", "bench_load.py", "the same requests with the response cache off",
+          (), ("--requests", "1000", "--uncached-requests", "50", "--revalidate", "1000")),
     Stage("ogc", "bench_ogc.py", "GDAL's ogr2ogr paging against the bulk download",
           ("--page-size", "10000"), ("--page-size", "10000")),
 )
