@@ -27,7 +27,6 @@ import http.client
 import itertools
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,9 @@ import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from served import free_port, wait_up  # noqa: E402
+
 SHARED = Path(os.environ.get("REMAP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 POLICEUK = SHARED / "policeuk"
 NHOOD = SHARED / "boundaries" / "sheffield" / "sheffield_nhood.geojson"
@@ -71,23 +73,6 @@ print(Store(sys.argv[1]).create_key("analyst", "bench"))
 AREA = {"layer": "crime", "unit": "h3:8", "area": "boundary:sheffield_nhood"}
 ROUTES = {"counts": ("/v1/counts", AREA),
           "hotspots": ("/v1/hotspots", {**AREA, "method": "gistar", "seed": "1"})}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_up(url: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not start")
 
 
 def cpu_seconds(pid: int) -> float:

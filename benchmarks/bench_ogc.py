@@ -16,7 +16,6 @@ import argparse
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from served import free_port, wait_up  # noqa: E402
+
 DATA = Path(os.environ.get("REMAP_SHARED_DATA", ROOT.parent / "shared" / "data")) / "policeuk"
 
 IMPORT = r"""
@@ -38,23 +40,6 @@ rep = import_events(store, [(f.name, f) for f in files], fmt="policeuk", layer="
 print(store.create_key("analyst", "bench"))
 print(rep.inserted)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_up(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not start")
 
 
 def cpu_seconds(pid: int) -> float:
