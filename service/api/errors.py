@@ -12,9 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.store import StoreBusyError
 from spatial.errors import (
     AuthenticationError,
     ConflictError,
@@ -142,7 +142,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _store_busy(_request: Request, exc: Exception) -> JSONResponse:
     """Every connection to the store busy for the pool's whole timeout: try again."""
-    assert isinstance(exc, sa_exc.TimeoutError)
+    assert isinstance(exc, StoreBusyError)
     return JSONResponse(error_body("store_busy", "every connection to the store is busy; "
                                                  "try again shortly"),
                         status_code=503, headers={"Retry-After": "5"})
@@ -151,7 +151,7 @@ async def _store_busy(_request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """The handlers, and :class:`ErrorBody` in the OpenAPI components."""
     app.add_exception_handler(RemapError, _remap_error)
-    app.add_exception_handler(sa_exc.TimeoutError, _store_busy)
+    app.add_exception_handler(StoreBusyError, _store_busy)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 

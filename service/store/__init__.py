@@ -10,10 +10,12 @@ SQL is written outside this package. Tables are imported from
 """
 
 from service.store.boundaries import BoundarySetInfo
+from service.store.engine import StoreBusyError
 from service.store.events import EventFilter
 from service.store.features import FeatureFilter
 from service.store.keys import ROLES
 from service.store.store import Store
 from service.store.tables import metadata
 
-__all__ = ["ROLES", "BoundarySetInfo", "EventFilter", "FeatureFilter", "Store", "metadata"]
+__all__ = ["ROLES", "BoundarySetInfo", "EventFilter", "FeatureFilter", "Store",
+           "StoreBusyError", "metadata"]

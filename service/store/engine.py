@@ -16,6 +16,9 @@ _SQLITE_UNIQUE_CODES = frozenset({sqlite3.SQLITE_CONSTRAINT_UNIQUE,
                                   sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY})
 
 
+#: Raised when no connection came free within the pool's timeout (the API answers 503).
+StoreBusyError = sa.exc.TimeoutError
+
 #: Connections kept open, and the extra ones opened under load (40 in all).
 POOL_SIZE = 10
 POOL_OVERFLOW = 30
