@@ -251,6 +251,33 @@ class LabelThinning(MacroElement):
         self.map_name = map_name
 
 
+class CollapseControlWhenSmall(MacroElement):
+    """Folds the layer control to its icon on a map narrower than 600 px (a pack's
+    frame, a phone), where the open list would cover the map; hovering opens it."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+    var map = {{ this.map_name }}, control = {{ this.control_name }};
+    map.whenReady(function () {
+        if (map.getSize().x >= {{ this.min_width }}) { return; }
+        var box = control.getContainer();
+        control.collapse();
+        L.DomEvent.on(box, 'mouseenter', control.expand, control);
+        L.DomEvent.on(box, 'mouseleave', control.collapse, control);
+    });
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, map_name: str, control_name: str, min_width: int = 600) -> None:
+        super().__init__()
+        self._name = "RemapCollapseControlWhenSmall"
+        self.map_name = map_name
+        self.control_name = control_name
+        self.min_width = int(min_width)
+
+
 def _fit_bounds(m: folium.Map, ctx: MapContext) -> None:
     """Open the map on everything its layers drew."""
     if ctx.bounds:
@@ -308,7 +335,9 @@ def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],
                                served=asset_base_url is not None)
     if basemap_used:
         parameters = {**(parameters or {}), **basemap_used}
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    control = folium.LayerControl(collapsed=False, position="topright")
+    control.add_to(m)
+    CollapseControlWhenSmall(m.get_name(), control.get_name()).add_to(m)
     LegendToggle(ctx).add_to(m)
     if any(layer.kind == "outline" for layer in layers):
         LabelThinning(m.get_name()).add_to(m)

@@ -88,3 +88,26 @@ def test_labels_do_not_overlap_and_return_on_zoom(tmp_path: Path) -> None:
     # a long caveat list starts folded to its heading, which gives the count; a click opens it
     assert report.extra["summary"] == f"What this map cannot show ({len(caveats) + 1})"
     assert state["caveats_open"] is False and state["caveats_after_click"] is True
+
+
+def test_layer_control_folds_on_a_narrow_map_and_opens_on_hover(tmp_path: Path) -> None:
+    require_browser()
+    m = map_base.build_map([MapLayer("Neighbourhoods", "outline", _grid(3, 0.01))],
+                           title="narrow", caveats=[])
+    html = tmp_path / "narrow.html"
+    html.write_text(map_base.render_html(m, offline=True), encoding="utf-8")
+    expanded = ("() => document.querySelector('.leaflet-control-layers')"
+                ".classList.contains('leaflet-control-layers-expanded')")
+    state: dict[str, Any] = {}
+
+    def hover(page: Any) -> None:
+        state["before"] = page.evaluate(expanded)
+        page.hover(".leaflet-control-layers")
+        page.wait_for_timeout(200)
+        state["hovered"] = page.evaluate(expanded)
+
+    report = open_page(html, screenshot=None, viewport=(500, 700), actions=hover)
+    assert report.js_errors == []
+    assert state == {"before": False, "hovered": True}
+    wide = open_page(html, screenshot=None, viewport=(1280, 800), evaluate={"open": expanded})
+    assert wide.extra["open"] is True
