@@ -144,6 +144,12 @@ def write_page(out: Path, page: str, kind: str, as_json: bool) -> None:
          lambda d: click.echo(f"{kind} written: {out} ({size / 1e6:.1f} MB)"))
 
 
+def output_file_option(flag: str, dest: str, what: str) -> Callable[..., Any]:
+    """``--FLAG FILE``: also write ``what`` to FILE (a file, not a folder; optional)."""
+    return click.option(flag, dest, type=click.Path(dir_okay=False, path_type=Path),
+                        default=None, help=f"also write {what}")
+
+
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True,
                         help="machine-readable JSON on stdout")(f)

@@ -13,6 +13,7 @@ from service.cli.common import (
     handles_errors,
     json_option,
     open_store,
+    output_file_option,
     request_options,
 )
 from spatial.stats.corrections import CORRECTIONS
@@ -64,10 +65,8 @@ def _print(fc: dict[str, Any]) -> None:
 @click.option("--scheme", type=click.Choice(("arcgis", "sfhotspot")), default="arcgis",
               show_default=True, help="ArcGIS's categories or sfhotspot's hotspot_classify "
                                       "classes")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="also write the map page (ArcGIS's emerging colours)")
-@click.option("--geojson", "geojson_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="also write every unit as GeoJSON")
+@output_file_option("--html", "html_out", "the map page (ArcGIS's emerging colours)")
+@output_file_option("--geojson", "geojson_out", "every unit as GeoJSON")
 @json_option
 @handles_errors
 def emerging_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,

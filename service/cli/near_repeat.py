@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from service.cli.common import cli_cost_check, emit, handles_errors, json_option, open_store
+from service.cli.common import (
+    cli_cost_check,
+    emit,
+    handles_errors,
+    json_option,
+    open_store,
+    output_file_option,
+)
 
 
 @click.command("nearrepeat")
@@ -32,8 +39,7 @@ from service.cli.common import cli_cost_check, emit, handles_errors, json_option
 @click.option("--seed", type=int, default=None, help="drawn and reported if omitted")
 @click.option("--alpha", default=0.05, show_default=True,
               help="level of the Benjamini-Hochberg FDR over the tested cells")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="also write the tables as a page")
+@output_file_option("--html", "html_out", "the tables as a page")
 @json_option
 @handles_errors
 def near_repeat_cmd(layer: str, categories: tuple[str, ...], start: str | None,

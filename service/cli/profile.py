@@ -13,6 +13,7 @@ from service.cli.common import (
     handles_errors,
     json_option,
     open_store,
+    output_file_option,
     request_options,
 )
 
@@ -58,10 +59,8 @@ def _print_profile(p: dict[str, Any]) -> None:
                            "boundary:SET[@VERSION] | grid:CELL_METRES")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000),
               help="streets and repeat locations listed")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="also write the profile as a page (tables, SVG trend chart)")
-@click.option("--svg", "svg_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="also write the monthly trend chart as an SVG file")
+@output_file_option("--html", "html_out", "the profile as a page (tables, SVG trend chart)")
+@output_file_option("--svg", "svg_out", "the monthly trend chart as an SVG file")
 @json_option
 @handles_errors
 def profile_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
