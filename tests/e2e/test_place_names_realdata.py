@@ -53,7 +53,7 @@ def cli(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def _run(cli: CliRunner, *args: str) -> str:
     r = cli.invoke(main, list(args), catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    return r.output
+    return r.stdout  # progress notices go to stderr
 
 
 def _nhoods(shared: Path) -> gpd.GeoDataFrame:

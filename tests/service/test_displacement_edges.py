@@ -123,7 +123,7 @@ def test_cli_bad_input_names_the_field(run, args: tuple[str, ...], field: str,
                                        reason: str) -> None:
     r = run("displacement", "calc", *args, "--json")
     assert r.exit_code == 2, r.output
-    err = json.loads(r.output)
+    err = json.loads(r.stdout)
     assert err["details"]["parameter"] == field and reason in err["message"], err
 
 

@@ -121,7 +121,7 @@ def test_cli_emerging(run, town_store: Store, tmp_path: Path) -> None:
     res = run("emerging", "--layer", "crime", "--category", "Drugs", "--unit", "h3:9",
               "--area", "boundary:beats", "--seed", "3", "--permutations", "0", "--json")
     assert res.exit_code == 0
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     assert out["parameters"]["inference"] == "normal"
     assert any("normal-theory" in w for w in out["warnings"])
 

@@ -111,12 +111,12 @@ def test_cli_harm_index_and_report(run, store: Store, tmp_path: Path) -> None:
                         "--buffer", "400", "--suggest-control",
                         "--before", "2018-10/2018-12",
                         "--after", "2019-01-15/2019-04-30",
-                        "--layer", "crime:*:outcome", "--json").output)
+                        "--layer", "crime:*:outcome", "--json").stdout)
     human = run("operation", "report", str(op["id"]), "--harm-index", str(good))
     assert human.exit_code == 0, human.output
     assert "harm: " in human.output and "weight crime/Burglary: 2" in human.output
     assert "Harm-weighted WDD" in human.output
     rep = json.loads(run("operation", "report", str(op["id"]), "--harm-index", "cchi",
-                         "--include-police-generated", "--json").output)
+                         "--include-police-generated", "--json").stdout)
     assert rep["harm"]["include_police_generated"] is True
     assert "crime/Drugs" in {w["key"] for w in rep["harm"]["weights"]}

@@ -190,7 +190,7 @@ def test_two_phase_operation_over_the_cli(run, store: Store, tmp_path: Path) -> 
             "--layer", "crime:Drugs:output", "--layer", "ambulance:*:outcome"]
     r = run("operation", "create", "--name", "Op Rolling", *args, "--json")
     assert r.exit_code == 0, r.output
-    op = json.loads(r.output)
+    op = json.loads(r.stdout)
     assert [p["name"] for p in op["definition"]["phases"]] == ["Strike one", "Strike two"]
     shown = run("operation", "show", str(op["id"]))
     assert "phase 1 'Strike one': 2019-01-01..2019-01-14" in shown.output
@@ -203,7 +203,7 @@ def test_two_phase_operation_over_the_cli(run, store: Store, tmp_path: Path) -> 
     path.write_text(json.dumps(phased(t, control={"type": "suggest", "max_units": 4})))
     r = run("operation", "create", "--definition", str(path), "--json")
     assert r.exit_code == 0, r.output
-    assert len(json.loads(r.output)["definition"]["phases"]) == 2
+    assert len(json.loads(r.stdout)["definition"]["phases"]) == 2
     base = args[:9]
     bad = run("operation", "create", "--name", "x", *base,
               "--phase", "Strike one:2019-01-01/2019-01-14", "--phase", "oops",

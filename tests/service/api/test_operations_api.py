@@ -314,13 +314,13 @@ def test_cli_create_start_report(run, store: Store, tmp_path: Path) -> None:
     r = run("operation", "create", "--name", "Op CLI", *args, "--displacement-size", "0.5",
             "--json")
     assert r.exit_code == 0, r.output
-    op = json.loads(r.output)
+    op = json.loads(r.stdout)
     assert op["definition"]["options"]["displacement_size"] == 0.5
     assert op["definition"]["buffer"]["rings_m"] == [400.0, 800.0]
     human = run("operation", "show", str(op["id"]))
     assert f"operation {op['id']} 'Op CLI': planned" in human.output
     s = run("operation", "start", str(op["id"]), "--json")
-    assert s.exit_code == 0 and json.loads(s.output)["status"] == "started"
+    assert s.exit_code == 0 and json.loads(s.stdout)["status"] == "started"
     again = run("operation", "start", str(op["id"]))
     assert again.exit_code == 2 and "already started" in again.output
     out = tmp_path / "report.json"
@@ -334,7 +334,7 @@ def test_cli_create_start_report(run, store: Store, tmp_path: Path) -> None:
     assert report["overdose_watch"]["statement"] in rep.output
     assert len(report["layers"][0]["buffer_rings"]) == 2
     assert report["layers"][0]["buffer_rings"][1]["inner_m"] == 400.0
-    as_json = json.loads(run("operation", "report", str(op["id"]), "--json").output)
+    as_json = json.loads(run("operation", "report", str(op["id"]), "--json").stdout)
     assert as_json["baseline_lock"]["fingerprint"] == report["baseline_lock"]["fingerprint"]
     bad = run("operation", "create", "--name", "x", "--target", "beats:RM01", "--buffer", "400",
               "--suggest-control", "--before", "2018-10", "--after", "2019-02",
@@ -346,14 +346,14 @@ def test_cli_displacement_calc(run) -> None:
     r = run("displacement", "calc", "--target", "207,110", "--buffer", "178,157",
             "--control", "308,318", "--buffer-control", "150,140", "--json")
     assert r.exit_code == 0, r.output
-    check_wheeler_ratcliffe(json.loads(r.output))
+    check_wheeler_ratcliffe(json.loads(r.stdout))
     human = run("displacement", "calc", "--target", "207,110", "--buffer", "178,157",
                 "--control", "308,318", "--buffer-control", "150,140")
     assert "WDD -118  SE 39.598  z -2.98" in human.output and "CI [-195.6, -40.4]" in human.output
     assert "local ratio 0.515" in human.output
     neg = run("displacement", "calc", "--target", "-1,110", "--buffer", "178,157",
               "--control", "308,318", "--json")
-    assert neg.exit_code == 2 and json.loads(neg.output)["details"]["parameter"] == "target.before"
+    assert neg.exit_code == 2 and json.loads(neg.stdout)["details"]["parameter"] == "target.before"
 
 
 def test_cli_displacement_calc_issue_cases_rest_on_the_tests(run) -> None:
@@ -367,7 +367,7 @@ def test_cli_displacement_calc_issue_cases_rest_on_the_tests(run) -> None:
     assert "is uncertain" in a.output
     b = run("displacement", "calc", "--target", "738,557", "--buffer", "900,1432",
             "--control", "1614,1501", "--json")
-    verdict = json.loads(b.output)["verdict"]
+    verdict = json.loads(b.stdout)["verdict"]
     assert verdict["code"] != "no_significant_change"
     assert verdict["code"] == "displacement_exceeds_reduction"
     assert "significantly worse off" in verdict["sentence"]
@@ -378,12 +378,12 @@ def test_cli_displacement_calc_role_and_displacement_size(run, client: TestClien
     args = ["--target", "207,110", "--buffer", "178,157", "--control", "308,318",
             "--buffer-control", "150,140"]
     out = json.loads(run("displacement", "calc", *args, "--role", "output",
-                         "--displacement-size", "0.8", "--json").output)
+                         "--displacement-size", "0.8", "--json").stdout)
     assert out["verdict"]["code"] == "activity_fell"
     assert out["parameters"]["role"] == "output"
     assert out["parameters"]["displacement_size"] == 0.8
     roomy = json.loads(run("displacement", "calc", *args, "--displacement-size", "0.8",
-                           "--json").output)
+                           "--json").stdout)
     assert roomy["verdict"]["code"] == "reduction_no_displacement"
     api = client.post("/v1/displacement/calculate", headers=keys["analyst"],
                       json={**WR, "displacement_size": 0.8}).json()
@@ -410,13 +410,13 @@ def test_cli_displacement_calc_takes_area_weights_as_the_api_does(run, client: T
     api = client.post("/v1/displacement/calculate", headers=keys["analyst"],
                       json={**body, "area_weights": {"target": 0.5, "buffer": 1.5,
                                                      "control": 2.0}}).json()
-    cli = json.loads(r.output)
+    cli = json.loads(r.stdout)
     assert cli["wdd"] == api["wdd"] and cli["parameters"]["area_weights"] == {
         "target": 0.5, "buffer": 1.5, "control": 2.0, "buffer_control": None}
-    plain = json.loads(run("displacement", "calc", *args, "--json").output)
+    plain = json.loads(run("displacement", "calc", *args, "--json").stdout)
     assert plain["wdd"]["estimate"] != cli["wdd"]["estimate"]
     bad = run("displacement", "calc", *args, "--area-weights", "1,2", "--json")
-    assert bad.exit_code == 2 and json.loads(bad.output)["details"]["parameter"] == "area_weights"
+    assert bad.exit_code == 2 and json.loads(bad.stdout)["details"]["parameter"] == "area_weights"
 
 
 # --------------------------------------------------------------------------- the demo

@@ -134,7 +134,7 @@ def test_remap_watch_create_list_check(town_store: Store, client: TestClient,
     made = run("watch", "create", "--operation", str(op_id), "--name", "<script>x</script>",
                "--period", "month", "--json")
     assert made.exit_code == 0, made.output
-    w = json.loads(made.output)
+    w = json.loads(made.stdout)
     listed = run("watch", "list")
     assert listed.exit_code == 0 and "<script>x</script>" in listed.output
     out = tmp_path / "watch.html"

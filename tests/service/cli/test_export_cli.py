@@ -31,7 +31,7 @@ def test_export_writes_every_placed_event_and_filters_by_category(run, tmp_path:
     out = tmp_path / "crime.gpkg"
     r = run("export", "crime", "-o", str(out), "--json")
     assert r.exit_code == 0, r.output
-    report = json.loads(r.output)
+    report = json.loads(r.stdout)
     assert report["features"] == len(expected) and report["layer"] == "events-crime"
     info = pyogrio.read_info(out)
     assert info["features"] == len(expected) and info["driver"] == "GPKG"

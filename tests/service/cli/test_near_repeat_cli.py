@@ -13,7 +13,7 @@ def test_nearrepeat_json_text_and_page(run, town_store: Store, tmp_path: Path) -
             "--permutations", "99", "--distance-band", "400", "--distance-bands", "3")
     r = run(*args, "--json")
     assert r.exit_code == 0, r.output
-    t = json.loads(r.output)
+    t = json.loads(r.stdout)
     assert t["parameters"]["seed"] == 3 and len(t["cells"]) == 5
     page = tmp_path / "nr.html"
     r = run(*args, "--html", str(page))

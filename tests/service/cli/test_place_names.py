@@ -33,7 +33,7 @@ def test_boundaries_units_lists_ids_and_names(run, named: Store) -> None:
     lines = r.output.splitlines()
     assert lines[0].startswith("boundary set beats v1: 2 units")
     assert [line.split()[:2] for line in lines[1:]] == [["E", "East"], ["W", "West"]]
-    data = json.loads(run("boundaries", "units", "beats", "--json").output)
+    data = json.loads(run("boundaries", "units", "beats", "--json").stdout)
     assert data["boundary_set"]["name"] == "beats"
     assert [(u["unit_id"], u["label"]) for u in data["units"]] == [("E", "East"), ("W", "West")]
     assert all(u["area_km2"] > 0 for u in data["units"])
@@ -43,24 +43,24 @@ def test_boundaries_units_lists_ids_and_names(run, named: Store) -> None:
 
 def test_cells_are_named_by_unit_and_main_street(run, named: Store) -> None:
     fc = json.loads(run("counts", "--layer", "crime", "--category", "Drugs", "--unit", "h3:7",
-                        "--area", "boundary:beats", "--json").output)
+                        "--area", "boundary:beats", "--json").stdout)
     named_counts = sorted((f["properties"]["label"], f["properties"]["count"])
                           for f in fc["features"] if f["properties"]["count"])
     assert named_counts == [("East · near Main Road", 4), ("West · near Fargate", 2)]
     # the burglaries' street names the West cell when they are what is counted
     fc = json.loads(run("counts", "--layer", "crime", "--unit", "h3:7", "--area",
-                        "boundary:beats:west", "--json").output)
+                        "boundary:beats:west", "--json").stdout)
     labels = {f["properties"]["label"] for f in fc["features"] if f["properties"]["count"]}
     assert labels == {"West · near Fargate"}  # 2 Fargate, 2 High Street: alphabetical first
     fc = json.loads(run("counts", "--layer", "crime", "--category", "Burglary", "--unit",
-                        "h3:7", "--area", "boundary:beats:W", "--json").output)
+                        "h3:7", "--area", "boundary:beats:W", "--json").stdout)
     assert {f["properties"]["label"] for f in fc["features"]
             if f["properties"]["count"]} == {"West · near High Street"}
 
 
 def test_areas_take_names_and_a_near_miss_suggests(run, named: Store) -> None:
     fc = json.loads(run("counts", "--layer", "crime", "--unit", "boundary:beats", "--area",
-                        "boundary:beats:EAST", "--json").output)
+                        "boundary:beats:EAST", "--json").stdout)
     assert [(f["properties"]["unit_id"], f["properties"]["count"])
             for f in fc["features"]] == [("E", 4)]
     r = run("counts", "--layer", "crime", "--unit", "h3:7", "--area", "boundary:beats:Eats")
@@ -74,7 +74,7 @@ def test_operation_target_and_control_by_name(run, named: Store) -> None:
             "--layer", "crime:Drugs:output", "--control", "boundary:beats:WEST"]
     r = run(*args, "--target", "boundary:beats:east", "--json")
     assert r.exit_code == 0, r.output
-    op = json.loads(r.output)
+    op = json.loads(r.stdout)
     assert (op["resolved"]["target"]["units"], op["resolved"]["target"]["labels"]) == (
         ["E"], ["East"])
     assert op["resolved"]["control"]["units"] == ["W"]
@@ -119,7 +119,7 @@ def test_gi_star_top_list_sorts_by_z_not_id(run, town_store: Store) -> None:
     args = ["hotspots", "--layer", "crime", "--category", "Drugs", "--unit", "h3:9",
             "--area", "boundary:beats", "--seed", "1", "--permutations", "999",
             "--correction", "none"]
-    fc = json.loads(run(*args, "--json").output)
+    fc = json.loads(run(*args, "--json").stdout)
     hot = [f["properties"] for f in fc["features"] if f["properties"]["Gi_Bin"] > 0]
     assert len(hot) >= 3, "the planted markets must give hot cells"
     expected = sorted(hot, key=lambda p: (-p["Gi_Bin"], -p["GiZScore"]))[:10]

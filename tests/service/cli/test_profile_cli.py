@@ -13,7 +13,7 @@ def test_profile_json_words_page_and_chart(run, tmp_path: Path) -> None:
     run("import", "policeuk", str(FIXTURES / "policeuk_small.csv"))
     r = run("profile", "--layer", "crime", "--unit", "h3:8", "--json")
     assert r.exit_code == 0, r.output
-    p = json.loads(r.output)
+    p = json.loads(r.stdout)
     assert p["events"] == 5 and p["top_streets"][0]["street"] == "Jack Close Orchard"
     assert p["top_streets"][0]["count"] == 2
     page, svg = tmp_path / "profile.html", tmp_path / "trend.svg"

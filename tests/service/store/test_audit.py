@@ -279,9 +279,9 @@ def test_audit_verify_route(client: TestClient, keys, store: Store) -> None:
 def test_cli_audit_list_and_verify(run, store: Store) -> None:
     ids = write(store, 4, action="probe")
     write(store, 2, action="other")
-    listed = json.loads(run("audit", "list", "--action", "probe", "--json").output)
+    listed = json.loads(run("audit", "list", "--action", "probe", "--json").stdout)
     assert [e["id"] for e in listed["entries"]] == ids and listed["numberMatched"] == 4
-    last = json.loads(run("audit", "list", "--limit", "2", "--json").output)
+    last = json.loads(run("audit", "list", "--limit", "2", "--json").stdout)
     assert [e["action"] for e in last["entries"]] == ["other", "other"]
     human = run("audit", "list", "--actor", "test", "--since", "2000-01")
     assert human.exit_code == 0 and "probe" in human.output and "6 of 6" in human.output
@@ -291,7 +291,7 @@ def test_cli_audit_list_and_verify(run, store: Store) -> None:
     broken = run("audit", "verify")
     assert broken.exit_code == 1 and f"first broken row: {ids[1]}" in broken.output
     as_json = run("audit", "verify", "--json")
-    assert as_json.exit_code == 1 and json.loads(as_json.output)["first_broken"] == ids[1]
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["first_broken"] == ids[1]
     assert run("audit", "list", "--since", "nonsense").exit_code == 2
 
 
