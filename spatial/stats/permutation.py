@@ -246,12 +246,12 @@ def _chunk(degree: IntArray, observed: FloatArray, d: _Draws, u0: int, u1: int, 
     ends = np.minimum(starts + block, u1)
     nb = starts.size
     # Reference sums of each block and degree: entries >= i1 - 1 mean values[P + 1].
-    ref = np.zeros((nb, kp1, r))
+    ref_blocks = np.zeros((nb, kp1, r))
     if d.kmax:
         upper = d.p_idx.T[None, :, :] >= (ends - 1)[:, None, None]
-        np.cumsum(np.where(upper, d.y1.T, d.y0.T), axis=1, out=ref[:, 1:, :])
+        np.cumsum(np.where(upper, d.y1.T, d.y0.T), axis=1, out=ref_blocks[:, 1:, :])
         del upper
-    ref = ref.reshape(nb * kp1, r)
+    ref: FloatArray = ref_blocks.reshape(nb * kp1, r)
     deg = degree[u0:u1]
     obs = observed[u0:u1]
     g = (np.arange(u1 - u0) // block) * kp1 + deg  # reference vector of each unit
@@ -309,10 +309,11 @@ def _corrected_draws(deg: IntArray, d: _Draws, u0: int, u1: int, block: int,
     eb = e_blk * d.r + e_row
     eb_sorted = np.sort(eb)
     shared = np.isin(eb, eb_sorted[1:][eb_sorted[1:] == eb_sorted[:-1]])
-    out: list[tuple[IntArray, IntArray, FloatArray]] = []
-    for sel in (~shared, shared):
-        if not sel.any():
-            continue
+    units: list[IntArray] = []
+    rows: list[IntArray] = []
+    deltas: list[FloatArray] = []
+    for several in (False, True):
+        sel = shared if several else ~shared
         p, blk, flat, row = e_p[sel], e_blk[sel], e_flat[sel], e_row[sel]
         lengths = p - starts[blk] + 1  # units i0..P of the block
         entry = np.repeat(np.arange(p.size), lengths)
@@ -320,16 +321,17 @@ def _corrected_draws(deg: IntArray, d: _Draws, u0: int, u1: int, block: int,
         pu = starts[blk][entry] + offset - u0
         use = deg[pu] > flat[entry] % kk  # the unit draws that column
         pu, entry = pu[use], entry[use]
-        if sel is shared:
+        if several:
             pairs, inv = np.unique(pu * d.r + row[entry], return_inverse=True)
-            delta = np.bincount(inv, weights=d.diff[flat[entry]], minlength=pairs.size)
-            out.append((pairs // d.r, pairs % d.r, delta))
+            units.append(pairs // d.r)
+            rows.append(pairs % d.r)
+            deltas.append(np.bincount(inv, weights=d.diff[flat[entry]],
+                                      minlength=pairs.size).astype(np.float64, copy=False))
         else:
-            out.append((pu, row[entry], d.diff[flat[entry]]))
-    if not out:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return (np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out]),
-            np.concatenate([o[2] for o in out]))
+            units.append(pu)
+            rows.append(row[entry])
+            deltas.append(d.diff[flat[entry]])
+    return np.concatenate(units), np.concatenate(rows), np.concatenate(deltas)
 
 
 def _sorted_tail_counts(q_sorted: FloatArray, g: IntArray, obs: FloatArray, tol: float,
