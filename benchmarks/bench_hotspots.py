@@ -245,7 +245,7 @@ def bench_large(cells: int, perms: int) -> tuple[str, dict[str, dict[str, object
             timings[method] = run_large(method, "remap", folder, perms)
             load = os.getloadavg()[0]
             timings[method]["load_after"] = load
-            run_large(method, "reference", folder, perms)
+            timings[f"{method} reference"] = run_large(method, "reference", folder, perms)
             new = np.load(f"{folder}/remap_{method}.npz")
             old = np.load(f"{folder}/reference_{method}.npz")
             for key in new.files:
@@ -387,6 +387,15 @@ def print_large(large: tuple[str, dict[str, dict[str, object]], dict[str, float]
         print(f"| {name} | {tm['fresh_wall_s']:.2f} | {calls[0]:.2f} | {calls[1]:.2f} "
               f"| {calls[2]:.2f} | {cpus[1]:.2f} | {inputs:.0f} | {peak:.0f} "
               f"| {tm['load_after']:.2f} |")
+    for m, name in (("gi", "Gi*"), ("lisa", "local Moran")):
+        tm = timings[f"{m} reference"]
+        calls, cpus = tm["calls_s"], tm["cpu_s"]
+        peak, inputs = tm["peak_rss_mb"], tm["rss_inputs_mb"]
+        assert isinstance(calls, list) and isinstance(cpus, list)
+        assert isinstance(peak, float) and isinstance(inputs, float)
+        print(f"| {name}, draw-by-draw kernel (before issue 13) | {tm['fresh_wall_s']:.2f} "
+              f"| {calls[0]:.2f} (CPU {cpus[0]:.2f}) | - | - | - | {inputs:.0f} | {peak:.0f} "
+              f"| - |")
     print()
     for m, name in (("gi", "Gi*"), ("lisa", "local Moran")):
         calls, cpus = timings[m]["calls_s"], timings[m]["cpu_s"]
