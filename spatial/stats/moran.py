@@ -26,9 +26,9 @@ nothing. 49,999 draws give 4e-5 (groups of at least 4 units at 4,000 cells).
 The result reports the smallest p and the permutations a unit on its own would
 need (``parameters``), and warns when one unit cannot pass the correction.
 Through
-:mod:`spatial.stats.permutation` (hand-written: 29× less CPU than esda's
-``Moran_Local`` warm and 22× faster from a fresh process on 50,311 H3 cells
-with 999 permutations, same numbers; 1,000,519 cells in 1.36 s of CPU warm;
+:mod:`spatial.stats.permutation` (hand-written: 26× less CPU than esda's
+``Moran_Local`` warm and 23× faster from a fresh process on 50,311 H3 cells
+with 999 permutations, same numbers; 1,000,519 cells in 1.11 s of CPU warm;
 see that module).
 
 Global Moran

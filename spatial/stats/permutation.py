@@ -25,14 +25,15 @@ every draw, in ``O(n log R)`` time and bounded memory (issue 13; same draws,
 and bit-for-bit the same counts and, for counts, moments as the draw-by-draw
 kernel it replaced, which the tests keep as the reference). Measured with
 ``benchmarks/bench_hotspots.py --cells 1000000`` (``benchmarks/RESULTS.md``,
-2 CPUs shared with other work at load average 15-17): on 1,000,519 H3 res-10
-cells with 999 permutations the warm call takes 0.72 s of CPU for Gi* and
-1.36 s for local Moran (3.0 s and 6.6 s of wall time under that load; the
-draw-by-draw kernel took 11-12 s), with a peak RSS of 0.5-0.66 GB for the
-whole process. On 50,311 cells in the same run, against ``G_Local`` and
-``Moran_Local``: 70× and 29× less CPU warm, 32× and 22× faster from a fresh
-process, the same numbers (max |difference| 3.6e-15 for Gi* z, 2.8e-14 for
-LISA z). esda's numba compilation alone took 25-31 s on the first
+2026-12-02 10:53 UTC, 2 CPUs shared with other work at load average 12-15):
+on 1,000,519 H3 res-10 cells with 999 permutations the warm call takes 0.74 s
+of CPU for Gi* and 1.11 s for local Moran (2.85 s and 1.75 s of wall time
+under that load), against 6.4 s and 8.2 s of CPU for the draw-by-draw kernel
+in the same run, with a peak RSS of 0.50 and 0.66 GB for the whole process.
+On 50,311 cells in the same run, against ``G_Local`` and ``Moran_Local``:
+30× and 26× less CPU warm, 20× and 23× faster from a fresh process, the same
+numbers (max |difference| 3.6e-15 for Gi* z, 2.8e-14 for LISA z). esda's
+numba compilation alone took 25-31 s on the first
 ``G_Local`` call of a process in the study that chose the libraries
 (synthetic 1M points, same kind of machine), and two cores gave it no
 speed-up. The tests check every statistic against esda.
