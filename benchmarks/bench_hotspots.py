@@ -1,6 +1,7 @@
 """Benchmark: remap's Gi*, local Moran and KDE against esda (run by hand, not a test).
 
     .venv/bin/python benchmarks/bench_hotspots.py [--cells-k 129] [--permutations 999]
+        [--cells 1000000] [--no-kde]
 
 * Gi* and LISA with 999 permutations on a contiguous H3 res-10 disk (k = 129:
   50,311 cells) with synthetic clustered counts and binary k = 1 neighbours.
@@ -11,6 +12,17 @@
   ``n_jobs=1``: on a 2-core machine its default ``n_jobs=-1`` compiles numba
   in every worker and is slower from a fresh process.
 * The z-scores (Gi*) and local Is / analytical z (LISA) must agree to 1e-9.
+* With ``--cells N`` (issue 13: 1,000,000), also remap alone on a disk of at
+  least N cells: Gi* and LISA each in a fresh process, three calls (the
+  first is the cold figure, the second the warm one), wall and CPU time,
+  the child's RSS with the inputs loaded and its peak during the calls
+  (``VmHWM``, reset before each call through ``/proc/self/clear_refs``); then each once
+  more with the draw-by-draw kernel remap used before issue 13
+  (``tests/spatial/stats/dense_permutation_reference.py``) to show every
+  output array is the same. esda cannot run there (``G_Local`` keeps an
+  n × R array of simulated statistics: 8 GB at 1M cells and 999
+  permutations), so its peer figure is the per-cell rate at ``--cells-k``
+  from the same run.
 * KDE of 1,000,000 points on a 1000×1000 grid: time, and the largest error
   against the exact kernel sum at a sample of cells, relative to the peak.
 
@@ -36,7 +48,7 @@ from scipy import sparse
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r'''
-import json, sys, time
+import json, resource, sys, time
 t0 = time.perf_counter()
 method, lib, folder, perms = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 import numpy as np
@@ -83,12 +95,16 @@ tw = time.perf_counter() - tw
 t2 = time.perf_counter()
 res = run()
 t3 = time.perf_counter()
+c3 = time.process_time()
 run()
 t4 = time.perf_counter()
+c4 = time.process_time()
 for k, v in res.items():
     np.save(f"{folder}/{lib}_{method}_{k}.npy", np.asarray(v, dtype=float))
 print(json.dumps({"import_s": t1 - t0, "first_call_s": t3 - t2, "warm_s": t4 - t3,
-                  "weights_s": tw, "tail_s": time.perf_counter() - t3}))
+                  "warm_cpu_s": c4 - c3, "weights_s": tw,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "tail_s": time.perf_counter() - t3}))
 '''
 
 
@@ -138,6 +154,116 @@ def run_child(method: str, lib: str, folder: str, perms: int) -> dict[str, float
     out["fresh_wall_s"] = wall - out["tail_s"]  # start of the process to the first result
     return out
 
+LARGE_CHILD = r'''
+import json, sys, time
+t0 = time.perf_counter()
+method, kernel, folder, perms, root = sys.argv[1:6]
+perms = int(perms)
+sys.path.insert(0, root)
+import numpy as np
+from scipy import sparse
+from spatial.stats.getis_ord import gi_star
+from spatial.stats.moran import local_moran
+if kernel == "reference":
+    import spatial.stats.permutation as engine
+    from tests.spatial.stats.dense_permutation_reference import dense_conditional_randomization
+    engine.conditional_randomization = dense_conditional_randomization
+w = sparse.load_npz(folder + "/w.npz").tocsr()
+y = np.load(folder + "/y.npy")
+statistic = gi_star if method == "gi" else local_moran
+
+
+def status_mb(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field)) / 1024
+
+
+def reset_peak():
+    # Linux: writing 5 to clear_refs resets VmHWM (the peak RSS) to the current RSS
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+rss_inputs = status_mb("VmRSS:")
+calls, cpus, first_done, peak = [], [], None, 0.0
+for _ in range(3 if kernel == "remap" else 1):
+    reset_peak()
+    t, c = time.perf_counter(), time.process_time()
+    res = statistic(y, w, permutations=perms, seed=1)
+    calls.append(time.perf_counter() - t)
+    cpus.append(time.process_time() - c)
+    peak = max(peak, status_mb("VmHWM:"))
+    first_done = first_done or time.perf_counter()
+np.savez(f"{folder}/{kernel}_{method}.npz",
+         **{k: v for k, v in vars(res).items() if isinstance(v, np.ndarray)})
+print(json.dumps({"calls_s": calls, "cpu_s": cpus, "rss_inputs_mb": rss_inputs,
+                  "peak_rss_mb": peak,
+                  "tail_s": time.perf_counter() - first_done}))
+'''
+
+
+def disk_radius(cells: int) -> int:
+    """Smallest H3 disk radius k with at least ``cells`` cells (3k(k + 1) + 1)."""
+    k = 0
+    while 3 * k * (k + 1) + 1 < cells:
+        k += 1
+    return k
+
+
+def run_large(method: str, kernel: str, folder: str, perms: int) -> dict[str, object]:
+    script = Path(folder) / "large_child.py"
+    script.write_text(LARGE_CHILD)
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(script), method, kernel, folder, str(perms),
+                           str(ROOT)], capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kernel} {method} failed:\n{proc.stderr}")
+    out: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    tail = out["tail_s"]
+    assert isinstance(tail, float)
+    out["fresh_wall_s"] = wall - tail
+    return out
+
+
+def bench_large(cells: int, perms: int) -> tuple[str, dict[str, dict[str, object]],
+                                                 dict[str, float]]:
+    """remap's Gi* and LISA on a disk of at least ``cells`` H3 cells, and the largest
+    difference of every output array from the draw-by-draw kernel's."""
+    k = disk_radius(cells)
+    t = time.perf_counter()
+    hex_cells, w, latlng = h3_disk(k)
+    y = synthetic_counts(latlng)
+    setup = time.perf_counter() - t
+    timings: dict[str, dict[str, object]] = {}
+    diffs: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        sparse.save_npz(f"{folder}/w.npz", w)
+        np.save(f"{folder}/y.npy", y)
+        del w
+        for method in ("gi", "lisa"):
+            timings[method] = run_large(method, "remap", folder, perms)
+            load = os.getloadavg()[0]
+            timings[method]["load_after"] = load
+            timings[f"{method} reference"] = run_large(method, "reference", folder, perms)
+            new = np.load(f"{folder}/remap_{method}.npz")
+            old = np.load(f"{folder}/reference_{method}.npz")
+            for key in new.files:
+                a, b = new[key], old[key]
+                if a.dtype.kind not in "fiu":  # labels
+                    diffs[f"{method} {key}"] = 0.0 if np.array_equal(a, b) else float("inf")
+                    continue
+                a, b = a.astype(float), b.astype(float)
+                if not np.array_equal(np.isnan(a), np.isnan(b)):
+                    diffs[f"{method} {key}"] = float("inf")
+                    continue
+                both = ~np.isnan(a)
+                diffs[f"{method} {key}"] = float(np.max(np.abs(a[both] - b[both]), initial=0.0))
+    head = (f"{len(hex_cells):,} H3 res-10 cells (disk k={k}), {int(y.sum()):,} synthetic "
+            f"events ({(y > 0).mean():.1%} of cells non-zero), {perms} permutations "
+            f"(one stage), k=1 neighbours; setup {setup:.0f} s")
+    return head, timings, diffs
+
 
 def bench_kde(n_points: int, grid: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
@@ -175,7 +301,11 @@ def main() -> None:
     ap.add_argument("--permutations", type=int, default=999)
     ap.add_argument("--kde-points", type=int, default=1_000_000)
     ap.add_argument("--kde-grid", type=int, default=1000)
+    ap.add_argument("--cells", type=int, default=0,
+                    help="also remap alone on at least this many cells (e.g. 1000000)")
+    ap.add_argument("--no-kde", action="store_true", help="skip the KDE benchmark")
     args = ap.parse_args()
+    load_start = os.getloadavg()
 
     t = time.perf_counter()
     cells, w, latlng = h3_disk(args.cells_k)
@@ -195,32 +325,41 @@ def main() -> None:
                 a = np.load(f"{folder}/remap_{method}_{key}.npy")
                 b = np.load(f"{folder}/esda_{method}_{key}.npy")
                 agree[f"{method} {key}"] = float(np.nanmax(np.abs(a - b)))
-    kd = bench_kde(args.kde_points, args.kde_grid)
+    kd = None if args.no_kde else bench_kde(args.kde_points, args.kde_grid)
+    large = bench_large(args.cells, args.permutations) if args.cells else None
 
     print(f"## remap hotspot benchmark, {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}\n")
     u = platform.uname()
     print(f"Machine: `{u.system} {u.release} {u.machine}`, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, NumPy {np.__version__}\n")
+          f"Python {platform.python_version()}, NumPy {np.__version__}; load average "
+          f"{load_start[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end\n")
     print(f"{len(cells):,} H3 res-10 cells (disk k={args.cells_k}), {int(w.nnz):,} neighbour "
           f"links, {int(y.sum()):,} synthetic events ({(y > 0).mean():.1%} of cells non-zero), "
           f"{args.permutations} permutations; setup {setup_s:.1f} s\n")
     print("| statistic | library | fresh process to result (s) | imports (s) | esda W (s) "
-          "| first call (s) | warm call (s) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+          "| first call (s) | warm call (s) | warm call CPU (s) | peak RSS (MB) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for method, lib, tm in rows:
         name = "Gi*" if method == "gi" else "local Moran"
         wcol = f"{tm['weights_s']:.2f}" if lib == "esda" else "-"
         print(f"| {name} | {lib} | {tm['fresh_wall_s']:.2f} | {tm['import_s']:.2f} | {wcol} "
-              f"| {tm['first_call_s']:.2f} | {tm['warm_s']:.2f} |")
+              f"| {tm['first_call_s']:.2f} | {tm['warm_s']:.2f} | {tm['warm_cpu_s']:.2f} "
+              f"| {tm['peak_rss_mb']:.0f} |")
     print()
     speed = {m: {lib: tm for mm, lib, tm in rows if mm == m} for m in ("gi", "lisa")}
     for m, name in (("gi", "Gi*"), ("lisa", "local Moran")):
         fresh = speed[m]["esda"]["fresh_wall_s"] / speed[m]["remap"]["fresh_wall_s"]
         warm = speed[m]["esda"]["warm_s"] / speed[m]["remap"]["warm_s"]
-        print(f"- {name}: remap is {fresh:.1f}× faster from a fresh process, {warm:.1f}× warm")
+        cpu = speed[m]["esda"]["warm_cpu_s"] / speed[m]["remap"]["warm_cpu_s"]
+        print(f"- {name}: remap is {fresh:.1f}× faster from a fresh process, {warm:.1f}× warm "
+              f"({cpu:.1f}× in CPU time)")
     for k, v in agree.items():
         print(f"- max |remap − esda| {k}: {v:.2e} ({'OK' if v <= 1e-9 else 'FAIL'} at 1e-9)")
     print()
+    if large is not None:
+        print_large(large, speed, len(cells))
+    if kd is None:
+        return
     print("| KDE | points | grid | cell (m) | bandwidth (m) | first call (s) | warm (s) "
           "| max error / peak | cells checked | mass in grid |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -228,6 +367,55 @@ def main() -> None:
           f"| {kd['cell_m']:g} | 150 | {kd['first_s']:.2f} | {kd['warm_s']:.2f} "
           f"| {100 * kd['rel_err_of_peak']:.3f} % | {int(kd['cells_checked'])} "
           f"| {kd['mass_in_grid']:.4f} |")
+
+
+def print_large(large: tuple[str, dict[str, dict[str, object]], dict[str, float]],
+                speed: dict[str, dict[str, dict[str, float]]], small_cells: int) -> None:
+    head, timings, diffs = large
+    n_large = int(head.split(" ")[0].replace(",", ""))
+    print(f"remap alone: {head}\n")
+    print("| statistic | fresh process to result (s) | cold call (s) | warm call (s) "
+          "| third call (s) | warm CPU (s) | RSS before (MB) | peak RSS in the calls (MB) "
+          "| load after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for m, name in (("gi", "Gi*"), ("lisa", "local Moran")):
+        tm = timings[m]
+        calls, cpus = tm["calls_s"], tm["cpu_s"]
+        peak, inputs = tm["peak_rss_mb"], tm["rss_inputs_mb"]
+        assert isinstance(calls, list) and isinstance(cpus, list)
+        assert isinstance(peak, float) and isinstance(inputs, float)
+        print(f"| {name} | {tm['fresh_wall_s']:.2f} | {calls[0]:.2f} | {calls[1]:.2f} "
+              f"| {calls[2]:.2f} | {cpus[1]:.2f} | {inputs:.0f} | {peak:.0f} "
+              f"| {tm['load_after']:.2f} |")
+    for m, name in (("gi", "Gi*"), ("lisa", "local Moran")):
+        tm = timings[f"{m} reference"]
+        calls, cpus = tm["calls_s"], tm["cpu_s"]
+        peak, inputs = tm["peak_rss_mb"], tm["rss_inputs_mb"]
+        assert isinstance(calls, list) and isinstance(cpus, list)
+        assert isinstance(peak, float) and isinstance(inputs, float)
+        print(f"| {name}, draw-by-draw kernel (before issue 13) | {tm['fresh_wall_s']:.2f} "
+              f"| {calls[0]:.2f} (CPU {cpus[0]:.2f}) | - | - | - | {inputs:.0f} | {peak:.0f} "
+              f"| - |")
+    print()
+    for m, name in (("gi", "Gi*"), ("lisa", "local Moran")):
+        calls, cpus = timings[m]["calls_s"], timings[m]["cpu_s"]
+        assert isinstance(calls, list) and isinstance(cpus, list)
+        esda = speed[m]["esda"]
+        per_cell_esda = esda["warm_s"] / small_cells
+        per_cell_cpu = esda["warm_cpu_s"] / small_cells
+        print(f"- {name}: warm {calls[1]:.2f} s wall, {cpus[1]:.2f} s CPU for {n_large:,} cells; "
+              f"esda's warm rate at {small_cells:,} cells in this run "
+              f"({esda['warm_s']:.2f} s, {esda['warm_cpu_s']:.2f} s CPU) would take "
+              f"{per_cell_esda * n_large:.0f} s ({per_cell_cpu * n_large:.0f} s CPU) for "
+              f"{n_large:,}: ratio {per_cell_esda * n_large / calls[1]:.0f}× wall, "
+              f"{per_cell_cpu * n_large / cpus[1]:.0f}× CPU")
+    worst = max(diffs.values())
+    print(f"- every output array against the draw-by-draw kernel (same seed): max |difference| "
+          f"{worst:.1e} over {len(diffs)} arrays "
+          f"({', '.join(k for k, v in diffs.items() if v)} differ)" if worst else
+          f"- every output array against the draw-by-draw kernel (same seed): identical "
+          f"({len(diffs)} arrays: {', '.join(diffs)})")
+    print()
 
 
 if __name__ == "__main__":

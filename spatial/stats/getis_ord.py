@@ -59,9 +59,10 @@ valid (Besag & Clifford 1991) and a 4,000-cell map takes about 0.08 s.
 
 Permutation inference uses :mod:`spatial.stats.permutation`, written here
 rather than calling esda's ``G_Local``: on 50,311 H3 cells with 999
-permutations it is 21.6× faster warm (0.45 s against 9.6 s) and 26.4× from a
-fresh process (1.83 s against 48.2 s), with the same z to 3.6e-15
-(``benchmarks/RESULTS.md``).
+permutations it uses 30× less CPU warm (0.25 s against 7.6 s) and is 20×
+faster from a fresh process, with the same z to 3.6e-15; 1,000,519 cells
+take 0.74 s of CPU warm, where ``G_Local`` would need an 8 GB array
+(``benchmarks/RESULTS.md``, issue 13).
 
 References
 ----------
