@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         own = store is None
         app.state.store = store or Store(settings.database_url,
                                          h3_resolution=settings.h3_resolution)
+        app.state.store.configure_event_cache(settings.event_cache_mb)
         try:
             yield
         finally:
