@@ -43,6 +43,17 @@ class KeysRepository(AuditRepository):
             row = conn.execute(q).first()
         return (int(row[0]), str(row[1])) if row else None
 
+    def keys_version(self) -> str:
+        """A version of the keys table that changes with every create and revoke (keys
+        are never deleted or edited otherwise): how many there are, the highest id and
+        how many are revoked. One query over a small table; the API's in-memory key
+        check (:mod:`service.api.fastpath`) trusts a verified key only while it holds."""
+        q = sa.select(sa.func.count(), sa.func.max(api_keys.c.id),
+                      sa.func.count(api_keys.c.revoked_at))
+        with self.engine.connect() as conn:
+            n, top, revoked = conn.execute(q).one()
+        return f"{int(n)}:{int(top or 0)}:{int(revoked)}"
+
     def list_keys(self) -> list[dict[str, Any]]:
         q = sa.select(api_keys.c.id, api_keys.c.prefix, api_keys.c.role, api_keys.c.label,
                       api_keys.c.created_at, api_keys.c.revoked_at).order_by(api_keys.c.id)
