@@ -69,9 +69,20 @@ class ScanColumns:
     time_precision: npt.NDArray[np.object_]
     attribute: npt.NDArray[np.object_]
     attributes: npt.NDArray[np.object_]
+    #: the slices of the scan and which rows each selects, when the scan knows them
+    #: already (the event cache's: :func:`slice_mask` then looks them up)
+    slices: tuple[ScanSlice, ...] | None = None
+    masks: tuple[npt.NDArray[np.bool_], ...] | None = None
 
     def __len__(self) -> int:
         return int(self.id.size)
+
+    def reordered(self, order: npt.NDArray[np.intp]) -> ScanColumns:
+        """The same scan with its rows in ``order``."""
+        columns: dict[str, Any] = {name: getattr(self, name)[order] for name in COLUMN_FIELDS}
+        return ScanColumns(**columns, slices=self.slices,
+                           masks=None if self.masks is None
+                           else tuple(m[order] for m in self.masks))
 
     def frame(self, index: npt.ArrayLike, *, parse_attributes: bool = False) -> pd.DataFrame:
         """The rows at ``index`` as an events frame (``attributes`` parsed on request)."""
@@ -81,6 +92,10 @@ class ScanColumns:
             out["attributes"] = [json.loads(a) if a is not None else {}
                                  for a in self.attributes[idx]]
         return out
+
+
+#: The row-aligned arrays of :class:`ScanColumns`.
+COLUMN_FIELDS = (*SCAN_COLUMNS, "attribute", "attributes")
 
 
 def _slice_where(s: ScanSlice) -> sa.ColumnElement[bool]:
@@ -199,16 +214,20 @@ def scan_events(engine: sa.Engine, slices: Sequence[ScanSlice], *,
         time_precision=text["time_precision"], location_precision=text["location_precision"],
         crs_epsg=np.asarray(text["crs_epsg"], dtype=np.int64) if n
         else np.zeros(0, dtype=np.int64),
-        attribute=extra, attributes=whole, **floats)
+        attribute=extra, attributes=whole, lon=floats["lon"], lat=floats["lat"],
+        x=floats["x"], y=floats["y"])
     order = np.argsort(ids, kind="stable")
     if n and np.any(order != np.arange(n)):
-        scanned = ScanColumns(**{name: getattr(scanned, name)[order]
-                                 for name in ScanColumns.__dataclass_fields__})
+        scanned = scanned.reordered(order)
     return scanned
 
 
 def slice_mask(cols: ScanColumns, s: ScanSlice) -> npt.NDArray[np.bool_]:
     """Which scanned events ``s`` selects: the same conditions as its SQL."""
+    if cols.slices is not None and cols.masks is not None:
+        for known, mask in zip(cols.slices, cols.masks, strict=True):
+            if known is s:
+                return mask
     n = len(cols)
     by_layer = np.zeros(n, dtype=bool)
     for layer, cats in s.layers.items():
@@ -432,6 +451,16 @@ def _layer_rows(engine: sa.Engine, layer: str) -> int:
                                 .where(events.c.layer == layer)).scalar() or 0)
 
 
+def _slice_rows(parts: Sequence[tuple[str, LayerColumns, npt.NDArray[np.intp]]],
+                picked: Mapping[str, Sequence[npt.NDArray[np.bool_] | None]],
+                j: int) -> npt.NDArray[np.bool_]:
+    """Slice ``j``'s rows among a cached scan's (before ordering by id)."""
+    rows = [picked[la][j] for la, _, _ in parts]
+    return (np.concatenate([r if r is not None else np.zeros(i.size, dtype=bool)
+                            for r, (_, _, i) in zip(rows, parts, strict=True)])
+            if parts else np.zeros(0, dtype=bool))
+
+
 def cached_scan(engine: sa.Engine, cache: EventCache, version: Callable[[], str],
                 slices: Sequence[ScanSlice], *, attribute: tuple[str, str] | None = None,
                 attributes_layer: str | None = None,
@@ -466,8 +495,11 @@ def cached_scan(engine: sa.Engine, cache: EventCache, version: Callable[[], str]
         per_layer[layer] = cache.get_or_build(v, ("columns", layer), build, version)
 
     parts: list[tuple[str, LayerColumns, npt.NDArray[np.intp]]] = []
+    # per layer, each slice's rows among the layer's selected ones (None: not its layer)
+    picked: dict[str, list[npt.NDArray[np.bool_] | None]] = {}
     for layer, cols in per_layer.items():
         mask = np.zeros(len(cols), dtype=bool)
+        per_slice: dict[int, npt.NDArray[np.bool_]] = {}
         for s in wanted[layer]:
             cats = s.layers[layer]
             m = np.ones(len(cols), dtype=bool)
@@ -483,7 +515,11 @@ def cached_scan(engine: sa.Engine, cache: EventCache, version: Callable[[], str]
                 m &= ((cols.lon >= minlon) & (cols.lon <= maxlon)
                       & (cols.lat >= minlat) & (cols.lat <= maxlat))
             mask |= m
-        parts.append((layer, cols, np.flatnonzero(mask)))
+            per_slice[id(s)] = m
+        idx = np.flatnonzero(mask)
+        parts.append((layer, cols, idx))
+        picked[layer] = [per_slice[id(s)][idx] if id(s) in per_slice else None
+                         for s in slices]
 
     def extra(kind: str, layer: str, key: str | None) -> npt.NDArray[np.object_]:
         def build() -> tuple[npt.NDArray[np.object_], int]:
@@ -528,11 +564,10 @@ def cached_scan(engine: sa.Engine, cache: EventCache, version: Callable[[], str]
         location_precision=joined(lambda la, c, i: c.locations[c.location_code[i]], object),
         time_precision=joined(lambda la, c, i: c.time_precisions[c.time_precision_code[i]],
                               object),
-        attribute=attr, attributes=whole)
+        attribute=attr, attributes=whole, slices=tuple(slices),
+        masks=tuple(_slice_rows(parts, picked, j) for j in range(len(slices))))
     if len(parts) > 1:
-        order = np.argsort(out.id, kind="stable")
-        out = ScanColumns(**{name: getattr(out, name)[order]
-                             for name in ScanColumns.__dataclass_fields__})
+        out = out.reordered(np.argsort(out.id, kind="stable"))
     return out
 
 

@@ -13,14 +13,20 @@ import pandas as pd
 
 from service.app.importer import ImportReport, store_events
 from service.store import Store
-from service.store.event_scan import EventCache, ScanColumns, ScanSlice
+from service.store.event_scan import (
+    COLUMN_FIELDS,
+    EventCache,
+    ScanColumns,
+    ScanSlice,
+    slice_mask,
+)
 from spatial.evaluation.consequence_watch import SUBSTANCE_ATTRIBUTE
 from tests.service.api.test_operations_api import load
 
 
 def _assert_same(got: ScanColumns, want: ScanColumns) -> None:
     assert len(got) == len(want)
-    for name in ScanColumns.__dataclass_fields__:
+    for name in COLUMN_FIELDS:
         a, b = getattr(got, name), getattr(want, name)
         assert a.dtype == b.dtype, name
         if a.dtype == object:
@@ -70,8 +76,12 @@ def test_cached_scans_equal_the_sql_scan(store: Store, tmp_path: Path) -> None:
                                   "crs_epsg": 27700, "location_precision": "snapped"}}):
             want = store.scan_events_sql(slices, **kwargs)  # type: ignore[arg-type]
             for _ in range(2):  # built, then from memory
-                _assert_same(store.scan_events(slices, **kwargs),  # type: ignore[arg-type]
-                             want)
+                got = store.scan_events(slices, **kwargs)  # type: ignore[arg-type]
+                _assert_same(got, want)
+                # the masks the cached scan hands over are the conditions' own
+                assert got.masks is not None and len(got.masks) == len(slices)
+                for s in slices:
+                    assert np.array_equal(slice_mask(got, s), slice_mask(want, s))
     stats = store.event_cache.stats
     assert stats.hits > 0 and stats.builds >= 3 and stats.version_changes == 0
     sub = store.scan_events([ScanSlice({"ambulance": None})],
