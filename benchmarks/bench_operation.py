@@ -185,8 +185,10 @@ for i in range(1 + warm_n):
     runs.append((time.perf_counter() - t0, time.process_time() - c0))
     text = json.dumps(report, sort_keys=True, default=str)
     hashes.add(hashlib.sha256(text.encode()).hexdigest())
+cache = getattr(store, "event_cache", None)
 print(json.dumps({"cold": runs[0], "warm": runs[1:], "load": [load0, os.getloadavg()[0]],
-                  "sha256": sorted(hashes)}))
+                  "sha256": sorted(hashes),
+                  "cache_mb": cache.size_bytes / 2**20 if cache is not None else None}))
 """
 
 
@@ -220,6 +222,9 @@ def compare(db: Path, repeat: int, baseline: str | None, cache_mb: float = 512.0
               f"**{statistics.median(w):.3f}** ({min(w):.3f}-{max(w):.3f}) | "
               f"{statistics.median(c):.3f} | {r['load'][0]:.1f}-{r['load'][1]:.1f} | "
               f"{', '.join(h[:12] for h in r['sha256'])} |")
+    for name, r in runs.items():
+        if r.get("cache_mb"):
+            print(f"\n{name}: the cache held {r['cache_mb']:.1f} MB after the reports")
     hashes = {h for r in runs.values() for h in r["sha256"]}
     med = {name: statistics.median([x[0] for x in r["warm"]]) for name, r in runs.items()}
     names = list(runs)
