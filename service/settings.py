@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     event_cache_mb: int = Field(
         default=512, ge=0,
         description="Memory kept by the API server for the columns of the events operation "
-                    "reports scan (per layer, about 70 bytes an event), reused until an "
+                    "reports scan (per layer, about 62 bytes an event), reused until an "
                     "import changes the events; 0 turns it off (every report reads the "
                     "store).")
     download_cache_dir: Path | None = Field(
