@@ -391,6 +391,16 @@ class EventCache:
             self._bytes = 0
             self._version = None
 
+    def lookup(self, version: str, key: tuple[str, ...]) -> Any | None:
+        """The entry ``key`` if it is kept for ``version`` (a hit), else ``None``."""
+        with self._lock:
+            found = self._entries.get(key) if version == self._version else None
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            self.stats.hits += 1
+            return found[0]
+
     def get_or_build(self, version: str, key: tuple[str, ...],
                      build: Callable[[], tuple[Any, int]],
                      still: Callable[[], str]) -> Any:
@@ -482,6 +492,11 @@ def cached_scan(engine: sa.Engine, cache: EventCache, version: Callable[[], str]
             wanted.setdefault(layer, []).append(s)
     per_layer: dict[str, LayerColumns] = {}
     for layer in sorted(wanted):
+        kept = cache.lookup(v, ("columns", layer))
+        if kept is not None:
+            per_layer[layer] = kept
+            continue
+        # counting a million-event layer walks its index: only before building it
         if _layer_rows(engine, layer) * _ROW_BYTES > cache.max_bytes:
             with cache._lock:
                 cache.stats.too_large += 1
