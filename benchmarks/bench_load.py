@@ -11,7 +11,7 @@ Every answer is checked: status 200 and the same bytes as the first answer of it
 route (the seed is fixed, so any difference is an error).
 
     .venv/bin/python benchmarks/bench_load.py [--requests 10000] [--clients 50]
-        [--uncached-requests 1000]
+        [--uncached-requests 1000] [--baseline TREE] [--compare-server]
 
 Without the cache every request recomputes (a Gi* with up to 49,999 permutations
 per request), so that run makes ``--uncached-requests`` requests (fewer, say so).
@@ -173,28 +173,33 @@ def first_answers(base: str, key: str, run: Run) -> tuple[dict[str, str], dict[s
 
 
 def serve_and_load(url_db: str, key: str, tmp: Path, *, cache_mb: int, n: int,
-                   clients: int, revalidate: int = 0, workers: int = 1) -> list[Run]:
-    """A run of ``n`` requests, then (``revalidate``) one of conditional requests."""
-    run = Run(label=(f"cache {cache_mb} MB" if cache_mb else "cache off")
+                   clients: int, revalidate: int = 0, workers: int = 1,
+                   tree: Path = ROOT, server: tuple[str, ...] = (),
+                   label: str = "") -> list[Run]:
+    """A run of ``n`` requests, then (``revalidate``) one of conditional requests.
+    ``tree``: the source tree the server runs from; ``server``: more uvicorn options
+    (``--http h11 --loop asyncio``)."""
+    run = Run(label=(f"{label}: " if label else "")
+              + (f"cache {cache_mb} MB" if cache_mb else "cache off")
               + (f", {workers} workers" if workers > 1 else ""))
     runs = [run]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "REMAP_DATABASE_URL": url_db,
+    env = {**os.environ, "PYTHONPATH": str(tree), "REMAP_DATABASE_URL": url_db,
            "REMAP_RESPONSE_CACHE_MB": str(cache_mb),
            "REMAP_EXPENSIVE_REQUESTS_PER_MINUTE": "100000000",
            "REMAP_DOWNLOAD_CACHE_DIR": str(tmp / "downloads")}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log",
+         "--port", str(port), "--log-level", "warning", "--no-access-log", *server,
          *(["--workers", str(workers)] if workers > 1 else [])],
-        env=env, cwd=ROOT)
+        env=env, cwd=tree)
     try:
         wait_up(base)
         expected, etags = first_answers(base, key, run)
         timed(server.pid, lambda: drive(port, key, n, clients, expected, run), run)
         if revalidate and all(etags.values()):
-            again = Run(label=f"cache {cache_mb} MB, If-None-Match (304)", first=run.first)
+            again = Run(label=f"{run.label}, If-None-Match (304)", first=run.first)
             runs.append(again)
             timed(server.pid, lambda: drive(port, key, revalidate, clients, expected, again,
                                             etags), again)
@@ -240,7 +245,16 @@ def report(runs: list[Run]) -> None:
               f"errors {run.errors or 0}; load average {run.load_before:.2f} before, "
               f"{run.load_after:.2f} after; first requests: {firsts}")
     plain = [r for r in runs if "If-None-Match" not in r.label]
-    if len(plain) == 2:
+    cached = [r for r in plain if "cache off" not in r.label]
+    if len(cached) > 1:
+        first = cached[0]
+        for other in cached[1:]:
+            print(f"- {other.label} / {first.label}: "
+                  + ", ".join(f"p{q} {np.percentile(other.all(), q) / np.percentile(first.all(), q):.2f}"
+                              for q in (50, 95, 99))
+                  + f", server CPU a request {other.server_cpu / len(other.all()) * 1e3:.2f} ms "
+                    f"vs {first.server_cpu / len(first.all()) * 1e3:.2f} ms")
+    if len(plain) == 2 and len(cached) == 1:
         on, off = plain
         print("- ratio (cache off / on): "
               + ", ".join(f"p{q} {np.percentile(off.all(), q) / np.percentile(on.all(), q):,.0f}x"
@@ -258,6 +272,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1,
                     help="uvicorn worker processes (each with its own cache)")
     ap.add_argument("--skip-uncached", action="store_true")
+    ap.add_argument("--baseline", type=Path,
+                    help="another source tree (git archive of a commit): its server is "
+                         "loaded first, in the same run, with uvicorn's pure-Python "
+                         "HTTP parser and event loop (h11, asyncio) as before them")
+    ap.add_argument("--compare-server", action="store_true",
+                    help="also load this tree's server with h11 and asyncio (separates "
+                         "the fast path's gain from httptools' and uvloop's)")
     ap.add_argument("--db", type=Path, help="SQLite file to keep the store in (reused when it "
                                             "exists, else imported into)")
     args = ap.parse_args()
@@ -287,9 +308,19 @@ def main() -> None:
             key, inserted = out.stdout.split()[-2:]
             print(f"store: {inserted} crimes and sheffield_nhood imported in "
                   f"{time.perf_counter() - t0:.0f} s")
-        runs = serve_and_load(url_db, key, tmp, cache_mb=args.cache_mb, n=args.requests,
-                              clients=args.clients, revalidate=args.revalidate,
-                              workers=args.workers)
+        pure = ("--http", "h11", "--loop", "asyncio")
+        configs: list[tuple[str, Path, tuple[str, ...]]] = []
+        if args.baseline:
+            configs.append(("before (baseline, h11+asyncio)", args.baseline, pure))
+        if args.compare_server:
+            configs.append(("this tree, h11+asyncio", ROOT, pure))
+        configs.append(("this tree" if configs else "", ROOT, ()))
+        runs = []
+        for label, tree, server in configs:
+            runs += serve_and_load(url_db, key, tmp, cache_mb=args.cache_mb, n=args.requests,
+                                   clients=args.clients, revalidate=args.revalidate,
+                                   workers=args.workers, tree=tree, server=server,
+                                   label=label)
         if not args.skip_uncached:
             runs += serve_and_load(url_db, key, tmp, cache_mb=0, n=args.uncached_requests,
                                    clients=args.clients, workers=args.workers)

@@ -1,7 +1,7 @@
 """Benchmark: the report of one operation over 1,000,000 stored events (run by hand).
 
     .venv/bin/python benchmarks/bench_operation.py [--scale 34] [--db PATH] [--reuse]
-        [--repeat 5] [--baseline TREE]
+        [--repeat 5] [--baseline TREE] [--event-cache-mb 512]
 
 Builds the seeded synthetic town at ``scale`` (34: about 1.0 M crime records plus
 call-outs and dealing sites over 12 months), stores it in a fresh SQLite store
@@ -16,12 +16,14 @@ dealing-site re-map):
 * ``report`` -- the whole evaluation, split into loading the events from the store
   (``store.event_arrays``, the same query the report makes) and the rest.
 
-With ``--baseline TREE`` (a checkout of another commit, e.g. ``git archive BASE |
-tar -x -C TREE``), the report is also timed from that tree, **in the same run**:
-rounds alternate a fresh child process of each tree (one warm-up report, then one
-timed), giving wall and CPU seconds (the machine may be shared: CPU seconds are the
-steadier figure), the load average around each, and a sha256 of each report's JSON
-(identical reports give identical hashes). ``--reuse`` keeps an existing ``--db``.
+With ``--reuse`` and an existing ``--db`` (or ``--baseline``), the report is timed
+in child processes, **in the same run**: this tree with the columnar event cache off
+and on (``--event-cache-mb``), and with ``--baseline TREE`` (a checkout of another
+commit, e.g. ``git archive BASE | tar -x -C TREE``) that tree too. Each process
+times its first report (cold: with the cache on, this one builds it) and
+``--repeat`` more (warm, median), in wall and CPU seconds (the machine may be
+shared: CPU seconds are the steadier figure), with the load average around them
+and a sha256 of each report's JSON (identical reports give identical hashes).
 
 Prints a markdown table with the machine and date.
 """
@@ -52,9 +54,11 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="keep an existing --db store")
     ap.add_argument("--baseline", default=None,
                     help="another source tree whose report is timed in the same run")
+    ap.add_argument("--event-cache-mb", type=float, default=512.0,
+                    help="REMAP_EVENT_CACHE_MB of the cached run (service.store.event_scan)")
     args = ap.parse_args()
     if args.reuse and args.db and Path(args.db).exists():
-        compare(Path(args.db), args.repeat, args.baseline)
+        compare(Path(args.db), args.repeat, args.baseline, args.event_cache_mb)
         return
 
     from service.app.importer import ImportReport, import_boundaries, store_events
@@ -137,7 +141,7 @@ def main() -> None:
         store.dispose()
         size_mb = db.stat().st_size / 2**20
         if args.baseline:
-            compare(db, args.repeat, args.baseline)
+            compare(db, args.repeat, args.baseline, args.event_cache_mb)
 
     verdicts = ", ".join(f"{la['key']} {la['verdict']['code']}" for la in report["layers"])
     rows += [
@@ -160,60 +164,72 @@ def main() -> None:
         print(f"| {k} | {v} |")
 
 
-#: One child process: open the store, a warm-up report, then one timed report.
+#: One child process: open the store (with the event cache of ``argv[2]`` MB when the
+#: tree has one), time the first report (cold: the process's first, which builds the
+#: cache), then ``argv[3]`` more (warm), each with wall and CPU seconds.
 CHILD = r"""
 import hashlib, json, os, sys, time
 sys.path.insert(0, os.getcwd())
 from service.store import Store
 from service.app.operations import operation_report
 store = Store("sqlite:///" + sys.argv[1])
+mb, warm_n = float(sys.argv[2]), int(sys.argv[3])
+if mb > 0 and hasattr(store, "configure_event_cache"):
+    store.configure_event_cache(mb)
 op = store.operations()[0].id
-operation_report(store, op, actor="bench")
+runs, hashes = [], set()
 load0 = os.getloadavg()[0]
-t0, c0 = time.perf_counter(), time.process_time()
-report = operation_report(store, op, actor="bench")
-wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-text = json.dumps(report, sort_keys=True, default=str)
-print(json.dumps({"wall": wall, "cpu": cpu, "load": [load0, os.getloadavg()[0]],
-                  "sha256": hashlib.sha256(text.encode()).hexdigest()}))
+for i in range(1 + warm_n):
+    t0, c0 = time.perf_counter(), time.process_time()
+    report = operation_report(store, op, actor="bench")
+    runs.append((time.perf_counter() - t0, time.process_time() - c0))
+    text = json.dumps(report, sort_keys=True, default=str)
+    hashes.add(hashlib.sha256(text.encode()).hexdigest())
+cache = getattr(store, "event_cache", None)
+print(json.dumps({"cold": runs[0], "warm": runs[1:], "load": [load0, os.getloadavg()[0]],
+                  "sha256": sorted(hashes),
+                  "cache_mb": cache.size_bytes / 2**20 if cache is not None else None}))
 """
 
 
-def _child(tree: Path, db: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(db)], cwd=tree, check=True,
-                         capture_output=True, text=True)
+def _child(tree: Path, db: Path, cache_mb: float, warm: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(db), str(cache_mb), str(warm)],
+                         cwd=tree, check=True, capture_output=True, text=True)
     import json
 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def compare(db: Path, repeat: int, baseline: str | None) -> None:
-    """The report timed from this tree (and ``baseline``), rounds interleaved."""
-    trees = {"after (this tree)": ROOT}
+def compare(db: Path, repeat: int, baseline: str | None, cache_mb: float = 512.0) -> None:
+    """The report timed from this tree with and without the event cache (and from
+    ``baseline``), one process each: the first report (cold) and ``repeat`` more
+    (warm, median)."""
+    trees: dict[str, tuple[Path, float]] = {}
     if baseline:
-        trees = {"before (" + baseline + ")": Path(baseline), **trees}
-    runs: dict[str, list[dict]] = {k: [] for k in trees}
-    for _ in range(max(1, repeat)):
-        for name, tree in trees.items():
-            runs[name].append(_child(tree, db))
-    print(f"\n### Operation report, median of {repeat} (fresh process each, one warm-up)\n")
+        trees["before (" + baseline + ")"] = (Path(baseline), 0.0)
+    trees["this tree, event cache off"] = (ROOT, 0.0)
+    trees[f"this tree, event cache {cache_mb:g} MB"] = (ROOT, cache_mb)
+    runs = {name: _child(tree, db, mb, repeat) for name, (tree, mb) in trees.items()}
+    print(f"\n### Operation report: cold (first in a process) and warm (median of {repeat} "
+          "more in the same process)\n")
     print(f"{_machine()}\n")
-    print("| tree | wall s median (min-max) | CPU s median (min-max) | load avg 1 min | "
-          "report sha256 |\n|---|---|---|---|---|")
-    for name, rs in runs.items():
-        w = [r["wall"] for r in rs]
-        c = [r["cpu"] for r in rs]
-        loads = [x for r in rs for x in r["load"]]
-        hashes = {r["sha256"][:12] for r in rs}
-        print(f"| {name} | **{statistics.median(w):.2f}** ({min(w):.2f}-{max(w):.2f}) | "
-              f"{statistics.median(c):.2f} ({min(c):.2f}-{max(c):.2f}) | "
-              f"{min(loads):.1f}-{max(loads):.1f} | {', '.join(sorted(hashes))} |")
-    if baseline:
-        a, b = (statistics.median([r["cpu"] for r in rs]) for rs in runs.values())
-        aw, bw = (statistics.median([r["wall"] for r in rs]) for rs in runs.values())
-        same = len({r["sha256"] for rs in runs.values() for r in rs}) == 1
-        print(f"\nafter / before: wall {bw / aw:.2f}, CPU {b / a:.2f}; reports "
-              f"{'identical' if same else 'DIFFER'}")
+    print("| tree | cold wall s | cold CPU s | warm wall s median (min-max) | warm CPU s "
+          "median | load avg 1 min | report sha256 |\n|---|---|---|---|---|---|---|")
+    for name, r in runs.items():
+        w = [x[0] for x in r["warm"]]
+        c = [x[1] for x in r["warm"]]
+        print(f"| {name} | {r['cold'][0]:.2f} | {r['cold'][1]:.2f} | "
+              f"**{statistics.median(w):.3f}** ({min(w):.3f}-{max(w):.3f}) | "
+              f"{statistics.median(c):.3f} | {r['load'][0]:.1f}-{r['load'][1]:.1f} | "
+              f"{', '.join(h[:12] for h in r['sha256'])} |")
+    for name, r in runs.items():
+        if r.get("cache_mb"):
+            print(f"\n{name}: the cache held {r['cache_mb']:.1f} MB after the reports")
+    hashes = {h for r in runs.values() for h in r["sha256"]}
+    med = {name: statistics.median([x[0] for x in r["warm"]]) for name, r in runs.items()}
+    names = list(runs)
+    print(f"\nwarm wall, cache on / off: {med[names[-1]] / med[names[-2]]:.3f}; reports "
+          f"{'identical' if len(hashes) == 1 else 'DIFFER'} across all runs")
 
 
 def _machine() -> str:

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from service import __doc__ as service_doc
 from service.api import docs
 from service.api.errors import install_error_handlers
+from service.api.fastpath import CachedAnswerFastPath
 from service.api.refusals import RefusalAuditMiddleware
 from service.api.request_log import RequestLogMiddleware
 from service.api.routers import (
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         own = store is None
         app.state.store = store or Store(settings.database_url,
                                          h3_resolution=settings.h3_resolution)
+        app.state.store.configure_event_cache(settings.event_cache_mb)
         try:
             yield
         finally:
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.docs_url = docs.DOCS_URL  # linked from the OGC landing page
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(CachedAnswerFastPath)  # innermost: kept GET answers without routing
     app.add_middleware(UploadBodyLimit, settings=settings)
     app.add_middleware(RefusalAuditMiddleware)  # every 401/403/429 into the audit log
     app.add_middleware(RequestLogMiddleware)  # added last: outermost, sees every answer

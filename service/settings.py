@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         description="Memory kept for answers of GET analysis routes (counts, hotspots, "
                     "profile, autocorrelation, layers), reused while the data are unchanged "
                     "and sent with an ETag; 0 turns the cache off.")
+    # fastscan (issue 13 items 2-3): the columnar event cache of operation reports
+    event_cache_mb: int = Field(
+        default=512, ge=0,
+        description="Memory kept by the API server for the columns of the events operation "
+                    "reports scan (per layer, about 62 bytes an event), reused until an "
+                    "import changes the events; 0 turns it off (every report reads the "
+                    "store).")
     download_cache_dir: Path | None = Field(
         default=None,
         description="Folder of the download cache (default: a folder for this store under "

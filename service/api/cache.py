@@ -69,6 +69,9 @@ class CachedAnswer:
     body: bytes
     etag: str
     audits: tuple[tuple[str, dict[str, Any]], ...] = ()
+    #: made by a route counted against the expensive-route rate limit (every request
+    #: it serves is counted too, also on the fast path: :mod:`service.api.fastpath`)
+    expensive: bool = False
 
     @property
     def size(self) -> int:
@@ -78,6 +81,8 @@ class CachedAnswer:
 @dataclass
 class CacheStats:
     hits: int = 0
+    #: of the hits, those answered by :mod:`service.api.fastpath` (before routing)
+    fast_hits: int = 0
     misses: int = 0
     bypasses: int = 0
     not_modified: int = 0
@@ -103,10 +108,22 @@ class ResponseCache:
         self._pending: dict[str, _Pending] = {}
         self._bytes = 0
         self._lock = threading.Lock()
+        #: the paths of the routes that have kept an answer (the fast path's routes)
+        self.paths: frozenset[str] = frozenset()
 
     @property
     def enabled(self) -> bool:
         return self.max_bytes > 0
+
+    def add_path(self, path: str) -> None:
+        if path not in self.paths:
+            with self._lock:
+                self.paths = self.paths | {path}
+
+    def count_hit(self, *, fast: bool = False) -> None:
+        with self._lock:
+            self.stats.hits += 1
+            self.stats.fast_hits += fast
 
     @property
     def size_bytes(self) -> int:
@@ -240,6 +257,28 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return False
 
 
+def answer_key(request: Request, role: str, data_version: str) -> str:
+    """The cache key of ``request`` for a caller of ``role`` at ``data_version``: the
+    route's path, the normalised query, the role, the disclosure policy and the
+    version, hashed."""
+    parts = (request.url.path, normalised_query(request), role, repr(current_policy()),
+             data_version)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def cache_headers(entry: CachedAnswer, *, made: bool) -> dict[str, str]:
+    return {"ETag": entry.etag, "Cache-Control": REVALIDATE,
+            "X-Remap-Cache": "miss" if made else "hit"}
+
+
+def answer_response(request: Request, entry: CachedAnswer, *, made: bool) -> Response:
+    """The response of a kept answer: 304 when ``If-None-Match`` names it, else its bytes."""
+    headers = cache_headers(entry, made=made)
+    if etag_matches(request.headers.get("if-none-match"), entry.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=entry.body, media_type="application/json", headers=headers)
+
+
 @dataclass
 class CacheScope:
     """What one request needs to be answered through the cache."""
@@ -253,9 +292,7 @@ class CacheScope:
     def key(self) -> str:
         """The request's key: route, normalised query, role, disclosure policy, data
         version (one query of the store)."""
-        parts = (self.request.url.path, normalised_query(self.request), self.who.role,
-                 repr(current_policy()), self.store.data_version())
-        return hashlib.sha256(repr(parts).encode()).hexdigest()
+        return answer_key(self.request, self.who.role, self.store.data_version())
 
     def answer(self, work: Callable[[Store], Any], *, deterministic: bool = True) -> Any:
         """The route's answer: ``work(store)`` (the content the route would return),
@@ -277,18 +314,18 @@ class CacheScope:
             recorder = _AuditRecorder(self.store)
             content = work(cast(Store, recorder))
             return CachedAnswer(body=self._serialise(content), etag=etag,
-                                audits=tuple(recorder.audits))
+                                audits=tuple(recorder.audits), expensive=bool(
+                                    getattr(self.request.state, "expensive_counted", False)))
 
         entry, made = self.cache.get_or_make(key, make)
         if not made:
             for action, detail in entry.audits:
                 self.store.audit(None, self.who.actor, action, detail)
-        headers = {"ETag": entry.etag, "Cache-Control": REVALIDATE,
-                   "X-Remap-Cache": "miss" if made else "hit"}
-        if etag_matches(self.request.headers.get("if-none-match"), entry.etag):
+        self.cache.add_path(self.request.scope["path"])
+        response = answer_response(self.request, entry, made=made)
+        if response.status_code == 304:
             self.cache.stats.not_modified += 1
-            return Response(status_code=304, headers=headers)
-        return Response(content=entry.body, media_type="application/json", headers=headers)
+        return response
 
     def _serialise(self, content: Any) -> bytes:
         """``content`` as the route's response model sends it (FastAPI's own fast path:
