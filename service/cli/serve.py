@@ -29,7 +29,9 @@ def serve(ctx: click.Context, host: str, port: int, as_json: bool) -> None:
                               f"{d['store']}"))
     # one line per request from the request-log middleware (logger remap.request)
     log.configure(bool(ctx.find_root().params.get("verbose")), request_log=True)
-    uvicorn.run("service.main:app", host=host, port=port)
+    # forwarded headers are read by the app itself, from REMAP_FORWARDED_ALLOW_IPS only
+    # (service/api/proxy.py): uvicorn's own reading (it trusts 127.0.0.1) is off
+    uvicorn.run("service.main:app", host=host, port=port, proxy_headers=False)
 
 
 @click.command("migrate")
