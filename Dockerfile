@@ -9,7 +9,8 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    REMAP_DATABASE_URL=sqlite:////data/remap.db
+    REMAP_DATABASE_URL=sqlite:////data/remap.db \
+    REMAP_DOWNLOAD_CACHE_DIR=/data/downloads
 
 WORKDIR /app
 COPY constraints.txt pyproject.toml README.md ./
