@@ -139,6 +139,14 @@ class Settings(BaseSettings):
                     "(default): none, so the headers are ignored; '*': any peer (only when "
                     "nothing but the proxy can reach remap).")
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        from service.api.proxy import TrustedProxies
+
+        TrustedProxies(value)  # a ValueError names the entry that is not an address
+        return value.strip()
+
     @field_validator("root_path")
     @classmethod
     def _check_root_path(cls, value: str) -> str:

@@ -130,3 +130,8 @@ def test_trusted_proxies_parse_addresses_networks_and_refuse_nonsense() -> None:
 def test_a_bad_root_path_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="root_path"):
         Settings(root_path="remap")
+
+
+def test_a_bad_forwarded_allow_ips_setting_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match="REMAP_FORWARDED_ALLOW_IPS.*proxy.local"):
+        Settings(forwarded_allow_ips="127.0.0.1, proxy.local")
