@@ -80,7 +80,7 @@ def test_backup_then_restore_gives_the_same_rows_and_answers(
     path = tmp_path / ("store.tar" if as_tar else "store-backup")
     made = cli(town_store.url, "backup", str(path), "--json")
     assert made.exit_code == 0, made.output
-    manifest = json.loads(made.output)
+    manifest = json.loads(made.stdout)
     assert manifest["row_counts"] == before
     assert manifest["schema_version"] == LATEST_VERSION
     assert manifest["backend"] == town_store.dialect
@@ -90,7 +90,7 @@ def test_backup_then_restore_gives_the_same_rows_and_answers(
         Store(empty_target).dispose()
     done = cli(empty_target, "restore", str(path), "--json")
     assert done.exit_code == 0, done.output
-    assert json.loads(done.output)["row_counts"] == before
+    assert json.loads(done.stdout)["row_counts"] == before
     restored = Store(empty_target)
     try:
         after = row_counts(restored.engine)

@@ -232,7 +232,7 @@ def test_a_backup_of_every_earlier_version_restores_migrated(tmp_path: Path,
     target = f"sqlite:///{tmp_path / 'new.db'}"
     result = remap(target, "restore", str(tmp_path / "old-backup"), "--json")
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert (out["backup_schema_version"], out["schema_version"]) == (version, LATEST_VERSION)
     restored = Store(target)
     try:
