@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -74,21 +75,25 @@ def _as_uid_1000() -> list[str]:
 
 @pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "9"]])
 def test_a_store_folder_uid_1000_cannot_write_fails_in_one_line_naming_it_and_the_uid(
-        tmp_path: Path, command: list[str]) -> None:
+        command: list[str]) -> None:
     prefix = _as_uid_1000()
-    folder = tmp_path / "bind-mount"
-    folder.mkdir()
-    folder.chmod(0o755)  # root's, as a bind-mounted host folder often is
-    for parent in (tmp_path, *tmp_path.parents):
-        if parent == Path("/"):
-            break
-        parent.chmod(parent.stat().st_mode | 0o005)  # uid 1000 may walk to it
-    env = {**os.environ, "REMAP_DATABASE_URL": f"sqlite:///{folder}/remap.db",
-           "HOME": str(tmp_path)}
-    result = subprocess.run([*prefix, sys.executable, "-m", "service.cli", *command],
-                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    # under /tmp itself (pytest's own folder is root's alone, and stays so): root's,
+    # readable by all, not writable by uid 1000, as a bind-mounted host folder often is
+    outer = Path(tempfile.mkdtemp(prefix="remap-uid-test-", dir="/tmp"))
+    try:
+        outer.chmod(0o755)
+        folder = outer / "bind-mount"
+        folder.mkdir(mode=0o755)
+        env = {**os.environ, "REMAP_DATABASE_URL": f"sqlite:///{folder}/remap.db",
+               "HOME": str(outer)}
+        result = subprocess.run([*prefix, sys.executable, "-m", "service.cli", *command],
+                                cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                                timeout=120)
+        made = (folder / "remap.db").exists()
+    finally:
+        shutil.rmtree(outer, ignore_errors=True)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr  # no traceback
     assert str(folder) in lines[0] and "uid 1000" in lines[0] and "not writable" in lines[0]
-    assert not (folder / "remap.db").exists()
+    assert not made
