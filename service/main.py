@@ -14,6 +14,7 @@ from service import __doc__ as service_doc
 from service.api import docs
 from service.api.errors import install_error_handlers
 from service.api.fastpath import CachedAnswerFastPath
+from service.api.proxy import ForwardedHeadersMiddleware
 from service.api.refusals import RefusalAuditMiddleware
 from service.api.request_log import RequestLogMiddleware
 from service.api.routers import (
@@ -77,7 +78,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_middleware(CachedAnswerFastPath)  # innermost: kept GET answers without routing
     app.add_middleware(UploadBodyLimit, settings=settings)
     app.add_middleware(RefusalAuditMiddleware)  # every 401/403/429 into the audit log
-    app.add_middleware(RequestLogMiddleware)  # added last: outermost, sees every answer
+    app.add_middleware(RequestLogMiddleware)  # outermost but one: sees every answer
+    # outermost: scheme, host, client and root path from a trusted proxy (service/api/proxy.py)
+    app.add_middleware(ForwardedHeadersMiddleware, trusted=settings.forwarded_allow_ips,
+                       root_path=settings.root_path)
     for module in (health, layers, imports, events, boundaries, counts, hotspots, results,
                    maps, operations, displacement, audit, harm_indices):
         app.include_router(module.router)

@@ -127,6 +127,41 @@ class Settings(BaseSettings):
         description="Partners and viewers: restricted layers (dealing sites) as counts on H3 "
                     "cells of this one resolution; unset: no counts at all.")
 
+    # deployment (issue 15): first key, reverse proxy --------------------------------------
+    bootstrap_admin_key_file: Path | None = Field(
+        default=None,
+        description="At start (the image's entrypoint, or `remap keys bootstrap`): if no "
+                    "active admin key exists, make one and write it to this file only "
+                    "(mode 0600), never to the log or stdout. Unset: no key is made.")
+    root_path: str = Field(
+        default="",
+        description="Path prefix under which a reverse proxy serves remap, e.g. /remap "
+                    "(the proxy strips it before passing requests on). Every absolute link "
+                    "(OGC self/next/alternate, map assets and tiles, docs) starts with it. "
+                    "A trusted proxy's X-Forwarded-Prefix overrides it per request.")
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+                    "X-Forwarded-Proto/-Host/-Prefix/-For headers are believed; empty "
+                    "(default): none, so the headers are ignored; '*': any peer (only when "
+                    "nothing but the proxy can reach remap).")
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        from service.api.proxy import TrustedProxies
+
+        TrustedProxies(value)  # a ValueError names the entry that is not an address
+        return value.strip()
+
+    @field_validator("root_path")
+    @classmethod
+    def _check_root_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (not value.startswith("/") or any(c in value for c in "?#\\ ")):
+            raise ValueError("root_path must be empty or a path like /remap")
+        return value
+
     @field_validator("area_of_interest")
     @classmethod
     def _check_aoi(cls, value: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request, UploadFile
 
+from service.api.proxy import route_path
 from service.settings import Settings
 from spatial.errors import TooLargeError
 
@@ -97,7 +98,7 @@ class UploadBodyLimit:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if (scope["type"] != "http" or scope.get("method") != "POST"
-                or scope.get("path") not in UPLOAD_PATHS):
+                or route_path(scope) not in UPLOAD_PATHS):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

@@ -11,6 +11,7 @@ import click
 from service import log
 from service.cli.analysis import autocorrelation_cmd, counts_cmd, hotspots_cmd, layers_cmd
 from service.cli.audit import audit_group
+from service.cli.backup import backup_cmd, restore_cmd
 from service.cli.demo import demo
 from service.cli.displacement import displacement_group
 from service.cli.emerging import emerging_cmd
@@ -45,3 +46,5 @@ main.add_command(export_cmd)
 main.add_command(near_repeat_cmd)
 main.add_command(emerging_cmd)
 main.add_command(watch_group)
+for _command in (backup_cmd, restore_cmd):  # deployment: the store copied and back
+    main.add_command(_command)

@@ -1,13 +1,17 @@
 """``remap keys``: create, list and revoke API keys.
 
-Nothing here logs: a key is printed once, to stdout, and never written elsewhere.
+Nothing here logs: a key is printed once, to stdout, and never written elsewhere;
+the first admin key (``bootstrap``) goes only to a file of mode 0600.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from service.cli.common import RoleChoice, emit, emit_rows, handles_errors, json_option, open_store
+from spatial.errors import ParameterError
 
 
 @click.group("keys")
@@ -45,3 +49,27 @@ def keys_revoke(key_id: int, as_json: bool) -> None:
     """Revoke a key by its id."""
     open_store().revoke_key(key_id)
     emit({"revoked": key_id}, as_json, lambda d: click.echo(f"revoked key {key_id}"))
+
+
+@keys_group.command("bootstrap")
+@click.option("--file", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="where the key is written (mode 0600); default REMAP_BOOTSTRAP_ADMIN_KEY_FILE")
+@json_option
+@handles_errors
+def keys_bootstrap(key_file: Path | None, as_json: bool) -> None:
+    """The first admin key, only if no active admin key exists: written to a file (mode
+    0600), never printed. Safe to run at every start."""
+    from service.app.deploy import bootstrap_admin_key
+    from service.settings import get_settings
+
+    key_file = key_file or get_settings().bootstrap_admin_key_file
+    if key_file is None:
+        raise ParameterError("--file", "give --file or set REMAP_BOOTSTRAP_ADMIN_KEY_FILE")
+    outcome = bootstrap_admin_key(open_store(), key_file)
+    emit({"created": outcome.created, "file": outcome.file, "key_id": outcome.key_id,
+          "prefix": outcome.prefix}, as_json,
+         lambda d: click.echo(
+             f"first admin key {d['prefix']}... (id {d['key_id']}) written to {d['file']} "
+             "(mode 0600)" if d["created"] else
+             f"an admin key exists (id {d['key_id']}, {d['prefix']}...): nothing written"))

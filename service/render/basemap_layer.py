@@ -45,11 +45,11 @@ _EMPTY_TILE = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAA
 
 def add_basemap(m: folium.Map, basemap: Basemap | None,
                 bounds: list[tuple[float, float, float, float]] | list[Any], *,
-                served: bool) -> dict[str, Any]:
+                served: bool, route_prefix: str = "") -> dict[str, Any]:
     """Add ``basemap`` to ``m`` as its base layer; what was used, for the parameters box.
 
     ``served``: the page is served by remap (MBTiles tiles from
-    :data:`TILE_ROUTE`); otherwise the tiles over ``bounds`` are embedded,
+    :data:`TILE_ROUTE`, after ``route_prefix``, the root path behind a proxy); otherwise the tiles over ``bounds`` are embedded,
     coarse zooms first, within :data:`EMBED_MAX_BYTES`.
     """
     if basemap is None:
@@ -67,7 +67,7 @@ def add_basemap(m: folium.Map, basemap: Basemap | None,
     attr = str(escape(meta.get("attribution") or f"basemap: {basemap.path.name}"))
     zooms = source.zooms()
     if served or not zooms:
-        folium.TileLayer(TILE_ROUTE, attr=attr, name="Basemap", max_zoom=19,
+        folium.TileLayer(route_prefix + TILE_ROUTE, attr=attr, name="Basemap", max_zoom=19,
                          max_native_zoom=max(zooms) if zooms else None,
                          min_zoom=0).add_to(m)
         return {"basemap": f"MBTiles {basemap.path.name} (served at {TILE_ROUTE})"}

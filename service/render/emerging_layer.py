@@ -119,5 +119,6 @@ def emerging_map_html(fc: dict[str, Any], *, title: str,
     options = options or MapOptions()
     layer = MapLayer(name="Emerging hot spots", kind="emerging", data=fc)
     m = build_map([layer], title=title, caveats=[], parameters=None,
-                  offline=options.offline, asset_base_url=options.asset_base_url)
+                  offline=options.offline, asset_base_url=options.asset_base_url,
+                  route_prefix=options.route_prefix)
     return render_html(m, offline=options.offline, asset_base_url=options.asset_base_url)

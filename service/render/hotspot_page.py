@@ -164,5 +164,6 @@ def hotspot_map_html(store: Store, req: CountsRequest, opts: HotspotOptions, *, 
     layers, params = hotspot_layers(store, req, opts, role, actor)
     title = f"remap: {describe(req)} by {req.unit.describe()}"
     m = build_map(layers, title=title, caveats=[], parameters=params,
-                  offline=options.offline, asset_base_url=options.asset_base_url)
+                  offline=options.offline, asset_base_url=options.asset_base_url,
+                  route_prefix=options.route_prefix)
     return render_html(m, offline=options.offline, asset_base_url=options.asset_base_url)

@@ -132,6 +132,8 @@ class MapOptions:
     offline: bool = True
     #: None: inline every asset (a self-contained file); else link them under this URL
     asset_base_url: str | None = None
+    #: the root path of served routes (MBTiles basemap tiles), e.g. "/remap" behind a proxy
+    route_prefix: str = ""
 
 
 def _check_layers(layers: list[MapLayer]) -> None:
@@ -289,7 +291,7 @@ def _fit_bounds(m: folium.Map, ctx: MapContext) -> None:
 
 def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],
               parameters: dict[str, Any] | None = None, offline: bool = True,
-              asset_base_url: str | None = None) -> folium.Map:
+              asset_base_url: str | None = None, route_prefix: str = "") -> folium.Map:
     """A Folium map of analysis results, one layer-control entry per layer.
 
     Parameters
@@ -313,6 +315,9 @@ def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],
         Point the page's JS/CSS links at the vendored files under this URL
         (e.g. ``"/static/vendor"``) already in the map, so that ``m.save()``
         and ``m._repr_html_()`` do not use CDNs either.
+    route_prefix : str
+        The root path remap is served under (``"/remap"`` behind a proxy), put before
+        the served basemap tile route.
 
     Returns
     -------
@@ -332,7 +337,7 @@ def build_map(layers: list[MapLayer], *, title: str, caveats: list[str],
     for layer in layers:
         _add_layer(m, layer, ctx)
     basemap_used = add_basemap(m, configured_basemap(), ctx.bounds,
-                               served=asset_base_url is not None)
+                               served=asset_base_url is not None, route_prefix=route_prefix)
     if basemap_used:
         parameters = {**(parameters or {}), **basemap_used}
     control = folium.LayerControl(collapsed=False, position="topright")

@@ -307,5 +307,6 @@ def operation_map_html(store: Store, op_id: int, *, role: str, actor: str,
     layers = operation_layers(store, report, role, actor, layer)
     m = build_map(layers, title=f"remap: {report['operation']['name']}",
                   caveats=operation_caveats(report), parameters=operation_parameters(report),
-                  offline=options.offline, asset_base_url=options.asset_base_url)
+                  offline=options.offline, asset_base_url=options.asset_base_url,
+                  route_prefix=options.route_prefix)
     return render_html(m, offline=options.offline, asset_base_url=options.asset_base_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from service.api.auth import Principal, expensive, get_store
@@ -12,6 +12,7 @@ from service.api.dependencies import get_settings_dep
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
 from service.api.models.choices import Correction
 from service.api.models.emerging import EmergingCollection
+from service.api.proxy import url_prefix
 from service.api.routers.counts import counts_request
 from service.app.analysis import CountsRequest
 from service.app.cost import check_cost, limits_for
@@ -69,7 +70,7 @@ def get_emerging(req: CountsRequest = Depends(counts_request),
 @router.get("/hotspots/emerging/map", response_class=HTMLResponse, responses=HTML_PAGE,
             summary="The emerging hot spots as a map page in ArcGIS's emerging colours, with "
                     "a legend that prints")
-def get_emerging_map(req: CountsRequest = Depends(counts_request),
+def get_emerging_map(request: Request, req: CountsRequest = Depends(counts_request),
                      opts: EmergingOptions = Depends(emerging_options),
                      store: Store = Depends(get_store),
                      settings: Settings = Depends(get_settings_dep),
@@ -81,5 +82,6 @@ def get_emerging_map(req: CountsRequest = Depends(counts_request),
                method="gistar", permutations=opts.permutations)
     fc = emerging_collection(store, req, opts, role=who.role, actor=who.actor)
     title = f"remap: emerging hot spots, {req.layer} by {req.unit.describe()}"
-    return HTMLResponse(emerging_map_html(fc, title=title,
-                                          options=MapOptions(asset_base_url="/static/vendor")))
+    prefix = url_prefix(request)  # behind a proxy under a path prefix: service/api/proxy.py
+    options = MapOptions(asset_base_url=f"{prefix}/static/vendor", route_prefix=prefix)
+    return HTMLResponse(emerging_map_html(fc, title=title, options=options))

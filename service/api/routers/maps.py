@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from service.api.auth import Principal, expensive, get_store
 from service.api.dependencies import get_settings_dep
 from service.api.errors import KEYED_RESPONSES, LOOKUP_RESPONSES
+from service.api.proxy import url_prefix
 from service.api.routers.counts import counts_request
 from service.api.routers.hotspots import hotspot_options
 from service.app.analysis import CountsRequest
@@ -39,7 +40,11 @@ def map_options(request: Request) -> MapOptions:
     offline = request.app.state.settings.offline_assets
     # served pages link the vendored assets under /static (no CDN); with
     # REMAP_OFFLINE_ASSETS=false they use the CDNs and OpenStreetMap tiles
-    return MapOptions(offline=offline, asset_base_url="/static/vendor" if offline else None)
+    # (behind a proxy under a prefix, both start with it: service/api/proxy.py)
+    prefix = url_prefix(request)
+    return MapOptions(offline=offline,
+                      asset_base_url=f"{prefix}/static/vendor" if offline else None,
+                      route_prefix=prefix)
 
 
 @router.get("/maps/hotspots", response_class=HTMLResponse, responses=HTML_PAGE,
