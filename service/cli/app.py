@@ -15,6 +15,7 @@ from service.cli.demo import demo
 from service.cli.displacement import displacement_group
 from service.cli.emerging import emerging_cmd
 from service.cli.export import export_cmd
+from service.cli.gazetteer import gazetteer_group, geocode_cmd
 from service.cli.harm_index import harm_index_group
 from service.cli.imports import boundaries_group, import_group
 from service.cli.keys import keys_group
@@ -45,3 +46,5 @@ main.add_command(export_cmd)
 main.add_command(near_repeat_cmd)
 main.add_command(emerging_cmd)
 main.add_command(watch_group)
+main.add_command(gazetteer_group)
+main.add_command(geocode_cmd)
