@@ -88,7 +88,7 @@ class GazetteersRepository(StoreBase):
             term = frame["terminated"].to_numpy(dtype=object)
             columns = {"gazetteer_id": ids, "postcode": frame["postcode"].tolist(),
                        "easting": floats("easting"), "northing": floats("northing"),
-                       "terminated": np.where(term == "", None, term).tolist()}
+                       "terminated": [t or None for t in term.tolist()]}
             table = gazetteer_postcodes.name
         else:
             columns = {"gazetteer_id": ids, "uprn": frame["uprn"].tolist(),

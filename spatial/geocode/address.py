@@ -62,6 +62,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from spatial.geocode.postcode import masked
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 ObjArray = npt.NDArray[np.object_]
@@ -193,7 +195,7 @@ class AddressIndex:
         return cls(uprn=np.asarray(uprn, dtype=object), text=texts,
                    easting=np.asarray(easting, dtype=np.float64),
                    northing=np.asarray(northing, dtype=np.float64), keys=keys, vocab=vocab,
-                   idf=idf, words=word_rows, word_weight=weight, variants=dels)
+                   idf=idf, words=word_rows, word_weight=weight.astype(np.float64), variants=dels)
 
     def __len__(self) -> int:
         return len(self.text)
@@ -218,7 +220,7 @@ def _token_matches(query_words: pd.Series, index: AddressIndex) -> pd.DataFrame:
     """``(token, vocab, sim)`` for each distinct query word and each vocabulary word it
     matches (exactly: 1; by one typo each side: ``1 - 1/max(len)``)."""
     distinct = pd.Series(query_words.drop_duplicates().to_numpy(), dtype=object)
-    at = index.vocab.get_indexer(distinct.to_numpy())
+    at = index.vocab.get_indexer(pd.Index(distinct.to_numpy(), dtype=object))
     exact = pd.DataFrame({"token": distinct[at >= 0].to_numpy(), "vocab": at[at >= 0],
                           "sim": 1.0})
     q_dels = _deletions(distinct)
@@ -228,7 +230,7 @@ def _token_matches(query_words: pd.Series, index: AddressIndex) -> pd.DataFrame:
         .str.len().to_numpy()
     fuzzy["sim"] = 1.0 - 1.0 / np.maximum(qlen, vlen)
     both = pd.concat([exact, fuzzy], ignore_index=True)
-    return both.groupby(["token", "vocab"], as_index=False)["sim"].max()
+    return both.groupby(["token", "vocab"], as_index=False).agg(sim=("sim", "max"))
 
 
 def match_addresses(texts: npt.ArrayLike, index: AddressIndex, *,
@@ -342,9 +344,9 @@ def match_addresses(texts: npt.ArrayLike, index: AddressIndex, *,
     e = np.append(index.easting, np.nan)[take]
     no = np.append(index.northing, np.nan)[take]
     return AddressMatches(found=found, easting=e, northing=no,
-                          uprn=np.where(found, np.append(index.uprn, None)[take], None)
-                          .astype(object),
-                          matched=np.where(found, best_text, None).astype(object),
+                          uprn=masked(np.concatenate([index.uprn, np.array([None], dtype=object)])
+                                     [take], found),
+                          matched=masked(best_text, found),
                           score=best, reason=reason)
 
 

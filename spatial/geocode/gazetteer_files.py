@@ -158,7 +158,7 @@ def _postcode_rows(rows: _Rows, raw: pd.Series, field: str) -> np.ndarray:
     ok = (norm["kind"] == "full").to_numpy() & ~norm["corrected"].to_numpy(dtype=bool)
     rows.add(~ok, field, np.asarray(f"{field} " + raw.map(repr) + " is not a full UK postcode",
                                     dtype=object))
-    dup = pd.Series(np.where(ok, code, None)).duplicated(keep="first").to_numpy() & ok
+    dup = pd.Series(code, dtype=object).where(ok).duplicated(keep="first").to_numpy() & ok
     rows.add(dup, field, np.asarray(f"{field} " + pd.Series(code, dtype=object)
                                     + " appears more than once (first kept)", dtype=object))
     return code

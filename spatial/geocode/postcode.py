@@ -223,6 +223,13 @@ class PostcodeMatches:
         return out
 
 
+def masked(values: ObjArray, mask: BoolArray) -> ObjArray:
+    """``values`` where ``mask``, None elsewhere."""
+    out = np.asarray(values, dtype=object).copy()
+    out[~mask] = None
+    return out
+
+
 def _has(flags: ObjArray, word: str) -> BoolArray:
     return np.asarray(pd.Series(flags, dtype=object).str.contains(word, regex=False),
                       dtype=bool)
@@ -308,5 +315,5 @@ def geocode_postcodes(values: npt.ArrayLike, directory: PostcodeDirectory, *,
     reason[bad] = (f"{field} " + _quoted(given[bad]) + " is not a UK postcode "
                    "(expected e.g. 'S9 3XX', a sector 'S9 3' or a district 'S9')")
     return PostcodeMatches(found=found, easting=e, northing=no, precision=precision,
-                           matched=np.where(found, code, None).astype(object), flag=flag,
+                           matched=masked(code, found), flag=flag,
                            reason=reason, given=given)
