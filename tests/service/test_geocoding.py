@@ -137,6 +137,18 @@ def test_cli_gazetteer_import_list_and_geocode(run, tmp_path: Path) -> None:
     r = run("import", "csv", str(calls), "--layer", "reports", "--map",
             "id=ref,postcode=Postcode", "--category-default", "report", "--json")
     assert r.exit_code == 2 and "no time column" in r.output
+    dated = tmp_path / "dated.csv"
+    dated.write_text(CALLS)
+    r = run("import", "csv", str(dated), "--layer", "ambulance", "--map",
+            "id=ref,time=date,postcode=Postcode,category=type")
+    assert r.exit_code == 0, r.output
+    assert "6 accepted, 2 rejected" in r.output
+    assert "dated.csv row 8 [Postcode]: Postcode ZZ9 9ZZ is not in the postcode " \
+           "directory" in r.output
+    assert "dated.csv row 9 [Postcode]: Postcode is empty" in r.output
+    assert "dated.csv row 7 [Postcode]: Postcode '0L1 1AA' read as OL1 1AA" in r.output
+    r = run("import", "geojson", str(dated), "--layer", "x", "--map", "postcode=Postcode")
+    assert r.exit_code == 2 and "placed by their geometry" in r.output
 
 
 def test_geocode_file_refuses_a_missing_column(store: Store) -> None:
