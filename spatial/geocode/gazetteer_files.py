@@ -62,8 +62,15 @@ def parse_address_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
     out = dict(ADDRESS_DEFAULTS)
     if spec is None or spec == "":
         return out
-    items = (dict(p.split("=", 1) for p in str(spec).split(",") if p.strip())
-             if isinstance(spec, str) else dict(spec))
+    if isinstance(spec, str):
+        parts = [p.strip() for p in spec.split(",") if p.strip()]
+        bad = [p for p in parts if "=" not in p]
+        if bad:
+            raise ParameterError("map", f"{bad[0]!r} is not key=value (e.g. uprn=UPRN,"
+                                        "address=ADDRESS,easting=X,northing=Y)")
+        items = dict(p.split("=", 1) for p in parts)
+    else:
+        items = dict(spec)
     for key, value in items.items():
         key = key.strip().lower()
         if key not in out:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatial.errors import InputFormatError
+from spatial.errors import InputFormatError, ParameterError
 from spatial.geocode.address import AddressIndex, match_addresses
 from spatial.geocode.gazetteer_files import read_gazetteer
 from spatial.geocode.postcode import PostcodeDirectory, geocode_postcodes, normalise_postcodes
@@ -64,6 +64,14 @@ def test_address_extract_with_a_column_map() -> None:
     assert [(r.row, r.field) for r in read.rejections] == [(3, "addr"), (4, "e")]
     with pytest.raises(InputFormatError, match="X_COORDINATE"):
         read_gazetteer(data, "addresses", file_name="a.csv")
+    with pytest.raises(ParameterError, match="'uprn' is not key=value"):
+        read_gazetteer(data, "addresses", file_name="a.csv", address_map="uprn")
+    with pytest.raises(ParameterError, match="unknown key 'x'"):
+        read_gazetteer(data, "addresses", file_name="a.csv", address_map="x=1")
+    with pytest.raises(InputFormatError, match="not a readable CSV"):
+        read_gazetteer(b"\xff\xfe\x00garbage\x00", "onspd", file_name="a.csv")
+    with pytest.raises(InputFormatError, match="no header row"):
+        read_gazetteer(b"Postcode,PQI,E,N\nS9 3XX,10,1,2\n", "codepoint", file_name="c.csv")
 
 
 def test_normalised_variants() -> None:
