@@ -63,6 +63,9 @@ STAGES: tuple[Stage, ...] = (
           (), ("--requests", "1000", "--uncached-requests", "50", "--revalidate", "1000")),
     Stage("ogc", "bench_ogc.py", "GDAL's ogr2ogr paging against the bulk download",
           ("--page-size", "10000"), ("--page-size", "10000")),
+    Stage("geocode", "bench_geocode.py", "a per-row regex + dict loop; one address per call",
+          ("--store",), ("--directory", "260000", "--queries", "100000",
+                         "--addresses-queries", "2000")),
 )
 
 

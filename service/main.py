@@ -34,6 +34,7 @@ from service.api.routers import (
     tiles,
 )
 from service.api.routers.emerging import router as emerging_router
+from service.api.routers.gazetteers import router as gazetteers_router
 from service.api.routers.near_repeat import router as near_repeat_router
 from service.api.routers.ogc import router as ogc_router
 from service.api.routers.profile import router as profile_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(near_repeat_router)
     app.include_router(emerging_router)
     app.include_router(watches_router)
+    app.include_router(gazetteers_router)
     app.include_router(tiles.router)  # basemap tiles, without a key (images send no header)
     # vendored JS/CSS for maps, so pages load nothing from CDNs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -79,7 +79,7 @@ async def run_off_loop(request: Request, fn: Callable[..., T], /, *args: Any,
 
 
 #: POST routes whose bodies are uploads; their request bodies are capped while they stream
-UPLOAD_PATHS = ("/v1/imports", "/v1/boundaries")
+UPLOAD_PATHS = ("/v1/imports", "/v1/boundaries", "/v1/gazetteers")
 
 
 class _BodyTooLarge(Exception):

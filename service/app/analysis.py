@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from service.app import disclosure
+from service.app import disclosure, geocoding
 from service.render.geojson import feature_collection, geometry_features
 from service.store import EventFilter, Store
 from spatial.categories import match_categories
@@ -376,6 +376,9 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
                         "outside the study area in units that reach beyond its edge (an edge "
                         "unit counts only the events inside the study area)")
     warnings += data_warnings(events, n_units, inside, shown=total(inside))
+    warnings += geocoding.precision_warnings(
+        events, geocoding.unit_width_m(req.unit.kind, req.unit.resolution, req.unit.cell_size_m),
+        req.unit.describe(), shown=total)
     disclosure.audit_read(store, actor, role, req.layer, events=inside,
                           what={"unit": req.unit.describe(), "window": req.window.as_dict(),
                                 "categories": list(req.categories)})

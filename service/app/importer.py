@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from service.app import geocoding
 from service.store import Store
 from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.io.boundaries import read_boundaries
@@ -59,6 +60,7 @@ class ImportReport:
     peak_memory_mb: float | None = None
     h3_resolution: int = 0
     boundary_sets_placed: list[str] = field(default_factory=list)
+    warnings: list[Rejection] = field(default_factory=list)  # e.g. corrected postcodes
 
     def as_dict(self, max_rejections: int | None = None) -> dict[str, Any]:
         rej = self.rejections if max_rejections is None else self.rejections[:max_rejections]
@@ -72,6 +74,8 @@ class ImportReport:
             "timings_s": {k: round(v, 4) for k, v in self.timings_s.items()},
             "h3_resolution": self.h3_resolution,
             "boundary_sets_placed": self.boundary_sets_placed,
+            "warnings": [w.as_dict() for w in self.warnings[:1000]],
+            "warnings_total": len(self.warnings),
         }
 
 
@@ -98,6 +102,7 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
     report = ImportReport(layer=layer, format=fmt, h3_resolution=store.h3_resolution)
     timings = {"parse": 0.0, "validate": 0.0, "place": 0.0, "write": 0.0}
     frames: list[pd.DataFrame] = []
+    reader_options = geocoding.reader_options(store, fmt, mapping, reader_options)
     for i, (name, source) in enumerate(sources):
         if progress:
             progress("read", i, len(sources))
@@ -118,6 +123,7 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
                                        accepted=len(result.events),
                                        rejected=len(result.rejections)))
         report.rejections.extend(result.rejections)
+        report.warnings.extend(result.warnings)
         frames.append(result.events.assign(_file=i))
     if progress:
         progress("read", len(sources), len(sources))

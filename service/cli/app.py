@@ -16,6 +16,7 @@ from service.cli.demo import demo
 from service.cli.displacement import displacement_group
 from service.cli.emerging import emerging_cmd
 from service.cli.export import export_cmd
+from service.cli.gazetteer import gazetteer_group, geocode_cmd
 from service.cli.harm_index import harm_index_group
 from service.cli.imports import boundaries_group, import_group
 from service.cli.keys import keys_group
@@ -48,3 +49,6 @@ main.add_command(emerging_cmd)
 main.add_command(watch_group)
 for _command in (backup_cmd, restore_cmd):  # deployment: the store copied and back
     main.add_command(_command)
+
+main.add_command(gazetteer_group)
+main.add_command(geocode_cmd)

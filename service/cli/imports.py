@@ -68,6 +68,8 @@ def _print_import(report: dict[str, Any]) -> None:
     if report["rejections_total"] > 20:
         click.echo(f"  ... and {report['rejections_total'] - 20} more rejections "
                    "(--json lists them all)")
+    for w in report.get("warnings", [])[:20]:  # e.g. geocoding: a corrected postcode
+        click.echo(f"  warning {w['file']} row {w['row']} [{w['field']}]: {w['reason']}")
     if report["boundary_sets_placed"]:
         click.echo(f"  placed in boundary sets: {', '.join(report['boundary_sets_placed'])}")
 

@@ -132,7 +132,16 @@ def _event_columns(frame: pd.DataFrame, import_id: int | None, ids: np.ndarray,
         "h3": text("h3"),
         "attributes": attributes_json(frame["attributes"].tolist()),
         "import_id": [import_id] * n,
+        "geocode_precision": _geocode_precision(frame),
     }
+
+
+def _geocode_precision(frame: pd.DataFrame) -> list[str | None]:
+    """How geocoded rows were placed (spatial.geocode); None (read as "point") otherwise."""
+    if "geocode_precision" not in frame:
+        return [None] * len(frame)
+    col = frame["geocode_precision"]
+    return col.astype(object).where(col.notna(), None).tolist()
 
 
 class EventsRepository(BoundariesRepository):
@@ -360,4 +369,4 @@ class EventsRepository(BoundariesRepository):
         """The columns analysis needs (no attributes), for fast bulk reads."""
         return self.query_events(f, columns=["layer", "category", "time", "lon", "lat", "x", "y",
                                              "crs_epsg", "h3", "location_precision",
-                                             "time_precision"])
+                                             "time_precision", "geocode_precision"])

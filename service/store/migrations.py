@@ -22,6 +22,9 @@ from service.store.tables import (
     CORE_TABLES,
     audit_head,
     audit_log,
+    gazetteer_addresses,
+    gazetteer_postcodes,
+    gazetteers_table,
     metadata,
     operations_table,
     saved_results,
@@ -103,6 +106,16 @@ def _m14_watches(conn: Connection) -> None:
     metadata.create_all(conn, tables=[watches_table, watch_alarms])
 
 
+def _m15_geocoding(conn: Connection) -> None:
+    """Gazetteer tables, and how each event was placed (NULL for every existing row:
+    read as ``point``, coordinates given)."""
+    metadata.create_all(conn, tables=[gazetteers_table, gazetteer_postcodes,
+                                      gazetteer_addresses])
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("events")}
+    if "geocode_precision" not in columns:
+        conn.execute(sa.text("ALTER TABLE events ADD COLUMN geocode_precision VARCHAR(24)"))
+
+
 def ordered(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
     """``migrations`` as given, checked: each version greater than the one before."""
     out = tuple(migrations)
@@ -126,6 +139,8 @@ MIGRATIONS: tuple[Migration, ...] = ordered([
     Migration(11, "audit log: hash chain, head and append-only guards", _m11_audit_chain),
     Migration(13, "operations: shared with partners", _m13_operation_sharing),
     Migration(14, "re-emergence watches and their recorded alarms", _m14_watches),
+    Migration(15, "geocoding: gazetteers, postcodes, addresses; events.geocode_precision",
+              _m15_geocoding),
 ])
 
 LATEST_VERSION = MIGRATIONS[-1].version

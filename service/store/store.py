@@ -10,6 +10,7 @@ from service.store import migrations
 from service.store.base import iso
 from service.store.event_scan import EventScanRepository
 from service.store.features import FeaturesRepository
+from service.store.gazetteers import GazetteersRepository
 from service.store.imports import ImportsRepository
 from service.store.keys import KeysRepository
 from service.store.layers import LayersRepository
@@ -37,7 +38,8 @@ def _count(column: sa.Column) -> sa.ScalarSelect:  # type: ignore[type-arg]
 
 
 class Store(FeaturesRepository, LayersRepository, ImportsRepository, KeysRepository,
-            OperationsRepository, ResultsRepository, WatchesRepository, EventScanRepository):
+            OperationsRepository, ResultsRepository, WatchesRepository, EventScanRepository,
+            GazetteersRepository):
     """The events store. ``Store(url)`` connects and brings the schema up to date.
 
     Its methods come from one repository per kind of record: events (with the

@@ -61,6 +61,9 @@ events = sa.Table(
     sa.Column("h3", sa.String(16), nullable=False),
     sa.Column("attributes", sa.Text, nullable=False),
     sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=True),
+    # migration 15: how a geocoded event was placed (postcode, postcode_sector, ...);
+    # NULL: the row gave its coordinates ("point")
+    sa.Column("geocode_precision", sa.String(24), nullable=True),
     sa.UniqueConstraint("layer", "event_key", name="uq_events_layer_key"),
 )
 sa.Index("ix_events_layer_category_time", events.c.layer, events.c.category, events.c.time)
@@ -200,4 +203,44 @@ watch_alarms = sa.Table(
     sa.Column("recorded_at", sa.DateTime, nullable=False),
     sa.Column("recorded_by", sa.Text, nullable=False),
     sa.UniqueConstraint("watch_id", "series", "period_start", name="uq_watch_alarms_period"),
+)
+
+# migration 15 ----------------------------------------------------------------------------
+
+#: Gazetteers the force supplies (:mod:`service.store.gazetteers`): each import a new
+#: version of its name; rows are never updated or deleted.
+gazetteers_table = sa.Table(
+    "gazetteers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),       # onspd | codepoint | addresses
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("imported_at", sa.DateTime, nullable=False),
+    sa.Column("imported_by", sa.Text, nullable=False),
+    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_gazetteers_name_version"),
+)
+
+gazetteer_postcodes = sa.Table(
+    "postcodes", metadata,
+    sa.Column("gazetteer_id", sa.Integer, sa.ForeignKey("gazetteers.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("postcode", sa.String(8), primary_key=True),   # normalised "OUT IN"
+    sa.Column("easting", sa.Float(precision=53), nullable=False),
+    sa.Column("northing", sa.Float(precision=53), nullable=False),
+    sa.Column("terminated", sa.String(16), nullable=True),   # ONSPD doterm (YYYYMM)
+)
+
+gazetteer_addresses = sa.Table(
+    "addresses", metadata,
+    sa.Column("gazetteer_id", sa.Integer, sa.ForeignKey("gazetteers.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("uprn", sa.String(32), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("tokens", sa.Text, nullable=False),            # normalised, space-separated
+    sa.Column("easting", sa.Float(precision=53), nullable=False),
+    sa.Column("northing", sa.Float(precision=53), nullable=False),
 )

@@ -56,6 +56,10 @@ class ColumnMapping:
     attributes : tuple of str or None
         Columns kept in ``attributes``; ``None`` keeps every column not mapped
         above, ``()`` keeps none. Empty values are omitted.
+    postcode, address : str or None
+        CSV only, instead of coordinates: rows are placed from the latest
+        imported gazetteer (:mod:`spatial.geocode`); with both, the address is
+        tried first.
     """
 
     id: str | None = None
@@ -69,14 +73,16 @@ class ColumnMapping:
     crs: int | None = None
     category: str | None = None
     attributes: tuple[str, ...] | None = None
+    postcode: str | None = None  # geocoding (spatial.geocode)
+    address: str | None = None
 
     #: Keys accepted by :meth:`parse`.
     KEYS: ClassVar[tuple[str, ...]] = (
         "id", "time", "time_format", "time_precision", "lon", "lat", "easting", "northing",
-        "crs", "category", "attributes")
+        "crs", "category", "attributes", "postcode", "address")
     #: Mapping roles that name columns.
     ROLES: ClassVar[tuple[str, ...]] = (
-        "id", "time", "lon", "lat", "easting", "northing", "category")
+        "id", "time", "lon", "lat", "easting", "northing", "category", "postcode", "address")
 
     def __post_init__(self) -> None:
         if (self.lon is None) != (self.lat is None):
@@ -85,6 +91,8 @@ class ColumnMapping:
             raise ParameterError("mapping", "map both easting and northing, or neither")
         if self.lon is not None and self.easting is not None:
             raise ParameterError("mapping", "map lon/lat or easting/northing, not both")
+        if (self.postcode or self.address) and (self.lon or self.easting):
+            raise ParameterError("mapping", "map coordinates or postcode/address, not both")
         if self.easting is not None and self.crs is None:
             raise ParameterError("mapping", "easting/northing need crs=<EPSG code>, e.g. crs=27700")
         if self.lon is not None and self.crs not in (None, WGS84):
@@ -174,6 +182,9 @@ def resolve_roles(mapping: ColumnMapping, columns: list[str], name: str, *,
     """Mapped roles checked against the file's columns, with coordinates/time auto-detected."""
     roles = mapping.columns()
     what = "properties" if geometry else "columns"
+    if geometry and any(r in roles for r in ("postcode", "address")):
+        raise ParameterError("mapping", "postcode= and address= place rows of a CSV; "
+                                        "GeoJSON/GeoPackage rows are placed by their geometry")
     if geometry and any(r in roles for r in ("lon", "lat", "easting", "northing")):
         raise ParameterError("mapping", "GeoJSON/GeoPackage coordinates come from the "
                                         "geometry; do not map lon/lat or easting/northing")
@@ -187,7 +198,7 @@ def resolve_roles(mapping: ColumnMapping, columns: list[str], name: str, *,
     lowered: dict[str, str] = {}
     for c in columns:
         lowered.setdefault(c.strip().lower(), c)
-    if not geometry and not any(r in roles for r in ("lon", "easting")):
+    if not geometry and not any(r in roles for r in ("lon", "easting", "postcode", "address")):
         lon = next((lowered[c] for c in _LON_NAMES if c in lowered), None)
         lat = next((lowered[c] for c in _LAT_NAMES if c in lowered), None)
         if lon is not None and lat is not None:

@@ -40,6 +40,8 @@ class ReadResult:
     timings : dict
         Seconds spent in ``"parse"`` (bytes to raw table) and ``"validate"``
         (everything after).
+    warnings : list of Rejection
+        Accepted rows with something to check (e.g. a corrected postcode).
     """
 
     file: str
@@ -48,6 +50,7 @@ class ReadResult:
     events: pd.DataFrame
     rejections: list[Rejection]
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[Rejection] = field(default_factory=list)
 
     @property
     def rows_accepted(self) -> int:

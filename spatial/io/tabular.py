@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from spatial.geocode.locate import Geocoder, attach_geocoding, geocode_rows, uses_geocoding
 from spatial.io.assemble import finish_mapped
 from spatial.io.csvtable import read_csv_table, reject_shape, require_rows
 from spatial.io.mapping import ColumnMapping, resolve_roles
@@ -24,7 +25,8 @@ def read_mapped_csv(source: Source, *, layer: str,
                     sensitivity: str | None = None, location_precision: str = "exact",
                     area_of_interest: Bounds | None = UK_BOUNDS, encoding: str = "utf-8",
                     na_values: tuple[str, ...] = (), timezone: str = "UTC",
-                    category_default: str | None = None) -> ReadResult:
+                    category_default: str | None = None,
+                    geocoder: Geocoder | None = None) -> ReadResult:
     """Read a generic CSV whose columns are named by a :class:`ColumnMapping`.
 
     Parameters
@@ -54,6 +56,8 @@ def read_mapped_csv(source: Source, *, layer: str,
         they are converted to naive UTC. Dates and months are not shifted.
     category_default : str or None
         ``category`` for every row when no category column is mapped.
+    geocoder : Geocoder or None
+        The gazetteers for a mapping that names ``postcode``/``address``.
 
     Returns
     -------
@@ -83,6 +87,13 @@ def read_mapped_csv(source: Source, *, layer: str,
         frame = frame.mask(frame.isin([v for v in na_values if v != ""]), "")
     rej = Rejector(name, table.rows)
     reject_shape(rej, table)
+    if uses_geocoding(roles):
+        placed = geocode_rows(geocoder, rej, frame, roles)
+        result = finish_mapped(name=name, frame=placed.with_columns(frame),
+                               rows_read=len(table.rows), rej=rej, roles=roles,
+                               mapping=mapping, coords=placed.coords, keysrc=frame,
+                               options=options, t0=t0, t1=t1, text=True)
+        return attach_geocoding(result, placed, rej)
     coords = _coords(rej, frame, roles, mapping)
     return finish_mapped(name=name, frame=frame, rows_read=len(table.rows), rej=rej,
                          roles=roles, mapping=mapping, coords=coords, keysrc=frame,

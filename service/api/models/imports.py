@@ -35,3 +35,7 @@ class ImportReport(Closed):
                                                     "place, write")
     h3_resolution: int
     boundary_sets_placed: list[str] = Field(description="e.g. 'beats v1'")
+    warnings: list[Rejection] = Field(default_factory=list, description="accepted rows to "
+                                      "check, e.g. a postcode read with a letter/digit slip "
+                                      "corrected or a terminated postcode (first 1000)")
+    warnings_total: int = 0
