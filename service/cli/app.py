@@ -49,6 +49,5 @@ main.add_command(emerging_cmd)
 main.add_command(watch_group)
 for _command in (backup_cmd, restore_cmd):  # deployment: the store copied and back
     main.add_command(_command)
-
 main.add_command(gazetteer_group)
 main.add_command(geocode_cmd)
