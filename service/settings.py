@@ -120,6 +120,16 @@ class Settings(BaseSettings):
         description="Partners and viewers: restricted layers (dealing sites) as counts on H3 "
                     "cells of this one resolution; unset: no counts at all.")
 
+    # street segments as units (issue 14): placement of events on a road network
+    street_snap_m: float = Field(
+        default=30.0, ge=0, le=1000,
+        description="Street units: an event is placed on its nearest segment within this "
+                    "many metres (EPSG:27700); farther events are counted as off network.")
+    street_chain_m: float = Field(
+        default=250.0, gt=0, le=5000,
+        description="street:policeuk: snap points of one street name within this many "
+                    "metres of each other (directly or in a chain) make one unit.")
+
     @field_validator("area_of_interest")
     @classmethod
     def _check_aoi(cls, value: str) -> str:

@@ -23,6 +23,7 @@ from service.cli.near_repeat import near_repeat_cmd
 from service.cli.operations import operation_group
 from service.cli.profile import profile_cmd
 from service.cli.serve import migrate, serve
+from service.cli.streets import streets_group
 from service.cli.watch import watch_group
 
 
@@ -45,3 +46,4 @@ main.add_command(export_cmd)
 main.add_command(near_repeat_cmd)
 main.add_command(emerging_cmd)
 main.add_command(watch_group)
+main.add_command(streets_group)

@@ -26,6 +26,8 @@ from service.store.tables import (
     operations_table,
     saved_results,
     schema_migrations,
+    street_networks,
+    street_segments,
     watch_alarms,
     watches_table,
 )
@@ -103,6 +105,19 @@ def _m14_watches(conn: Connection) -> None:
     metadata.create_all(conn, tables=[watches_table, watch_alarms])
 
 
+def _m16_street_networks(conn: Connection) -> None:
+    """Road networks and their segments (new tables: every existing row is kept); on
+    PostgreSQL a PostGIS line column in EPSG:27700 generated from the WKB, indexed."""
+    metadata.create_all(conn, tables=[street_networks, street_segments])
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(sa.text(
+        "ALTER TABLE street_segments ADD COLUMN geom geometry(Geometry, 27700) GENERATED "
+        "ALWAYS AS (ST_SetSRID(ST_GeomFromWKB(decode(wkb, 'hex')), 27700)) STORED"))
+    conn.execute(sa.text("CREATE INDEX ix_street_segments_geom ON street_segments "
+                         "USING gist (geom)"))
+
+
 def ordered(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
     """``migrations`` as given, checked: each version greater than the one before."""
     out = tuple(migrations)
@@ -126,6 +141,7 @@ MIGRATIONS: tuple[Migration, ...] = ordered([
     Migration(11, "audit log: hash chain, head and append-only guards", _m11_audit_chain),
     Migration(13, "operations: shared with partners", _m13_operation_sharing),
     Migration(14, "re-emergence watches and their recorded alarms", _m14_watches),
+    Migration(16, "street networks and their segments (street units)", _m16_street_networks),
 ])
 
 LATEST_VERSION = MIGRATIONS[-1].version
