@@ -220,11 +220,14 @@ def _streets_of(store: Store, f: EventFilter) -> pd.DataFrame:
 
 
 def _policeuk_units(store: Store, req: CountsRequest, area: Any) -> unitsmod.UnitSet:
+    from service.app.unit_names import STREET_ATTRIBUTE, street_of
+
     bbox: tuple[float, float, float, float] | None = None
     if area is not None:
         minx, miny, maxx, maxy = (float(v) for v in area.bounds)
         bbox = (minx, miny, maxx, maxy)
-    every = _streets_of(store, EventFilter(layers=(req.layer,), bbox=bbox))
+    every = store.street_snap_points(req.layer, STREET_ATTRIBUTE, bbox)
+    every["street"] = [street_of(v) for v in every["value"].tolist()]
     if area is not None and len(every):
         shapely.prepare(area)
         every = every[shapely.intersects_xy(area, every["lon"].to_numpy(),

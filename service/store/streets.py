@@ -107,3 +107,30 @@ class StreetsRepository(StoreBase):
              .order_by(street_segments.c.position))
         with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(q).all(), columns=list(SEGMENT_COLUMNS))
+
+    def street_snap_points(self, layer: str, key: str,
+                           bbox: tuple[float, float, float, float] | None = None
+                           ) -> pd.DataFrame:
+        """Distinct (``lon``, ``lat``, ``value``) of a layer's events, ``value`` being the
+        attribute ``key`` (police.uk ``Location``), inside ``bbox`` (WGS84) when given:
+        the database does the distinct, so a layer of many events reads its few snap
+        points only."""
+        from service.store.tables import events
+
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            value: Any = sa.cast(events.c.attributes, JSONB)[key].astext
+        else:
+            value = sa.func.json_extract(events.c.attributes, "$." + json.dumps(key))
+        cond = [events.c.layer == layer]
+        if bbox is not None:
+            cond += [events.c.lon >= bbox[0], events.c.lon <= bbox[2],
+                     events.c.lat >= bbox[1], events.c.lat <= bbox[3]]
+        q = (sa.select(events.c.lon, events.c.lat, value.label("value")).where(*cond)
+             .distinct())
+        with self.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(q)]
+        frame = pd.DataFrame(rows, columns=["lon", "lat", "value"])
+        return frame.sort_values(["lon", "lat", "value"], na_position="last",
+                                 kind="stable").reset_index(drop=True)
