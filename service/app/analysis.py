@@ -386,7 +386,7 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
     if units.kind == "street":
         from service.app.streets import off_network_report
 
-        off_params, off_warnings = off_network_report(units, located, total)
+        off_params, off_warnings = off_network_report(units, located, events, total)
         params.update(off_params)
         warnings += off_warnings
     if whole_units:

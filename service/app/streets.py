@@ -270,21 +270,28 @@ def locate_street_events(store: Store, req: CountsRequest, units: unitsmod.UnitS
 
 
 def off_network_report(units: unitsmod.UnitSet, located: unitsmod.Located,
-                       total: Any) -> tuple[dict[str, Any], list[str]]:
-    """Parameters and a warning counting the events on no segment (off network)."""
-    off = int((located.in_units < 0).sum())
+                       events: pd.DataFrame, total: Any) -> tuple[dict[str, Any], list[str]]:
+    """Parameters and a warning counting the events of the study area on no segment
+    (off network); events outside the study area are reported as such, not here."""
+    index = np.asarray(located.index)
+    inside = np.ones(len(index), dtype=bool)
+    if units.area is not None and len(index):
+        shapely.prepare(units.area)
+        inside = shapely.intersects_xy(units.area, events["lon"].to_numpy(),
+                                       events["lat"].to_numpy())
+    off = int((inside & (index < 0)).sum())
     shown = total(off)
     params = {"events_off_network": shown}
     if not off:
         return params, []
     noun = "event" if off == 1 else "events"
     if units.street_points is not None:
-        why = ("without a police.uk street name (or at a snap point outside the study area)")
+        why = "without a police.uk street name"
     else:
         why = (f"more than {float(units.parameters['snap_m']):g} m from every segment of "
                f"street network {units.parameters['network']!r}")
-    return params, [f"off network: {shown} {noun} {why}: in no segment, counted here "
-                    "separately (not dropped silently)"]
+    return params, [f"off network: {shown} {noun} of the study area {why}: in no "
+                    "segment, counted here separately (not dropped silently)"]
 
 
 def unit_count_estimate(store: Store, req: CountsRequest, spec: UnitSpec) -> int:

@@ -79,7 +79,7 @@ def test_cli_import_list_and_counts_equal_sjoin_nearest(run, roads) -> None:
         assert p["events_off_network"] == off > 0
         assert p["events_counted"] == len(x) - off
         assert p["unit_snap_m"] == snap
-        assert any(w.startswith(f"off network: {off} events more than {snap:g} m")
+        assert any(w.startswith(f"off network: {off} events of the study area more than {snap:g} m")
                    for w in fc["warnings"])
         assert fc["features"][0]["geometry"]["type"] == "LineString"
         labels = {f["properties"]["label"] for f in fc["features"]}
