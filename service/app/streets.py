@@ -296,8 +296,11 @@ def off_network_report(units: unitsmod.UnitSet, located: unitsmod.Located,
 
 def unit_count_estimate(store: Store, req: CountsRequest, spec: UnitSpec) -> int:
     """Street units of a request before any is built (for the cost check): the
-    network's segments; for police.uk at most the layer's events."""
+    network's segments; for police.uk the layer's distinct snap points (an upper
+    bound: a unit holds one or more of them)."""
+    from service.app.unit_names import STREET_ATTRIBUTE
+
     assert spec.network is not None
     if spec.network == POLICEUK:
-        return int(store.count_events(EventFilter(layers=(req.layer,))))
+        return max(1, len(store.street_snap_points(req.layer, STREET_ATTRIBUTE)))
     return store.street_network(spec.network, spec.version).segment_count

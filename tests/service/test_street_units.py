@@ -252,3 +252,17 @@ def test_migration_16_keeps_every_row(tmp_path: Path) -> None:
         assert old.street_networks_list() == []
     finally:
         old.dispose()
+
+
+def test_cost_is_estimated_from_the_network_and_the_snap_points(roads, tmp_path: Path) -> None:
+    from service.app.cost import estimate_cost
+
+    store, *_ = roads
+    est = estimate_cost(store, CountsRequest.parse(layer="crime", unit="street:roads"))
+    assert est.units == 62
+    import_events(store, [(POLICEUK_STREETS.name, POLICEUK_STREETS)], fmt="policeuk",
+                  layer="policeuk_crime")
+    est = estimate_cost(store, CountsRequest.parse(layer="policeuk_crime",
+                                                   unit="street:policeuk"))
+    raw = pd.read_csv(POLICEUK_STREETS)
+    assert est.units == len(raw[["Longitude", "Latitude", "Location"]].drop_duplicates())
