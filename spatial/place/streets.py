@@ -86,6 +86,8 @@ FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
 #: Fields a network must have (a name may be empty: OS Open Roads leaves most
 #: unclassified links unnamed).
 REQUIRED: Final = ("segment_id",)
+#: Side (metres) of the cells events are sorted by before the nearest-segment query.
+SORT_CELL_M: Final = 250.0
 #: Refuse networks with more links than this (all of OS Open Roads, GB: ~3.3 M).
 MAX_SEGMENTS: Final = 4_000_000
 
@@ -289,8 +291,9 @@ def nearest_segments(x: npt.ArrayLike, y: npt.ArrayLike, lines: npt.ArrayLike,
     Notes
     -----
     One ``shapely.STRtree.query_nearest`` over all points with
-    ``max_distance`` and ``all_matches=True``; the ties are then resolved by
-    sorting, not by the tree's internal order.
+    ``max_distance`` and ``all_matches=True``, the points taken in the order
+    of 250 m cells; the ties are then resolved by sorting, not by the tree's
+    internal order.
     """
     d = float(max_distance_m)
     if not np.isfinite(d) or d < 0:
@@ -303,6 +306,12 @@ def nearest_segments(x: npt.ArrayLike, y: npt.ArrayLike, lines: npt.ArrayLike,
     ok = np.flatnonzero(np.isfinite(xa) & np.isfinite(ya))
     if ok.size == 0 or geoms.size == 0:
         return index, dist
+    # query in the order of 250 m cells (row by row): neighbouring queries walk the
+    # same tree nodes, 1.4-2x faster than random order on 300,000 points (bench_streets)
+    xo, yo = xa[ok], ya[ok]
+    cell = np.floor((yo - yo.min()) / SORT_CELL_M) * (2.0 ** 26) + np.floor(
+        (xo - xo.min()) / SORT_CELL_M)
+    ok = ok[np.argsort(cell, kind="stable")]
     tree = shapely.STRtree(geoms)
     (pt, seg), found = tree.query_nearest(shapely.points(xa[ok], ya[ok]), max_distance=d,
                                           return_distance=True, all_matches=True)
