@@ -266,3 +266,34 @@ def test_cost_is_estimated_from_the_network_and_the_snap_points(roads, tmp_path:
                                                    unit="street:policeuk"))
     raw = pd.read_csv(POLICEUK_STREETS)
     assert est.units == len(raw[["Longitude", "Latitude", "Location"]].drop_duplicates())
+
+
+def test_profiles_packs_and_emerging_hot_spots_name_the_segments(roads, tmp_path: Path
+                                                                ) -> None:
+    from service.app.emerging import EmergingOptions, emerging_collection
+    from service.app.profile import problem_profile
+    from service.render.area_pack import area_pack_html
+
+    store, x, y = roads
+    req = CountsRequest.parse(layer="crime", unit="street:roads")
+    profile = problem_profile(store, req, role="admin")
+    assert "street:roads" in json.dumps(profile, default=str)
+    html = area_pack_html(store, req, HotspotOptions(permutations=0, seed=1), role="admin")
+    expected, _ = _expected_counts(x, y, 30.0)
+    names = network_frame()["name_1"].fillna("unnamed A Road").to_numpy()
+    top = names[int(np.argmax(expected))]
+    assert top in html  # the busiest segment is listed by its street name
+    from spatial.io.mapping import ColumnMapping
+
+    path = tmp_path / "year.csv"
+    pd.DataFrame({"ref": [f"y{i}" for i in range(len(x))],
+                  "date": [f"2023-{1 + i % 12:02d}-10" for i in range(len(x))],
+                  "e": x, "n": y, "kind": "Drugs"}).to_csv(path, index=False)
+    import_events(store, [(path.name, path)], fmt="csv", layer="year",
+                  mapping=ColumnMapping.parse("id=ref,time=date,easting=e,northing=n,"
+                                              "crs=27700,category=kind"))
+    fc = emerging_collection(store, CountsRequest.parse(layer="year", unit="street:roads"),
+                             EmergingOptions(step="month", permutations=0, seed=1),
+                             role="admin")
+    assert len(fc["features"]) == 62
+    assert fc["parameters"]["neighbours"].startswith("segments that touch")
