@@ -221,7 +221,7 @@ def read_road_network(source: str | Path, *, file_name: str | None = None,
     repeated = pd.Series(ids).duplicated(keep="first").to_numpy() & ~no_id
     for i in np.flatnonzero(bad_geom):
         why = "no geometry" if missing[i] else (
-            f"{shapely.get_type_id(geoms[i])} is not a line (LineString/MultiLineString)")
+            f"{geoms[i].geom_type} is not a line (LineString/MultiLineString)")
         rejections.append(Rejection(name, int(i) + 1, "geometry", why))
     for i in np.flatnonzero(no_id & ~bad_geom):
         rejections.append(Rejection(name, int(i) + 1, str(fields["segment_id"]), "empty id"))

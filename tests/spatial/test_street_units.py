@@ -51,6 +51,8 @@ def test_bad_links_are_rejected_by_row_and_field(tmp_path: Path) -> None:
     net = st.read_road_network(write_network(tmp_path / "r.gpkg", frame), file_name="r.gpkg")
     got = {(r.row, r.field) for r in net.rejections}
     assert got == {(4, "geometry"), (8, "identifier"), (10, "identifier")}
+    assert [r.reason for r in net.rejections if r.row == 4] == [
+        "Point is not a line (LineString/MultiLineString)"]
     assert len(net.segments) == len(frame) - 3
 
 
