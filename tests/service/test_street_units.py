@@ -297,3 +297,15 @@ def test_profiles_packs_and_emerging_hot_spots_name_the_segments(roads, tmp_path
                              role="admin")
     assert len(fc["features"]) == 62
     assert fc["parameters"]["neighbours"].startswith("segments that touch")
+
+
+def test_a_network_import_changes_the_data_version(store: Store, tmp_path: Path) -> None:
+    before = store.data_version()
+    assert store.data_version() == before
+    import_network(store, write_network(tmp_path / "roads.gpkg"), file_name="roads.gpkg",
+                   name="roads")
+    after = store.data_version()
+    assert after != before  # cached answers on street:roads are not served stale
+    import_network(store, write_network(tmp_path / "roads.gpkg"), file_name="roads.gpkg",
+                   name="roads")
+    assert store.data_version() != after
