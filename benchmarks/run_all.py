@@ -61,6 +61,8 @@ STAGES: tuple[Stage, ...] = (
           (), ("--null", "500", "--planted", "100")),
     Stage("load", "bench_load.py", "the same requests with the response cache off",
           (), ("--requests", "1000", "--uncached-requests", "50", "--revalidate", "1000")),
+    Stage("streets", "bench_streets.py", "geopandas sjoin_nearest(max_distance)",
+          (), ("--points", "100000", "--repeat", "1")),
     Stage("ogc", "bench_ogc.py", "GDAL's ogr2ogr paging against the bulk download",
           ("--page-size", "10000"), ("--page-size", "10000")),
     Stage("geocode", "bench_geocode.py", "a per-row regex + dict loop; one address per call",

@@ -38,6 +38,7 @@ from service.api.routers.gazetteers import router as gazetteers_router
 from service.api.routers.near_repeat import router as near_repeat_router
 from service.api.routers.ogc import router as ogc_router
 from service.api.routers.profile import router as profile_router
+from service.api.routers.streets import router as streets_router
 from service.api.routers.watches import router as watches_router
 from service.api.uploads import UploadBodyLimit
 from service.render.assets import STATIC_DIR
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(emerging_router)
     app.include_router(watches_router)
     app.include_router(gazetteers_router)
+    app.include_router(streets_router)  # road networks for street units (issue 14)
     app.include_router(tiles.router)  # basemap tiles, without a key (images send no header)
     # vendored JS/CSS for maps, so pages load nothing from CDNs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

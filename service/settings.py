@@ -161,6 +161,15 @@ class Settings(BaseSettings):
         if value and (not value.startswith("/") or any(c in value for c in "?#\\ ")):
             raise ValueError("root_path must be empty or a path like /remap")
         return value
+    # street segments as units (issue 14): placement of events on a road network
+    street_snap_m: float = Field(
+        default=30.0, ge=0, le=1000,
+        description="Street units: an event is placed on its nearest segment within this "
+                    "many metres (EPSG:27700); farther events are counted as off network.")
+    street_chain_m: float = Field(
+        default=250.0, gt=0, le=5000,
+        description="street:policeuk: snap points of one street name within this many "
+                    "metres of each other (directly or in a chain) make one unit.")
 
     @field_validator("area_of_interest")
     @classmethod

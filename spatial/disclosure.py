@@ -201,6 +201,10 @@ def check_unit(role: str, layer: str, policy: DisclosurePolicy, *, kind: str,
             raise ParameterError("unit", f"layer {layer!r} is restricted: role {role!r} may "
                                          f"only ask for unit=h3:{limit}")
         return
+    if kind == "street":  # a segment is finer than any unit the policy allows
+        raise ParameterError("unit", f"layer {layer!r} is health data: role {role!r} may not "
+                                     f"ask for street units (unit=h3:{policy.h3_resolution} "
+                                     f"or grid:{policy.grid_m})")
     if kind == "h3" and resolution != policy.h3_resolution:
         raise ParameterError("unit", f"layer {layer!r} is health data: role {role!r} may ask "
                                      f"for H3 at resolution {policy.h3_resolution} only "

@@ -28,17 +28,24 @@ from spatial.timewindow import TimeWindow, parse_window
 
 @dataclass(frozen=True)
 class UnitSpec:
-    """``h3:RES`` | ``boundary:SET[@VERSION]`` | ``grid:CELL_METRES``."""
+    """``h3:RES`` | ``boundary:SET[@VERSION]`` | ``grid:CELL_METRES`` |
+    ``street:NETWORK[@VERSION][:SNAP_METRES]`` | ``street:policeuk``."""
 
     kind: str
     resolution: int | None = None
     boundary_set: str | None = None
     version: int | None = None
     cell_size_m: float | None = None
+    network: str | None = None
+    snap_m: float | None = None  # street units; None: REMAP_STREET_SNAP_M
 
     @classmethod
-    def parse(cls, text: str) -> UnitSpec:
+    def parse(cls, text: str, snap_m: float | None = None) -> UnitSpec:
         kind, _, rest = text.partition(":")
+        if kind == "street":
+            from service.app.streets import parse_street_unit
+
+            return parse_street_unit(cls, rest, snap_m)
         if kind == "h3":
             try:
                 res = int(rest)
@@ -60,9 +67,13 @@ class UnitSpec:
             if not 10 <= size <= 50_000:
                 raise ParameterError("unit", "grid cell size must be 10..50000 metres")
             return cls("grid", cell_size_m=size)
-        raise ParameterError("unit", f"{text!r}: expected h3:RES, boundary:SET or grid:METRES")
+        raise ParameterError("unit", f"{text!r}: expected h3:RES, boundary:SET, grid:METRES "
+                                     "or street:NETWORK")
 
     def describe(self) -> str:
+        if self.kind == "street":
+            return (f"street:{self.network}" + (f"@{self.version}" if self.version else "")
+                    + (f":{self.snap_m:g}" if self.snap_m is not None else ""))
         if self.kind == "h3":
             return f"h3:{self.resolution}"
         if self.kind == "grid":
@@ -172,11 +183,12 @@ class CountsRequest:
     def parse(cls, *, layer: str, categories: tuple[str, ...] | list[str] = (),
               start: str | None = None, end: str | None = None, unit: str,
               area: str | None = None, datetime_param: str | None = None,
-              max_area_km2: float | None = None) -> CountsRequest:
+              max_area_km2: float | None = None, snap_m: float | None = None) -> CountsRequest:
         for c in categories:
             check_length(c, "category", MAX_CATEGORY)
         return cls(layer=layer, categories=tuple(categories),
-                   window=parse_window(start, end, datetime_param), unit=UnitSpec.parse(unit),
+                   window=parse_window(start, end, datetime_param),
+                   unit=UnitSpec.parse(unit, snap_m),
                    area=AreaSpec.parse(area, max_area_km2))
 
     def resolved(self, store: Store, role: str = "admin") -> CountsRequest:
@@ -271,6 +283,10 @@ def _study_units(store: Store, req: CountsRequest, events: pd.DataFrame
                  ) -> tuple[unitsmod.UnitSet, np.ndarray, np.ndarray, list[str]]:
     """The units of ``req``'s study area, their labels, plain ids and warnings."""
     warnings: list[str] = []
+    if req.unit.kind == "street":
+        from service.app.streets import street_study_units
+
+        return street_study_units(store, req, events)
     if req.unit.kind == "boundary":
         assert req.unit.boundary_set is not None
         subset = req.area.units if (req.area.kind == "boundary"
@@ -335,12 +351,17 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
         warnings: list[str] = []
     else:
         units, labels, plain_ids, warnings = _study_units(store, req, events)
-    located = unitsmod.locate_points(units, events["lon"].to_numpy(), events["lat"].to_numpy(),
-                                     events["x"].to_numpy(), events["y"].to_numpy(),
-                                     h3_finest=_finest_cells(events))
+    if units.kind == "street":
+        from service.app.streets import locate_street_events
+
+        located = locate_street_events(store, req, units, events)
+    else:
+        located = unitsmod.locate_points(units, events["lon"].to_numpy(),
+                                         events["lat"].to_numpy(), events["x"].to_numpy(),
+                                         events["y"].to_numpy(), h3_finest=_finest_cells(events))
     whole_units = units.area is not None and disclosure.whole_units_only(role, layers)
     index = located.in_units if whole_units else located.index
-    if units_of is None and req.unit.kind != "boundary":
+    if units_of is None and req.unit.kind not in ("boundary", "street"):
         labels = _cell_labels(store, req, units, events, index, role, layers)
     counts = unitsmod.count(units, index)
     inside = int((index >= 0).sum())
@@ -362,6 +383,12 @@ def unit_counts(store: Store, req: CountsRequest, *, role: str = "admin",
         **{f"unit_{k}": v for k, v in units.parameters.items()},
         "small_number_suppression": disclosure.suppression_note(role, layers),
     }
+    if units.kind == "street":
+        from service.app.streets import off_network_report
+
+        off_params, off_warnings = off_network_report(units, located, events, total)
+        params.update(off_params)
+        warnings += off_warnings
     if whole_units:
         params["unit_edge_units"] = "counted whole (disclosure control)"
     if whole_units and located.clipped:

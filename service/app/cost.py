@@ -34,7 +34,7 @@ ANALYSES = ("counts", "hotspots", "autocorrelation", "map", "pack")
 #: Roles judged by the analyst limits; every other role (partner, viewer) by the partner ones.
 ANALYST_TIER = ("admin", "analyst", "cli")
 #: GeoJSON bytes per feature by unit kind (geometry + the count properties).
-FEATURE_BYTES = {"h3": 310, "grid": 260}
+FEATURE_BYTES = {"h3": 310, "grid": 260, "street": 420}
 #: extra bytes per feature for the statistics of a method
 METHOD_BYTES = {"count": 0, "kde": 60, "gistar": 170, "lisa": 150}
 _GEOD = Geod(ellps="WGS84")
@@ -136,6 +136,10 @@ def unit_estimate(store: Store, req: CountsRequest, unit: UnitSpec | None = None
         # hex WKB: 32 characters per coordinate pair; GeoJSON ~40 bytes per pair
         per_unit = int(hex_len / 32 * 40) + 200
         return n, per_unit, None
+    if unit.kind == "street":
+        from service.app.streets import unit_count_estimate
+
+        return unit_count_estimate(store, req, unit), FEATURE_BYTES["street"], None
     geom = _study_area(store, req)
     if geom is None:
         return 0, 0, None

@@ -83,6 +83,8 @@ def _weights(uc: UnitCounts, k: int) -> tuple[Any, str]:
         return unitsmod.neighbours(uc.units, k=k), f"H3 grid_disk k={k}"
     if uc.units.kind == "boundary":
         return unitsmod.neighbours(uc.units), "queen contiguity"
+    if uc.units.kind == "street":
+        return unitsmod.neighbours(uc.units), str(uc.units.parameters["neighbours"])
     return unitsmod.neighbours(uc.units), "8 surrounding squares"
 
 

@@ -84,6 +84,9 @@ def _weights(uc: UnitCounts, opts: HotspotOptions) -> tuple[Any, dict[str, Any]]
     elif uc.units.kind == "boundary":
         w = unitsmod.neighbours(uc.units)
         desc = {"neighbours": "queen contiguity", "weights": "binary"}
+    elif uc.units.kind == "street":
+        w = unitsmod.neighbours(uc.units)
+        desc = {"neighbours": str(uc.units.parameters["neighbours"]), "weights": "binary"}
     else:
         w = unitsmod.neighbours(uc.units)
         desc = {"neighbours": "8 surrounding squares", "weights": "binary"}

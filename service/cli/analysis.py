@@ -49,15 +49,19 @@ def _layer_lines(r: dict[str, Any]) -> str:
 @request_options()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write the GeoJSON FeatureCollection here")
+@click.option("--snap-m", type=float, default=None,
+              help="street units: nearest segment within this many metres "
+                   "(default REMAP_STREET_SNAP_M)")
 @json_option
 @handles_errors
 def counts_cmd(layer: str, categories: tuple[str, ...], start: str | None, end: str | None,
-               unit: str, area: str | None, out: Path | None, as_json: bool) -> None:
+               unit: str, area: str | None, out: Path | None, snap_m: float | None,
+               as_json: bool) -> None:
     """Counts per unit for a layer, categories and window, zero units included."""
     from service.app.analysis import CountsRequest, counts_collection
 
     req = CountsRequest.parse(layer=layer, categories=categories, start=start, end=end,
-                              unit=unit, area=area)
+                              unit=unit, area=area, snap_m=snap_m)
     store = open_store()
     cli_cost_check(store, req, None, "counts")
     with progress(f"counts of {layer} on {unit}"):

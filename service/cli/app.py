@@ -25,6 +25,7 @@ from service.cli.near_repeat import near_repeat_cmd
 from service.cli.operations import operation_group
 from service.cli.profile import profile_cmd
 from service.cli.serve import migrate, serve
+from service.cli.streets import streets_group
 from service.cli.watch import watch_group
 
 
@@ -51,3 +52,4 @@ for _command in (backup_cmd, restore_cmd):  # deployment: the store copied and b
     main.add_command(_command)
 main.add_command(gazetteer_group)
 main.add_command(geocode_cmd)
+main.add_command(streets_group)

@@ -214,7 +214,8 @@ def cli_cost_check(store: Store, req: Any, opts: Any, analysis: str) -> None:
         check_hotspot_cost(store, req, opts, limits, analysis=analysis)
 
 
-UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES"
+UNIT_HELP = ("h3:RES | boundary:SET[@VERSION] | grid:CELL_METRES | "
+             "street:NETWORK[@VERSION][:SNAP_METRES] | street:policeuk")
 
 
 def request_options(unit_help: str = UNIT_HELP) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -18,6 +18,7 @@ from service.render.colours import BORDER, PURPLES, SEQUENTIAL
 from service.render.features import MapContext, add_geojson, drawn_features
 from service.render.legend import add_legend, class_legend
 from service.render.map_inputs import MapLayer
+from service.render.street_labels import add_street_labels, is_line_layer
 from service.render.tooltips import DEFAULT_STATS, slim_features
 
 #: Circle radius (pixels) of a point whose value is not a number; numbers grow from
@@ -66,6 +67,8 @@ def add_choropleth(group: folium.FeatureGroup, layer: MapLayer, ctx: MapContext,
                                                    circle=True))
     else:
         add_geojson(group, layer, slims, class_style(cl, vf))
+        if is_line_layer(feats):  # street units: each street's name once
+            add_street_labels(group, layer, feats)
         add_legend(ctx, group, layer, class_legend(cl))
 
 

@@ -90,11 +90,37 @@ def slim(f: Mapping[str, Any], keep: Iterable[str], tip: str, index: int) -> dic
             "geometry": f["geometry"], "properties": out}
 
 
+#: Geometry types drawn as lines (street units): coloured by their class, thick.
+LINE_TYPES: Final = frozenset({"LineString", "MultiLineString"})
+#: Stroke width (pixels) of a street segment, and when hovered.
+LINE_WEIGHT: Final = 5
+LINE_HOVER_WEIGHT: Final = 8
+
+
+def line_style(style: Any) -> Any:
+    """``style`` for lines: a line has no fill, so its class colour becomes its stroke."""
+    def styled(f: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(style(f))
+        if (f.get("geometry") or {}).get("type") in LINE_TYPES:
+            out.update(color=out.get("fillColor", out.get("color")), weight=LINE_WEIGHT,
+                       opacity=max(float(out.get("fillOpacity", 0.85)), 0.6))
+        return out
+    return styled
+
+
 def add_geojson(group: folium.FeatureGroup, layer: MapLayer, feats: list[dict[str, Any]],
                 style: Any, *, marker: Any = None) -> None:
-    """Draw slim features in the layer's group, with their tooltips and a hover outline."""
+    """Draw slim features in the layer's group, with their tooltips and a hover outline.
+
+    Street units: lines take their class colour as their stroke (:func:`line_style`);
+    points among them (a police.uk street unit of one snap point) are small circles."""
     if not feats:  # an empty layer stays in the layer control, with nothing in it
         return
+    types = {(f.get("geometry") or {}).get("type") for f in feats}
+    if types & LINE_TYPES:
+        style = line_style(style)
+        if marker is None and types & {"Point", "MultiPoint"}:
+            marker = folium.CircleMarker(radius=5)
     ids = [f["id"] for f in feats]
     if len(set(ids)) != len(ids):  # folium needs unique ids to style features
         for i, f in enumerate(feats):
@@ -102,7 +128,8 @@ def add_geojson(group: folium.FeatureGroup, layer: MapLayer, feats: list[dict[st
     folium.GeoJson(
         {"type": "FeatureCollection", "features": feats},
         name=layer.name, style_function=style,
-        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+        highlight_function=(lambda f: {"weight": LINE_HOVER_WEIGHT, "color": "#000000"})
+        if types & LINE_TYPES else (lambda f: {"weight": 3, "color": "#000000"}),
         tooltip=folium.GeoJsonTooltip(fields=["_remap_tooltip"], labels=False, sticky=True),
         marker=marker, control=False, smooth_factor=0.5,
     ).add_to(group)

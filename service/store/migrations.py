@@ -29,6 +29,8 @@ from service.store.tables import (
     operations_table,
     saved_results,
     schema_migrations,
+    street_networks,
+    street_segments,
     watch_alarms,
     watches_table,
 )
@@ -114,6 +116,17 @@ def _m15_geocoding(conn: Connection) -> None:
     columns = {c["name"] for c in sa.inspect(conn).get_columns("events")}
     if "geocode_precision" not in columns:
         conn.execute(sa.text("ALTER TABLE events ADD COLUMN geocode_precision VARCHAR(24)"))
+def _m16_street_networks(conn: Connection) -> None:
+    """Road networks and their segments (new tables: every existing row is kept); on
+    PostgreSQL a PostGIS line column in EPSG:27700 generated from the WKB, indexed."""
+    metadata.create_all(conn, tables=[street_networks, street_segments])
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(sa.text(
+        "ALTER TABLE street_segments ADD COLUMN geom geometry(Geometry, 27700) GENERATED "
+        "ALWAYS AS (ST_SetSRID(ST_GeomFromWKB(decode(wkb, 'hex')), 27700)) STORED"))
+    conn.execute(sa.text("CREATE INDEX ix_street_segments_geom ON street_segments "
+                         "USING gist (geom)"))
 
 
 def ordered(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
@@ -141,6 +154,7 @@ MIGRATIONS: tuple[Migration, ...] = ordered([
     Migration(14, "re-emergence watches and their recorded alarms", _m14_watches),
     Migration(15, "geocoding: gazetteers, postcodes, addresses; events.geocode_precision",
               _m15_geocoding),
+    Migration(16, "street networks and their segments (street units)", _m16_street_networks),
 ])
 
 LATEST_VERSION = MIGRATIONS[-1].version

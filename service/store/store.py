@@ -16,6 +16,7 @@ from service.store.keys import KeysRepository
 from service.store.layers import LayersRepository
 from service.store.operations import OperationsRepository
 from service.store.results import ResultsRepository
+from service.store.streets import StreetsRepository
 from service.store.tables import (
     boundary_sets,
     events,
@@ -23,6 +24,7 @@ from service.store.tables import (
     layers,
     operations_table,
     saved_results,
+    street_networks,
     watch_alarms,
     watches_table,
 )
@@ -39,7 +41,7 @@ def _count(column: sa.Column) -> sa.ScalarSelect:  # type: ignore[type-arg]
 
 class Store(FeaturesRepository, LayersRepository, ImportsRepository, KeysRepository,
             OperationsRepository, ResultsRepository, WatchesRepository, EventScanRepository,
-            GazetteersRepository):
+            GazetteersRepository, StreetsRepository):
     """The events store. ``Store(url)`` connects and brings the schema up to date.
 
     Its methods come from one repository per kind of record: events (with the
@@ -79,6 +81,7 @@ class Store(FeaturesRepository, LayersRepository, ImportsRepository, KeysReposit
           (the baseline lock is one-way, the definition is never rewritten), and
           the ids of those shared (sharing can be withdrawn, so the set itself);
         - watches and their recorded alarms (append only): the highest ids;
+        - street networks (a new version is a new row; never updated): the highest id;
         - saved results (replaced by name, or deleted): how many and the latest
           creation time.
 
@@ -107,7 +110,8 @@ class Store(FeaturesRepository, LayersRepository, ImportsRepository, KeysReposit
             _max(operations_table.c.id), _count(operations_table.c.started_at),
             _max(operations_table.c.started_at),
             _max(watches_table.c.id), _max(watch_alarms.c.id),
-            _count(saved_results.c.name), _max(saved_results.c.created_at))
+            _count(saved_results.c.name), _max(saved_results.c.created_at),
+            _max(street_networks.c.id))
         # the sets (shared operations, layers' metadata) as text, in key order, inside
         # the one query: sub-selects ordered by key, joined by the database
         shared_ids = (sa.select(sa.cast(operations_table.c.id, sa.Text).label("v"))

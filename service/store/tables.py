@@ -244,3 +244,32 @@ gazetteer_addresses = sa.Table(
     sa.Column("easting", sa.Float(precision=53), nullable=False),
     sa.Column("northing", sa.Float(precision=53), nullable=False),
 )
+
+# --- street networks (issue 14: street segments as units; migration 16) ---------------
+street_networks = sa.Table(
+    "street_networks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("source_layer", sa.Text, nullable=True),
+    sa.Column("fields", sa.Text, nullable=False),  # JSON: field -> column of the file
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_street_networks_name_version"),
+)
+
+street_segments = sa.Table(
+    "street_segments", metadata,
+    sa.Column("network_id", sa.Integer,
+              sa.ForeignKey("street_networks.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("segment_id", sa.String(128), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),  # order in the file
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("classification", sa.Text, nullable=True),
+    sa.Column("function", sa.Text, nullable=True),
+    sa.Column("start_node", sa.Text, nullable=True),
+    sa.Column("end_node", sa.Text, nullable=True),
+    sa.Column("length_m", sa.Float(precision=53), nullable=False),
+    sa.Column("wkb", sa.Text, nullable=False),  # EPSG:27700 line, hex WKB
+)

@@ -6,10 +6,11 @@ those with no events*. Zeros are data (a cell inside the area with no events
 is a zero, not a missing value); dropping them is the most common silent
 error in H3 hotspot work, and it biases Gi* and Moran's I.
 
-Three kinds of unit: ``h3`` cells covering the study area
+Four kinds of unit: ``h3`` cells covering the study area
 (:mod:`spatial.place.h3_units`), ``boundary`` polygons of a boundary set
-(:mod:`spatial.place.boundary_units`) and ``grid`` squares in metres (BNG in
-Great Britain, else UTM; :mod:`spatial.place.grid`).
+(:mod:`spatial.place.boundary_units`), ``grid`` squares in metres (BNG in
+Great Britain, else UTM; :mod:`spatial.place.grid`) and ``street`` segments
+of a road network or of police.uk street names (:mod:`spatial.place.streets`).
 
 Inside hot loops units are integer positions in ``UnitSet.ids``; strings only
 travel outside. Neighbours (:func:`neighbours`, built in
@@ -44,12 +45,13 @@ from scipy.sparse import csr_matrix
 from spatial.errors import ParameterError
 from spatial.place import boundary_units as _boundary
 from spatial.place import crs, placement
+from spatial.place import streets as _streets
 from spatial.place.contiguity import grid_neighbours, h3_neighbours, queen_neighbours
 from spatial.place.grid import grid_ids, grid_table, locate_in_grid, squares_over
 from spatial.place.h3_units import covering_cells, point_cells, positions
 
 IntArray = npt.NDArray[np.int64]
-KINDS = ("h3", "boundary", "grid")
+KINDS = ("h3", "boundary", "grid", "street")
 #: Refuse grids with more candidate squares than this (memory guard).
 MAX_GRID_CELLS = 4_000_000
 #: Recorded in ``UnitSet.parameters`` of units clipped to a study area.
@@ -63,7 +65,7 @@ class UnitSet:
     Attributes
     ----------
     kind : str
-        ``"h3"``, ``"boundary"`` or ``"grid"``.
+        ``"h3"``, ``"boundary"``, ``"grid"`` or ``"street"``.
     ids : numpy.ndarray of str (object)
         Unit ids (see the module docstring); unique. Position ``i`` is unit ``i``
         in every count vector and weights matrix.
@@ -82,6 +84,12 @@ class UnitSet:
         outside it is in no unit (:func:`locate`), even inside an edge unit:
         only events of the study area are counted. ``None`` when the units
         are the study area.
+    metric_geometry : numpy.ndarray of shapely geometries, optional
+        The units in ``epsg`` as given (street segments: EPSG:27700 links, so
+        that nearest-segment distances are not measured on a reprojected copy).
+    street_points : pandas.DataFrame, optional
+        police.uk street units only: ``street``, ``lon``, ``lat``, ``unit`` of
+        every snap point (:func:`spatial.place.streets.locate_by_street`).
     """
 
     kind: str
@@ -91,6 +99,8 @@ class UnitSet:
     parameters: dict[str, Any] = field(default_factory=dict)
     labels: np.ndarray | None = None
     area: Any = None
+    metric_geometry: Any = None
+    street_points: Any = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -140,6 +150,8 @@ class UnitSet:
 
     @cached_property
     def _metric_geometry(self) -> np.ndarray:
+        if self.metric_geometry is not None:
+            return np.asarray(self.metric_geometry, dtype=object)
         return crs.geometry_to_metric(np.asarray(self.geometry.values, dtype=object), self.epsg)
 
 
@@ -469,6 +481,12 @@ def _unit_positions(units: UnitSet, lon: npt.ArrayLike | None, lat: npt.ArrayLik
 
     if units.kind == "boundary":
         return placement.assign_polygons(xa, ya, units._metric_geometry)
+    if units.kind == "street":
+        if units.street_points is not None:
+            raise ParameterError("unit", "police.uk street units place events by their street "
+                                         "name: use spatial.place.streets.locate_by_street")
+        return _streets.nearest_segments(xa, ya, units._metric_geometry,
+                                         float(units.parameters["snap_m"]))[0]
 
     return locate_in_grid(xa, ya, float(units.parameters["cell_size_m"]), *units._grid_table)
 
@@ -516,7 +534,8 @@ def count(units: UnitSet, index: npt.ArrayLike,
 def neighbours(units: UnitSet, **params: Any) -> csr_matrix:
     """Neighbours for any kind of unit: H3 ``grid_disk(k)`` (``k=1`` by
     default), queen contiguity for boundaries, 8 squares for grids (see
-    :mod:`spatial.place.contiguity`)."""
+    :mod:`spatial.place.contiguity`), touching segments for streets
+    (:func:`spatial.place.streets.touching_neighbours`)."""
     if units.kind == "h3":
         unknown = set(params) - {"k"}
         if unknown:
@@ -527,6 +546,10 @@ def neighbours(units: UnitSet, **params: Any) -> csr_matrix:
                              f"{units.kind} neighbours take no parameters")
     if units.kind == "boundary":
         return queen_neighbours(units)
+    if units.kind == "street":
+        return _streets.touching_neighbours(units._metric_geometry,
+                                            float(units.parameters.get("chain_m") or 0.0)
+                                            if units.street_points is not None else 0.0)
     return grid_neighbours(units)
 
 

@@ -20,7 +20,8 @@ class AnalysisParameters(Open):
     layer: str
     categories: list[str] | str = Field(description="the categories, or 'all'")
     window: Window
-    unit: str = Field(description="h3:RES | boundary:SET[@VERSION] | grid:METRES")
+    unit: str = Field(description="h3:RES | boundary:SET[@VERSION] | grid:METRES | "
+                                  "street:NETWORK[@VERSION][:SNAP_METRES] | street:policeuk")
     area: str
     units: int = Field(description="units in the study area")
     zero_units: int

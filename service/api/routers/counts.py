@@ -21,7 +21,8 @@ from spatial.timewindow import TimeWindow
 router = APIRouter(prefix="/v1", tags=["counts"],
                    responses={**KEYED_RESPONSES, **LOOKUP_RESPONSES})
 
-UNIT_HELP = "h3:RES | boundary:SET[@VERSION] | grid:METRES"
+UNIT_HELP = ("h3:RES | boundary:SET[@VERSION] | grid:METRES | "
+             "street:NETWORK[@VERSION][:SNAP_METRES] | street:policeuk")
 AREA_HELP = ("boundary:SET[@VERSION][:UNIT,...] (units by id or name) | "
              "bbox:minlon,minlat,maxlon,maxlat")
 
@@ -32,10 +33,13 @@ def counts_request(layer: str = Query(..., max_length=MAX_NAME, description="lay
                    unit: str = Query(..., description=UNIT_HELP),
                    area: str | None = Query(None, description=AREA_HELP + " (a bbox of at "
                                             "most REMAP_MAX_AREA_KM2 km²)"),
+                   snap_m: float | None = Query(
+                       None, ge=0, le=1000, description="street units: place an event on its "
+                       "nearest segment within this many metres (default REMAP_STREET_SNAP_M)"),
                    settings: Settings = Depends(get_settings_dep)) -> CountsRequest:
     """Layer, categories, window, unit and study area: shared by every analysis route."""
     return CountsRequest(layer=layer, categories=categories, window=window,
-                         unit=UnitSpec.parse(unit),
+                         unit=UnitSpec.parse(unit, snap_m),
                          area=AreaSpec.parse(area, settings.max_area_km2))
 
 
