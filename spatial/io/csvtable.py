@@ -33,11 +33,19 @@ class CsvTable:
     nfields: IntArray    # fields in each row as written
 
 
-def read_csv_table(data: bytes, name: str, *, encoding: str, what: str) -> CsvTable:
-    """Tokenise a CSV; rows keep their spreadsheet numbers and field counts."""
-    sniff(data, name, what)
+def read_csv_table(data: bytes, name: str, *, encoding: str, what: str,
+                   row_offset: int = 0, continuation: bool = False) -> CsvTable:
+    """Tokenise a CSV; rows keep their spreadsheet numbers and field counts.
+
+    A later chunk of a file read in chunks (:mod:`spatial.io.stream`) is the
+    file's header line followed by the chunk's records (``continuation``: the
+    whole-file checks of the first bytes are not repeated); ``row_offset`` is
+    added to its row numbers so that they are the file's.
+    """
+    if not continuation:
+        sniff(data, name, what)
     body = data[3:] if data.startswith(BOM) else data
-    if body.lstrip().startswith((b"{", b"[")):
+    if not continuation and body.lstrip().startswith((b"{", b"[")):
         raise InputFormatError(f"{name} looks like JSON (GeoJSON?), not {what}", file=name)
     try:
         text = body.decode(encoding)
@@ -56,7 +64,7 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str) -> CsvTa
     except (pd.errors.ParserError, ValueError) as exc:
         where = re.search(r"EOF inside string starting at row (\d+)", str(exc))
         if where:  # pandas counts records from 0 with header=None; spreadsheets from 1
-            row = int(where.group(1)) + 1
+            row = int(where.group(1)) + 1 + row_offset
             raise InputFormatError(f"{name} cannot be parsed as CSV: the quoted field starting "
                                    f"on row {row} is never closed (unbalanced quotes, or a "
                                    "truncated file)", file=name, row=row) from None
@@ -82,7 +90,7 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str) -> CsvTa
     else:
         frame = raw.iloc[data_idx, :m]
     frame = frame.set_axis(header, axis=1).reset_index(drop=True)
-    return CsvTable(header=header, frame=frame, rows=(data_idx + 1).astype(np.int64),
+    return CsvTable(header=header, frame=frame, rows=(data_idx + 1 + row_offset).astype(np.int64),
                     nfields=counts[data_idx].astype(np.int64))
 
 
