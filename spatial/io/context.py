@@ -53,7 +53,7 @@ class Occurrences:
     def __init__(self) -> None:
         self.h1 = np.empty(0, dtype=np.uint64)
         self.h2 = np.empty(0, dtype=np.uint64)
-        self.count = np.empty(0, dtype=np.int64)
+        self.count = np.empty(0, dtype=np.int32)
 
     def __len__(self) -> int:
         return len(self.h1)
@@ -91,7 +91,7 @@ class Occurrences:
         grouped = pairs.groupby(["a", "b"], sort=False).size()
         u1 = grouped.index.get_level_values(0).to_numpy(dtype=np.uint64)
         u2 = grouped.index.get_level_values(1).to_numpy(dtype=np.uint64)
-        n = grouped.to_numpy(dtype=np.int64)
+        n = grouped.to_numpy(dtype=np.int32)
         pos = self._positions(u1, u2)
         known = pos >= 0
         np.add.at(self.count, pos[known], n[known])
