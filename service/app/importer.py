@@ -158,7 +158,7 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
                     file_report.accepted += len(result.events)
                     file_report.rejected += len(result.rejections)
                     report.add_rejections(result.rejections)
-                    writer.add(result.events, file_index=i)
+                    writer.add(result.events, file_index=i, rows_read=result.rows_read)
             if progress:
                 progress("read", len(sources), len(sources))
             writer.finish()
@@ -233,17 +233,20 @@ class ImportWriter:
                 actor=self.actor)
         return self._conn
 
-    def add(self, events: pd.DataFrame, *, file_index: int = 0) -> None:
-        """Buffer the accepted ``events`` of input ``file_index``; write when the batch is full."""
-        if events.empty:
-            return
-        self._frames.append(events if "_file" in events else events.assign(_file=file_index))
-        self._buffered += len(events)
+    def add(self, events: pd.DataFrame, *, file_index: int = 0, rows_read: int = 0) -> None:
+        """Buffer the accepted ``events`` of input ``file_index``; write once the rows read
+        (``rows_read``, at least the events) since the last write reach ``batch_rows``: a
+        full chunk of a large file is written before the next one is read."""
+        self._buffered += max(rows_read, len(events))
+        if not events.empty:
+            self._frames.append(events if "_file" in events
+                                else events.assign(_file=file_index))
         if self._buffered >= self.batch_rows:
             self._write_batch()
 
     def _write_batch(self) -> None:
         if not self._frames:
+            self._buffered = 0
             return
         batch = pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 \
             else self._frames[0].reset_index(drop=True)

@@ -48,7 +48,7 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str,
     if not continuation and body.lstrip().startswith((b"{", b"[")):
         raise InputFormatError(f"{name} looks like JSON (GeoJSON?), not {what}", file=name)
     try:
-        text = body.decode(encoding)
+        body.decode(encoding)  # checked here; decoded again only by the csv-module fallback
     except UnicodeDecodeError as exc:
         raise InputFormatError(f"{name} is not {encoding} text ({exc.reason} at byte {exc.start}): "
                                f"binary data, or pass the right encoding", file=name) from None
@@ -57,7 +57,7 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str,
 
     counted = _field_counts_fast(body)
     if counted is None:
-        counted = _field_counts_csv(text, name)
+        counted = _field_counts_csv(body.decode(encoding), name)
     counts, blank = counted
     try:
         raw = _pandas_cells(body, encoding, int(counts.max()))
@@ -71,7 +71,7 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str,
         raise InputFormatError(f"{name} cannot be parsed as CSV: {str(exc).strip()}",
                                file=name) from None
     if len(raw) != len(counts):
-        counts, blank = _field_counts_csv(text, name)
+        counts, blank = _field_counts_csv(body.decode(encoding), name)
         if len(raw) != len(counts):
             raise InputFormatError(f"{name} cannot be parsed as CSV consistently "
                                    f"({len(raw)} vs {len(counts)} records)", file=name)
