@@ -106,15 +106,15 @@ def run(backend: str, path: str, what: str, code: str, pg_url: str) -> dict:
     """One measured import into a fresh store; the database is removed afterwards."""
     before = load()
     if backend == "sqlite":
-        db = CACHE / f"bench-{what}.db"
-        for p in CACHE.glob(f"bench-{what}.db*"):
-            p.unlink()
+        # one name per run: two runs of this script at once must not share a database
+        stem = f"bench-{what}-{os.getpid()}-{Path(path).stem}.db"
         try:
-            out = child(code, f"sqlite:///{db}", path)
+            out = child(code, f"sqlite:///{CACHE / stem}", path)
         finally:
-            for p in CACHE.glob(f"bench-{what}.db*"):
+            for p in CACHE.glob(stem + "*"):
                 p.unlink()
     else:
+        pg_url = f"{pg_url}_{os.getpid()}"
         fresh_postgres(pg_url)
         try:
             out = child(code, pg_url, path)
