@@ -108,48 +108,67 @@ def _pandas_cells(body: bytes, encoding: str, width: int) -> pd.DataFrame:
     )
 
 
+#: bytes per numpy pass of :func:`_field_counts_fast` (bounds its temporary arrays)
+_PIECE_BYTES = 8 * 2**20
+
+
 def _field_counts_fast(body: bytes) -> tuple[IntArray, BoolArray] | None:
-    """Fields per record and blank-record flags, from one numpy pass over the bytes.
+    """Fields per record and blank-record flags, from numpy passes over the bytes.
 
     Quote state is the running parity of ``"``; that equals the CSV grammar
     when every opening quote starts a field and every closing quote ends one
     (checked here). Files breaking that (stray quotes inside unquoted fields)
-    return ``None`` and are counted by the ``csv`` module instead.
+    return ``None`` and are counted by the ``csv`` module instead. The bytes
+    are scanned in pieces of :data:`_PIECE_BYTES` (the parity carried from one
+    to the next), so the temporary arrays stay a few times that size whatever
+    the size of the input.
     """
     b = np.frombuffer(body, dtype=np.uint8)
     n = b.size
-    quote = b == 0x22
-    inside: BoolArray | None = None
-    if quote.any():
-        after = np.logical_xor.accumulate(quote)
-        if after[-1]:
-            return None  # an unterminated quote: let the parsers report it
-        inside = np.zeros(n, dtype=bool)
-        inside[1:] = after[:-1]
-        prev = np.empty(n, dtype=np.uint8)
-        prev[0] = 0x2C
-        prev[1:] = b[:-1]
-        nxt = np.empty(n, dtype=np.uint8)
-        nxt[-1] = 0x2C
-        nxt[:-1] = b[1:]
-        structural = np.array([0x2C, 0x0A, 0x0D, 0x22], dtype=np.uint8)
-        if not (np.isin(prev[quote & ~inside], structural).all()
-                and np.isin(nxt[quote & inside], structural).all()):
-            return None
-    newline = b == 0x0A
-    cr = b == 0x0D
-    comma = b == 0x2C
-    if inside is not None:
-        newline &= ~inside
-        cr &= ~inside
-        comma &= ~inside
-    cr[:-1] &= b[1:] != 0x0A  # a lone CR ends a record; CR LF ends it at the LF
-    term = np.flatnonzero(newline | cr)
+    terms: list[IntArray] = []
+    commas: list[IntArray] = []
+    inside_quotes = False
+    for start in range(0, n, _PIECE_BYTES):
+        end = min(start + _PIECE_BYTES, n)
+        piece = b[start:end]
+        m = piece.size
+        nxt = np.empty(m, dtype=np.uint8)
+        nxt[:-1] = piece[1:]
+        nxt[-1] = b[end] if end < n else 0x2C
+        quote = piece == 0x22
+        if quote.any() or inside_quotes:
+            after = np.logical_xor.accumulate(quote) ^ inside_quotes
+            inside = np.empty(m, dtype=bool)
+            inside[0] = inside_quotes
+            inside[1:] = after[:-1]
+            prev = np.empty(m, dtype=np.uint8)
+            prev[0] = b[start - 1] if start else 0x2C
+            prev[1:] = piece[:-1]
+            structural = np.array([0x2C, 0x0A, 0x0D, 0x22], dtype=np.uint8)
+            if not (np.isin(prev[quote & ~inside], structural).all()
+                    and np.isin(nxt[quote & inside], structural).all()):
+                return None
+            inside_quotes = bool(after[-1])
+            outside = ~inside
+            newline = (piece == 0x0A) & outside
+            cr = (piece == 0x0D) & outside
+            comma = (piece == 0x2C) & outside
+        else:
+            newline = piece == 0x0A
+            cr = piece == 0x0D
+            comma = piece == 0x2C
+        cr &= nxt != 0x0A  # a lone CR ends a record; CR LF ends it at the LF
+        terms.append(np.flatnonzero(newline | cr) + start)
+        commas.append(np.flatnonzero(comma) + start)
+    if inside_quotes:
+        return None  # an unterminated quote: let the parsers report it
+    term = np.concatenate(terms) if terms else np.zeros(0, dtype=np.int64)
     starts = np.concatenate(([0], term + 1))
     ends = np.concatenate((term, [n]))
     if starts[-1] >= n:
         starts, ends = starts[:-1], ends[:-1]
-    record = np.searchsorted(term, np.flatnonzero(comma))
+    record = np.searchsorted(term, np.concatenate(commas) if commas
+                             else np.zeros(0, dtype=np.int64))
     counts = np.bincount(record, minlength=starts.size).astype(np.int64) + 1
     length = ends - starts
     first = b[np.minimum(starts, n - 1)] if n else np.zeros(0, dtype=np.uint8)
