@@ -15,7 +15,7 @@ that process (``ru_maxrss``), and the load average before and after, since the
 machine is shared.
 
     .venv/bin/python benchmarks/bench_growth.py [--sizes 100000,1000000,5000000,20000000]
-        [--pg-max 5000000] [--peer-max 1000000] [--postgres URL] [--append]
+        [--pg-max 5000000] [--peer-max 1000000] [--postgres URL] [--only STORE] [--append]
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ def main() -> None:
                          "memory)")
     ap.add_argument("--postgres", default="postgresql+psycopg://postgres:postgres@127.0.0.1:"
                                           "5432/remap_growth_bench")
+    ap.add_argument("--only", choices=["sqlite", "postgresql"], help="one store only")
     ap.add_argument("--append", action="store_true", help="append the section to RESULTS.md")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -148,6 +149,8 @@ def main() -> None:
         path = str(growth_file(rows))
         mb = Path(path).stat().st_size / 1e6
         backends = ["sqlite"] + (["postgresql"] if rows <= args.pg_max else [])
+        if args.only:
+            backends = [b for b in backends if b == args.only]
         for b in backends:
             r = run(b, path, "remap", REMAP, args.postgres)
             assert r["accepted"] + r["rejected"] == rows, r
