@@ -45,6 +45,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("ingest", "bench_ingest.py", "pandas read_csv + h3ronpy + to_sql, SQLite and "
           "PostgreSQL", ("--repeat", "3"), ("--repeat", "1")),
     Stage("import", "bench_import.py", "per-stage times and peak memory, SQLite and PostgreSQL"),
+    Stage("growth", "bench_growth.py", "pandas read_csv + h3ronpy + to_sql where it fits in "
+          "memory", ("--sizes", "100000,1000000,5000000,20000000"),
+          ("--sizes", "100000", "--pg-max", "100000", "--peer-max", "100000")),
     Stage("placement", "bench_placement.py", "a per-point h3 loop and geopandas sjoin",
           (), ("--repeat", "1")),
     Stage("contiguity", "bench_contiguity.py", "libpysal Queen weights"),

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     zip_max_ratio: float = Field(
         default=200.0, gt=1,
         description="Largest compression ratio of any zip member (zip-bomb guard).")
+    # streaming import (issue 13): chunked reading and writing in one transaction
+    import_chunk_rows: int = Field(
+        default=250_000, ge=1,
+        description="Records of a police.uk/CSV file read, and events placed and written, at a "
+                    "time by an import (all in one transaction): peak memory follows it.")
+    import_rejections_kept: int = Field(
+        default=100_000, ge=0,
+        description="Rejections an import report lists (the first ones, about 200 bytes "
+                    "each); all are counted.")
     import_workers: int = Field(
         default=2, ge=1, le=32,
         description="Worker threads for imports and boundary uploads (off the event loop); "

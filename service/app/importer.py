@@ -1,16 +1,31 @@
-"""Import pipeline: read and validate every input, place events, write once.
+"""Import pipeline: read, validate, place and write events, chunk by chunk, in one transaction.
 
-Shared by the CLI and the API. All inputs of one request are read and
-validated before anything is written: a fatal error in any of them
-(wrong format, wrong header) leaves the store exactly as it was; otherwise
-every accepted row of every input is committed in one transaction.
+Shared by the CLI and the API (which saves uploads to temporary files first).
+police.uk and mapped CSV files are read in chunks of ``REMAP_IMPORT_CHUNK_ROWS``
+records (:mod:`spatial.io.stream`; GeoJSON and GeoPackage whole), and the
+accepted events are placed (H3 and every stored boundary set), deduplicated
+and written a batch of about that many rows at a time, all inside ONE
+transaction: a fatal error in any file or chunk (a wrong header in file 2, a
+broken quote at row 3,000,000, every row in another CRS) rolls everything
+back, and a process killed mid-import leaves the store as it was (the
+database discards the open transaction). Peak memory follows the chunk size,
+not the input (plus about 20 bytes per row of the largest file for the key
+occurrence index, :mod:`spatial.io.context`).
+
+Duplicates: a key already stored, or given earlier in the same import, counts
+as a duplicate and is not written; the store lookup sees the earlier batches
+of the same transaction, so duplicates across chunks and files are caught.
+
+Rejections: every one is counted; the report keeps the first
+``REMAP_IMPORT_REJECTIONS_KEPT`` (in row order per file, files in order).
 """
 
 from __future__ import annotations
 
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,7 +40,8 @@ from service.store import Store
 from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.io.boundaries import read_boundaries
 from spatial.io.mapping import ColumnMapping
-from spatial.io.read import FORMATS, read_events
+from spatial.io.read import FORMATS
+from spatial.io.stream import read_in_chunks
 from spatial.limits import MAX_LABEL, check_length, check_name
 from spatial.place import crs, placement
 
@@ -46,7 +62,10 @@ class FileReport:
 
 @dataclass
 class ImportReport:
-    """What an import did. ``accepted + rejected`` equals the rows read."""
+    """What an import did. ``accepted + rejected`` equals the rows read.
+
+    ``rejections`` holds the first ``rejections_kept`` of the ``rejected`` rows.
+    """
 
     layer: str
     format: str
@@ -61,6 +80,14 @@ class ImportReport:
     h3_resolution: int = 0
     boundary_sets_placed: list[str] = field(default_factory=list)
     warnings: list[Rejection] = field(default_factory=list)  # e.g. corrected postcodes
+    rejections_kept: int | None = None
+
+    def add_rejections(self, rejections: list[Rejection]) -> None:
+        """Count ``rejections``; keep them while fewer than ``rejections_kept`` are held."""
+        self.rejected += len(rejections)
+        room = (len(rejections) if self.rejections_kept is None
+                else max(self.rejections_kept - len(self.rejections), 0))
+        self.rejections.extend(rejections[:room])
 
     def as_dict(self, max_rejections: int | None = None) -> dict[str, Any]:
         rej = self.rejections if max_rejections is None else self.rejections[:max_rejections]
@@ -70,7 +97,7 @@ class ImportReport:
             "duplicates": self.duplicates, "inserted": self.inserted,
             "files": [vars(f) for f in self.files],
             "rejections": [r.as_dict() for r in rej],
-            "rejections_total": len(self.rejections),
+            "rejections_total": max(self.rejected, len(self.rejections)),
             "timings_s": {k: round(v, 4) for k, v in self.timings_s.items()},
             "h3_resolution": self.h3_resolution,
             "boundary_sets_placed": self.boundary_sets_placed,
@@ -83,11 +110,17 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
                   mapping: ColumnMapping | None = None,
                   area_of_interest: tuple[float, float, float, float] | None = crs.UK_BOUNDS,
                   actor: str = "cli", progress: Progress | None = None,
-                  measure_memory: bool = False, **reader_options: Any) -> ImportReport:
-    """Read, validate, place and store events from ``sources``.
+                  measure_memory: bool = False, chunk_rows: int | None = None,
+                  rejections_kept: int | None = None,
+                  **reader_options: Any) -> ImportReport:
+    """Read, validate, place and store events from ``sources``, in one transaction.
 
-    Raises :class:`InputFormatError` (nothing written) when any source is
-    unusable as a whole.
+    ``chunk_rows`` (default the setting ``REMAP_IMPORT_CHUNK_ROWS``): records
+    read, and events written, at a time. ``rejections_kept`` (default
+    ``REMAP_IMPORT_REJECTIONS_KEPT``): rejections held in the report.
+
+    Raises :class:`InputFormatError` (nothing written) when any source, or any
+    chunk of one, is unusable as a whole.
     """
     if fmt not in FORMATS:
         raise ParameterError("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
@@ -97,46 +130,195 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
     if not sources:
         raise ParameterError("files", "no input files given")
     check_name(layer, "layer")
+    if chunk_rows is None or rejections_kept is None:
+        from service.settings import get_settings
+
+        settings = get_settings()
+        chunk_rows = chunk_rows or settings.import_chunk_rows
+        rejections_kept = (settings.import_rejections_kept if rejections_kept is None
+                           else rejections_kept)
+    if chunk_rows < 1:
+        raise ParameterError("chunk_rows", f"must be at least 1, not {chunk_rows}")
     if measure_memory:
         tracemalloc.start()
-    report = ImportReport(layer=layer, format=fmt, h3_resolution=store.h3_resolution)
+    report = ImportReport(layer=layer, format=fmt, h3_resolution=store.h3_resolution,
+                          rejections_kept=rejections_kept)
     timings = {"parse": 0.0, "validate": 0.0, "place": 0.0, "write": 0.0}
-    frames: list[pd.DataFrame] = []
+    file_names = [n for n, _ in sources]
     reader_options = geocoding.reader_options(store, fmt, mapping, reader_options)
-    for i, (name, source) in enumerate(sources):
-        if progress:
-            progress("read", i, len(sources))
-        kwargs: dict[str, Any] = dict(fmt=fmt, layer=layer, file_name=name,
-                                      area_of_interest=area_of_interest, **reader_options)
-        if fmt != "policeuk":
-            kwargs["mapping"] = mapping
-        result = read_events(source, **kwargs)
+    try:
+        with ImportWriter(store, report, timings=timings, file_names=file_names, actor=actor,
+                          batch_rows=chunk_rows, progress=progress) as writer:
+            for i, (name, source) in enumerate(sources):
+                if progress:
+                    progress("read", i, len(sources))
+                file_report = FileReport(file=name, rows=0, accepted=0, rejected=0)
+                report.files.append(file_report)
+                for result in _read(source, name=name, fmt=fmt, layer=layer, mapping=mapping,
+                                    area_of_interest=area_of_interest, chunk_rows=chunk_rows,
+                                    reader_options=reader_options):
+                    for stage in ("parse", "validate"):
+                        timings[stage] += result.timings.get(stage, 0.0)
+                    file_report.rows += result.rows_read
+                    file_report.accepted += len(result.events)
+                    file_report.rejected += len(result.rejections)
+                    report.add_rejections(result.rejections)
+                    report.warnings.extend(result.warnings)
+                    writer.add(result.events, file_index=i, rows_read=result.rows_read)
+            if progress:
+                progress("read", len(sources), len(sources))
+            writer.finish()
+    finally:
+        if measure_memory:
+            report.peak_memory_mb = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+    report.timings_s = timings
+    return report
+
+
+def _read(source: str | Path | IO[bytes], *, name: str, fmt: str, layer: str,
+          mapping: ColumnMapping | None, area_of_interest: tuple[float, float, float, float] | None,
+          chunk_rows: int, reader_options: dict[str, Any]) -> Iterator[Any]:
+    """The read results of one source, a chunk at a time (whole for GeoJSON/GeoPackage)."""
+    kwargs: dict[str, Any] = dict(fmt=fmt, layer=layer, file_name=name,
+                                  area_of_interest=area_of_interest, chunk_rows=chunk_rows,
+                                  **reader_options)
+    if fmt != "policeuk":
+        kwargs["mapping"] = mapping
+    for result in read_in_chunks(source, **kwargs):
         if len(result.events) and result.events["category"].isna().any():
-            # the store keeps a category for every event: say so before anything is written
+            # the store keeps a category for every event: say so before anything is committed
             raise ParameterError("map", f"{name}: no category column is mapped: add "
                                         "category=COLUMN to the mapping, or give every row one "
                                         "category (--category-default; category_default in "
                                         "the API)")
-        for stage in ("parse", "validate"):
-            timings[stage] += result.timings.get(stage, 0.0)
-        report.files.append(FileReport(file=name, rows=result.rows_read,
-                                       accepted=len(result.events),
-                                       rejected=len(result.rejections)))
-        report.rejections.extend(result.rejections)
-        report.warnings.extend(result.warnings)
-        frames.append(result.events.assign(_file=i))
-    if progress:
-        progress("read", len(sources), len(sources))
+        yield result
 
-    batch = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    report.rejected = len(report.rejections)
-    store_events(store, batch, report, timings=timings, file_names=[n for n, _ in sources],
-                 actor=actor, progress=progress)
-    report.timings_s = timings
-    if measure_memory:
-        report.peak_memory_mb = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-    return report
+
+class ImportWriter:
+    """Places and writes events a batch at a time inside one transaction (a context manager).
+
+    :meth:`add` buffers accepted events and writes a batch once ``batch_rows``
+    are buffered; :meth:`finish` writes the rest and the import's record and
+    audit entry; leaving the ``with`` block commits, or rolls everything back
+    when an exception leaves it. The transaction opens at the first write, so a
+    file rejected while reading never takes the store's write lock.
+    """
+
+    def __init__(self, store: Store, report: ImportReport, *, timings: dict[str, float],
+                 file_names: list[str], actor: str, batch_rows: int,
+                 progress: Progress | None = None) -> None:
+        self.store = store
+        self.report = report
+        self.timings = timings
+        self.file_names = file_names
+        self.actor = actor
+        self.batch_rows = batch_rows
+        self.progress = progress
+        self._frames: list[pd.DataFrame] = []
+        self._buffered = 0
+        self._stack = ExitStack()
+        self._conn: Any = None
+        self._import_id = 0
+        self._sets: list[tuple[int, str, np.ndarray, Any]] | None = None
+        self._duplicates = np.zeros(len(file_names), dtype=np.int64)
+
+    def __enter__(self) -> ImportWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        return self._stack.__exit__(*exc)
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            self._conn = self._stack.enter_context(self.store.begin(bulk=True))
+            self.store.ensure_layer(self._conn, self.report.layer)
+            self._import_id = self.store.record_import(
+                self._conn, layer=self.report.layer,
+                file_name=", ".join(self.file_names)[:2000], fmt=self.report.format,
+                actor=self.actor)
+        return self._conn
+
+    def add(self, events: pd.DataFrame, *, file_index: int = 0, rows_read: int = 0) -> None:
+        """Buffer the accepted ``events`` of input ``file_index``; write once the rows read
+        (``rows_read``, at least the events) since the last write reach ``batch_rows``: a
+        full chunk of a large file is written before the next one is read."""
+        self._buffered += max(rows_read, len(events))
+        if not events.empty:
+            self._frames.append(events if "_file" in events
+                                else events.assign(_file=file_index))
+        if self._buffered >= self.batch_rows:
+            self._write_batch()
+
+    def _write_batch(self) -> None:
+        if not self._frames:
+            self._buffered = 0
+            return
+        batch = pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 \
+            else self._frames[0].reset_index(drop=True)
+        self._frames, self._buffered = [], 0
+        report, store, timings = self.report, self.store, self.timings
+        t0 = time.perf_counter()
+        report.accepted += len(batch)
+        cells = placement.h3_cells(batch["lon"].to_numpy(), batch["lat"].to_numpy(),
+                                   store.h3_resolution)
+        batch["h3"] = placement.cells_to_str(cells)
+        timings["place"] = timings.get("place", 0.0) + time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        conn = self._connection()
+        # the same row given twice in one request counts as a duplicate too: within this
+        # batch here, in earlier batches through the store (same transaction)
+        in_batch_dup = batch.duplicated("event_key", keep="first").to_numpy()
+        existing = store.existing_keys(conn, report.layer, batch["event_key"].tolist())
+        dup = in_batch_dup | batch["event_key"].isin(existing).to_numpy()
+        new = batch.loc[~dup]
+        self._duplicates += np.bincount(batch["_file"].to_numpy()[dup],
+                                        minlength=len(self.file_names))[:len(self.file_names)]
+        report.duplicates += int(dup.sum())
+        if self.progress:
+            self.progress("write", report.inserted, report.inserted + len(new))
+        ids = store.insert_events(conn, new.drop(columns="_file"), self._import_id)
+        report.inserted += len(ids)
+        timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
+        t1 = time.perf_counter()
+        report.boundary_sets_placed = self._place_in_all_sets(conn, ids, new)
+        timings["place"] += time.perf_counter() - t1
+
+    def _place_in_all_sets(self, conn: Any, event_ids: np.ndarray,
+                           frame: pd.DataFrame) -> list[str]:
+        """Place new events in every stored boundary-set version (NULL: outside all); the
+        polygons are read and parsed once per import."""
+        if self._sets is None:
+            self._sets = []
+            for info in self.store.boundary_sets_list():
+                units = self.store.boundary_units_frame(info.id)
+                self._sets.append((info.id, f"{info.name} v{info.version}",
+                                   units["unit_id"].to_numpy(dtype=object),
+                                   shapely.from_wkb(units["wkb"].to_numpy())))
+        lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
+        for set_id, _, unit_ids, polygons in self._sets:
+            _write_placements(self.store, conn, set_id, unit_ids, polygons, event_ids, lon, lat)
+        return [label for _, label, _, _ in self._sets]
+
+    def finish(self) -> None:
+        """Write what is buffered, then the import's counts and audit entry."""
+        self._write_batch()
+        t0 = time.perf_counter()
+        report = self.report
+        conn = self._connection()
+        for fr, n_dup in zip(report.files, self._duplicates.tolist(), strict=False):
+            fr.duplicates = int(n_dup)
+            fr.inserted = fr.accepted - fr.duplicates
+        self.store.finish_import(conn, self._import_id, accepted=report.accepted,
+                                 rejected=report.rejected, duplicates=report.duplicates)
+        self.store.audit(conn, self.actor, "import",
+                         {"layer": report.layer, "format": report.format,
+                          "files": self.file_names, "accepted": report.accepted,
+                          "rejected": report.rejected, "inserted": report.inserted})
+        self.timings["write"] = self.timings.get("write", 0.0) + time.perf_counter() - t0
+        if self.progress:
+            self.progress("write", report.inserted, report.inserted)
 
 
 def store_events(store: Store, batch: pd.DataFrame, report: ImportReport, *,
@@ -147,75 +329,27 @@ def store_events(store: Store, batch: pd.DataFrame, report: ImportReport, *,
     ``batch`` is an events frame (plus ``_file``, the index of its input in
     ``file_names``). Fills the counts of ``report``.
     """
-    t0 = time.perf_counter()
-    if "_file" not in batch:
-        batch = batch.assign(_file=0)
-    report.accepted = len(batch)
-    if not batch.empty:
-        cells = placement.h3_cells(batch["lon"].to_numpy(), batch["lat"].to_numpy(),
-                                   store.h3_resolution)
-        batch["h3"] = placement.cells_to_str(cells)
-    timings["place"] = timings.get("place", 0.0) + time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    with store.begin(bulk=True) as conn:
-        store.ensure_layer(conn, report.layer)
-        import_id = store.record_import(conn, layer=report.layer,
-                                        file_name=", ".join(file_names)[:2000],
-                                        fmt=report.format, actor=actor)
-        if not batch.empty:
-            # the same row given twice in one request counts as a duplicate too
-            in_batch_dup = batch.duplicated("event_key", keep="first").to_numpy()
-            existing = store.existing_keys(conn, report.layer, batch["event_key"].tolist())
-            dup = in_batch_dup | batch["event_key"].isin(existing).to_numpy()
-            new = batch.loc[~dup]
-            dup_per_file = np.bincount(batch["_file"].to_numpy()[dup],
-                                       minlength=len(file_names))
-            for fr, n_dup in zip(report.files, dup_per_file, strict=False):
-                fr.duplicates = int(n_dup)
-                fr.inserted = fr.accepted - fr.duplicates
-            report.duplicates = int(dup.sum())
-            if progress:
-                progress("write", 0, len(new))
-            ids = store.insert_events(conn, new.drop(columns="_file"), import_id)
-            report.inserted = len(ids)
-            timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
-            t1 = time.perf_counter()
-            report.boundary_sets_placed = _place_in_all_sets(store, conn, ids, new)
-            timings["place"] += time.perf_counter() - t1
-            t0 = time.perf_counter()
-        store.finish_import(conn, import_id, accepted=report.accepted, rejected=report.rejected,
-                            duplicates=report.duplicates)
-        store.audit(conn, actor, "import", {"layer": report.layer, "format": report.format,
-                                            "files": file_names, "accepted": report.accepted,
-                                            "rejected": report.rejected,
-                                            "inserted": report.inserted})
-    timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
-    if progress:
-        progress("write", report.inserted, report.inserted)
+    with ImportWriter(store, report, timings=timings, file_names=file_names, actor=actor,
+                      batch_rows=max(len(batch), 1), progress=progress) as writer:
+        writer.add(batch)
+        writer.finish()
 
 
-def _place_in_all_sets(store: Store, conn: Any, event_ids: np.ndarray,
-                       frame: pd.DataFrame) -> list[str]:
-    """Place new events in every stored boundary-set version (NULL: outside all)."""
-    placed = []
-    for info in store.boundary_sets_list():
-        units = store.boundary_units_frame(info.id)
-        place_events_in_set(store, conn, info.id, units, event_ids,
-                            frame["lon"].to_numpy(), frame["lat"].to_numpy())
-        placed.append(f"{info.name} v{info.version}")
-    return placed
+def _write_placements(store: Store, conn: Any, set_id: int, unit_ids: np.ndarray,
+                      polygons: np.ndarray, event_ids: np.ndarray, lon: np.ndarray,
+                      lat: np.ndarray) -> None:
+    """Exact point-in-polygon of events into one set's polygons (WGS84 both)."""
+    index = placement.assign_polygons(lon, lat, polygons)
+    # index -1 (outside every polygon) picks the trailing None
+    assigned = np.append(unit_ids, np.array([None], dtype=object))[index]
+    store.write_placements(conn, set_id, event_ids, assigned.tolist())
 
 
 def place_events_in_set(store: Store, conn: Any, set_id: int, units: pd.DataFrame,
                         event_ids: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> None:
     """Exact point-in-polygon of events into one set's polygons (WGS84 both)."""
-    polygons = shapely.from_wkb(units["wkb"].to_numpy())
-    index = placement.assign_polygons(lon, lat, polygons)
-    unit_ids = units["unit_id"].to_numpy(dtype=object)
-    # index -1 (outside every polygon) picks the trailing None
-    assigned = np.append(unit_ids, np.array([None], dtype=object))[index]
-    store.write_placements(conn, set_id, event_ids, assigned.tolist())
+    _write_placements(store, conn, set_id, units["unit_id"].to_numpy(dtype=object),
+                      shapely.from_wkb(units["wkb"].to_numpy()), event_ids, lon, lat)
 
 
 @dataclass

@@ -66,8 +66,10 @@ def _print_import(report: dict[str, Any]) -> None:
     for r in rej[:20]:
         click.echo(f"  rejected {r['file']} row {r['row']} [{r['field']}]: {r['reason']}")
     if report["rejections_total"] > 20:
+        listed = len(rej)
         click.echo(f"  ... and {report['rejections_total'] - 20} more rejections "
-                   "(--json lists them all)")
+                   + ("(--json lists them all)" if listed >= report["rejections_total"] else
+                      f"(--json lists the first {listed}; REMAP_IMPORT_REJECTIONS_KEPT)"))
     for w in report.get("warnings", [])[:20]:  # e.g. geocoding: a corrected postcode
         click.echo(f"  warning {w['file']} row {w['row']} [{w['field']}]: {w['reason']}")
     if report["boundary_sets_placed"]:

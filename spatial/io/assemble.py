@@ -29,6 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from spatial.events import EVENT_COLUMNS, empty_events_frame
+from spatial.io.context import FileContext, Occurrences, hash_text
 from spatial.io.mapping import ColumnMapping, resolve_roles
 from spatial.io.options import ReadOptions
 from spatial.io.result import BoolArray, FloatArray, ObjArray, ReadResult
@@ -58,11 +59,13 @@ def as_text(values: pd.Series) -> ObjArray:
     return out
 
 
-def derived_keys(frame: pd.DataFrame) -> ObjArray:
+def derived_keys(frame: pd.DataFrame, counts: Occurrences | None = None) -> ObjArray:
     """Content-derived idempotency keys: 32 hex digits of two 64-bit row hashes + ``-{n}``.
 
     ``n`` numbers the rows with the same hash in file order, so rows that are
-    identical in every field still get distinct, reproducible keys.
+    identical in every field still get distinct, reproducible keys. ``counts``
+    (a file read in chunks) holds the hashes of the file's earlier chunks:
+    ``n`` continues from them, and this chunk's hashes are added.
     """
     # Each column is factorised once and hashed as a Categorical: pandas hashes a
     # text column by factorising it and hashing its distinct values, so the hashes
@@ -80,9 +83,12 @@ def derived_keys(frame: pd.DataFrame) -> ObjArray:
     hexed[:, 0::2] = _HEX[octets >> 4]
     hexed[:, 1::2] = _HEX[octets & 0x0F]
     digest = hexed.view("S32").reshape(n).astype("U32").astype(object)
-    occurrence = (pd.DataFrame({"a": h1, "b": h2}).groupby(["a", "b"], sort=False).cumcount()
-                  .to_numpy().astype(str).astype(object))
-    return np.asarray(digest + "-" + occurrence, dtype=object)
+    occurrence = pd.DataFrame({"a": h1, "b": h2}).groupby(["a", "b"], sort=False).cumcount()
+    index = occurrence.to_numpy(dtype=np.int64)
+    if counts is not None:
+        index = index + counts.seen(h1, h2)
+        counts.add(h1, h2)
+    return np.asarray(digest + "-" + index.astype(str).astype(object), dtype=object)
 
 
 def _categorical(values: pd.Series) -> pd.Series:
@@ -97,14 +103,27 @@ def _categorical(values: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)))
 
 
-def _id_keys(ids: ObjArray, derived: ObjArray) -> ObjArray:
-    """Keys from a source id column: the id, ``id-{n}`` for its n-th repeat; derived when empty."""
+def _id_keys(ids: ObjArray, derived: ObjArray, context: FileContext | None = None) -> ObjArray:
+    """Keys from a source id column: the id, ``id-{n}`` for its n-th repeat; derived when empty.
+
+    ``context`` (a file read in chunks): ``n`` and the clash rule take the
+    file's earlier chunks into account.
+    """
     has = ids != ""
-    occurrence = pd.Series(ids, dtype=object).groupby(ids, sort=False).cumcount().to_numpy()
+    occurrence = (pd.Series(ids, dtype=object).groupby(ids, sort=False).cumcount()
+                  .to_numpy(dtype=np.int64, copy=True))
+    if context is not None and has.any():
+        i1, i2 = hash_text(ids[has])
+        occurrence[has] += context.id_counts.seen(i1, i2)
+        context.id_counts.add(i1, i2)
     keys = np.where(has, ids, derived).astype(object)
     again = has & (occurrence > 0)
     keys[again] = join(ids[again], "-", occurrence[again])
     clash = pd.Series(keys, dtype=object).duplicated(keep="first").to_numpy()
+    if context is not None:
+        k1, k2 = hash_text(keys)
+        clash = clash | (context.keys_given.seen(k1, k2) > 0)
+        context.keys_given.add(k1, k2)
     if clash.any():  # an id that literally reads like "<other id>-1": fall back to content
         keys[clash] = join(keys[clash], "#", derived[clash])
     return np.asarray(keys, dtype=object)
@@ -145,12 +164,15 @@ def attribute_dicts(frame: pd.DataFrame) -> ObjArray:
 def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Rejector,
                   roles: dict[str, str], mapping: ColumnMapping, coords: Coords,
                   keysrc: pd.DataFrame, options: ReadOptions, t0: float, t1: float,
-                  text: bool) -> ReadResult:
-    """Shared tail of the mapped readers: locate, time, category, keys, attributes."""
+                  text: bool, context: FileContext | None = None) -> ReadResult:
+    """Shared tail of the mapped readers: locate, time, category, keys, attributes.
+
+    ``context``: the file is read in chunks and this is one of them.
+    """
     def cells(col: str) -> ObjArray:
         return column_text(frame, col) if text else as_text(frame[col])
 
-    lon, lat = locate(rej, coords, options.aoi)
+    lon, lat = locate(rej, coords, options.aoi, context)
     times, precision = parse_times(rej, cells(roles["time"]), roles["time"],
                                    mapping.time_format, mapping.time_precision, options.timezone)
     n = len(frame)
@@ -160,10 +182,10 @@ def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Reject
         reject_long(rej, category, roles["category"], MAX_CATEGORY)
     else:
         category = np.full(n, options.category_default, dtype=object)
-    derived = derived_keys(keysrc)
+    derived = derived_keys(keysrc, None if context is None else context.key_counts)
     if "id" in roles:
         ids = cells(roles["id"])
-        keys = _id_keys(ids, derived)
+        keys = _id_keys(ids, derived, context)
         source_id = np.where(ids != "", ids, keys).astype(object)
     else:
         keys = source_id = derived
@@ -181,6 +203,7 @@ def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Reject
         source=options.source_name, sensitivity=options.sensitivity,
         attributes=attribute_dicts(attr_frame),
         native=None if coords.epsg == WGS84 else (coords.a, coords.b, coords.epsg),
+        context=context,
     )
     t2 = perf_counter()
     return ReadResult(file=name, layer=options.layer, rows_read=rows_read, events=events,
@@ -227,11 +250,16 @@ def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: Obj
                     lon: FloatArray, lat: FloatArray, location_precision: str,
                     category: ObjArray, source: str,
                     sensitivity: str, attributes: ObjArray,
-                    native: tuple[FloatArray, FloatArray, int] | None = None) -> pd.DataFrame:
+                    native: tuple[FloatArray, FloatArray, int] | None = None,
+                    context: FileContext | None = None) -> pd.DataFrame:
     """The events frame of the accepted rows, x/y in one metric CRS for the file.
 
     ``native`` is the input's own projected ``(x, y, epsg)``: when the file's
     metric CRS is that one, its values are kept instead of a round trip.
+    ``context`` (a file read in chunks): the metric CRS is chosen by the
+    file's first chunk with accepted rows and kept for the rest of the file
+    (one CRS per file, as whole; the median of a first chunk of up to
+    ``REMAP_IMPORT_CHUNK_ROWS`` rows instead of the whole file's).
     """
     count = int(ok.sum())
     if count == 0:
@@ -240,7 +268,12 @@ def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: Obj
         return empty
     lon_ok = np.ascontiguousarray(lon[ok], dtype=np.float64)
     lat_ok = np.ascontiguousarray(lat[ok], dtype=np.float64)
-    epsg = _crs.metric_epsg(lon_ok, lat_ok)
+    if context is not None and context.metric_epsg is not None:
+        epsg = context.metric_epsg
+    else:
+        epsg = _crs.metric_epsg(lon_ok, lat_ok)
+        if context is not None:
+            context.metric_epsg = epsg
     if native is not None and native[2] == epsg:
         x, y = native[0][ok].astype(np.float64), native[1][ok].astype(np.float64)
     else:

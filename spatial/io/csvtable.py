@@ -33,14 +33,22 @@ class CsvTable:
     nfields: IntArray    # fields in each row as written
 
 
-def read_csv_table(data: bytes, name: str, *, encoding: str, what: str) -> CsvTable:
-    """Tokenise a CSV; rows keep their spreadsheet numbers and field counts."""
-    sniff(data, name, what)
+def read_csv_table(data: bytes, name: str, *, encoding: str, what: str,
+                   row_offset: int = 0, continuation: bool = False) -> CsvTable:
+    """Tokenise a CSV; rows keep their spreadsheet numbers and field counts.
+
+    A later chunk of a file read in chunks (:mod:`spatial.io.stream`) is the
+    file's header line followed by the chunk's records (``continuation``: the
+    whole-file checks of the first bytes are not repeated); ``row_offset`` is
+    added to its row numbers so that they are the file's.
+    """
+    if not continuation:
+        sniff(data, name, what)
     body = data[3:] if data.startswith(BOM) else data
-    if body.lstrip().startswith((b"{", b"[")):
+    if not continuation and body.lstrip().startswith((b"{", b"[")):
         raise InputFormatError(f"{name} looks like JSON (GeoJSON?), not {what}", file=name)
     try:
-        text = body.decode(encoding)
+        body.decode(encoding)  # checked here; decoded again only by the csv-module fallback
     except UnicodeDecodeError as exc:
         raise InputFormatError(f"{name} is not {encoding} text ({exc.reason} at byte {exc.start}): "
                                f"binary data, or pass the right encoding", file=name) from None
@@ -49,21 +57,21 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str) -> CsvTa
 
     counted = _field_counts_fast(body)
     if counted is None:
-        counted = _field_counts_csv(text, name)
+        counted = _field_counts_csv(body.decode(encoding), name)
     counts, blank = counted
     try:
         raw = _pandas_cells(body, encoding, int(counts.max()))
     except (pd.errors.ParserError, ValueError) as exc:
         where = re.search(r"EOF inside string starting at row (\d+)", str(exc))
         if where:  # pandas counts records from 0 with header=None; spreadsheets from 1
-            row = int(where.group(1)) + 1
+            row = int(where.group(1)) + 1 + row_offset
             raise InputFormatError(f"{name} cannot be parsed as CSV: the quoted field starting "
                                    f"on row {row} is never closed (unbalanced quotes, or a "
                                    "truncated file)", file=name, row=row) from None
         raise InputFormatError(f"{name} cannot be parsed as CSV: {str(exc).strip()}",
                                file=name) from None
     if len(raw) != len(counts):
-        counts, blank = _field_counts_csv(text, name)
+        counts, blank = _field_counts_csv(body.decode(encoding), name)
         if len(raw) != len(counts):
             raise InputFormatError(f"{name} cannot be parsed as CSV consistently "
                                    f"({len(raw)} vs {len(counts)} records)", file=name)
@@ -82,7 +90,7 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str) -> CsvTa
     else:
         frame = raw.iloc[data_idx, :m]
     frame = frame.set_axis(header, axis=1).reset_index(drop=True)
-    return CsvTable(header=header, frame=frame, rows=(data_idx + 1).astype(np.int64),
+    return CsvTable(header=header, frame=frame, rows=(data_idx + 1 + row_offset).astype(np.int64),
                     nfields=counts[data_idx].astype(np.int64))
 
 
@@ -100,48 +108,67 @@ def _pandas_cells(body: bytes, encoding: str, width: int) -> pd.DataFrame:
     )
 
 
+#: bytes per numpy pass of :func:`_field_counts_fast` (bounds its temporary arrays)
+_PIECE_BYTES = 8 * 2**20
+
+
 def _field_counts_fast(body: bytes) -> tuple[IntArray, BoolArray] | None:
-    """Fields per record and blank-record flags, from one numpy pass over the bytes.
+    """Fields per record and blank-record flags, from numpy passes over the bytes.
 
     Quote state is the running parity of ``"``; that equals the CSV grammar
     when every opening quote starts a field and every closing quote ends one
     (checked here). Files breaking that (stray quotes inside unquoted fields)
-    return ``None`` and are counted by the ``csv`` module instead.
+    return ``None`` and are counted by the ``csv`` module instead. The bytes
+    are scanned in pieces of :data:`_PIECE_BYTES` (the parity carried from one
+    to the next), so the temporary arrays stay a few times that size whatever
+    the size of the input.
     """
     b = np.frombuffer(body, dtype=np.uint8)
     n = b.size
-    quote = b == 0x22
-    inside: BoolArray | None = None
-    if quote.any():
-        after = np.logical_xor.accumulate(quote)
-        if after[-1]:
-            return None  # an unterminated quote: let the parsers report it
-        inside = np.zeros(n, dtype=bool)
-        inside[1:] = after[:-1]
-        prev = np.empty(n, dtype=np.uint8)
-        prev[0] = 0x2C
-        prev[1:] = b[:-1]
-        nxt = np.empty(n, dtype=np.uint8)
-        nxt[-1] = 0x2C
-        nxt[:-1] = b[1:]
-        structural = np.array([0x2C, 0x0A, 0x0D, 0x22], dtype=np.uint8)
-        if not (np.isin(prev[quote & ~inside], structural).all()
-                and np.isin(nxt[quote & inside], structural).all()):
-            return None
-    newline = b == 0x0A
-    cr = b == 0x0D
-    comma = b == 0x2C
-    if inside is not None:
-        newline &= ~inside
-        cr &= ~inside
-        comma &= ~inside
-    cr[:-1] &= b[1:] != 0x0A  # a lone CR ends a record; CR LF ends it at the LF
-    term = np.flatnonzero(newline | cr)
+    terms: list[IntArray] = []
+    commas: list[IntArray] = []
+    inside_quotes = False
+    for start in range(0, n, _PIECE_BYTES):
+        end = min(start + _PIECE_BYTES, n)
+        piece = b[start:end]
+        m = piece.size
+        nxt = np.empty(m, dtype=np.uint8)
+        nxt[:-1] = piece[1:]
+        nxt[-1] = b[end] if end < n else 0x2C
+        quote = piece == 0x22
+        if quote.any() or inside_quotes:
+            after = np.logical_xor.accumulate(quote) ^ inside_quotes
+            inside = np.empty(m, dtype=bool)
+            inside[0] = inside_quotes
+            inside[1:] = after[:-1]
+            prev = np.empty(m, dtype=np.uint8)
+            prev[0] = b[start - 1] if start else 0x2C
+            prev[1:] = piece[:-1]
+            structural = np.array([0x2C, 0x0A, 0x0D, 0x22], dtype=np.uint8)
+            if not (np.isin(prev[quote & ~inside], structural).all()
+                    and np.isin(nxt[quote & inside], structural).all()):
+                return None
+            inside_quotes = bool(after[-1])
+            outside = ~inside
+            newline = (piece == 0x0A) & outside
+            cr = (piece == 0x0D) & outside
+            comma = (piece == 0x2C) & outside
+        else:
+            newline = piece == 0x0A
+            cr = piece == 0x0D
+            comma = piece == 0x2C
+        cr &= nxt != 0x0A  # a lone CR ends a record; CR LF ends it at the LF
+        terms.append(np.flatnonzero(newline | cr) + start)
+        commas.append(np.flatnonzero(comma) + start)
+    if inside_quotes:
+        return None  # an unterminated quote: let the parsers report it
+    term = np.concatenate(terms) if terms else np.zeros(0, dtype=np.int64)
     starts = np.concatenate(([0], term + 1))
     ends = np.concatenate((term, [n]))
     if starts[-1] >= n:
         starts, ends = starts[:-1], ends[:-1]
-    record = np.searchsorted(term, np.flatnonzero(comma))
+    record = np.searchsorted(term, np.concatenate(commas) if commas
+                             else np.zeros(0, dtype=np.int64))
     counts = np.bincount(record, minlength=starts.size).astype(np.int64) + 1
     length = ends - starts
     first = b[np.minimum(starts, n - 1)] if n else np.zeros(0, dtype=np.uint8)

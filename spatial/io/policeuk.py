@@ -20,9 +20,10 @@ import numpy as np
 from spatial.errors import InputFormatError
 from spatial.events import layer_spec
 from spatial.io.assemble import assemble_events, attribute_dicts, derived_keys
+from spatial.io.context import FileContext
 from spatial.io.csvtable import read_csv_table, reject_shape, require_rows
 from spatial.io.options import check_bounds, check_layer
-from spatial.io.result import Bounds, ReadResult, Source
+from spatial.io.result import Bounds, ReadResult, Source, empty_result
 from spatial.io.source import load_source
 from spatial.io.times import parse_month
 from spatial.io.validation import Rejector, check_wgs84, column_text, numeric_pair, reject_long
@@ -45,7 +46,8 @@ POLICEUK_KEY_COLUMNS: Final = tuple(c for c in POLICEUK_COLUMNS
 
 
 def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = "crime",
-                  area_of_interest: Bounds | None = UK_BOUNDS) -> ReadResult:
+                  area_of_interest: Bounds | None = UK_BOUNDS,
+                  context: FileContext | None = None) -> ReadResult:
     """Read a police.uk street-level crime CSV exactly as downloaded.
 
     Parameters
@@ -58,6 +60,10 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
         Layer name; its sensitivity comes from :func:`spatial.events.layer_spec`.
     area_of_interest : (minlon, minlat, maxlon, maxlat) or None
         Degrees; points outside are rejected. ``None`` accepts anywhere.
+    context : FileContext, optional
+        ``source`` is one chunk of a larger file (:mod:`spatial.io.stream`):
+        row numbers, keys and the metric CRS continue the file's earlier
+        chunks, and the whole-file checks wait for :meth:`FileContext.finish`.
 
     Returns
     -------
@@ -78,9 +84,16 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     check_layer(layer)
     t0 = perf_counter()
     data, name = load_source(source, file_name)
-    table = read_csv_table(data, name, encoding="utf-8", what="a police.uk CSV")
+    table = read_csv_table(data, name, encoding="utf-8", what="a police.uk CSV",
+                           row_offset=0 if context is None else context.row_offset,
+                           continuation=context is not None and context.continuation)
     _check_policeuk_header(table.header, name)
-    require_rows(table, name)
+    if context is None:
+        require_rows(table, name)
+    else:
+        context.rows_read += len(table.rows)
+        if not len(table.rows):
+            return empty_result(name, layer)
     t1 = perf_counter()
 
     frame = table.frame
@@ -92,13 +105,15 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     check_wgs84(rej, lon, lat, lon_field="Longitude", lat_field="Latitude",
                 pair_field="Longitude/Latitude", aoi=aoi,
                 crs_hint="police.uk downloads are WGS84; to read this file anyway, read it as a "
-                         "mapped CSV with easting=Longitude,northing=Latitude,crs=27700")
+                         "mapped CSV with easting=Longitude,northing=Latitude,crs=27700",
+                context=context)
     times = parse_month(rej, column_text(frame, "Month"), "Month")
     category = column_text(frame, "Crime type")
     rej.add(category == "", "Crime type", "Crime type is empty")
     reject_long(rej, category, "Crime type", MAX_CATEGORY)
 
-    keys = derived_keys(frame.loc[:, list(POLICEUK_KEY_COLUMNS)])
+    keys = derived_keys(frame.loc[:, list(POLICEUK_KEY_COLUMNS)],
+                        None if context is None else context.key_counts)
     crime_id = column_text(frame, "Crime ID")
     source_id = np.where(crime_id != "", crime_id, keys)
 
@@ -108,6 +123,7 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
         time_precision="month", lon=lon, lat=lat, location_precision="snapped",
         category=category, source="police.uk", sensitivity=layer_spec(layer).sensitivity,
         attributes=attribute_dicts(frame.loc[ok, list(POLICEUK_ATTRIBUTES)]),
+        context=context,
     )
     t2 = perf_counter()
     return ReadResult(file=name, layer=layer, rows_read=len(table.rows), events=events,

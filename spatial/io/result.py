@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from spatial.errors import Rejection
+from spatial.events import empty_events_frame
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -59,3 +60,10 @@ class ReadResult:
     @property
     def rows_rejected(self) -> int:
         return len(self.rejections)
+
+
+def empty_result(file: str, layer: str) -> ReadResult:
+    """A read of no data rows (a chunk of only blank lines)."""
+    events = empty_events_frame()
+    events["time"] = events["time"].astype("datetime64[ns]")
+    return ReadResult(file=file, layer=layer, rows_read=0, events=events, rejections=[])

@@ -10,10 +10,11 @@ import pandas as pd
 
 from spatial.geocode.locate import Geocoder, attach_geocoding, geocode_rows, uses_geocoding
 from spatial.io.assemble import finish_mapped
+from spatial.io.context import FileContext
 from spatial.io.csvtable import read_csv_table, reject_shape, require_rows
 from spatial.io.mapping import ColumnMapping, resolve_roles
 from spatial.io.options import ReadOptions
-from spatial.io.result import Bounds, ReadResult, Source
+from spatial.io.result import Bounds, ReadResult, Source, empty_result
 from spatial.io.source import load_source
 from spatial.io.validation import Coords, Rejector, column_text, numeric_pair
 from spatial.place.crs import UK_BOUNDS, WGS84
@@ -26,7 +27,8 @@ def read_mapped_csv(source: Source, *, layer: str,
                     area_of_interest: Bounds | None = UK_BOUNDS, encoding: str = "utf-8",
                     na_values: tuple[str, ...] = (), timezone: str = "UTC",
                     category_default: str | None = None,
-                    geocoder: Geocoder | None = None) -> ReadResult:
+                    geocoder: Geocoder | None = None,
+                    context: FileContext | None = None) -> ReadResult:
     """Read a generic CSV whose columns are named by a :class:`ColumnMapping`.
 
     Parameters
@@ -58,6 +60,9 @@ def read_mapped_csv(source: Source, *, layer: str,
         ``category`` for every row when no category column is mapped.
     geocoder : Geocoder or None
         The gazetteers for a mapping that names ``postcode``/``address``.
+    context : FileContext, optional
+        ``source`` is one chunk of a larger file (see
+        :func:`spatial.io.policeuk.read_policeuk`).
 
     Returns
     -------
@@ -77,9 +82,16 @@ def read_mapped_csv(source: Source, *, layer: str,
                                area_of_interest, timezone, category_default)
     t0 = perf_counter()
     data, name = load_source(source, file_name)
-    table = read_csv_table(data, name, encoding=encoding, what="a CSV file")
+    table = read_csv_table(data, name, encoding=encoding, what="a CSV file",
+                           row_offset=0 if context is None else context.row_offset,
+                           continuation=context is not None and context.continuation)
     roles = resolve_roles(mapping, table.header, name, geometry=False)
-    require_rows(table, name)
+    if context is None:
+        require_rows(table, name)
+    else:
+        context.rows_read += len(table.rows)
+        if not len(table.rows):
+            return empty_result(name, options.layer)
     t1 = perf_counter()
 
     frame = table.frame
@@ -92,12 +104,12 @@ def read_mapped_csv(source: Source, *, layer: str,
         result = finish_mapped(name=name, frame=placed.with_columns(frame),
                                rows_read=len(table.rows), rej=rej, roles=roles,
                                mapping=mapping, coords=placed.coords, keysrc=frame,
-                               options=options, t0=t0, t1=t1, text=True)
+                               options=options, t0=t0, t1=t1, text=True, context=context)
         return attach_geocoding(result, placed, rej)
     coords = _coords(rej, frame, roles, mapping)
     return finish_mapped(name=name, frame=frame, rows_read=len(table.rows), rej=rej,
                          roles=roles, mapping=mapping, coords=coords, keysrc=frame,
-                         options=options, t0=t0, t1=t1, text=True)
+                         options=options, t0=t0, t1=t1, text=True, context=context)
 
 
 def _coords(rej: Rejector, frame: pd.DataFrame, roles: dict[str, str],

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from spatial.errors import InputFormatError, ParameterError, Rejection
+from spatial.io.context import FileContext
 from spatial.io.result import BoolArray, Bounds, FloatArray, IntArray, ObjArray
 from spatial.place import crs as _crs
 from spatial.place.crs import WGS84
@@ -117,36 +118,51 @@ class Coords:
     crs_hint: str
 
 
-def locate(rej: Rejector, c: Coords, aoi: Bounds | None) -> tuple[FloatArray, FloatArray]:
+def locate(rej: Rejector, c: Coords, aoi: Bounds | None,
+           context: FileContext | None = None) -> tuple[FloatArray, FloatArray]:
     """WGS84 lon/lat of ``c``, every invalid row rejected."""
     if c.epsg == WGS84:
         check_wgs84(rej, c.a, c.b, lon_field=c.a_field, lat_field=c.b_field,
-                    pair_field=c.pair_field, aoi=aoi, crs_hint=c.crs_hint)
+                    pair_field=c.pair_field, aoi=aoi, crs_hint=c.crs_hint, context=context)
         return c.a, c.b
-    return _check_projected(rej, c, aoi)
+    return _check_projected(rej, c, aoi, context)
+
+
+def _wrong_crs(error: InputFormatError, context: FileContext | None, suspect: bool) -> None:
+    """Raise ``error`` now (a whole file), or leave it to the end of the file (a chunk)."""
+    if context is None:
+        if suspect:
+            raise error
+    elif suspect:
+        context.suspect_crs(error)
+    else:
+        context.clear_crs()
 
 
 def check_wgs84(rej: Rejector, lon: FloatArray, lat: FloatArray, *, lon_field: str,
                 lat_field: str, pair_field: str, aoi: Bounds | None, crs_hint: str,
                 declared: bool = True,
-                shown: Callable[[BoolArray], ObjArray] | None = None) -> None:
+                shown: Callable[[BoolArray], ObjArray] | None = None,
+                context: FileContext | None = None) -> None:
     """Range, null island, swapped axes and area of interest, in that order.
 
     ``declared``: the values were given as WGS84 (not converted from another
-    CRS), so a file whose every row is out of range is in the wrong CRS (fatal).
+    CRS), so a file whose every row is out of range is in the wrong CRS (fatal;
+    for a file read in chunks, ``context``, decided at the end of the file).
     ``shown`` describes the point in reasons (default ``(lon, lat)``).
     """
     finite = np.isfinite(lon) & np.isfinite(lat) & rej.ok
     outside = (np.abs(lon) > 180.0) | (np.abs(lat) > 90.0)
-    if declared and finite.any() and outside[finite].all():
+    if declared and finite.any():
         first = int(np.flatnonzero(finite)[0])
-        raise InputFormatError(
+        _wrong_crs(InputFormatError(
             f"{rej.file}: coordinates look like projected metres (e.g. EPSG:27700), not WGS84 "
             f"degrees: every row is outside longitude -180..180 / latitude -90..90 (row "
             f"{int(rej.rows[first])}: {lon_field} {lon[first]:.10g}, "
             f"{lat_field} {lat[first]:.10g}); "
             f"declare the CRS with crs=... ({crs_hint})",
-            file=rej.file, field=pair_field, row=int(rej.rows[first]))
+            file=rej.file, field=pair_field, row=int(rej.rows[first])),
+            context, bool(outside[finite].all()))
     describe = shown or (lambda m: join("(", lon[m], ", ", lat[m], ")"))
     hint = (np.abs(lat) <= 180.0) & (np.abs(lon) <= 90.0)
     rej.add(np.abs(lat) > 90.0, lat_field, lambda m: join(
@@ -167,8 +183,8 @@ def check_wgs84(rej: Rejector, lon: FloatArray, lat: FloatArray, *, lon_field: s
         "(lon, lat) ", describe(m), f" is outside the area of interest {where}"))
 
 
-def _check_projected(rej: Rejector, c: Coords,
-                     aoi: Bounds | None) -> tuple[FloatArray, FloatArray]:
+def _check_projected(rej: Rejector, c: Coords, aoi: Bounds | None,
+                     context: FileContext | None = None) -> tuple[FloatArray, FloatArray]:
     """Projected coordinates to WGS84 via :mod:`spatial.place.crs`, then the WGS84 checks."""
     try:
         source_crs = _crs.transformer(c.epsg, WGS84).source_crs
@@ -178,13 +194,13 @@ def _check_projected(rej: Rejector, c: Coords,
     finite = np.isfinite(e) & np.isfinite(n) & rej.ok
     if source_crs is not None and source_crs.is_projected:
         degrees = (np.abs(e) <= 180.0) & (np.abs(n) <= 90.0) & ~((e == 0.0) & (n == 0.0))
-        if finite.any() and degrees[finite].all():
+        if finite.any():
             first = int(np.flatnonzero(finite)[0])
-            raise InputFormatError(
+            _wrong_crs(InputFormatError(
                 f"{rej.file}: coordinates look like WGS84 degrees, not metres of EPSG:{c.epsg} "
                 f"(row {int(rej.rows[first])}: {c.a_field} {e[first]:.10g}, {c.b_field} "
                 f"{n[first]:.10g}); {c.crs_hint}", file=rej.file, field=c.pair_field,
-                row=int(rej.rows[first]))
+                row=int(rej.rows[first])), context, bool(degrees[finite].all()))
         rej.add((e == 0.0) & (n == 0.0), c.pair_field,
                 "coordinates are (0, 0): a missing location written as zeros")
         rej.add(degrees, c.pair_field, lambda m: join(
