@@ -11,6 +11,7 @@ import click
 from service import log
 from service.cli.analysis import autocorrelation_cmd, counts_cmd, hotspots_cmd, layers_cmd
 from service.cli.audit import audit_group
+from service.cli.batch import batch_group
 from service.cli.demo import demo
 from service.cli.displacement import displacement_group
 from service.cli.emerging import emerging_cmd
@@ -31,8 +32,14 @@ from service.cli.watch import watch_group
 @click.version_option(package_name="remap", prog_name="remap")
 @click.option("--verbose", "-v", is_flag=True,
               help="log the start and end of long steps to stderr")
-def main(verbose: bool) -> None:
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="where `remap batch` runs: local (a LocalCluster, the default) or a Dask "
+                   "scheduler such as tcp://host:8786 (else REMAP_DASK_ADDRESS)")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, dask_address: str | None) -> None:
     """remap: hotspot and displacement analysis for drug-market policing."""
+    ctx.ensure_object(dict)
+    ctx.obj["dask"] = dask_address
     log.configure(verbose)
 
 
@@ -45,3 +52,4 @@ main.add_command(export_cmd)
 main.add_command(near_repeat_cmd)
 main.add_command(emerging_cmd)
 main.add_command(watch_group)
+main.add_command(batch_group)
