@@ -73,7 +73,7 @@ def connect(address: str | None = "local", *, processes: bool = True) -> Iterato
     if value == "local":
         cluster = LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=LOCAL_THREADS,
                                memory_limit=LOCAL_MEMORY_LIMIT, processes=processes,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
         try:
             yield client
