@@ -228,3 +228,48 @@ def batch_hotspots_cmd(ctx: click.Context, output: Path | None, as_json: bool, m
         click.echo(f"  {r[key]:>8.2f}  {r['count']:>6}  {r['unit_id']}  {extra}")
     if output is not None:
         click.echo(f"wrote {output}")
+
+
+@batch_group.command("kde")
+@_request_options
+@click.option("--bandwidth", default="silverman", show_default=True,
+              help="metres, or a rule: silverman | scott")
+@click.option("--cell", "cell_size_m", type=click.FloatRange(1, 10_000), default=None,
+              help="grid cell, metres (default: a 200th of the study area's shorter side)")
+@click.option("--kernel", type=click.Choice(["gaussian", "quartic"]), default="gaussian",
+              show_default=True)
+@click.option("--tile-cells", type=click.IntRange(16, 4096), default=256, show_default=True,
+              help="tile side in cells (each tile also reads a halo of the kernel's support)")
+@json_option
+@click.pass_context
+@handles_errors
+def batch_kde_cmd(ctx: click.Context, output: Path | None, as_json: bool, bandwidth: str,
+                  cell_size_m: float | None, kernel: str, tile_cells: int, **kw: Any) -> None:
+    """Kernel density by tiles with halos; the mean density (events per km²) per unit."""
+    from service.app.batch import batch_kde, dask_address, open_client
+
+    req = _request(**kw)
+    bw: float | str = bandwidth
+    try:
+        bw = float(bandwidth)
+    except ValueError:
+        pass
+    address = dask_address(_dask_option(ctx))
+    with open_client(address) as client:
+        bc, rows, _surface = batch_kde(client, req, bandwidth=bw, cell_size_m=cell_size_m,
+                                       kernel=kernel, tile_cells=tile_cells,
+                                       requested=address)
+    meta = {"cluster": bc.cluster, "parameters": bc.parameters, "warnings": bc.warnings,
+            "timings_s": bc.timings_s}
+    if output is not None:
+        _write_rows(output, rows, meta)
+    if as_json:
+        click.echo(json.dumps({**meta, "units": rows}, indent=1, default=str))
+        return
+    _summary(bc, "kde")
+    top = sorted(rows, key=lambda r: -(r.get("density") or 0.0))[:10]
+    click.echo(f"{len(rows):,} units; densest (events per km²):")
+    for r in top:
+        click.echo(f"  {r['density']:>10.2f}  {r['unit_id']}")
+    if output is not None:
+        click.echo(f"wrote {output}")

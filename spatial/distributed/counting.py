@@ -93,14 +93,33 @@ class UnitTally:
         return int(self.counts.sum())
 
 
-def _scan_part(path: str, sel: Selection) -> dict[str, Any]:
-    frame = sel.read(path, _SCAN_COLUMNS)
+def groups(client: Any, paths: list[str], per_thread: int = 4) -> list[list[str]]:
+    """``paths`` in about ``per_thread`` groups per worker thread, consecutive paths
+    together: one task reads a group, so many small parts cost few tasks."""
+    if not paths:
+        return []
+    threads = sum(int(w.get("nthreads", 1)) for w in
+                  client.scheduler_info().get("workers", {}).values()) or 1
+    n = min(len(paths), max(1, per_thread * threads))
+    bounds = np.linspace(0, len(paths), n + 1).round().astype(int)
+    return [paths[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def read_group(sel: Selection, paths: list[str], columns: tuple[str, ...]) -> pd.DataFrame:
+    """The selected events of several parts as one frame."""
+    frames = [sel.read(p, columns) for p in paths]
+    frames = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _scan_part(paths: list[str], sel: Selection) -> dict[str, Any]:
+    frame = read_group(sel, paths, _SCAN_COLUMNS)
     if frame.empty:
         return {"events": 0}
     return {"events": len(frame),
             "bbox": (float(frame["lon"].min()), float(frame["lat"].min()),
                      float(frame["lon"].max()), float(frame["lat"].max())),
-            "epsg": {int(k): int(v) for k, v in frame["crs_epsg"].value_counts().items()},
+            "epsg": {int(str(k)): int(v) for k, v in frame["crs_epsg"].value_counts().items()},
             "month": bool((frame["time_precision"] == "month").any()),
             "snapped": bool((frame["location_precision"] == "snapped").any()),
             "rounded": bool((frame["location_precision"] == "rounded").any())}
@@ -110,7 +129,7 @@ def scan(client: Any, folder: str | Path, sel: Selection) -> Extent:
     """The selected events' number, lon/lat bounds, CRS codes and precisions."""
     t0 = time.perf_counter()
     paths = sel.parts(folder)
-    found = client.gather(client.map(_scan_part, paths, sel=sel, pure=False)) if paths else []
+    found = client.gather(client.map(_scan_part, groups(client, paths), sel=sel, pure=False))
     got = [f for f in found if f["events"]]
     epsg: dict[int, int] = {}
     for f in got:
@@ -127,9 +146,10 @@ def scan(client: Any, folder: str | Path, sel: Selection) -> Extent:
                   partitions=len(paths), seconds=time.perf_counter() - t0)
 
 
-def _count_part(path: str, sel: Selection, units: unitsmod.UnitSet) -> tuple[np.ndarray, np.ndarray, int, int]:
+def _count_part(paths: list[str], sel: Selection, units: unitsmod.UnitSet
+                ) -> tuple[np.ndarray, np.ndarray, int, int]:
     n = len(units)
-    frame = sel.read(path, _COUNT_COLUMNS)
+    frame = read_group(sel, paths, _COUNT_COLUMNS)
     if frame.empty:
         return np.zeros(n, np.int64), np.zeros(n, np.int64), 0, 0
     located = locate(units, frame)
@@ -162,7 +182,7 @@ def count_units(client: Any, folder: str | Path, sel: Selection,
     clipped = selected = 0
     if paths:
         [shared] = client.scatter([units], broadcast=True, hash=False)
-        futures = client.map(_count_part, paths, sel=sel, units=shared,
+        futures = client.map(_count_part, groups(client, paths), sel=sel, units=shared,
                              pure=False)
         for c, w, k, s in client.gather(futures):
             counts += c

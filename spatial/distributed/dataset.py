@@ -97,7 +97,7 @@ def part_path(folder: Path, layer: str, month: str, file_index: int, chunk: int)
 def parts(folder: Path, layer: str, start: datetime | None = None,
           end: datetime | None = None) -> list[str]:
     """Parquet files of ``layer`` whose month overlaps ``[start, end)``, in path order."""
-    out = []
+    out: list[str] = []
     for month_dir in sorted(layer_dir(folder, layer).glob("month=*")):
         m = _MONTH_DIR.fullmatch(month_dir.name)
         if m is None:

@@ -50,16 +50,16 @@ from spatial.stats.kernels import (
     kernel_halfwidth,
 )
 
-from .counting import Selection, locate
+from .counting import Selection, groups, locate, read_group
 
 FloatArray = npt.NDArray[np.float64]
 _POINT_COLUMNS = ("time", "category", "lon", "lat", "x", "y", "crs_epsg", "h3")
 
 
-def _points_part(path: str, sel: Selection, units: unitsmod.UnitSet,
+def _points_part(paths: list[str], sel: Selection, units: unitsmod.UnitSet,
                  epsg: int) -> tuple[FloatArray, FloatArray]:
-    """Metres (``epsg``) of the part's selected events inside the study area, sorted by x."""
-    frame = sel.read(path, _POINT_COLUMNS)
+    """Metres (``epsg``) of the selected events of some parts inside the study area."""
+    frame = read_group(sel, paths, _POINT_COLUMNS)
     if frame.empty:
         return np.zeros(0), np.zeros(0)
     inside = locate(units, frame).index >= 0
@@ -258,7 +258,7 @@ def tiled_kde(client: Any, folder: str, sel: Selection, units: unitsmod.UnitSet,
     epsg = units.epsg
     paths = sel.parts(folder)
     [shared] = client.scatter([units], broadcast=True, hash=False)
-    parts = client.map(_points_part, paths, sel=sel, units=shared, epsg=epsg, pure=False)
+    parts = client.map(_points_part, groups(client, paths), sel=sel, units=shared, epsg=epsg, pure=False)
     n = sum(client.gather([client.submit(lambda xy: xy[0].size, f, pure=False)
                            for f in parts]))
     if n < 2:

@@ -287,7 +287,7 @@ def earlier_occurrences(tables: Sequence[np.ndarray]) -> list[np.ndarray]:
     for c, g in sub.groupby("chunk"):
         arr = np.empty(len(g), dtype=out[0].dtype)
         arr["h1"], arr["h2"], arr["offset"] = g["h1"], g["h2"], g["offset"]
-        out[int(c)] = arr
+        out[int(str(c))] = arr
     return out
 
 
@@ -476,7 +476,7 @@ def _file_rows(results: list[ChunkResult], plans: list[ChunkPlan]) -> list[Rejec
         for r in sorted(rs, key=lambda r: r.chunk):
             before[(fi, r.chunk)] = seen
             seen += r.body_records
-    out = []
+    out: list[Rejection] = []
     for r in sorted(results, key=lambda r: (r.file_index, r.chunk)):
         shift = before[(r.file_index, r.chunk)]
         out.extend(Rejection(x.file, x.row + shift, x.field, x.reason)
