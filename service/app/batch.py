@@ -65,13 +65,14 @@ _CLIENTS_LOCK = threading.Lock()
 _CLIENT_EXITS: list[Any] = []
 
 
-def shared_client(address: str | None = None) -> Any:
+def shared_client(address: str | None = None, *, processes: bool | None = None) -> Any:
     """One client per address for the life of the process (the API's requests share it)."""
     value = dask_address(address)
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(value)
         if client is None or client.status != "running":
-            manager = cluster.connect(value, processes=get_settings().dask_local_processes)
+            manager = cluster.connect(value, processes=get_settings().dask_local_processes
+                                      if processes is None else processes)
             client = manager.__enter__()
             _CLIENTS[value] = client
             _CLIENT_EXITS.append(manager)
