@@ -151,12 +151,17 @@ def stage_real(client: Any, out: dict[str, Any]) -> None:
     out["real"] = res
 
 
-def stage_big(client: Any, out: dict[str, Any], reuse: bool) -> None:
+def stage_big(client: Any, out: dict[str, Any], reuse: bool, dataset: Path = BIG_DS) -> None:
     from service.app.batch import BatchHotspotOptions, BatchRequest, batch_counts, batch_hotspots
+    from spatial.distributed import dataset as dsmod
     from spatial.distributed import ingest
 
-    res: dict[str, Any] = {"file_mb": round(BIG.stat().st_size / 1e6)}
-    if not (reuse and (BIG_DS / "_remap_batch.json").is_file()):
+    res: dict[str, Any] = {"file_mb": round(BIG.stat().st_size / 1e6), "dataset": str(dataset)}
+    if dataset != BIG_DS:
+        info = dsmod.DatasetInfo.read(dataset)
+        res.update({"events_in_dataset": info.layer("crime").accepted,
+                    "parquet_parts": len(dsmod.parts(dataset, "crime"))})
+    elif not (reuse and (BIG_DS / "_remap_batch.json").is_file()):
         shutil.rmtree(BIG_DS, ignore_errors=True)
         with MemoryWatch(client) as mw, timed(res, "import_s"):
             rep = ingest.import_files(client, [str(BIG)], BIG_DS, layer="crime")
@@ -166,12 +171,12 @@ def stage_big(client: Any, out: dict[str, Any], reuse: bool) -> None:
                     "rows_per_s": round(rep.rows_read / res["import_s"]),
                     **{f"import_{k}": v for k, v in mw.summary().items()}})
         res["client_peak_mb_after_import"] = round(client_peak_mb(), 1)
-    breq = BatchRequest.parse(folder=BIG_DS, layer="crime", unit="h3:8")
+    breq = BatchRequest.parse(folder=dataset, layer="crime", unit="h3:8")
     with MemoryWatch(client) as mw, timed(res, "counts_h3_8_s"):
         bc = batch_counts(client, breq)
     res.update({"counts_units": len(bc.counts), "counts_events": int(bc.counts.sum()),
                 **{f"counts_{k}": v for k, v in mw.summary().items()}})
-    breq = BatchRequest.parse(folder=BIG_DS, layer="crime", unit="h3:8", categories=["Drugs"])
+    breq = BatchRequest.parse(folder=dataset, layer="crime", unit="h3:8", categories=["Drugs"])
     with MemoryWatch(client) as mw, timed(res, "gistar_drugs_h3_8_s"):
         bc2, _ = batch_hotspots(client, breq, BatchHotspotOptions(method="gistar",
                                                                   permutations=999, seed=1))
@@ -186,6 +191,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stage", choices=["real", "big", "all"], default="all")
     ap.add_argument("--reuse", action="store_true", help="reuse the 20M dataset if present")
+    ap.add_argument("--dataset", type=Path, default=BIG_DS,
+                    help="big stage: count an existing dataset instead of importing")
     args = ap.parse_args()
     from spatial.distributed.cluster import LOCAL_MEMORY_LIMIT, cluster_info, connect
 
@@ -197,7 +204,7 @@ def main() -> None:
         if args.stage in ("real", "all"):
             stage_real(client, out)
         if args.stage in ("big", "all"):
-            stage_big(client, out, args.reuse)
+            stage_big(client, out, args.reuse, args.dataset)
     out["load_after"] = os.getloadavg()
     print(json.dumps(out, indent=1, default=str))
 
