@@ -33,6 +33,7 @@ from service.api.routers import (
     results,
     tiles,
 )
+from service.api.routers.batch import router as batch_router
 from service.api.routers.emerging import router as emerging_router
 from service.api.routers.gazetteers import router as gazetteers_router
 from service.api.routers.near_repeat import router as near_repeat_router
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(watches_router)
     app.include_router(gazetteers_router)
     app.include_router(streets_router)  # road networks for street units (issue 14)
+    app.include_router(batch_router)  # the Dask path over batch datasets
     app.include_router(tiles.router)  # basemap tiles, without a key (images send no header)
     # vendored JS/CSS for maps, so pages load nothing from CDNs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -114,6 +114,20 @@ class Settings(BaseSettings):
                     "served by remap at /v1/tiles/{z}/{x}/{y}.png and embedded in "
                     "self-contained pages.")
 
+    # the Dask batch path (remap batch, /v1/batch): where it runs and what it serves
+    dask_address: str = Field(
+        default="local",
+        description="Dask scheduler of remap batch and /v1/batch: 'local' starts a "
+                    "LocalCluster (2 workers, 1 thread and 3 GiB each), or an address such "
+                    "as tcp://host:8786 (started with 'dask scheduler' and 'dask worker').")
+    dask_local_processes: bool = Field(
+        default=True,
+        description="Local cluster workers as processes (true) or as threads of remap itself.")
+    batch_root: Path | None = Field(
+        default=None,
+        description="Folder of the batch datasets /v1/batch requests name (unset: the batch "
+                    "routes answer 422).")
+
     disclosure_h3_resolution: int = Field(
         default=8, ge=0, le=15,
         description="Partners and viewers: the one H3 resolution of health layers.")

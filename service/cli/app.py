@@ -12,6 +12,7 @@ from service import log
 from service.cli.analysis import autocorrelation_cmd, counts_cmd, hotspots_cmd, layers_cmd
 from service.cli.audit import audit_group
 from service.cli.backup import backup_cmd, restore_cmd
+from service.cli.batch import batch_group
 from service.cli.demo import demo
 from service.cli.displacement import displacement_group
 from service.cli.emerging import emerging_cmd
@@ -34,8 +35,14 @@ from service.cli.watch import watch_group
 @click.version_option(package_name="remap", prog_name="remap")
 @click.option("--verbose", "-v", is_flag=True,
               help="log the start and end of long steps to stderr")
-def main(verbose: bool) -> None:
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="where `remap batch` runs: local (a LocalCluster, the default) or a Dask "
+                   "scheduler such as tcp://host:8786 (else REMAP_DASK_ADDRESS)")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, dask_address: str | None) -> None:
     """remap: hotspot and displacement analysis for drug-market policing."""
+    ctx.ensure_object(dict)
+    ctx.obj["dask"] = dask_address
     log.configure(verbose)
 
 
@@ -53,3 +60,4 @@ for _command in (backup_cmd, restore_cmd):  # deployment: the store copied and b
 main.add_command(gazetteer_group)
 main.add_command(geocode_cmd)
 main.add_command(streets_group)
+main.add_command(batch_group)
