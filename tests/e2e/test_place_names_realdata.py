@@ -16,10 +16,8 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from service.app.importer import import_boundaries, import_events
 from service.cli import main
-from service.settings import get_settings
-from service.store import Store
+from tests.e2e.sheffield_cli import policeuk_files, run_cli, sheffield_cli
 
 pytestmark = pytest.mark.realdata
 
@@ -27,33 +25,15 @@ MONTHS = ("2018-10", "2018-11")
 
 
 def _files(shared: Path) -> list[Path]:
-    return [shared / "policeuk" / f"{m}-south-yorkshire-street.csv" for m in MONTHS]
+    return policeuk_files(shared, MONTHS)
 
 
 @pytest.fixture(scope="module")
 def cli(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRunner]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('names') / 'remap.db'}"
-    store = Store(url)
-    import_events(store, [(f.name, f) for f in _files(shared_data)], fmt="policeuk",
-                  layer="crime")
-    path = shared_data / "boundaries" / "sheffield" / "sheffield_nhood.geojson"
-    import_boundaries(store, path, file_name=path.name, name="sheffield_nhood",
-                      id_field="nhood_code", label_field="nhood_name")
-    store.dispose()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("REMAP_DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
-        yield CliRunner()
-    finally:
-        mp.undo()
-        get_settings.cache_clear()
+    yield from sheffield_cli(shared_data, tmp_path_factory.mktemp("names"), MONTHS)
 
 
-def _run(cli: CliRunner, *args: str) -> str:
-    r = cli.invoke(main, list(args), catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return r.stdout  # progress notices go to stderr
+_run = run_cli
 
 
 def _nhoods(shared: Path) -> gpd.GeoDataFrame:
