@@ -86,6 +86,19 @@ def _write_rows(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) ->
         w.writerows(rows)
 
 
+def _written_or_json(bc: Any, rows: list[dict[str, Any]], output: Path | None,
+                     as_json: bool) -> bool:
+    """Write ``rows`` to ``output`` (if given) and print them as JSON with ``--json``;
+    True when the JSON was printed (nothing more to say)."""
+    meta = {"cluster": bc.cluster, "parameters": bc.parameters, "warnings": bc.warnings,
+            "timings_s": bc.timings_s}
+    if output is not None:
+        _write_rows(output, rows, meta)
+    if as_json:
+        click.echo(json.dumps({**meta, "units": rows}, indent=1, default=str))
+    return as_json
+
+
 def _summary(bc: Any, what: str) -> None:
     c = bc.cluster
     gib = c["memory_limit_bytes"] / 2**30
@@ -169,12 +182,7 @@ def batch_counts_cmd(ctx: click.Context, output: Path | None, as_json: bool,
     with open_client(address) as client:
         bc = batch_counts(client, req, requested=address)
     rows = bc.rows()
-    meta = {"cluster": bc.cluster, "parameters": bc.parameters, "warnings": bc.warnings,
-            "timings_s": bc.timings_s}
-    if output is not None:
-        _write_rows(output, rows, meta)
-    if as_json:
-        click.echo(json.dumps({**meta, "units": rows}, indent=1, default=str))
+    if _written_or_json(bc, rows, output, as_json):
         return
     _summary(bc, "counts")
     top = sorted(rows, key=lambda r: -r["count"] if isinstance(r["count"], int) else 0)[:10]
@@ -212,12 +220,7 @@ def batch_hotspots_cmd(ctx: click.Context, output: Path | None, as_json: bool, m
     address = dask_address(_dask_option(ctx))
     with open_client(address) as client:
         bc, rows = batch_hotspots(client, req, opts, requested=address)
-    meta = {"cluster": bc.cluster, "parameters": bc.parameters, "warnings": bc.warnings,
-            "timings_s": bc.timings_s}
-    if output is not None:
-        _write_rows(output, rows, meta)
-    if as_json:
-        click.echo(json.dumps({**meta, "units": rows}, indent=1, default=str))
+    if _written_or_json(bc, rows, output, as_json):
         return
     _summary(bc, f"hotspots ({method})")
     key = "GiZScore" if method == "gistar" else "z"
@@ -259,12 +262,7 @@ def batch_kde_cmd(ctx: click.Context, output: Path | None, as_json: bool, bandwi
         bc, rows, _surface = batch_kde(client, req, bandwidth=bw, cell_size_m=cell_size_m,
                                        kernel=kernel, tile_cells=tile_cells,
                                        requested=address)
-    meta = {"cluster": bc.cluster, "parameters": bc.parameters, "warnings": bc.warnings,
-            "timings_s": bc.timings_s}
-    if output is not None:
-        _write_rows(output, rows, meta)
-    if as_json:
-        click.echo(json.dumps({**meta, "units": rows}, indent=1, default=str))
+    if _written_or_json(bc, rows, output, as_json):
         return
     _summary(bc, "kde")
     top = sorted(rows, key=lambda r: -(r.get("density") or 0.0))[:10]

@@ -44,7 +44,7 @@ def test_import_then_counts(tmp_path: Path, monkeypatch) -> None:
         r = runner.invoke(main, ["batch", "hotspots", str(tmp_path / "ds"), "--unit", "h3:9",
                                  "--permutations", "99", "--seed", "1", "--json"])
         assert r.exit_code == 0, r.output
-        assert json.loads(r.output)["parameters"]["gi_seed"] == 1
+        assert json.loads(r.stdout)["parameters"]["gi_seed"] == 1
         r = runner.invoke(main, ["--dask", "nonsense://x", "batch", "counts",
                                  str(tmp_path / "ds"), "--unit", "h3:8"])
         assert r.exit_code == 2 and "dask" in r.output
