@@ -113,7 +113,7 @@ def test_cli_gazetteer_import_list_and_geocode(run, tmp_path: Path) -> None:
     extract.write_bytes(ADDRESSES)
     r = run("gazetteer", "import", "onspd", str(onspd), "--name", "sy", "--json")
     assert r.exit_code == 0, r.output
-    rep = json.loads(r.output)
+    rep = json.loads(r.stdout)
     assert rep["version"] == 1 and rep["rejections_total"] == 2
     r = run("gazetteer", "import", "addresses", str(extract), "--json")
     assert r.exit_code == 0, r.output

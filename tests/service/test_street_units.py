@@ -70,7 +70,7 @@ def test_cli_import_list_and_counts_equal_sjoin_nearest(run, roads) -> None:
     for snap, extra in ((30.0, ()), (12.0, ("--snap-m", "12"))):
         r = run("counts", "--layer", "crime", "--unit", "street:roads", *extra, "--json")
         assert r.exit_code == 0, r.output
-        fc = json.loads(r.output)
+        fc = json.loads(r.stdout)
         expected, off = _expected_counts(x, y, snap)
         got = np.array([f["properties"]["count"] for f in fc["features"]])
         np.testing.assert_array_equal(got, expected)
@@ -86,7 +86,7 @@ def test_cli_import_list_and_counts_equal_sjoin_nearest(run, roads) -> None:
         assert {"Row 0 Road", "Column 3 Street", "unnamed A Road", "Far Lane"} <= labels
     # the snap distance in the unit itself, and once only
     r = run("counts", "--layer", "crime", "--unit", "street:roads:12", "--json")
-    assert json.loads(r.output)["parameters"]["unit"] == "street:roads:12"
+    assert json.loads(r.stdout)["parameters"]["unit"] == "street:roads:12"
     r = run("counts", "--layer", "crime", "--unit", "street:roads:12", "--snap-m", "5")
     assert r.exit_code != 0 and "snap" in r.output
 
@@ -102,7 +102,7 @@ def test_a_second_import_is_a_new_version(roads, tmp_path: Path, run) -> None:
     assert len(hotspots_collection(store, req, HotspotOptions(method="count"),
                                    role="admin")["features"]) == 62
     r = run("counts", "--layer", "crime", "--unit", "street:roads", "--json")
-    assert json.loads(r.output)["parameters"]["units"] == 10
+    assert json.loads(r.stdout)["parameters"]["units"] == 10
     with pytest.raises(NotFoundError, match="street network 'nope'"):
         store.street_network("nope")
 
@@ -133,7 +133,7 @@ def test_policeuk_streets_from_the_events(store: Store, run) -> None:
                   layer="crime")
     r = run("counts", "--layer", "crime", "--unit", "street:policeuk", "--json")
     assert r.exit_code == 0, r.output
-    fc = json.loads(r.output)
+    fc = json.loads(r.stdout)
     got = {f["properties"]["label"]: f["properties"]["count"] for f in fc["features"]}
     raw = pd.read_csv(POLICEUK_STREETS)
     raw["street"] = raw["Location"].str.replace("On or near ", "", regex=False)
@@ -142,7 +142,7 @@ def test_policeuk_streets_from_the_events(store: Store, run) -> None:
     assert fc["parameters"]["unit_assignment"].startswith("the unit of the event's street")
     r = run("counts", "--layer", "crime", "--unit", "street:policeuk", "--category", "Drugs",
             "--json")
-    fc = json.loads(r.output)
+    fc = json.loads(r.stdout)
     got = {f["properties"]["label"]: f["properties"]["count"] for f in fc["features"]}
     drugs = raw[raw["Crime type"] == "Drugs"].groupby("street").size()
     assert got == {s: int(drugs.get(s, 0)) for s in expected}  # zeros kept
