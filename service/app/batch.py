@@ -197,6 +197,11 @@ class BatchCounts:
     selection: counting.Selection
     timings_s: dict[str, float] = field(default_factory=dict)
 
+    def meta(self) -> dict[str, Any]:
+        """What every batch answer carries beside its unit rows (CLI and API)."""
+        return {"cluster": self.cluster, "parameters": self.parameters,
+                "warnings": self.warnings, "timings_s": self.timings_s}
+
     def rows(self) -> list[dict[str, Any]]:
         return [{"unit_id": str(u), "label": None if lab is None else str(lab), "count": c}
                 for u, lab, c in zip(self.unit_ids, self.labels, self.shown, strict=True)]

@@ -90,8 +90,7 @@ def _written_or_json(bc: Any, rows: list[dict[str, Any]], output: Path | None,
                      as_json: bool) -> bool:
     """Write ``rows`` to ``output`` (if given) and print them as JSON with ``--json``;
     True when the JSON was printed (nothing more to say)."""
-    meta = {"cluster": bc.cluster, "parameters": bc.parameters, "warnings": bc.warnings,
-            "timings_s": bc.timings_s}
+    meta = bc.meta()
     if output is not None:
         _write_rows(output, rows, meta)
     if as_json:

@@ -41,8 +41,7 @@ def _request(body: BatchCountsIn, settings: Settings) -> batch.BatchRequest:
 
 
 def _answer(bc: batch.BatchCounts, rows: list[dict[str, Any]], dataset: str) -> dict[str, Any]:
-    return {"dataset": dataset, "cluster": bc.cluster, "parameters": bc.parameters,
-            "warnings": bc.warnings, "timings_s": bc.timings_s, "units": rows}
+    return {"dataset": dataset, **bc.meta(), "units": rows}
 
 
 def _client(settings: Settings) -> tuple[Any, str]:
