@@ -8,26 +8,38 @@ about 3 ms of CPU a request, most of the server's time under load
 (benchmarks/RESULTS.md, "The API under load"). :class:`CachedAnswerFastPath`
 is an ASGI middleware, inside the request log and the refusal audit, that
 answers a ``GET`` from the cache when it can prove the normal path would give
-the same answer, in one worker-thread hop:
+the same answer:
 
 1. the path is one whose route has kept an answer (``ResponseCache.paths``)
    and the request carries ``X-API-Key``;
-2. the key is a stored, unrevoked key: checked against the store, or found in
-   the in-memory :class:`KeyCache` while :meth:`Store.keys_version` (one query of
-   the small keys table, made on every request) is what it was when the key was
-   checked, so a key revoked by any process (``remap keys revoke``) is refused
-   on its very next request;
-3. the store's :meth:`~service.store.Store.data_version` is read (one query, as
-   the normal path does) and the answer's key -- route, normalised query, the
-   key's **role**, disclosure policy, data version (:func:`service.api.cache.answer_key`,
-   the same function) -- names a kept answer. Such an answer exists only if a
-   request with the same path, query and role passed every check of the route
-   and was answered by it: parameters, role, cost limits are deterministic in
-   those, so they would pass again;
-4. the answer's route counts against the expensive-route limit: this request
+2. the store's :meth:`Store.keys_version` and :meth:`~service.store.Store.data_version`
+   are read by a read that **started after this request arrived**
+   (:class:`VersionReads`: the requests that arrive while one read is running
+   share the next one, so under load one worker-thread hop and two small
+   queries serve a whole batch of requests, and none is answered from a
+   version read before it came);
+3. the key is a stored, unrevoked key: found in the in-memory :class:`KeyCache`,
+   whose entries hold only while the keys version is what it was when the key
+   was checked (else it is checked against the store, in a worker thread), so a
+   key revoked by any process (``remap keys revoke``) is refused on its very
+   next request;
+4. the answer's key -- route, normalised query, the key's **role**, disclosure
+   policy, data version (:func:`service.api.cache.answer_key`, the same
+   function) -- names a kept answer. Such an answer exists only if a request
+   with the same path, query and role passed every check of the route and was
+   answered by it: parameters, role, cost limits are deterministic in those,
+   so they would pass again;
+5. the answer's route counts against the expensive-route limit: this request
    is counted too (:func:`service.api.ratelimit`'s same window);
-5. the audit entries the answer's making wrote are written again under this
-   caller (one audit entry per read, as on the normal path).
+6. the audit entries the answer's making wrote are written again under this
+   caller (one audit entry per read, as on the normal path), in a worker
+   thread, each committed before the answer is sent.
+
+Steps 3-5 run on the event loop (dictionary look-ups and a hash: a few
+microseconds, less than a thread hop). The answer is sent as two ASGI
+messages with the same status, headers and bytes as
+:func:`service.api.cache.answer_response` (tested), without building a
+Starlette response.
 
 Anything else -- no key, an unknown or revoked key, no kept answer, the rate
 limit reached, any error -- goes on to FastAPI untouched, which answers (401,
@@ -41,14 +53,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import anyio
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from service.api.auth import Principal
-from service.api.cache import CachedAnswer, ResponseCache, answer_key, answer_response
+from service.api.cache import REVALIDATE, CachedAnswer, ResponseCache, answer_key, etag_matches
 from service.api.ratelimit import limits_of
 from service.api.request_log import HttpMiddleware
 from service.store import Store
@@ -56,6 +70,8 @@ from service.store import Store
 log = logging.getLogger(__name__)
 
 _KEY_HEADER = b"x-api-key"
+_IF_NONE_MATCH = b"if-none-match"
+_REVALIDATE = REVALIDATE.encode("latin-1")
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,14 @@ class KeyCache:
         self.max_keys = max_keys
         self._verified: dict[str, _Verified] = {}
         self._lock = threading.Lock()
+
+    def known(self, presented: str, keys_version: str) -> Principal | None:
+        """The caller of ``presented`` if it was verified at ``keys_version`` (no
+        store access: safe on the event loop), else ``None`` (ask :meth:`principal`)."""
+        found = self._verified.get(hashlib.sha256(presented.encode()).hexdigest())
+        if found is not None and found.keys_version == keys_version:
+            return found.principal
+        return None
 
     def principal(self, store: Store, presented: str, keys_version: str) -> Principal | None:
         """The caller of ``presented`` (``None``: unknown or revoked)."""
@@ -93,10 +117,101 @@ class KeyCache:
         return who
 
 
+class VersionReadFailed(RuntimeError):
+    """The shared read of the versions failed or was cancelled (the request goes on
+    to the normal path, which reads them itself)."""
+
+
+@dataclass(eq=False)
+class _Read:
+    """One read of the versions and the requests waiting for it."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    versions: tuple[str, str] | None = None
+    waiting: int = 1
+
+
+def _read_versions(store: Store) -> tuple[str, str]:
+    return store.keys_version(), store.data_version()
+
+
+class VersionReads:
+    """``(keys_version, data_version)`` for the fast path, read **after** the asking
+    request arrived, one read shared by every request that arrives while the read
+    before it runs.
+
+    Reads run one at a time, each in a worker thread. A request that arrives while
+    no read is waiting to start opens the next one (it starts as soon as the read
+    in flight, if any, has ended); the requests arriving until it starts join it.
+    A read in flight when a request arrives may predate a write that request must
+    see (a revoke, an import), so it is never used for it: every request gets a
+    read that began after it arrived, hence sees every commit made before it did,
+    exactly as if it had queried the store itself. Under load the cost of the two
+    queries and of the thread hop is shared by the batch (``stats``: requests
+    served and reads made). Event-loop state: used only from the server's loop.
+    """
+
+    def __init__(self) -> None:
+        self._next: _Read | None = None  # not started: takes more requests
+        self._running: _Read | None = None
+        self.requests = 0
+        self.reads = 0
+
+    async def current(self, store: Store) -> tuple[str, str]:
+        """Both versions, read by a read that started after this call; raises
+        :class:`VersionReadFailed` when that read failed or was cancelled."""
+        self.requests += 1
+        read = self._next
+        if read is not None:
+            read.waiting += 1
+        else:
+            read = self._next = _Read()
+            await self._run(read, store)
+        await read.done.wait()
+        if read.versions is None:
+            raise VersionReadFailed("the shared read of the store's versions failed")
+        return read.versions
+
+    async def _run(self, read: _Read, store: Store) -> None:
+        """Start ``read`` once the read in flight has ended, then make it."""
+        try:
+            while self._running is not None:
+                await self._running.done.wait()
+            if self._next is read:
+                self._next = None
+            self._running = read
+            self.reads += 1
+            read.versions = await anyio.to_thread.run_sync(_read_versions, store)
+        except Exception:
+            log.exception("reading the store's versions failed; %d requests take the "
+                          "normal path", read.waiting)
+        finally:
+            # also on cancellation: the joined requests must not wait forever
+            if self._next is read:
+                self._next = None
+            if self._running is read:
+                self._running = None
+            read.done.set()
+
+
 @dataclass(frozen=True)
 class _Hit:
     entry: CachedAnswer
     who: Principal
+
+
+def _write_audits(store: Store, actor: str,
+                  audits: tuple[tuple[str, dict[str, Any]], ...]) -> None:
+    for action, detail in audits:
+        store.audit(None, actor, action, detail)
+
+
+def _state_attr(state: Any, name: str, make: type) -> Any:
+    found = getattr(state, name, None)
+    if found is None:
+        found = make()
+        setattr(state, name, found)
+    return found
 
 
 class CachedAnswerFastPath(HttpMiddleware):
@@ -120,36 +235,58 @@ class CachedAnswerFastPath(HttpMiddleware):
             return
         request = Request(scope, receive)
         try:
-            hit = await anyio.to_thread.run_sync(self._find, request, state, cache, presented)
-        except Exception:  # noqa: BLE001 - the normal path answers (and reports) instead
-            log.exception("fast path failed; the request goes through the normal path")
+            hit = await self._find(request, state, cache, presented)
+        except Exception as exc:  # noqa: BLE001 - the normal path answers (and reports) instead
+            if not isinstance(exc, VersionReadFailed):  # logged once, by the read
+                log.exception("fast path failed; the request goes through the normal path")
             hit = None
         if hit is None:
             await self.app(scope, receive, send)
             return
-        response = answer_response(request, hit.entry, made=False)
-        if response.status_code == 304:
-            cache.stats.not_modified += 1
-        await response(scope, receive, send)
+        await self._send(scope, send, cache, hit.entry)
 
     @staticmethod
-    def _find(request: Request, state: object, cache: ResponseCache,
-              presented: str) -> _Hit | None:
-        """In a worker thread: the kept answer for this request and caller, counted
-        and audited, or ``None`` (the normal path answers)."""
-        store: Store = state.store  # type: ignore[attr-defined]
-        keys: KeyCache | None = getattr(state, "key_cache", None)
-        if keys is None:
-            keys = state.key_cache = KeyCache()  # type: ignore[attr-defined]
-        who = keys.principal(store, presented, store.keys_version())
+    async def _find(request: Request, state: Any, cache: ResponseCache,
+                    presented: str) -> _Hit | None:
+        """The kept answer for this request and caller, counted and audited, or
+        ``None`` (the normal path answers). On the event loop; the store is read
+        in worker threads."""
+        store: Store = state.store
+        keys: KeyCache = _state_attr(state, "key_cache", KeyCache)
+        reads: VersionReads = _state_attr(state, "version_reads", VersionReads)
+        keys_version, data_version = await reads.current(store)
+        who = keys.known(presented, keys_version)
         if who is None:
-            return None  # 401 or 429, and the failure counted, by the normal path
-        entry = cache.get(answer_key(request, who.role, store.data_version()))
+            who = await anyio.to_thread.run_sync(keys.principal, store, presented,
+                                                 keys_version)
+            if who is None:
+                return None  # 401 or 429, and the failure counted, by the normal path
+        entry = cache.get(answer_key(request, who.role, data_version))
         if entry is None:
             return None
         if entry.expensive and limits_of(request).expensive.hit(who.key_id):
             return None  # over the limit (not counted): the normal path answers 429
         cache.count_hit(fast=True)
-        for action, detail in entry.audits:
-            store.audit(None, who.actor, action, detail)
+        if entry.audits:
+            await anyio.to_thread.run_sync(_write_audits, store, who.actor, entry.audits)
         return _Hit(entry, who)
+
+    @staticmethod
+    async def _send(scope: Scope, send: Send, cache: ResponseCache,
+                    entry: CachedAnswer) -> None:
+        """The kept answer as :func:`service.api.cache.answer_response` makes it for a
+        hit (same status, headers in the same order, bytes): 304 when
+        ``If-None-Match`` names it."""
+        headers = [(b"etag", entry.etag.encode("latin-1")), (b"cache-control", _REVALIDATE),
+                   (b"x-remap-cache", b"hit")]
+        if_none_match = next((value.decode("latin-1") for name, value
+                              in scope.get("headers", ()) if name == _IF_NONE_MATCH), None)
+        if etag_matches(if_none_match, entry.etag):
+            cache.stats.not_modified += 1
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers += [(b"content-length", str(len(entry.body)).encode("latin-1")),
+                    (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": entry.body})

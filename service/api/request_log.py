@@ -85,10 +85,14 @@ class RequestLogMiddleware(HttpMiddleware):
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            ms = (time.perf_counter() - started) * 1000.0
-            method = str(scope.get("method", ""))
-            path = loggable_path(str(scope.get("path", "")))
-            log.info("request_id=%s method=%s path=%s status=%d duration_ms=%.1f",
-                     rid, method, path, status, ms,
-                     extra={"request_id": rid, "method": method, "path": path,
-                            "status": status, "duration_ms": round(ms, 1)})
+            if log.isEnabledFor(logging.INFO):  # build the line only when it is written
+                self._log(scope, rid, status, (time.perf_counter() - started) * 1000.0)
+
+    @staticmethod
+    def _log(scope: Scope, rid: str, status: int, ms: float) -> None:
+        method = str(scope.get("method", ""))
+        path = loggable_path(str(scope.get("path", "")))
+        log.info("request_id=%s method=%s path=%s status=%d duration_ms=%.1f",
+                 rid, method, path, status, ms,
+                 extra={"request_id": rid, "method": method, "path": path,
+                        "status": status, "duration_ms": round(ms, 1)})
