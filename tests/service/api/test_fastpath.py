@@ -9,14 +9,17 @@ each answer has its request-log line."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
 from service.api.cache import ResponseCache
-from service.api.fastpath import KeyCache
+from service.api.fastpath import KeyCache, VersionReadFailed, VersionReads
 from service.app.importer import import_events
 from service.main import create_app
 from service.settings import Settings
@@ -174,3 +177,118 @@ def test_the_key_cache_checks_again_when_the_keys_change(store: Store) -> None:
     assert cache.principal(store, "rmp_unknown", v2) is None
     store.create_key("viewer", "another")
     assert store.keys_version() != v2
+
+
+def _without(headers: list[tuple[bytes, bytes]], *names: bytes) -> list[tuple[bytes, bytes]]:
+    return [(k.lower(), v) for k, v in headers if k.lower() not in names]
+
+
+def test_fast_answers_carry_the_normal_paths_headers_in_order(client: TestClient, keys,
+                                                              town_store: Store) -> None:
+    h = keys["analyst"]
+    made = client.get("/v1/counts", headers=h, params=CRIME)  # answer_response(made=True)
+    fast = client.get("/v1/counts", headers=h, params=CRIME)
+    assert made.headers["x-remap-cache"] == "miss" and fast.headers["x-remap-cache"] == "hit"
+    volatile = (b"x-remap-cache", b"x-request-id", b"date", b"server")
+    assert _without(fast.headers.raw, *volatile) == _without(made.headers.raw, *volatile)
+    assert fast.content == made.content
+    tag = {"If-None-Match": made.headers["etag"]}
+    not_modified = client.get("/v1/counts", headers={**h, **tag}, params=CRIME)
+    assert not_modified.status_code == 304 and _cache(client).stats.fast_hits == 2
+    # the same requests answered by the normal path (the fast path steps aside when its
+    # read of the versions fails): same status, headers and bytes
+    fail = _FailingStore(town_store)
+    client.app.state.store = fail  # type: ignore[attr-defined]
+    try:
+        normal = client.get("/v1/counts", headers=h, params=CRIME)
+        normal_304 = client.get("/v1/counts", headers={**h, **tag}, params=CRIME)
+    finally:
+        client.app.state.store = town_store  # type: ignore[attr-defined]
+    assert fail.failed == 2 and _cache(client).stats.fast_hits == 2
+    assert normal.headers["x-remap-cache"] == "hit" and normal.content == fast.content
+    assert _without(normal.headers.raw, b"x-request-id", b"date", b"server") == _without(
+        fast.headers.raw, b"x-request-id", b"date", b"server")
+    assert normal_304.status_code == 304
+    assert _without(normal_304.headers.raw, b"x-request-id", b"date", b"server") == _without(
+        not_modified.headers.raw, b"x-request-id", b"date", b"server")
+
+
+class _FailingStore:
+    """A store whose version reads fail (the fast path must step aside)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.failed = 0
+
+    def keys_version(self) -> str:
+        self.failed += 1
+        raise OSError("the database went away")
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._store, name)
+
+
+class _GatedStore:
+    """Versions that change when told, and reads that wait for a gate: to see which
+    requests a read serves."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.started = 0
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def keys_version(self) -> str:
+        self.started += 1
+        seen = self.version
+        self.entered.set()
+        assert self.gate.wait(10)
+        return f"k{seen}"
+
+    def data_version(self) -> str:
+        return f"d{self.version}"
+
+
+def test_no_request_is_answered_from_a_read_that_started_before_it_arrived() -> None:
+    store = _GatedStore()
+    reads = VersionReads()
+    got: dict[str, tuple[str, str]] = {}
+
+    async def ask(name: str) -> None:
+        got[name] = await reads.current(store)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask, "first")
+            await anyio.to_thread.run_sync(store.entered.wait, 10)  # read 1 is running
+            store.entered.clear()
+            store.version = 1  # e.g. a key revoked by another process, committed now
+            for name in ("second", "third", "fourth"):
+                tg.start_soon(ask, name)
+            await anyio.sleep(0.05)
+            assert store.started == 1 and "first" not in got  # they wait for read 2
+            store.gate.set()
+
+    anyio.run(main)
+    assert got["first"] == ("k0", "d1")  # read 1 began before the change
+    # the three that arrived during read 1 share read 2, which began after the change
+    assert got["second"] == got["third"] == got["fourth"] == ("k1", "d1")
+    assert store.started == 2 and reads.reads == 2 and reads.requests == 4
+
+
+def test_a_failed_read_fails_only_the_requests_that_shared_it() -> None:
+    store = _GatedStore()
+    store.gate.set()
+    reads = VersionReads()
+
+    class Broken:
+        def keys_version(self) -> str:
+            raise OSError("disk I/O error")
+
+    async def main() -> None:
+        with pytest.raises(VersionReadFailed):
+            await reads.current(Broken())  # type: ignore[arg-type]
+        assert await reads.current(store) == ("k0", "d0")  # type: ignore[arg-type]
+
+    anyio.run(main)
+    assert reads.reads == 2
