@@ -25,7 +25,7 @@ the same answer:
    next request;
 4. the answer's key -- route, normalised query, the key's **role**, disclosure
    policy, data version (:func:`service.api.cache.answer_key`, the same
-   function) -- names a kept answer. Such an answer exists only if a request
+   function, remembered by :class:`AnswerKeys`) -- names a kept answer. Such an answer exists only if a request
    with the same path, query and role passed every check of the route and was
    answered by it: parameters, role, cost limits are deterministic in those,
    so they would pass again;
@@ -65,6 +65,7 @@ from service.api.auth import Principal
 from service.api.cache import REVALIDATE, CachedAnswer, ResponseCache, answer_key, etag_matches
 from service.api.ratelimit import limits_of
 from service.api.request_log import HttpMiddleware
+from service.app.disclosure import current_policy
 from service.store import Store
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,28 @@ class VersionReads:
             read.done.set()
 
 
+class AnswerKeys:
+    """:func:`service.api.cache.answer_key` remembered by what it is a function of: the
+    raw path and query string (their parsing and sorting is most of its cost), the
+    role, the disclosure policy and the data version. At most ``max_keys`` entries
+    (then forgotten together); event-loop state."""
+
+    def __init__(self, max_keys: int = 4096) -> None:
+        self.max_keys = max_keys
+        self._keys: dict[tuple[str, bytes, str, str, str], str] = {}
+
+    def key(self, request: Request, role: str, data_version: str) -> str:
+        scope = request.scope
+        memo = (scope["path"], scope.get("query_string", b""), role, repr(current_policy()),
+                data_version)
+        found = self._keys.get(memo)
+        if found is None:
+            if len(self._keys) >= self.max_keys:
+                self._keys.clear()
+            found = self._keys[memo] = answer_key(request, role, data_version)
+        return found
+
+
 @dataclass(frozen=True)
 class _Hit:
     entry: CachedAnswer
@@ -261,7 +284,8 @@ class CachedAnswerFastPath(HttpMiddleware):
                                                  keys_version)
             if who is None:
                 return None  # 401 or 429, and the failure counted, by the normal path
-        entry = cache.get(answer_key(request, who.role, data_version))
+        answer_keys: AnswerKeys = _state_attr(state, "answer_keys", AnswerKeys)
+        entry = cache.get(answer_keys.key(request, who.role, data_version))
         if entry is None:
             return None
         if entry.expensive and limits_of(request).expensive.hit(who.key_id):

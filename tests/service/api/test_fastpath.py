@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.cache import ResponseCache
-from service.api.fastpath import KeyCache, VersionReadFailed, VersionReads
+from service.api.fastpath import AnswerKeys, KeyCache, VersionReadFailed, VersionReads
 from service.app.importer import import_events
 from service.main import create_app
 from service.settings import Settings
@@ -292,3 +292,26 @@ def test_a_failed_read_fails_only_the_requests_that_shared_it() -> None:
 
     anyio.run(main)
     assert reads.reads == 2
+
+
+def test_remembered_answer_keys_are_the_caches_keys() -> None:
+    from starlette.requests import Request
+
+    from service.api.cache import answer_key
+
+    def request(path: str, query: bytes) -> Request:
+        return Request({"type": "http", "method": "GET", "path": path, "query_string": query,
+                        "headers": []})
+
+    keys = AnswerKeys(max_keys=3)
+    cases = [("/v1/counts", b"layer=crime&unit=h3%3A8", "analyst", "v1"),
+             ("/v1/counts", b"unit=h3%3A8&layer=crime", "analyst", "v1"),  # same answer
+             ("/v1/counts", b"layer=crime&unit=h3%3A8", "viewer", "v1"),
+             ("/v1/counts", b"layer=crime&unit=h3%3A8", "analyst", "v2"),
+             ("/v1/hotspots", b"layer=crime&unit=h3%3A8", "analyst", "v1"),
+             ("/v1/counts", b"layer=crime&category=b&category=a", "analyst", "v1"),
+             ("/v1/counts", b"layer=crime&category=a&category=b", "analyst", "v1")]
+    for _ in range(2):  # made, then remembered (and forgotten past max_keys)
+        got = [keys.key(request(p, q), role, v) for p, q, role, v in cases]
+        assert got == [answer_key(request(p, q), role, v) for p, q, role, v in cases]
+    assert got[0] == got[1] and len(set(got)) == len(cases) - 1
