@@ -202,6 +202,7 @@ def c_load(tool: str, port: int, key: str, n: int, clients: int, run: Run, tmp: 
         share_c = clients // len(ROUTES) + (i < clients % len(ROUTES))
         url = f"http://127.0.0.1:{port}{path}?{urllib.parse.urlencode(params)}"
         raw = tmp / f"{tool}-{name}.tsv"
+        raw.unlink(missing_ok=True)  # h2load appends to its log file
         if tool == "ab":
             cmd = ["ab", "-q", "-k", "-n", str(share_n), "-c", str(share_c), "-s", "600",
                    "-H", f"X-API-Key: {key}", "-g", str(raw), url]
