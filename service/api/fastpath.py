@@ -205,15 +205,16 @@ class AnswerKeys:
         self.max_keys = max_keys
         self._keys: dict[tuple[str, bytes, str, str, str], str] = {}
 
-    def key(self, request: Request, role: str, data_version: str) -> str:
-        scope = request.scope
+    def key(self, scope: Scope, role: str, data_version: str) -> str:
+        """The answer key of the request ``scope`` (a Starlette request is made only
+        the first time)."""
         memo = (scope["path"], scope.get("query_string", b""), role, repr(current_policy()),
                 data_version)
         found = self._keys.get(memo)
         if found is None:
             if len(self._keys) >= self.max_keys:
                 self._keys.clear()
-            found = self._keys[memo] = answer_key(request, role, data_version)
+            found = self._keys[memo] = answer_key(Request(scope), role, data_version)
         return found
 
 
@@ -256,9 +257,8 @@ class CachedAnswerFastPath(HttpMiddleware):
         if not presented or cache is None:
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
         try:
-            hit = await self._find(request, state, cache, presented)
+            hit = await self._find(scope, state, cache, presented)
         except Exception as exc:  # noqa: BLE001 - the normal path answers (and reports) instead
             if not isinstance(exc, VersionReadFailed):  # logged once, by the read
                 log.exception("fast path failed; the request goes through the normal path")
@@ -269,7 +269,7 @@ class CachedAnswerFastPath(HttpMiddleware):
         await self._send(scope, send, cache, hit.entry)
 
     @staticmethod
-    async def _find(request: Request, state: Any, cache: ResponseCache,
+    async def _find(scope: Scope, state: Any, cache: ResponseCache,
                     presented: str) -> _Hit | None:
         """The kept answer for this request and caller, counted and audited, or
         ``None`` (the normal path answers). On the event loop; the store is read
@@ -285,10 +285,11 @@ class CachedAnswerFastPath(HttpMiddleware):
             if who is None:
                 return None  # 401 or 429, and the failure counted, by the normal path
         answer_keys: AnswerKeys = _state_attr(state, "answer_keys", AnswerKeys)
-        entry = cache.get(answer_keys.key(request, who.role, data_version))
+        entry = cache.get(answer_keys.key(scope, who.role, data_version))
         if entry is None:
             return None
-        if entry.expensive and limits_of(request).expensive.hit(who.key_id):
+        limits = getattr(state, "rate_limits", None) or limits_of(Request(scope))
+        if entry.expensive and limits.expensive.hit(who.key_id):
             return None  # over the limit (not counted): the normal path answers 429
         cache.count_hit(fast=True)
         if entry.audits:

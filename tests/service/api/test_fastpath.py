@@ -299,9 +299,9 @@ def test_remembered_answer_keys_are_the_caches_keys() -> None:
 
     from service.api.cache import answer_key
 
-    def request(path: str, query: bytes) -> Request:
-        return Request({"type": "http", "method": "GET", "path": path, "query_string": query,
-                        "headers": []})
+    def scope(path: str, query: bytes) -> dict:
+        return {"type": "http", "method": "GET", "path": path, "query_string": query,
+                "headers": []}
 
     keys = AnswerKeys(max_keys=3)
     cases = [("/v1/counts", b"layer=crime&unit=h3%3A8", "analyst", "v1"),
@@ -312,6 +312,6 @@ def test_remembered_answer_keys_are_the_caches_keys() -> None:
              ("/v1/counts", b"layer=crime&category=b&category=a", "analyst", "v1"),
              ("/v1/counts", b"layer=crime&category=a&category=b", "analyst", "v1")]
     for _ in range(2):  # made, then remembered (and forgotten past max_keys)
-        got = [keys.key(request(p, q), role, v) for p, q, role, v in cases]
-        assert got == [answer_key(request(p, q), role, v) for p, q, role, v in cases]
+        got = [keys.key(scope(p, q), role, v) for p, q, role, v in cases]
+        assert got == [answer_key(Request(scope(p, q)), role, v) for p, q, role, v in cases]
     assert got[0] == got[1] and len(set(got)) == len(cases) - 1
