@@ -29,6 +29,8 @@ LOADED_INDIRECTLY = {
     "pyogrio": "geopandas' file engine for read_file/to_file (GeoPackage, shapefile, KML)",
     "mapclassify": "map classes in service/render (natural breaks, quantiles); also used "
                    "by geopandas' classification schemes",
+    "httptools": "uvicorn's HTTP parser, chosen by uvicorn when installed (--http auto)",
+    "uvloop": "uvicorn's event loop, chosen by uvicorn when installed (--loop auto)",
 }
 
 
