@@ -286,7 +286,7 @@ def test_a_failed_read_fails_only_the_requests_that_shared_it() -> None:
             raise OSError("disk I/O error")
 
     async def main() -> None:
-        with pytest.raises(VersionReadFailed):
+        with anyio.fail_after(10), pytest.raises(VersionReadFailed):  # raises, never hangs
             await reads.current(Broken())  # type: ignore[arg-type]
         assert await reads.current(store) == ("k0", "d0")  # type: ignore[arg-type]
 
@@ -315,3 +315,43 @@ def test_remembered_answer_keys_are_the_caches_keys() -> None:
         got = [keys.key(scope(p, q), role, v) for p, q, role, v in cases]
         assert got == [answer_key(Request(scope(p, q)), role, v) for p, q, role, v in cases]
     assert got[0] == got[1] and len(set(got)) == len(cases) - 1
+
+
+def test_a_request_cancelled_before_its_read_starts_leaves_no_one_waiting() -> None:
+    store = _GatedStore()
+    reads = VersionReads()
+    outcome: dict[str, object] = {}
+
+    async def opener() -> None:  # opens read 2, then is cancelled before it starts
+        with anyio.CancelScope() as scope:
+            outcome["scope"] = scope
+            await reads.current(store)  # type: ignore[arg-type]
+        outcome["opener"] = "cancelled" if scope.cancelled_caught else "ran"
+
+    async def joiner() -> None:
+        try:
+            outcome["joiner"] = await reads.current(store)  # type: ignore[arg-type]
+        except VersionReadFailed:
+            outcome["joiner"] = "normal path"
+
+    async def main() -> None:
+        with anyio.fail_after(10):  # never hangs
+            await scenario()
+        # afterwards the reads work as before
+        outcome["after"] = await reads.current(store)  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(reads.current, store)  # read 1, held at the gate
+            await anyio.to_thread.run_sync(store.entered.wait, 10)
+            tg.start_soon(opener)
+            await anyio.sleep(0.02)
+            tg.start_soon(joiner)
+            await anyio.sleep(0.02)
+            outcome["scope"].cancel()  # type: ignore[attr-defined]
+            await anyio.sleep(0.02)
+            store.gate.set()
+
+    anyio.run(main)
+    assert outcome["opener"] == "cancelled" and outcome["joiner"] == "normal path"
+    assert outcome["after"] == ("k0", "d0") and reads.reads == 2
