@@ -109,9 +109,32 @@ class MeasuredLayer:
 
 
 #: Memo of :func:`_pair_codes`: (id(layer), id(category)) -> weak references to the
-#: arrays, codes and pairs. A few entries: one report has a handful of event sets.
+#: arrays, codes and pairs. A few entries: one report has a handful of event sets
+#: (the scan's, the windows', the watches', their subsets).
 _PAIR_MEMO: dict[tuple[int, int], tuple[Any, Any, IntArray, list[tuple[Any, Any]]]] = {}
-_PAIR_MEMO_SIZE: Final = 8
+_PAIR_MEMO_SIZE: Final = 16
+
+
+def _known_pairs(layer: npt.NDArray[np.object_], category: npt.NDArray[np.object_]
+                 ) -> tuple[IntArray, list[tuple[Any, Any]]] | None:
+    """The remembered codes and pairs of exactly these two array objects, if any."""
+    found = _PAIR_MEMO.get((id(layer), id(category)))
+    if found is not None and found[0]() is layer and found[1]() is category:
+        return found[2], found[3]
+    return None
+
+
+def _remember_pairs(layer: npt.NDArray[np.object_], category: npt.NDArray[np.object_],
+                    codes: IntArray, pairs: list[tuple[Any, Any]]) -> None:
+    try:
+        refs = (weakref.ref(layer), weakref.ref(category))
+    except TypeError:  # not weak-referenceable: not remembered
+        return
+    key = (id(layer), id(category))
+    _PAIR_MEMO.pop(key, None)
+    if len(_PAIR_MEMO) >= _PAIR_MEMO_SIZE:
+        _PAIR_MEMO.pop(next(iter(_PAIR_MEMO)))
+    _PAIR_MEMO[key] = (*refs, codes, pairs)
 
 
 def _pair_codes(layer: npt.NDArray[np.object_], category: npt.NDArray[np.object_]
@@ -120,26 +143,28 @@ def _pair_codes(layer: npt.NDArray[np.object_], category: npt.NDArray[np.object_
 
     Two hash passes (``pandas.factorize``) instead of one string comparison per
     event and spec. Remembered for the same two array objects (by identity, checked
-    through weak references), which :class:`EventArrays` never changes in place.
+    through weak references), which :class:`EventArrays` never changes in place;
+    :meth:`EventArrays.take` hands the codes on to the subset (the pairs may then
+    include some the subset lacks: they match nothing there).
     """
-    key = (id(layer), id(category))
-    found = _PAIR_MEMO.get(key)
-    if found is not None and found[0]() is layer and found[1]() is category:
-        return found[2], found[3]
+    known = _known_pairs(layer, category)
+    if known is not None:
+        return known
     lc, lu = pd.factorize(layer, use_na_sentinel=False)
     cc, cu = pd.factorize(category, use_na_sentinel=False)
     width = max(len(cu), 1)
     codes, uniq = pd.factorize(np.asarray(lc, dtype=np.int64) * width + cc)
     pairs = [(lu[int(u) // width], cu[int(u) % width]) for u in uniq]
     out = np.asarray(codes, dtype=np.int64)
-    try:
-        refs = (weakref.ref(layer), weakref.ref(category))
-    except TypeError:  # not weak-referenceable: not remembered
-        return out, pairs
-    if len(_PAIR_MEMO) >= _PAIR_MEMO_SIZE:
-        _PAIR_MEMO.pop(next(iter(_PAIR_MEMO)))
-    _PAIR_MEMO[key] = (*refs, out, pairs)
+    _remember_pairs(layer, category, out, pairs)
     return out, pairs
+
+
+def pair_codes(events: EventArrays) -> tuple[IntArray, list[tuple[Any, Any]]]:
+    """:func:`_pair_codes` of ``events``' layer and category: each event's index into
+    the distinct (layer, category) pairs, and the pairs (found once, then handed on
+    to every :meth:`EventArrays.take` of these events)."""
+    return _pair_codes(events.layer, events.category)
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,7 +243,11 @@ class EventArrays:
     def take(self, index: npt.ArrayLike) -> EventArrays:
         """The events at ``index`` (integer positions or a boolean mask), in that order."""
         idx = np.asarray(index)
-        return EventArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(EventArrays)})
+        out = EventArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(EventArrays)})
+        known = _known_pairs(self.layer, self.category)
+        if known is not None:  # the subset's codes are the same codes, taken
+            _remember_pairs(out.layer, out.category, known[0][idx], known[1])
+        return out
 
 
 @dataclass(frozen=True, eq=False)

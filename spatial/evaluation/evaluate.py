@@ -19,7 +19,7 @@ Andresen, M. A. (2009). Testing for similarity in area-based spatial
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -274,7 +274,7 @@ def _within(events: EventArrays, windows: Windows) -> EventArrays:
     keep = (t >= lo) & (t < hi)
     if keep.all():
         return events
-    return EventArrays(**{f.name: getattr(events, f.name)[keep] for f in fields(EventArrays)})
+    return events.take(keep)
 
 
 def _watch_beside_verdict(watch: Mapping[str, Any], layers: Sequence[LayerEvaluation],
