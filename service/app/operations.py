@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from service.app.operation_areas import (
@@ -326,7 +327,7 @@ def consequence_watch_report(store: Store, req: OperationIn, areas: OperationAre
                                 evaluation=False)
     assert loaded.watch is not None
     events, substance = loaded.watch
-    names = sorted({str(v) for v in substance if v is not None and str(v).strip()
+    names = sorted({str(v) for v in pd.unique(substance) if v is not None and str(v).strip()
                     and str(v).strip().casefold() not in UNKNOWN_SUBSTANCES})
     result = consequence_watches(
         events, areas, windows, default_watches(od, names), held=held, substance=substance,

@@ -35,7 +35,13 @@ from spatial.evaluation.baseline import (
     compare_baseline,
     locked_cells,
 )
-from spatial.evaluation.cells import cell_change, cell_counts, density_change, sppt_units
+from spatial.evaluation.cells import (
+    cell_change,
+    cell_counts,
+    cell_index,
+    density_change,
+    sppt_units,
+)
 from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
 from spatial.evaluation.counting import (
     EventArrays,
@@ -105,8 +111,9 @@ def measure(events: EventArrays, areas: OperationAreas, windows: Windows,
     except ParameterError as exc:
         error = exc.message
     if units is not None:
+        located = cell_index(events, placed, units)
         for key, lc in counts.items():
-            cells[key] = cell_counts(events, placed, units, lc.spec)
+            cells[key] = cell_counts(events, placed, units, lc.spec, located=located)
     watch = overdose_watch(events, placed, windows, options.overdose_layer, alpha=options.alpha)
     return Measured(placed, counts, units, cells, watch, error)
 
