@@ -150,14 +150,28 @@ def _pair_codes(layer: npt.NDArray[np.object_], category: npt.NDArray[np.object_
     known = _known_pairs(layer, category)
     if known is not None:
         return known
-    lc, lu = pd.factorize(layer, use_na_sentinel=False)
-    cc, cu = pd.factorize(category, use_na_sentinel=False)
+    lc, lu = _factorized(layer)
+    cc, cu = _factorized(category)
     width = max(len(cu), 1)
     codes, uniq = pd.factorize(np.asarray(lc, dtype=np.int64) * width + cc)
     pairs = [(lu[int(u) // width], cu[int(u) % width]) for u in uniq]
     out = np.asarray(codes, dtype=np.int64)
     _remember_pairs(layer, category, out, pairs)
     return out, pairs
+
+
+def _factorized(values: npt.NDArray[np.object_]) -> tuple[IntArray, list[Any]]:
+    """``pandas.factorize(values, use_na_sentinel=False)``'s grouping (every missing value,
+    ``None`` or NaN, one more group, shown as ``None``) at half its cost: without the
+    sentinel pandas runs ``isna`` over the whole object array first."""
+    codes, uniq = pd.factorize(values)
+    out = np.asarray(codes, dtype=np.int64)
+    values_seen = list(uniq)
+    missing = out < 0
+    if missing.any():
+        out[missing] = len(values_seen)
+        values_seen.append(None)
+    return out, values_seen
 
 
 def pair_codes(events: EventArrays) -> tuple[IntArray, list[tuple[Any, Any]]]:
