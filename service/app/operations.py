@@ -448,8 +448,10 @@ def _report_inputs(store: Store, req: OperationIn, areas: OperationAreas,
         watch = (scanned.take(np.concatenate([crime, amb])), substance)
     site_records = None
     if sites:
-        site_records = SiteRecords.from_frame(
-            cols.frame(np.flatnonzero(mask["sites"]), parse_attributes=True), areas.epsg)
+        at = np.flatnonzero(mask["sites"])
+        site_records = SiteRecords.from_attributes(
+            scanned.x[at], scanned.y[at],
+            [json.loads(a) if a is not None else {} for a in cols.attributes[at]])
     return _Loaded(events=scanned.take(idx), watch=watch, sites=site_records,
                    slices=slices)
 
