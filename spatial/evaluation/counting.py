@@ -426,6 +426,26 @@ class LayerCounts:
         return CountTable(**kwargs), None
 
 
+class _Present:
+    """Which distinct values of an object column occur among some events, for many
+    masks: the column is factorised once, each mask is one ``bincount`` of its codes.
+    The same set as ``set(pandas.unique(values[mask]).tolist())``, which a column
+    holding missing values (``None``/NaN, told apart there) still takes."""
+
+    def __init__(self, values: npt.NDArray[np.object_]) -> None:
+        self.values = values
+        codes, uniq = pd.factorize(values)
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.uniq = list(uniq)
+        self.has_missing = bool((self.codes < 0).any())
+
+    def among(self, mask: npt.NDArray[np.bool_]) -> set[Any]:
+        if self.has_missing:
+            return set(pd.unique(self.values[mask]).tolist())
+        seen = np.bincount(self.codes[mask], minlength=len(self.uniq))
+        return {self.uniq[i] for i in np.flatnonzero(seen)}
+
+
 def count_table(events: EventArrays, areas: OperationAreas, windows: Windows,
                 specs: Sequence[MeasuredLayer], *,
                 placed: Placement | None = None) -> dict[str, LayerCounts]:
@@ -442,6 +462,10 @@ def count_table(events: EventArrays, areas: OperationAreas, windows: Windows,
     p = placed if placed is not None else place_events(events, areas, windows)
     n_rings = len(areas.buffer_rings)
     n_decay = len(areas.decay_rings)
+    # the precisions' distinct values once, for every spec's "which ones occur"
+    time_precisions = _Present(events.time_precision)
+    location_precisions = _Present(events.location_precision)
+    placed_in_area = p.area >= 0
     out: dict[str, LayerCounts] = {}
     for spec in specs:
         if spec.key in out:
@@ -458,7 +482,7 @@ def count_table(events: EventArrays, areas: OperationAreas, windows: Windows,
         in_decay = d >= 0
         dgrid = np.bincount(d[in_decay] * 3 + w[in_decay], minlength=3 * n_decay).reshape(
             n_decay, 3)
-        tp = set(pd.unique(events.time_precision[mask]).tolist())
+        tp = time_precisions.among(mask)
         month = "month" in tp
         notes: list[str] = []
         if month and len(tp) > 1:
@@ -475,8 +499,8 @@ def count_table(events: EventArrays, areas: OperationAreas, windows: Windows,
             decay_after=[int(v) for v in dgrid[:, 2]],
             lengths=windows.lengths(month),
             month_precision=month,
-            location_precisions=sorted(map(str, pd.unique(
-                events.location_precision[mask & (p.area >= 0)]).tolist())),
+            location_precisions=sorted(map(str, location_precisions.among(
+                mask & placed_in_area))),
             n_events=int(mask.sum()),
             notes=notes,
         )

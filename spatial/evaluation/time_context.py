@@ -791,6 +791,8 @@ def time_context(events: EventArrays, areas: OperationAreas, windows: Windows,
         mask = lc.spec.matches(events.layer, events.category) & placed.in_span
         tp = events.time_precision[mask]
         month = lc.month_precision or bool(np.any(tp == "month"))
+        # only events in an area are ever counted (every grid drops area -1)
+        mask &= placed.area >= 0
         layer = _Layer(lc=lc, times=np.asarray(events.time[mask], dtype="datetime64[ns]"),
                        area=placed.area[mask], month=placed.month[mask], month_precision=month,
                        first=first_of.get(lc.spec.layer), options=opts,
