@@ -432,16 +432,18 @@ class _Present:
     The same set as ``set(pandas.unique(values[mask]).tolist())``, which a column
     holding missing values (``None``/NaN, told apart there) still takes."""
 
-    def __init__(self, values: npt.NDArray[np.object_]) -> None:
+    def __init__(self, values: npt.NDArray[np.object_], index: IntArray) -> None:
+        """``values``' events at ``index`` (the masks of :meth:`among` are on those)."""
         self.values = values
+        self.index = index
         codes, uniq = pd.factorize(values)
-        self.codes = np.asarray(codes, dtype=np.int64)
+        self.codes = np.asarray(codes, dtype=np.int64)[index]
         self.uniq = list(uniq)
         self.has_missing = bool((self.codes < 0).any())
 
     def among(self, mask: npt.NDArray[np.bool_]) -> set[Any]:
         if self.has_missing:
-            return set(pd.unique(self.values[mask]).tolist())
+            return set(pd.unique(self.values[self.index[mask]]).tolist())
         seen = np.bincount(self.codes[mask], minlength=len(self.uniq))
         return {self.uniq[i] for i in np.flatnonzero(seen)}
 
@@ -462,23 +464,27 @@ def count_table(events: EventArrays, areas: OperationAreas, windows: Windows,
     p = placed if placed is not None else place_events(events, areas, windows)
     n_rings = len(areas.buffer_rings)
     n_decay = len(areas.decay_rings)
+    # only events in a window count: every spec works on those alone
+    in_window = np.flatnonzero(p.window >= 0)
+    window, area, ring, decay = (p.window[in_window], p.area[in_window], p.ring[in_window],
+                                 p.decay[in_window])
     # the precisions' distinct values once, for every spec's "which ones occur"
-    time_precisions = _Present(events.time_precision)
-    location_precisions = _Present(events.location_precision)
-    placed_in_area = p.area >= 0
+    time_precisions = _Present(events.time_precision, in_window)
+    location_precisions = _Present(events.location_precision, in_window)
+    placed_in_area = area >= 0
     out: dict[str, LayerCounts] = {}
     for spec in specs:
         if spec.key in out:
             raise ParameterError("layers", f"{spec.key} is listed twice")
-        mask = spec.matches(events.layer, events.category) & (p.window >= 0)
-        w = p.window[mask]
-        a = p.area[mask]
+        mask = spec.matches(events.layer, events.category)[in_window]
+        w = window[mask]
+        a = area[mask]
         in_area = a >= 0
         grid = np.bincount(a[in_area] * 3 + w[in_area], minlength=12).reshape(4, 3)
-        r = p.ring[mask]
+        r = ring[mask]
         in_ring = r >= 0
         rgrid = np.bincount(r[in_ring] * 3 + w[in_ring], minlength=3 * n_rings).reshape(n_rings, 3)
-        d = p.decay[mask]
+        d = decay[mask]
         in_decay = d >= 0
         dgrid = np.bincount(d[in_decay] * 3 + w[in_decay], minlength=3 * n_decay).reshape(
             n_decay, 3)

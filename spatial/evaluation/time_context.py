@@ -789,8 +789,7 @@ def time_context(events: EventArrays, areas: OperationAreas, windows: Windows,
     layers = []
     for key, lc in counts.items():
         mask = lc.spec.matches(events.layer, events.category) & placed.in_span
-        tp = events.time_precision[mask]
-        month = lc.month_precision or bool(np.any(tp == "month"))
+        month = lc.month_precision or bool(np.any(events.time_precision[mask] == "month"))
         # only events in an area are ever counted (every grid drops area -1)
         mask &= placed.area >= 0
         layer = _Layer(lc=lc, times=np.asarray(events.time[mask], dtype="datetime64[ns]"),
