@@ -549,6 +549,16 @@ def _stored_categories(store: Store, req: OpIn) -> OpIn:
 
 def _json_safe(value: Any) -> Any:
     """NaN/inf to None, numpy to Python, recursively."""
+    # the plain JSON types first, by exact type (most of a report's ten thousand values)
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if kind is list:
+        return [_json_safe(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
