@@ -203,9 +203,8 @@ def _folded(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp], list
         return np.asarray(codes, dtype=np.intp), [v.casefold() for v in uniq]
     # other objects (numbers: 1, 1.0 and True hash alike) are converted event by event
     text = pd.Series(values, dtype=object).astype("string").str.casefold()
-    codes, uniq = pd.factorize(text.to_numpy(dtype=object, na_value=None),
-                               use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.intp), [str(v) for v in uniq]
+    text_codes, text_uniq = pd.factorize(text, use_na_sentinel=True)
+    return np.asarray(text_codes, dtype=np.intp), [str(v) for v in text_uniq]
 
 
 def simulated_flag_rate(rng: np.random.Generator, runs: int, *, before: float,
