@@ -254,9 +254,10 @@ class EventArrays:
                    time_precision=col(time_precision, "day"),
                    location_precision=col(location_precision, "exact"))
 
-    def take(self, index: npt.ArrayLike) -> EventArrays:
-        """The events at ``index`` (integer positions or a boolean mask), in that order."""
-        idx = np.asarray(index)
+    def take(self, index: npt.ArrayLike | slice) -> EventArrays:
+        """The events at ``index`` (integer positions, a boolean mask, or a slice: views
+        of these arrays, which are never changed in place), in that order."""
+        idx = index if isinstance(index, slice) else np.asarray(index)
         out = EventArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(EventArrays)})
         known = _known_pairs(self.layer, self.category)
         if known is not None:  # the subset's codes are the same codes, taken

@@ -281,7 +281,11 @@ def _within(events: EventArrays, windows: Windows) -> EventArrays:
     keep = (t >= lo) & (t < hi)
     if keep.all():
         return events
-    return events.take(keep)
+    at = np.flatnonzero(keep)
+    if at.size and at[-1] - at[0] + 1 == at.size:
+        # one run of events (a report's: the earlier months come first): views, no copies
+        return events.take(slice(int(at[0]), int(at[-1]) + 1))
+    return events.take(at)
 
 
 def _watch_beside_verdict(watch: Mapping[str, Any], layers: Sequence[LayerEvaluation],
