@@ -1,7 +1,7 @@
 """Benchmark: the report of one operation over 1,000,000 stored events (run by hand).
 
     .venv/bin/python benchmarks/bench_operation.py [--scale 34] [--db PATH] [--reuse]
-        [--repeat 5] [--baseline TREE] [--event-cache-mb 512]
+        [--repeat 5] [--baseline TREE] [--event-cache-mb 512] [--no-uncached]
 
 Builds the seeded synthetic town at ``scale`` (34: about 1.0 M crime records plus
 call-outs and dealing sites over 12 months), stores it in a fresh SQLite store
@@ -18,8 +18,9 @@ dealing-site re-map):
 
 With ``--reuse`` and an existing ``--db`` (or ``--baseline``), the report is timed
 in child processes, **in the same run**: this tree with the columnar event cache off
-and on (``--event-cache-mb``), and with ``--baseline TREE`` (a checkout of another
-commit, e.g. ``git archive BASE | tar -x -C TREE``) that tree too. Each process
+(unless ``--no-uncached``) and on (``--event-cache-mb``), and with ``--baseline TREE``
+(a checkout of another commit, e.g. ``git archive BASE | tar -x -C TREE``) that tree
+with the cache on too, so that the two trees' evaluations are compared. Each process
 times its first report (cold: with the cache on, this one builds it) and
 ``--repeat`` more (warm, median), in wall and CPU seconds (the machine may be
 shared: CPU seconds are the steadier figure), with the load average around them
@@ -56,9 +57,12 @@ def main() -> None:
                     help="another source tree whose report is timed in the same run")
     ap.add_argument("--event-cache-mb", type=float, default=512.0,
                     help="REMAP_EVENT_CACHE_MB of the cached run (service.store.event_scan)")
+    ap.add_argument("--no-uncached", action="store_true",
+                    help="with --reuse: skip this tree's run with the event cache off")
     args = ap.parse_args()
     if args.reuse and args.db and Path(args.db).exists():
-        compare(Path(args.db), args.repeat, args.baseline, args.event_cache_mb)
+        compare(Path(args.db), args.repeat, args.baseline, args.event_cache_mb,
+                uncached=not args.no_uncached)
         return
 
     from service.app.importer import ImportReport, import_boundaries, store_events
@@ -141,7 +145,8 @@ def main() -> None:
         store.dispose()
         size_mb = db.stat().st_size / 2**20
         if args.baseline:
-            compare(db, args.repeat, args.baseline, args.event_cache_mb)
+            compare(db, args.repeat, args.baseline, args.event_cache_mb,
+                    uncached=not args.no_uncached)
 
     verdicts = ", ".join(f"{la['key']} {la['verdict']['code']}" for la in report["layers"])
     rows += [
@@ -200,14 +205,17 @@ def _child(tree: Path, db: Path, cache_mb: float, warm: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def compare(db: Path, repeat: int, baseline: str | None, cache_mb: float = 512.0) -> None:
+def compare(db: Path, repeat: int, baseline: str | None, cache_mb: float = 512.0,
+            uncached: bool = True) -> None:
     """The report timed from this tree with and without the event cache (and from
-    ``baseline``), one process each: the first report (cold) and ``repeat`` more
-    (warm, median)."""
+    ``baseline`` with it), one process each: the first report (cold) and ``repeat``
+    more (warm, median)."""
     trees: dict[str, tuple[Path, float]] = {}
     if baseline:
-        trees["before (" + baseline + ")"] = (Path(baseline), 0.0)
-    trees["this tree, event cache off"] = (ROOT, 0.0)
+        # the baseline with the same event cache: the evaluation is what differs
+        trees[f"before ({baseline}), event cache {cache_mb:g} MB"] = (Path(baseline), cache_mb)
+    if uncached:
+        trees["this tree, event cache off"] = (ROOT, 0.0)
     trees[f"this tree, event cache {cache_mb:g} MB"] = (ROOT, cache_mb)
     runs = {name: _child(tree, db, mb, repeat) for name, (tree, mb) in trees.items()}
     print(f"\n### Operation report: cold (first in a process) and warm (median of {repeat} "
@@ -227,8 +235,16 @@ def compare(db: Path, repeat: int, baseline: str | None, cache_mb: float = 512.0
             print(f"\n{name}: the cache held {r['cache_mb']:.1f} MB after the reports")
     hashes = {h for r in runs.values() for h in r["sha256"]}
     med = {name: statistics.median([x[0] for x in r["warm"]]) for name, r in runs.items()}
+    cpu = {name: statistics.median([x[1] for x in r["warm"]]) for name, r in runs.items()}
     names = list(runs)
-    print(f"\nwarm wall, cache on / off: {med[names[-1]] / med[names[-2]]:.3f}; reports "
+    ratios = []
+    if baseline:
+        ratios.append(f"this tree / before, both cached: wall "
+                      f"{med[names[-1]] / med[names[0]]:.3f}, CPU "
+                      f"{cpu[names[-1]] / cpu[names[0]]:.3f}")
+    if uncached:
+        ratios.append(f"cache on / off: wall {med[names[-1]] / med[names[-2]]:.3f}")
+    print(f"\nwarm {'; '.join(ratios)}; reports "
           f"{'identical' if len(hashes) == 1 else 'DIFFER'} across all runs")
 
 

@@ -73,7 +73,7 @@ from spatial.evaluation.consequence_watch import (
     consequence_watches,
     default_watches,
 )
-from spatial.evaluation.counting import EventArrays, count_table
+from spatial.evaluation.counting import EventArrays, count_table, pair_codes
 from spatial.evaluation.evaluate import current_baseline, evaluate_operation
 from spatial.evaluation.phases import evaluate_phases, phase_windows
 from spatial.evaluation.planning import plan_layer
@@ -327,7 +327,7 @@ def consequence_watch_report(store: Store, req: OperationIn, areas: OperationAre
                                 evaluation=False)
     assert loaded.watch is not None
     events, substance = loaded.watch
-    names = sorted({str(v) for v in substance if v is not None and str(v).strip()
+    names = sorted({str(v) for v in pd.unique(substance) if v is not None and str(v).strip()
                     and str(v).strip().casefold() not in UNKNOWN_SUBSTANCES})
     result = consequence_watches(
         events, areas, windows, default_watches(od, names), held=held, substance=substance,
@@ -359,7 +359,7 @@ def _at_midnight(d: date) -> datetime:
     return datetime.combine(d, datetime.min.time())
 
 
-def _events_of(cols: ScanColumns, index: np.ndarray, epsg: int) -> EventArrays:
+def _events_of(cols: ScanColumns, index: np.ndarray | slice, epsg: int) -> EventArrays:
     return EventArrays.from_columns(
         lon=cols.lon[index], lat=cols.lat[index], x=cols.x[index], y=cols.y[index],
         crs_epsg=cols.crs_epsg[index], time=cols.time[index], layer=cols.layer[index],
@@ -367,15 +367,21 @@ def _events_of(cols: ScanColumns, index: np.ndarray, epsg: int) -> EventArrays:
         location_precision=cols.location_precision[index], epsg=epsg)
 
 
-def _by_layer(cols: ScanColumns, mask: np.ndarray) -> np.ndarray:
-    """Positions of ``mask``'s events, layer by layer in name order, each by id (the
-    order the per-layer reads gave)."""
+def _by_layer(layer_rank: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Positions of ``mask``'s events, layer by layer in name order (``layer_rank``: each
+    event's layer's rank among the names), each by id (the order the per-layer reads
+    gave)."""
     idx = np.flatnonzero(mask)
-    if idx.size == 0:
-        return idx
-    codes, names = pd.factorize(cols.layer[idx])
-    rank = np.argsort(np.argsort(np.asarray(names, dtype=str), kind="stable"), kind="stable")
-    return idx[np.argsort(rank[codes], kind="stable")]
+    return idx[np.argsort(layer_rank[idx], kind="stable")]
+
+
+def _layer_ranks(events: EventArrays) -> np.ndarray:
+    """Each event's layer's rank among the layer names in sorted order, from the
+    (layer, category) codes the evaluation uses too (one hash pass for both)."""
+    codes, pairs = pair_codes(events)
+    names = sorted({str(la) for la, _ in pairs})
+    rank = np.array([names.index(str(la)) for la, _ in pairs], dtype=np.int64)
+    return rank[codes] if rank.size else np.zeros(codes.size, dtype=np.int64)
 
 
 def _report_inputs(store: Store, req: OperationIn, areas: OperationAreas,
@@ -427,20 +433,26 @@ def _report_inputs(store: Store, req: OperationIn, areas: OperationAreas,
                                     "location_precision": "snapped"})
     mask = {name: slice_mask(cols, s) for name, s in slices.items()}
     none = np.zeros(len(cols), dtype=bool)
-    idx = np.concatenate([_by_layer(cols, mask.get("earlier", none)),
-                          _by_layer(cols, mask.get("windows", none))])
+    # every scanned event once as EventArrays (one conversion, one (layer, category)
+    # factorisation), then the subsets taken from it
+    scanned = _events_of(cols, slice(None), areas.epsg)
+    rank = _layer_ranks(scanned)
+    idx = np.concatenate([_by_layer(rank, mask.get("earlier", none)),
+                          _by_layer(rank, mask.get("windows", none))])
     watch = None
     if held is not None:
         crime = np.flatnonzero(mask.get("watch_crime", none))
         amb = np.flatnonzero(mask.get("watch_overdose", none))
         substance = np.concatenate([np.full(crime.size, None, dtype=object),
                                     cols.attribute[amb]])
-        watch = (_events_of(cols, np.concatenate([crime, amb]), areas.epsg), substance)
+        watch = (scanned.take(np.concatenate([crime, amb])), substance)
     site_records = None
     if sites:
-        site_records = SiteRecords.from_frame(
-            cols.frame(np.flatnonzero(mask["sites"]), parse_attributes=True), areas.epsg)
-    return _Loaded(events=_events_of(cols, idx, areas.epsg), watch=watch, sites=site_records,
+        at = np.flatnonzero(mask["sites"])
+        site_records = SiteRecords.from_attributes(
+            scanned.x[at], scanned.y[at],
+            [json.loads(a) if a is not None else {} for a in cols.attributes[at]])
+    return _Loaded(events=scanned.take(idx), watch=watch, sites=site_records,
                    slices=slices)
 
 
@@ -537,6 +549,16 @@ def _stored_categories(store: Store, req: OpIn) -> OpIn:
 
 def _json_safe(value: Any) -> Any:
     """NaN/inf to None, numpy to Python, recursively."""
+    # the plain JSON types first, by exact type (most of a report's ten thousand values)
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if kind is list:
+        return [_json_safe(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

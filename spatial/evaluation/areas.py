@@ -24,6 +24,7 @@ Bowers, K. J. & Johnson, S. D. (2003). Measuring the geographical displacement
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,16 +165,22 @@ class OperationAreas:
         g = self.geometry(name)
         return None if g is None else float(g.area) / 1e6
 
-    @property
+    @functools.cached_property
     def outer(self) -> Any:
-        """Target and buffer together."""
+        """Target and buffer together (made once: the areas never change)."""
         return shapely.union_all([self.target, self.buffer])
 
-    def extent_wgs84(self, pad_m: float = 0.0) -> tuple[float, float, float, float]:
-        """(min lon, min lat, max lon, max lat) covering every area and ring, padded."""
+    @functools.cached_property
+    def _extent_m(self) -> tuple[float, float, float, float]:
+        """Bounds (metres) of every area and ring together."""
         parts = [g for g in (self.target, self.buffer, self.control, self.buffer_control,
                              *self.decay_rings) if g is not None and not g.is_empty]
         minx, miny, maxx, maxy = shapely.union_all(parts).bounds
+        return float(minx), float(miny), float(maxx), float(maxy)
+
+    def extent_wgs84(self, pad_m: float = 0.0) -> tuple[float, float, float, float]:
+        """(min lon, min lat, max lon, max lat) covering every area and ring, padded."""
+        minx, miny, maxx, maxy = self._extent_m
         box = shapely.box(minx - pad_m, miny - pad_m, maxx + pad_m, maxy + pad_m)
         geom: Any = crs.geometry_to_wgs84(shapely.segmentize(box, 100.0), self.epsg)[()]
         b = geom.bounds

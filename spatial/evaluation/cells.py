@@ -17,7 +17,13 @@ import numpy.typing as npt
 
 from spatial.errors import InsufficientDataError
 from spatial.evaluation.areas import OperationAreas
-from spatial.evaluation.counting import EventArrays, MeasuredLayer, Placement
+from spatial.evaluation.counting import (
+    EventArrays,
+    MeasuredLayer,
+    Placement,
+    _distinct,
+    _per_point,
+)
 from spatial.evaluation.sppt import SPPTResult, sppt
 from spatial.place import crs
 from spatial.place import units as unitsmod
@@ -31,15 +37,33 @@ def sppt_units(areas: OperationAreas, resolution: int) -> unitsmod.UnitSet:
     return unitsmod.h3_units(outer_wgs, resolution, description="operation target + buffer")
 
 
+def cell_index(events: EventArrays, placed: Placement, units: unitsmod.UnitSet) -> IntArray:
+    """The H3 cell (position in ``units.ids``) of every event inside target + buffer in
+    the before or after window, ``-1`` for every other event.
+
+    Located once per distinct position (:func:`spatial.place.units.locate` answers
+    point by point, so the same as locating each event), for every layer's
+    :func:`cell_counts`."""
+    out = np.full(len(events), -1, dtype=np.int64)
+    sel = np.flatnonzero((placed.area >= 0) & (placed.area <= 1)
+                         & ((placed.window == 0) | (placed.window == 2)))
+    if sel.size:
+        uniq, inverse = _distinct(events.lon[sel], events.lat[sel])
+        out[sel] = _per_point(unitsmod.locate(units, uniq.real, uniq.imag), inverse)
+    return out
+
+
 def cell_counts(events: EventArrays, placed: Placement, units: unitsmod.UnitSet,
-                spec: MeasuredLayer) -> dict[str, IntArray]:
-    """Before and after counts per H3 cell of events inside target + buffer."""
+                spec: MeasuredLayer, *, located: IntArray | None = None) -> dict[str, IntArray]:
+    """Before and after counts per H3 cell of events inside target + buffer.
+
+    ``located``: :func:`cell_index` of these events, when known already."""
+    cell = located if located is not None else cell_index(events, placed, units)
     mask = spec.matches(events.layer, events.category) & (placed.area >= 0) & (placed.area <= 1)
     out = {}
     for j, name in ((0, "before"), (2, "after")):
         m = mask & (placed.window == j)
-        idx = unitsmod.locate(units, events.lon[m], events.lat[m])
-        out[name] = unitsmod.count(units, idx)
+        out[name] = unitsmod.count(units, cell[m])
     return out
 
 

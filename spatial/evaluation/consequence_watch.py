@@ -153,6 +153,8 @@ def consequence_watches(events: EventArrays, areas: OperationAreas, windows: Win
         if subs.shape != (len(events),):
             raise ParameterError("substance", "give one substance per event")
     placed = place_events(events, areas, windows)
+    # each distinct substance value folded once, not every event's per watch
+    sub_codes, sub_folded = _folded(subs) if subs is not None else (None, [])
     out = []
     for w in watches:
         cats = held.get(w.layer)
@@ -172,8 +174,10 @@ def consequence_watches(events: EventArrays, areas: OperationAreas, windows: Win
                 out.append({**base, "watched": False,
                             "reason": "no data: no suspected substance is recorded"})
                 continue
-            mask = (pd.Series(subs, dtype=object).astype("string").str.casefold()
-                    == w.substance.casefold()).fillna(False).to_numpy(dtype=bool)
+            assert sub_codes is not None
+            wanted = w.substance.casefold()
+            hit = np.array([f == wanted for f in sub_folded] + [False], dtype=bool)
+            mask = hit[sub_codes]  # code -1 (no value) takes the last entry: False
         spec = MeasuredLayer(w.layer, w.category, "outcome")
         res = rise_watch(events, placed, windows, spec, alpha=alpha, mask=mask,
                          locked_before=(locked_before or {}).get(w.name),
@@ -187,6 +191,20 @@ def consequence_watches(events: EventArrays, areas: OperationAreas, windows: Win
             "comparison_rule": ("the ratio of rate ratios of target + buffer against the "
                                 "control (the net test of the verdict), or the exact rate test "
                                 "without a control when the control recorded none before")}
+
+
+def _folded(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp], list[str]]:
+    """Each value's index into the distinct values (``-1`` for a missing one: ``None``,
+    NaN, NA) and those values as casefolded text: what
+    ``Series(values).astype("string").str.casefold()`` gives each event, once per
+    distinct value."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    if all(isinstance(v, str) for v in uniq):
+        return np.asarray(codes, dtype=np.intp), [v.casefold() for v in uniq]
+    # other objects (numbers: 1, 1.0 and True hash alike) are converted event by event
+    text = pd.Series(values, dtype=object).astype("string").str.casefold()
+    text_codes, text_uniq = pd.factorize(text, use_na_sentinel=True)
+    return np.asarray(text_codes, dtype=np.intp), [str(v) for v in text_uniq]
 
 
 def simulated_flag_rate(rng: np.random.Generator, runs: int, *, before: float,

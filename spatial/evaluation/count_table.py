@@ -74,6 +74,16 @@ def check_alpha(alpha: float) -> None:
 
 def jsonable(value: Any) -> Any:
     """Turn NaN into None, -0.0 into 0.0 and numpy scalars/arrays into Python values."""
+    # the plain types first, by exact type (a report turns some thousands of values)
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return None if not math.isfinite(value) else 0.0 if value == 0 else value
+    if kind is dict:
+        return {k: jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return [jsonable(v) for v in value.tolist()]
     if isinstance(value, np.generic):

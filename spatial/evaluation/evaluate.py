@@ -19,7 +19,7 @@ Andresen, M. A. (2009). Testing for similarity in area-based spatial
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -35,7 +35,13 @@ from spatial.evaluation.baseline import (
     compare_baseline,
     locked_cells,
 )
-from spatial.evaluation.cells import cell_change, cell_counts, density_change, sppt_units
+from spatial.evaluation.cells import (
+    cell_change,
+    cell_counts,
+    cell_index,
+    density_change,
+    sppt_units,
+)
 from spatial.evaluation.count_table import AREA_NAMES, SMALL_COUNT, CountTable
 from spatial.evaluation.counting import (
     EventArrays,
@@ -105,8 +111,9 @@ def measure(events: EventArrays, areas: OperationAreas, windows: Windows,
     except ParameterError as exc:
         error = exc.message
     if units is not None:
+        located = cell_index(events, placed, units)
         for key, lc in counts.items():
-            cells[key] = cell_counts(events, placed, units, lc.spec)
+            cells[key] = cell_counts(events, placed, units, lc.spec, located=located)
     watch = overdose_watch(events, placed, windows, options.overdose_layer, alpha=options.alpha)
     return Measured(placed, counts, units, cells, watch, error)
 
@@ -274,7 +281,11 @@ def _within(events: EventArrays, windows: Windows) -> EventArrays:
     keep = (t >= lo) & (t < hi)
     if keep.all():
         return events
-    return EventArrays(**{f.name: getattr(events, f.name)[keep] for f in fields(EventArrays)})
+    at = np.flatnonzero(keep)
+    if at.size and at[-1] - at[0] + 1 == at.size:
+        # one run of events (a report's: the earlier months come first): views, no copies
+        return events.take(slice(int(at[0]), int(at[-1]) + 1))
+    return events.take(at)
 
 
 def _watch_beside_verdict(watch: Mapping[str, Any], layers: Sequence[LayerEvaluation],

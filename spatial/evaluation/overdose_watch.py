@@ -70,11 +70,12 @@ def rise_watch(events: EventArrays, placed: Placement, windows: Windows, spec: M
                 "reason": empty_reason or f"no {noun} in any window"}
     month = bool((events.time_precision[m] == "month").any())
     lengths = windows.lengths(month)
-    counts: dict[str, dict[str, int]] = {}
-    for area_i, area in ((0, "target"), (1, "buffer"), (2, "control")):
-        counts[area] = {}
-        for j, wn in enumerate(WINDOW_NAMES):
-            counts[area][wn] = int((m & (placed.area == area_i) & (placed.window == j)).sum())
+    # target, buffer, control x before, during, after in one bincount
+    hit = m & (placed.area >= 0) & (placed.area <= 2) & (placed.window >= 0)
+    grid = np.bincount(placed.area[hit] * 3 + placed.window[hit], minlength=9).reshape(3, 3)
+    counts: dict[str, dict[str, int]] = {
+        area: {wn: int(grid[area_i, j]) for j, wn in enumerate(WINDOW_NAMES)}
+        for area_i, area in enumerate(("target", "buffer", "control"))}
     if locked_before is not None:
         for area in ("target", "buffer"):
             counts[area]["before"] = int(locked_before.get(area, counts[area]["before"]))

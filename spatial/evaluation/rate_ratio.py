@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy import stats
-
+from spatial.evaluation.binomial import binom_test_pvalue, clopper_pearson
 from spatial.evaluation.count_table import check_alpha, check_count, check_positive, jsonable
 
 
@@ -65,7 +64,8 @@ def rate_ratio_test(before_count: int, before_exposure: float, after_count: int,
         \rho = \lambda_a/\lambda_b
 
     so H₀: ρ = 1 is the binomial test with π₀ = e_a/(e_a + e_b)
-    (``scipy.stats.binomtest``, two-sided, R's ``binom.test`` convention),
+    (two-sided, R's ``binom.test`` convention; :mod:`spatial.evaluation.binomial`,
+    ``scipy.stats.binomtest``'s floats),
     the rate ratio is ρ̂ = (X_a/e_a)/(X_b/e_b), and the Clopper-Pearson
     interval [π_L, π_U] maps to ρ = π/(1−π)·e_b/e_a. Exposures are window
     lengths (days) or person-time.
@@ -87,12 +87,11 @@ def rate_ratio_test(before_count: int, before_exposure: float, after_count: int,
     if n == 0:
         return RateRatioResult(xb, eb, xa, ea, rb, ra, None, None, None, None, alpha, False,
                                False, "no events before or after: nothing to test")
-    res = stats.binomtest(xa, n, ea / (ea + eb), alternative="two-sided")
-    p = float(res.pvalue)
-    ci = res.proportion_ci(confidence_level=1.0 - alpha, method="exact")
+    p = binom_test_pvalue(xa, n, ea / (ea + eb))
+    ci_low, ci_high = clopper_pearson(xa, n, 1.0 - alpha)
     scale = eb / ea
-    lo = share_to_ratio(float(ci.low), scale)
-    hi = share_to_ratio(float(ci.high), scale)
+    lo = share_to_ratio(ci_low, scale)
+    hi = share_to_ratio(ci_high, scale)
     reason = None
     rr: float | None = None
     if xb == 0:

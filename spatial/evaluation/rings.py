@@ -20,9 +20,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy import stats
-
 from spatial.errors import ParameterError
+from spatial.evaluation.binomial import binom_test_pvalue, clopper_pearson
 from spatial.evaluation.count_table import SMALL_COUNT, check_alpha, check_count, jsonable
 from spatial.evaluation.normal import z_crit
 from spatial.evaluation.rate_ratio import share_to_ratio
@@ -145,12 +144,10 @@ def _ring(inner: float, outer: float, b: float, a: float, ratio: float | None,
     share = s_lo = s_hi = rr = rr_lo = rr_hi = p = None
     if n > 0:
         share = a / n
-        res = stats.binomtest(int(round(a)), int(round(n)),
-                              0.5 if null_share is None else null_share)
-        ci = res.proportion_ci(confidence_level=1.0 - alpha, method="exact")
-        s_lo, s_hi = float(ci.low), float(ci.high)
+        k, trials = int(round(a)), int(round(n))
+        s_lo, s_hi = clopper_pearson(k, trials, 1.0 - alpha)
         if ratio is not None and null_share is not None:
-            p = float(res.pvalue)
+            p = binom_test_pvalue(k, trials, null_share)
             if b == 0:
                 reasons.append("before count is 0: rate ratio infinite (upper limit unbounded)")
             else:

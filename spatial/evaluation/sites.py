@@ -9,7 +9,7 @@ Home Office (2003). *Disrupting crack markets: a practice guide* (the
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -44,12 +44,18 @@ class SiteRecords:
         """From an events frame with parsed ``attributes`` (``status``, ``first_seen``,
         ``last_seen``); unparseable dates become NaT."""
         ev = EventArrays.from_frame(frame, epsg)
-        attrs = list(frame["attributes"]) if len(frame) else []
+        return cls.from_attributes(ev.x, ev.y, list(frame["attributes"]) if len(frame) else [])
+
+    @classmethod
+    def from_attributes(cls, x: FloatArray, y: FloatArray,
+                        attrs: Sequence[Mapping[str, Any] | None]) -> SiteRecords:
+        """From positions (metres) and each record's parsed attributes (``status``,
+        ``first_seen``, ``last_seen``); unparseable dates become NaT."""
 
         def get(key: str) -> list[Any]:
             return [a.get(key) if isinstance(a, Mapping) else None for a in attrs]
 
-        return cls(x=ev.x, y=ev.y,
+        return cls(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float),
                    status=np.asarray(get("status"), dtype=object),
                    first_seen=pd.to_datetime(pd.Series(get("first_seen"), dtype=object),
                                              errors="coerce").to_numpy(dtype="datetime64[ns]"),
@@ -92,15 +98,16 @@ def classify_sites(sites: SiteRecords, areas: OperationAreas, windows: Windows) 
         reocc = active_before & (status == "reoccupied")
         not_seen_after = active_before & (last < a0)
         closed = active_before & ~reocc & (((status == "closed") & (last < a1)) | not_seen_after)
+    code = {c: i for i, c in enumerate(SITE_CLASSES)}
     cls = np.select([unknown, reocc, closed, active_before, new],
-                    ["unknown", "re_occupied", "closed", "persisting", "new"],
-                    default="not_active").astype(object)
-    summary = {a: {c: 0 for c in SITE_CLASSES} for a in SITE_AREAS}
-    if n:
-        combo = pd.crosstab(pd.Series(area, name="area"), pd.Series(cls, name="class"))
-        for ai in combo.index:
-            for c in combo.columns:
-                summary[SITE_AREAS[int(ai)]][str(c)] = int(combo.loc[ai, c])
+                    [code["unknown"], code["re_occupied"], code["closed"], code["persisting"],
+                     code["new"]], default=code["not_active"])
+    # sites per area and class in one bincount (zeros kept)
+    grid = np.bincount(area * len(SITE_CLASSES) + cls,
+                       minlength=len(SITE_AREAS) * len(SITE_CLASSES)).reshape(
+        len(SITE_AREAS), len(SITE_CLASSES))
+    summary = {a: {c: int(grid[i, j]) for j, c in enumerate(SITE_CLASSES)}
+               for i, a in enumerate(SITE_AREAS)}
     t = summary["target"]
     active_t = t["closed"] + t["persisting"] + t["re_occupied"]
     new_b = summary["buffer"]["new"]

@@ -786,13 +786,19 @@ def time_context(events: EventArrays, areas: OperationAreas, windows: Windows,
     area_km2 = ({a: areas.area_km2(a) for a in AREA_NAMES} if opts.area_weights else None)
     has_bc = areas.buffer_control is not None
     first_of = _coverage(events, coverage)
+    # only events in an area are ever counted (every grid drops area -1): the layers
+    # are taken from those alone
+    counted = np.flatnonzero(placed.in_span & (placed.area >= 0))
+    times = np.asarray(events.time, dtype="datetime64[ns]")[counted]
+    area, months = placed.area[counted], placed.month[counted]
     layers = []
     for key, lc in counts.items():
-        mask = lc.spec.matches(events.layer, events.category) & placed.in_span
-        tp = events.time_precision[mask]
-        month = lc.month_precision or bool(np.any(tp == "month"))
-        layer = _Layer(lc=lc, times=np.asarray(events.time[mask], dtype="datetime64[ns]"),
-                       area=placed.area[mask], month=placed.month[mask], month_precision=month,
+        hit = lc.spec.matches(events.layer, events.category)
+        month = lc.month_precision or bool(np.any(
+            events.time_precision[hit & placed.in_span] == "month"))
+        mask = hit[counted]
+        layer = _Layer(lc=lc, times=times[mask],
+                       area=area[mask], month=months[mask], month_precision=month,
                        first=first_of.get(lc.spec.layer), options=opts,
                        time_weighted=time_weighted, area_km2=area_km2, has_buffer_control=has_bc)
         pw, pshift = placebo_windows(windows, month)
