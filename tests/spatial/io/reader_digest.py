@@ -72,12 +72,12 @@ def digest(events: pd.DataFrame, rejections: list, rows_read: int) -> dict[str, 
     }
 
 
-def read_digest(path: Path, chunk_rows: int | None = None) -> dict[str, object]:
+def read_digest(path: Path, chunk_rows: int | None = None, **kw: object) -> dict[str, object]:
     """The digest of one police.uk file read whole (``chunk_rows`` None) or in chunks."""
     from spatial.io.stream import read_in_chunks
 
     frames, rejections, rows = [], [], 0
-    for r in read_in_chunks(path, fmt="policeuk", layer="crime", chunk_rows=chunk_rows):
+    for r in read_in_chunks(path, fmt="policeuk", layer="crime", chunk_rows=chunk_rows, **kw):
         frames.append(r.events)
         rejections.extend(r.rejections)
         rows += r.rows_read
