@@ -65,8 +65,8 @@ class CsvTable:
     def frame(self) -> pd.DataFrame:
         """Every column as ``str`` cells (object dtype), columns = header."""
         if self._frame is None:
-            self._frame = pd.DataFrame({c: self.text(c) for c in self.header},
-                                       columns=self.header)
+            self._frame = pd.DataFrame({c: pd.Series(self.text(c), dtype=object)
+                                        for c in self.header}, columns=self.header)
         return self._frame
 
     def coded(self, name: str) -> tuple[IntArray, ObjArray]:
@@ -126,6 +126,13 @@ def _arrow_table(body: bytes, encoding: str, row_offset: int) -> CsvTable | None
     first_line = body if newline < 0 else body[:newline]
     if not first_line.strip() or first_line.count(b",") < 1:
         return None  # leading blank lines, or a one-column file: pandas path
+    if any(blank in body for blank in (b"\n\n", b"\n\r", b"\r\r")):
+        return None  # a blank line (Arrow would give it as a row of empty cells)
+    if not body.isascii():
+        try:  # Arrow would reject bad UTF-8 too, but from inside its row handler
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     quoted = b'"' in body
     if quoted and _INNER_QUOTE.search(body) is not None:
         return None

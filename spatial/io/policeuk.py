@@ -129,7 +129,8 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
         attributes = {ATTR_PREFIX + c: _coded(table, c).rows(ok, empty=None)
                       for c in POLICEUK_ATTRIBUTES}
     else:
-        attributes = attribute_dicts(pd.DataFrame({c: _coded(table, c).rows(ok)
+        attributes = attribute_dicts(pd.DataFrame({c: pd.Series(_coded(table, c).rows(ok),
+                                                                dtype=object)
                                                    for c in POLICEUK_ATTRIBUTES}))
     events = assemble_events(
         layer=layer, ok=ok, keys=keys, source_id=source_id, time=times,

@@ -62,7 +62,10 @@ def read_events(source: Source, *, fmt: str, layer: str,
         Required for ``csv`` unless the columns are auto-detected; not
         allowed for ``policeuk``.
     **kw
-        Keyword options of the chosen reader.
+        Keyword options of the chosen reader. ``attribute_columns`` (police.uk
+        and CSV: ``attr:<key>`` columns instead of dicts) is accepted for
+        every format; GeoJSON and GeoPackage always give dicts, so read any
+        frame's attributes with :func:`spatial.events.attribute_dicts_of`.
     """
     fmt_n = str(fmt).strip().lower()
     fmt_n = {"police.uk": "policeuk", "police_uk": "policeuk", "geopackage": "gpkg",
@@ -78,6 +81,8 @@ def read_events(source: Source, *, fmt: str, layer: str,
         return read_policeuk(source, layer=layer, **kw)
     if fmt_n == "csv":
         return read_mapped_csv(source, layer=layer, mapping=mapping or ColumnMapping(), **kw)
+    if fmt_n in ("geojson", "gpkg"):
+        kw.pop("attribute_columns", None)
     if fmt_n == "geojson":
         return read_geojson(source, layer=layer, mapping=mapping, **kw)
     if fmt_n == "gpkg":

@@ -28,7 +28,8 @@ def read_mapped_csv(source: Source, *, layer: str,
                     na_values: tuple[str, ...] = (), timezone: str = "UTC",
                     category_default: str | None = None,
                     geocoder: Geocoder | None = None,
-                    context: FileContext | None = None) -> ReadResult:
+                    context: FileContext | None = None,
+                    attribute_columns: bool = False) -> ReadResult:
     """Read a generic CSV whose columns are named by a :class:`ColumnMapping`.
 
     Parameters
@@ -63,6 +64,9 @@ def read_mapped_csv(source: Source, *, layer: str,
     context : FileContext, optional
         ``source`` is one chunk of a larger file (see
         :func:`spatial.io.policeuk.read_policeuk`).
+    attribute_columns : bool
+        Give the attributes as ``attr:<column>`` columns (``None`` where the
+        cell is empty) instead of the ``attributes`` column of dicts.
 
     Returns
     -------
@@ -79,7 +83,7 @@ def read_mapped_csv(source: Source, *, layer: str,
     """
     mapping = ColumnMapping.parse(mapping)
     options = ReadOptions.make(layer, source_name, sensitivity, location_precision,
-                               area_of_interest, timezone, category_default)
+                               area_of_interest, timezone, category_default, attribute_columns)
     t0 = perf_counter()
     data, name = load_source(source, file_name)
     table = read_csv_table(data, name, encoding=encoding, what="a CSV file",

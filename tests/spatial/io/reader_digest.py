@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "policeuk"
+DATA = Path(os.environ.get("REMAP_SHARED_DATA",
+                        Path(__file__).resolve().parents[3].parent / "shared" / "data")) / "policeuk"
 FROZEN = Path(__file__).with_name("policeuk_digests.json")
 
 
