@@ -38,6 +38,7 @@ from spatial.io.validation import Coded, Coords, Rejector, column_text, join, lo
 from spatial.limits import MAX_CATEGORY
 from spatial.place import crs as _crs
 from spatial.place.crs import WGS84
+from spatial.place.placement import distinct_points
 
 _HASH_KEYS: Final = ("remap-event-key1", "remap-event-key2")  # 16 characters each
 _HEX: Final = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -320,12 +321,7 @@ def _to_metric_distinct(lon: FloatArray, lat: FloatArray, epsg: int) -> tuple[Fl
     would get alone; police.uk snaps locations to a few thousand map points per
     file, which are projected once each.
     """
-    lon_codes, lon_values = pd.factorize(lon.view(np.int64), sort=False)
-    lat_codes, lat_values = pd.factorize(lat.view(np.int64), sort=False)
-    pair = lon_codes.astype(np.int64) * max(len(lat_values), 1) + lat_codes
-    inverse, distinct = pd.factorize(pair, sort=False)
-    first = np.empty(len(distinct), dtype=np.int64)
-    first[inverse[::-1]] = np.arange(len(pair) - 1, -1, -1)  # first row of each point
+    first, inverse = distinct_points(lon, lat)
     x, y = _crs.to_metric(np.ascontiguousarray(lon[first]), np.ascontiguousarray(lat[first]),
                           epsg)
     return np.asarray(x, dtype=np.float64).take(inverse), np.asarray(y, dtype=np.float64).take(inverse)
