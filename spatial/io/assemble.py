@@ -88,7 +88,7 @@ def derived_keys_coded(columns: list[Coded], counts: Occurrences | None = None) 
     ``combine_hash_arrays`` as in ``hash_pandas_object``. Only the distinct
     values are hashed.
     """
-    from pandas.core.util.hashing import combine_hash_arrays
+    from pandas.core.util.hashing import combine_hash_arrays  # type: ignore[attr-defined]
 
     if not columns:
         raise ValueError("derived_keys_coded needs at least one column")
@@ -102,8 +102,7 @@ def derived_keys_coded(columns: list[Coded], counts: Occurrences | None = None) 
     return _keys_of(row_hashes(_HASH_KEYS[0]), row_hashes(_HASH_KEYS[1]), counts)
 
 
-def _keys_of(h1: npt.NDArray[np.uint64], h2: npt.NDArray[np.uint64],
-             counts: Occurrences | None) -> ObjArray:
+def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None) -> ObjArray:
     """Keys from the two row hashes: 32 hex digits, ``-`` and the occurrence index."""
     n = len(h1)
     pair = np.empty((n, 2), dtype=">u8")
@@ -127,7 +126,7 @@ def _keys_of(h1: npt.NDArray[np.uint64], h2: npt.NDArray[np.uint64],
     return np.asarray(keys, dtype=object)
 
 
-def _occurrence(h1: npt.NDArray[np.uint64], h2: npt.NDArray[np.uint64]) -> IntArray:
+def _occurrence(h1: np.ndarray, h2: np.ndarray) -> IntArray:
     """How many earlier rows have the same ``(h1, h2)``; grouped only where ``h1`` repeats."""
     index = np.zeros(len(h1), dtype=np.int64)
     repeated = np.flatnonzero(pd.Series(h1).duplicated(keep=False).to_numpy(dtype=bool))

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,7 @@ def digest(events: pd.DataFrame, rejections: list, rows_read: int) -> dict[str, 
     }
 
 
-def read_digest(path: Path, chunk_rows: int | None = None, **kw: object) -> dict[str, object]:
+def read_digest(path: Path, chunk_rows: int | None = None, **kw: Any) -> dict[str, object]:
     """The digest of one police.uk file read whole (``chunk_rows`` None) or in chunks."""
     from spatial.io.stream import read_in_chunks
 
