@@ -126,8 +126,6 @@ def _arrow_table(body: bytes, encoding: str, row_offset: int) -> CsvTable | None
     first_line = body if newline < 0 else body[:newline]
     if not first_line.strip() or first_line.count(b",") < 1:
         return None  # leading blank lines, or a one-column file: pandas path
-    if any(blank in body for blank in (b"\n\n", b"\n\r", b"\r\r")):
-        return None  # a blank line (Arrow would give it as a row of empty cells)
     if not body.isascii():
         try:  # Arrow would reject bad UTF-8 too, but from inside its row handler
             body.decode("utf-8")
@@ -161,6 +159,8 @@ def _arrow_table(body: bytes, encoding: str, row_offset: int) -> CsvTable | None
         return None
     if any(t != pa.string() for t in table.schema.types):
         return None
+    if _has_empty_record(table):
+        return None  # a blank line (Arrow gives it as a row of empty cells), or ",,,"
     head = table.slice(0, 1).to_pylist()[0]
     header = _dedupe([str(head[c]).strip() for c in table.column_names])
     data = table.slice(1).rename_columns(header)
@@ -168,6 +168,15 @@ def _arrow_table(body: bytes, encoding: str, row_offset: int) -> CsvTable | None
     m = len(header)
     return CsvTable(header=header, rows=np.arange(2, n + 2, dtype=np.int64) + row_offset,
                     nfields=np.full(n, m, dtype=np.int64), arrow=data)
+
+
+def _has_empty_record(table: pa.Table) -> bool:
+    """Whether a record has every cell empty (a blank line read by Arrow looks like one)."""
+    length = None
+    for column in table.columns:
+        cells = pc.binary_length(column)
+        length = cells if length is None else pc.add(length, cells)
+    return length is not None and bool(pc.any(pc.equal(length, 0)).as_py())
 
 
 def codecs_name(encoding: str) -> str:

@@ -83,7 +83,7 @@ REGULAR = [
     b"a,b,c\n1,2,3\n4,5,6\n",
     b"a,b,c\r\n1,2,3\r\n4,5,6",              # CRLF, no final newline
     b"a,b,c\r1,2,3\r4,5,6\r",                # lone CR
-    b'a,b,c\n"x, y",2,"3"\n,,\n',            # quoted comma, empty cells
+    b'a,b,c\n"x, y",2,"3"\n,5,\n',           # quoted comma, empty cells
     b'a,b,c\n"line\none",2,3\n4,"",6\n',     # quoted newline is one row
     " a , b ,c\nd\u00e9j\u00e0,\u2603,\u00a3\n".encode(),  # header stripped, UTF-8 cells
     b"a,a,b\n1,2,3\n",                        # duplicate header names
@@ -93,6 +93,10 @@ REGULAR = [
 IRREGULAR = [
     b"a,b,c\n1,2,3\n\n4,5,6\n",              # blank line
     b"a,b,c\n1,2,3\n   \n4,5,6\n",           # whitespace-only line
+    b"a,b,c\r\n1,2,3\r\n\r\n4,5,6\r\n",     # blank line, CRLF
+    b"a,b,c\r1,2,3\r\r4,5,6\r",              # blank line, lone CR
+    b"a,b,c\n1,2,3\n\n",                     # blank last line
+    b"a,b,c\n1,2,3\n,,\n",                   # every cell empty: read as pandas reads it
     b"a,b,c\n1,2\n4,5,6,7\n",                # ragged rows
     b'a,b,c\n"x ""q"" y",2,3\n',             # doubled quote inside a field
     b'a,b,c\nab"c,2,3\n',                    # stray quote
