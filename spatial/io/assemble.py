@@ -224,9 +224,12 @@ def attribute_columns(columns: dict[str, ObjArray]) -> dict[str, ObjArray]:
 
 def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Rejector,
                   roles: dict[str, str], mapping: ColumnMapping, coords: Coords,
-                  keysrc: pd.DataFrame, options: ReadOptions, t0: float, t1: float,
+                  keysrc: pd.DataFrame | list[Coded], options: ReadOptions, t0: float, t1: float,
                   text: bool, context: FileContext | None = None) -> ReadResult:
     """Shared tail of the mapped readers: locate, time, category, keys, attributes.
+
+    ``keysrc``: the cells the content key hashes, as a frame or as coded
+    columns (the same keys either way).
 
     ``context``: the file is read in chunks and this is one of them.
     """
@@ -243,7 +246,9 @@ def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Reject
         reject_long(rej, category, roles["category"], MAX_CATEGORY)
     else:
         category = np.full(n, options.category_default, dtype=object)
-    derived = derived_keys(keysrc, None if context is None else context.key_counts)
+    counts = None if context is None else context.key_counts
+    derived = (derived_keys_coded(keysrc, counts) if isinstance(keysrc, list)
+               else derived_keys(keysrc, counts))
     if "id" in roles:
         ids = cells(roles["id"])
         keys = _id_keys(ids, derived, context)

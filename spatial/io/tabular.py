@@ -16,7 +16,7 @@ from spatial.io.mapping import ColumnMapping, resolve_roles
 from spatial.io.options import ReadOptions
 from spatial.io.result import Bounds, ReadResult, Source, empty_result
 from spatial.io.source import load_source
-from spatial.io.validation import Coords, Rejector, column_text, numeric_pair
+from spatial.io.validation import Coded, Coords, Rejector, column_text, numeric_pair
 from spatial.place.crs import UK_BOUNDS, WGS84
 
 
@@ -99,20 +99,24 @@ def read_mapped_csv(source: Source, *, layer: str,
     t1 = perf_counter()
 
     frame = table.frame
+    keysrc: pd.DataFrame | list[Coded]
     if na_values:
         frame = frame.mask(frame.isin([v for v in na_values if v != ""]), "")
+        keysrc = frame
+    else:  # the table's coded columns: each distinct cell hashed once
+        keysrc = [Coded(*table.coded(c)) for c in table.header]
     rej = Rejector(name, table.rows)
     reject_shape(rej, table)
     if uses_geocoding(roles):
         placed = geocode_rows(geocoder, rej, frame, roles)
         result = finish_mapped(name=name, frame=placed.with_columns(frame),
                                rows_read=len(table.rows), rej=rej, roles=roles,
-                               mapping=mapping, coords=placed.coords, keysrc=frame,
+                               mapping=mapping, coords=placed.coords, keysrc=keysrc,
                                options=options, t0=t0, t1=t1, text=True, context=context)
         return attach_geocoding(result, placed, rej)
     coords = _coords(rej, frame, roles, mapping)
     return finish_mapped(name=name, frame=frame, rows_read=len(table.rows), rej=rej,
-                         roles=roles, mapping=mapping, coords=coords, keysrc=frame,
+                         roles=roles, mapping=mapping, coords=coords, keysrc=keysrc,
                          options=options, t0=t0, t1=t1, text=True, context=context)
 
 

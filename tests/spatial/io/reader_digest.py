@@ -1,8 +1,9 @@
 """Digests of a read: what "the same results" means for the police.uk reader, part by part.
 
-Used by ``test_reader_identical.py`` against digests frozen from the reader as it
-was before the Arrow reader (``policeuk_digests.json``, computed with ``main`` at
-1f025ec by ``python -m tests.spatial.io.reader_digest --freeze``).
+Used by ``test_arrow_csv.py`` against digests frozen from the reader as it was
+before the Arrow reader (``policeuk_digests.json``, computed with the tree of
+``main`` at 1f025ec: ``python -m tests.spatial.io.reader_digest --freeze`` run
+there), for the police.uk reader and for police.uk files read as mapped CSVs.
 """
 
 from __future__ import annotations
@@ -88,6 +89,27 @@ def read_digest(path: Path, chunk_rows: int | None = None, **kw: Any) -> dict[st
     return digest(events, rejections, rows)
 
 
+#: police.uk files read as mapped CSVs (``fmt="csv"``): the generic CSV path, ids from Crime ID
+MAPPED = "time=Month,category=Crime type,id=Crime ID"
+#: and with content keys (no id column), attributes chosen
+MAPPED_NO_ID = "time=Month,category=Crime type,attributes=Location|Context|LSOA name"
+
+
+def mapped_digest(path: Path, mapping: str, chunk_rows: int | None = None,
+                  **kw: Any) -> dict[str, object]:
+    """The digest of one police.uk file read as a mapped CSV."""
+    from spatial.io.stream import read_in_chunks
+
+    frames, rejections, rows = [], [], 0
+    for r in read_in_chunks(path, fmt="csv", layer="crime", chunk_rows=chunk_rows,
+                            mapping=mapping, **kw):
+        frames.append(r.events)
+        rejections.extend(r.rejections)
+        rows += r.rows_read
+    events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return digest(events, rejections, rows)
+
+
 def files() -> list[Path]:
     return sorted(DATA.glob("*.csv"))
 
@@ -96,5 +118,10 @@ if __name__ == "__main__":
     if "--freeze" in sys.argv:
         out = {p.name: read_digest(p) for p in files()}
         out["chunked:" + files()[1].name] = read_digest(files()[1], chunk_rows=5000)
+        for p in files()[:2]:
+            out["mapped:" + p.name] = mapped_digest(p, MAPPED)
+            out["mapped-no-id:" + p.name] = mapped_digest(p, MAPPED_NO_ID)
+        out["mapped-chunked:" + files()[1].name] = mapped_digest(files()[1], MAPPED,
+                                                                 chunk_rows=4000)
         FROZEN.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
         print(f"wrote {FROZEN}")

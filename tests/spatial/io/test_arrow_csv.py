@@ -206,3 +206,17 @@ def test_distinct_projection_is_bitwise_the_projection() -> None:
     x0, y0 = crs.to_metric(lon, lat, 27700)
     assert x.tobytes() == np.asarray(x0, dtype=np.float64).tobytes()
     assert y.tobytes() == np.asarray(y0, dtype=np.float64).tobytes()
+
+
+@pytest.mark.parametrize("kind", ["mapped", "mapped-no-id", "mapped-chunked"])
+def test_mapped_csv_identical(policeuk_files, kind: str) -> None:  # noqa: ANN001
+    from tests.spatial.io.reader_digest import MAPPED, MAPPED_NO_ID, mapped_digest
+
+    for name in [k for k in FROZEN_DIGESTS if k.startswith(kind + ":")]:
+        path = next(p for p in policeuk_files if p.name == name.split(":", 1)[1])
+        mapping = MAPPED_NO_ID if kind == "mapped-no-id" else MAPPED
+        chunk_rows = 4000 if kind == "mapped-chunked" else None
+        for shape in (False, True):
+            got = mapped_digest(path, mapping, chunk_rows, attribute_columns=shape)
+            want = FROZEN_DIGESTS[name]
+            assert [k for k in want if want[k] != got.get(k)] == [], (name, shape)
