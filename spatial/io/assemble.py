@@ -109,16 +109,19 @@ def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None) -> ObjA
     pair[:, 0] = h1
     pair[:, 1] = h2
     octets = pair.view(np.uint8).reshape(n, 16)
-    text = np.empty((n, 34), dtype=np.uint8)
+    text = np.empty((n, 35), dtype=np.uint8)
     text[:, 0:32:2] = _HEX[octets >> 4]
     text[:, 1:32:2] = _HEX[octets & 0x0F]
     text[:, 32] = ord("-")
     text[:, 33] = ord("0")
+    text[:, 34] = ord("\n")
     index = _occurrence(h1, h2)
     if counts is not None:
         index = index + counts.seen(h1, h2)
         counts.add(h1, h2)
-    keys = text.view("S34").reshape(n).astype("U34").astype(object)
+    keys = np.empty(n, dtype=object)
+    # one ASCII decode and a split make the n strings (faster than numpy's U -> object)
+    keys[:] = text.tobytes().decode("ascii").split("\n")[:n]
     again = np.flatnonzero(index != 0)
     if again.size:  # "<digest>-0" for nearly every row: only repeats are spelt out
         digest = text[again, :32].copy().view("S32").reshape(again.size).astype("U32")
@@ -127,12 +130,19 @@ def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None) -> ObjA
 
 
 def _occurrence(h1: np.ndarray, h2: np.ndarray) -> IntArray:
-    """How many earlier rows have the same ``(h1, h2)``; grouped only where ``h1`` repeats."""
+    """How many earlier rows have the same ``(h1, h2)``; counted only where ``h1`` repeats."""
     index = np.zeros(len(h1), dtype=np.int64)
     repeated = np.flatnonzero(pd.Series(h1).duplicated(keep=False).to_numpy(dtype=bool))
     if repeated.size:
-        index[repeated] = (pd.DataFrame({"a": h1[repeated], "b": h2[repeated]})
-                           .groupby(["a", "b"], sort=False).cumcount().to_numpy(dtype=np.int64))
+        a, a_values = pd.factorize(h1[repeated], sort=False)
+        b, b_values = pd.factorize(h2[repeated], sort=False)
+        group, _ = pd.factorize(a.astype(np.int64) * max(len(b_values), 1) + b, sort=False)
+        order = np.argsort(group, kind="stable")  # rows of each group, in file order
+        sorted_group = group[order]
+        starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+        sizes = np.diff(np.r_[starts, len(order)])
+        rank = np.arange(len(order), dtype=np.int64) - np.repeat(starts, sizes)
+        index[repeated[order]] = rank
     return index
 
 
