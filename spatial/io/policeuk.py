@@ -99,7 +99,8 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     else:
         context.rows_read += len(table.rows)
         if not len(table.rows):
-            return empty_result(name, layer)
+            return empty_result(name, layer, [ATTR_PREFIX + c for c in POLICEUK_ATTRIBUTES]
+                                if attribute_columns else None)
     t1 = perf_counter()
 
     # Every column is used coded (distinct values + one code per row, see

@@ -8,7 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-from spatial.geocode.locate import Geocoder, attach_geocoding, geocode_rows, uses_geocoding
+from spatial.events import ATTR_PREFIX
+from spatial.geocode.locate import (
+    MATCH_COLUMNS,
+    Geocoder,
+    attach_geocoding,
+    geocode_rows,
+    uses_geocoding,
+)
 from spatial.io.assemble import finish_mapped
 from spatial.io.context import FileContext
 from spatial.io.csvtable import read_csv_table, reject_shape, require_rows
@@ -95,7 +102,8 @@ def read_mapped_csv(source: Source, *, layer: str,
     else:
         context.rows_read += len(table.rows)
         if not len(table.rows):
-            return empty_result(name, options.layer)
+            return empty_result(name, options.layer, _attribute_names(mapping, table.header, roles)
+                                if attribute_columns else None)
     t1 = perf_counter()
 
     frame = table.frame
@@ -118,6 +126,16 @@ def read_mapped_csv(source: Source, *, layer: str,
     return finish_mapped(name=name, frame=frame, rows_read=len(table.rows), rej=rej,
                          roles=roles, mapping=mapping, coords=coords, keysrc=keysrc,
                          options=options, t0=t0, t1=t1, text=True, context=context)
+
+
+def _attribute_names(mapping: ColumnMapping, header: list[str],
+                     roles: dict[str, str]) -> list[str]:
+    """The ``attr:<key>`` columns of a read of this file (see ``finish_mapped``)."""
+    used = set(roles.values())
+    columns = [*header, *MATCH_COLUMNS] if uses_geocoding(roles) else header
+    keys = (list(mapping.attributes) if mapping.attributes is not None
+            else [c for c in columns if c not in used])
+    return [ATTR_PREFIX + c for c in keys]
 
 
 def _coords(rej: Rejector, frame: pd.DataFrame, roles: dict[str, str],

@@ -220,3 +220,18 @@ def test_mapped_csv_identical(policeuk_files, kind: str) -> None:  # noqa: ANN00
             got = mapped_digest(path, mapping, chunk_rows, attribute_columns=shape)
             want = FROZEN_DIGESTS[name]
             assert [k for k in want if want[k] != got.get(k)] == [], (name, shape)
+
+
+def test_every_chunk_has_the_same_columns() -> None:
+    from spatial.io.stream import read_in_chunks
+
+    row = ",2019-01,SYP,SYP,-1.47,53.38,On or near X,E01,Sheffield 1,Drugs,,"
+    data = ("\n".join([",".join(POLICEUK_COLUMNS), row, row, "", "", "", "", row]) + "\n").encode()
+    for fmt, mapping in (("policeuk", None), ("csv", "time=Month,category=Crime type")):
+        results = list(read_in_chunks(data, fmt=fmt, layer="crime", chunk_rows=2,
+                                      file_name="c.csv", mapping=mapping,
+                                      attribute_columns=True))
+        assert [r.rows_read for r in results] == [2, 0, 0, 1], fmt  # chunks of blank lines only
+        shapes = {tuple(r.events.columns) for r in results}
+        assert len(shapes) == 1, (fmt, shapes)
+        assert not any(c == "attributes" for c in shapes.pop())
