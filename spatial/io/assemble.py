@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from spatial.events import ATTR_PREFIX, empty_events_frame
+from spatial.events import ATTR_PREFIX, EVENT_COLUMNS, empty_events_frame
 from spatial.io.context import FileContext, Occurrences, hash_text
 from spatial.io.mapping import ColumnMapping, resolve_roles
 from spatial.io.options import ReadOptions
@@ -382,29 +382,35 @@ def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: Obj
     else:
         x, y = _to_metric_distinct(lon_ok, lat_ok, epsg)
 
-    def obj(v: Any) -> pd.Series:
-        arr = np.full(count, v, dtype=object) if isinstance(v, str) or v is None else v[ok]
-        return pd.Series(np.asarray(arr, dtype=object), dtype=object)
-
-    columns: dict[str, pd.Series] = {
-        "layer": obj(layer),
-        "event_key": obj(keys),
-        "source_id": obj(source_id),
-        "time": pd.Series(np.asarray(time[ok], dtype="datetime64[ns]")),
-        "time_precision": obj(time_precision),
-        "lon": pd.Series(lon_ok, dtype=np.float64),
-        "lat": pd.Series(lat_ok, dtype=np.float64),
-        "x": pd.Series(x, dtype=np.float64),
-        "y": pd.Series(y, dtype=np.float64),
-        "crs_epsg": pd.Series(np.full(count, epsg, dtype=np.int64)),
-        "location_precision": obj(location_precision),
-        "category": obj(category),
-        "source": obj(source),
-        "sensitivity": obj(sensitivity),
+    # The text columns are written straight into one 2-D object block (what
+    # pandas would consolidate them into, with a copy), then the typed columns
+    # are inserted at their places: the frame of EVENT_COLUMNS, in order.
+    texts: dict[str, Any] = {
+        "layer": layer, "event_key": keys, "source_id": source_id,
+        "time_precision": time_precision, "location_precision": location_precision,
+        "category": category, "source": source, "sensitivity": sensitivity,
     }
     if isinstance(attributes, dict):
-        for key, values in attributes.items():
-            columns[key] = pd.Series(values, dtype=object)
+        texts.update(attributes)
+        given = set(attributes)
     else:
-        columns["attributes"] = pd.Series(attributes, dtype=object)
-    return pd.DataFrame(columns)
+        texts["attributes"] = attributes
+        given = {"attributes"}
+    block = np.empty((len(texts), count), dtype=object)
+    for row, (name, values) in zip(block, texts.items(), strict=True):
+        if isinstance(values, str) or values is None:
+            row.fill(values)
+        elif name in given:  # attributes: already the accepted rows
+            row[:] = values
+        else:
+            np.compress(ok, values, out=row)
+    frame = pd.DataFrame(block.T, columns=list(texts), dtype=object, copy=False)
+    typed = {
+        "time": np.asarray(time[ok], dtype="datetime64[ns]"),
+        "lon": lon_ok, "lat": lat_ok,
+        "x": np.asarray(x, dtype=np.float64), "y": np.asarray(y, dtype=np.float64),
+        "crs_epsg": np.full(count, epsg, dtype=np.int64),
+    }
+    for name, values in typed.items():
+        frame.insert(list(EVENT_COLUMNS).index(name), name, values)
+    return frame

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatial.events import ATTR_PREFIX, attribute_dicts_of
+from spatial.events import ATTR_PREFIX, EVENT_COLUMNS, attribute_dicts_of, empty_events_frame
 from spatial.io import csvtable
 from spatial.io.assemble import _to_metric_distinct, derived_keys, derived_keys_coded
 from spatial.io.policeuk import POLICEUK_COLUMNS, read_policeuk
@@ -165,6 +165,13 @@ def test_attribute_columns_rebuild_the_dicts() -> None:
                                                             if str(c).startswith(ATTR_PREFIX)]),
                                   dicts.events.drop(columns="attributes"))
     assert [(r.row, r.field) for r in cols.rejections] == [(6, "Longitude")]
+    want = empty_events_frame().dtypes.to_dict()
+    want["time"] = np.dtype("datetime64[ns]")
+    for frame in (cols.events, dicts.events):  # the frame shape readers always gave
+        assert [c for c in frame.columns if not str(c).startswith(ATTR_PREFIX)] == [
+            c for c in EVENT_COLUMNS if c != "attributes" or c in frame]
+        assert {c: frame[c].dtype for c in frame.columns if c in want} == {
+            c: t for c, t in want.items() if c in frame}
     # repeated rows: the same content hash, told apart by -0, -1
     assert cols.events["event_key"].str[-2:].tolist() == ["-0", "-0", "-0", "-1"]
 
