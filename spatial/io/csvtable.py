@@ -127,19 +127,13 @@ def _arrow_table(body: bytes, encoding: str, row_offset: int) -> CsvTable | None
     if not first_line.strip() or first_line.count(b",") < 1:
         return None  # leading blank lines, or a one-column file: pandas path
     if not body.isascii():
-        try:  # Arrow would reject bad UTF-8 too, but from inside its row handler
+        try:  # checked here so that bad UTF-8 goes to the pandas path, which says where
             body.decode("utf-8")
         except UnicodeDecodeError:
             return None
     quoted = b'"' in body
     if quoted and _INNER_QUOTE.search(body) is not None:
         return None
-    irregular: list[object] = []
-
-    def on_invalid(row: object) -> str:
-        irregular.append(row)
-        return "skip"
-
     try:
         table = pacsv.read_csv(
             pa.py_buffer(body),
@@ -147,15 +141,14 @@ def _arrow_table(body: bytes, encoding: str, row_offset: int) -> CsvTable | None
                                            block_size=max(1 << 20, min(len(body) + 1, 1 << 30))),
             parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True,
                                              escape_char=False, newlines_in_values=quoted,
-                                             ignore_empty_lines=False,
-                                             invalid_row_handler=on_invalid),
+                                             ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(first_line.count(b",") + 1)},
                 strings_can_be_null=False, quoted_strings_can_be_null=False,
                 check_utf8=True))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
-        return None
-    if irregular or table.num_rows == 0 or table.num_columns < 2:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # e.g. a record with another number of fields
+    if table.num_rows == 0 or table.num_columns < 2:
         return None
     if any(t != pa.string() for t in table.schema.types):
         return None
