@@ -1,7 +1,9 @@
 """Building the events frame: idempotency keys, attributes, metric x/y.
 
 The accepted rows of a read become an *events frame* with exactly
-:data:`spatial.events.EVENT_COLUMNS`; ``x``/``y`` are metres in one CRS per
+:data:`spatial.events.EVENT_COLUMNS` (or, when the reader is asked for
+``attribute_columns``, those but ``attributes`` followed by one
+``attr:<key>`` column per attribute); ``x``/``y`` are metres in one CRS per
 file chosen by :func:`spatial.place.crs.metric_epsg` over the accepted rows.
 
 Idempotency key

@@ -10,9 +10,10 @@ missing columns, coordinates that are plainly in the wrong CRS) raises
 Design
 ------
 * Pure functions: bytes in, frame out. No database, no web.
-* Vectorised. CSV text is tokenised by the pandas C parser; record boundaries
-  and field counts come from one numpy pass over the bytes; every validation
-  rule and the idempotency key are array operations. (GeoJSON features are
+* Vectorised. CSV text is tokenised by ``pyarrow.csv`` (regular files) or
+  the pandas C parser (any other, :mod:`spatial.io.csvtable`); every
+  validation rule and the idempotency key are array operations, run once per
+  distinct cell value where the rule depends on the cell only. (GeoJSON features are
   Python objects once ``json`` has parsed them, so turning them into arrays
   is a comprehension; validation after that is vectorised too.)
 * One rejection per rejected row: the first rule it fails, in the order
