@@ -10,8 +10,10 @@ can be vectorised.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from itertools import repeat
+from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
 TIME_PRECISIONS: Final = ("instant", "day", "month")
@@ -75,3 +77,59 @@ def empty_events_frame() -> pd.DataFrame:
     frame["crs_epsg"] = frame["crs_epsg"].astype("int64")
     frame["time"] = pd.to_datetime(frame["time"]).astype("datetime64[ns]")
     return frame
+
+
+#: Prefix of the columnar attributes of an events frame: ``attr:<key>`` holds the
+#: value of attribute ``<key>`` (``None``: the row does not have it).
+ATTR_PREFIX: Final = "attr:"
+
+
+def attribute_keys(frame: pd.DataFrame) -> list[str]:
+    """The attribute keys of ``frame``'s ``attr:<key>`` columns, in column order."""
+    return [str(c)[len(ATTR_PREFIX):] for c in frame.columns if str(c).startswith(ATTR_PREFIX)]
+
+
+def attribute_dicts_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One attribute dict per row of an events frame, whichever shape it holds them in.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        An events frame with an ``attributes`` column (dicts), or with
+        ``attr:<key>`` columns (the police.uk and CSV readers with
+        ``attribute_columns=True``), or neither (no attributes).
+
+    Returns
+    -------
+    list of dict
+        For ``attr:`` columns, ``{key: value}`` of the row's non-``None``
+        cells, keys in column order: the dicts the reader gives without
+        ``attribute_columns``. Built per pattern of present keys (no Python
+        loop over rows beyond the final ``dict`` construction).
+    """
+    if "attributes" in frame.columns:
+        return list(frame["attributes"])
+    keys = attribute_keys(frame)
+    n = len(frame)
+    if not keys:
+        return [{} for _ in range(n)]
+    cells = np.empty((n, len(keys)), dtype=object)
+    for j, key in enumerate(keys):
+        cells[:, j] = frame[ATTR_PREFIX + key].to_numpy(dtype=object)
+    present = ~pd.isna(cells)
+    out: list[dict[str, Any]] = [{}] * n
+    if n == 0:
+        return out
+    packed = np.packbits(present, axis=1)
+    patterns, inverse = np.unique(packed, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    holder = np.empty(n, dtype=object)
+    for p in range(len(patterns)):
+        rows = np.flatnonzero(inverse == p)
+        on = np.flatnonzero(np.unpackbits(patterns[p])[:len(keys)])
+        names = [keys[i] for i in on]
+        values = cells[np.ix_(rows, on)].tolist()
+        part = np.empty(len(rows), dtype=object)
+        part[:] = list(map(dict, map(zip, repeat(names), values)))
+        holder[rows] = part
+    return list(holder)

@@ -1,7 +1,9 @@
 """Building the events frame: idempotency keys, attributes, metric x/y.
 
 The accepted rows of a read become an *events frame* with exactly
-:data:`spatial.events.EVENT_COLUMNS`; ``x``/``y`` are metres in one CRS per
+:data:`spatial.events.EVENT_COLUMNS` (or, when the reader is asked for
+``attribute_columns``, those but ``attributes`` followed by one
+``attr:<key>`` column per attribute); ``x``/``y`` are metres in one CRS per
 file chosen by :func:`spatial.place.crs.metric_epsg` over the accepted rows.
 
 Idempotency key
@@ -28,16 +30,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from spatial.events import EVENT_COLUMNS, empty_events_frame
+from spatial.events import ATTR_PREFIX, EVENT_COLUMNS, empty_events_frame
 from spatial.io.context import FileContext, Occurrences, hash_text
 from spatial.io.mapping import ColumnMapping, resolve_roles
 from spatial.io.options import ReadOptions
-from spatial.io.result import BoolArray, FloatArray, ObjArray, ReadResult
+from spatial.io.result import BoolArray, FloatArray, IntArray, ObjArray, ReadResult
 from spatial.io.times import parse_times
-from spatial.io.validation import Coords, Rejector, column_text, join, locate, reject_long
+from spatial.io.validation import Coded, Coords, Rejector, column_text, join, locate, reject_long
 from spatial.limits import MAX_CATEGORY
 from spatial.place import crs as _crs
 from spatial.place.crs import WGS84
+from spatial.place.placement import distinct_points
 
 _HASH_KEYS: Final = ("remap-event-key1", "remap-event-key2")  # 16 characters each
 _HEX: Final = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -74,21 +77,75 @@ def derived_keys(frame: pd.DataFrame, counts: Occurrences | None = None) -> ObjA
     coded = pd.DataFrame({i: _categorical(frame.iloc[:, i]) for i in range(frame.shape[1])})
     h1 = pd.util.hash_pandas_object(coded, index=False, hash_key=_HASH_KEYS[0]).to_numpy(np.uint64)
     h2 = pd.util.hash_pandas_object(coded, index=False, hash_key=_HASH_KEYS[1]).to_numpy(np.uint64)
+    return _keys_of(h1, h2, counts)
+
+
+def derived_keys_coded(columns: list[Coded], counts: Occurrences | None = None) -> ObjArray:
+    """:func:`derived_keys` of text columns already coded (the Arrow reader's columns).
+
+    The same keys bit for bit: pandas hashes a Categorical column by hashing
+    its categories and taking them by code
+    (``pandas.Categorical._hash_pandas_object``), and a coded column is that
+    Categorical; the columns' hashes are combined by pandas'
+    ``combine_hash_arrays`` as in ``hash_pandas_object``. Only the distinct
+    values are hashed.
+    """
+    from pandas.core.util.hashing import combine_hash_arrays  # type: ignore[attr-defined]
+
+    if not columns:
+        raise ValueError("derived_keys_coded needs at least one column")
+    n = len(columns[0])
+
+    def row_hashes(key: str) -> npt.NDArray[np.uint64]:
+        per_column = (pd.util.hash_array(c.values, hash_key=key, categorize=False)
+                      .take(c.codes) for c in columns)
+        return np.asarray(combine_hash_arrays(per_column, len(columns), n), dtype=np.uint64)
+
+    return _keys_of(row_hashes(_HASH_KEYS[0]), row_hashes(_HASH_KEYS[1]), counts)
+
+
+def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None) -> ObjArray:
+    """Keys from the two row hashes: 32 hex digits, ``-`` and the occurrence index."""
     n = len(h1)
     pair = np.empty((n, 2), dtype=">u8")
     pair[:, 0] = h1
     pair[:, 1] = h2
     octets = pair.view(np.uint8).reshape(n, 16)
-    hexed = np.empty((n, 32), dtype=np.uint8)
-    hexed[:, 0::2] = _HEX[octets >> 4]
-    hexed[:, 1::2] = _HEX[octets & 0x0F]
-    digest = hexed.view("S32").reshape(n).astype("U32").astype(object)
-    occurrence = pd.DataFrame({"a": h1, "b": h2}).groupby(["a", "b"], sort=False).cumcount()
-    index = occurrence.to_numpy(dtype=np.int64)
+    text = np.empty((n, 35), dtype=np.uint8)
+    text[:, 0:32:2] = _HEX[octets >> 4]
+    text[:, 1:32:2] = _HEX[octets & 0x0F]
+    text[:, 32] = ord("-")
+    text[:, 33] = ord("0")
+    text[:, 34] = ord("\n")
+    index = _occurrence(h1, h2)
     if counts is not None:
         index = index + counts.seen(h1, h2)
         counts.add(h1, h2)
-    return np.asarray(digest + "-" + index.astype(str).astype(object), dtype=object)
+    keys = np.empty(n, dtype=object)
+    # one ASCII decode and a split make the n strings (faster than numpy's U -> object)
+    keys[:] = text.tobytes().decode("ascii").split("\n")[:n]
+    again = np.flatnonzero(index != 0)
+    if again.size:  # "<digest>-0" for nearly every row: only repeats are spelt out
+        digest = text[again, :32].copy().view("S32").reshape(again.size).astype("U32")
+        keys[again] = digest.astype(object) + "-" + index[again].astype(str).astype(object)
+    return np.asarray(keys, dtype=object)
+
+
+def _occurrence(h1: np.ndarray, h2: np.ndarray) -> IntArray:
+    """How many earlier rows have the same ``(h1, h2)``; counted only where ``h1`` repeats."""
+    index = np.zeros(len(h1), dtype=np.int64)
+    repeated = np.flatnonzero(pd.Series(h1).duplicated(keep=False).to_numpy(dtype=bool))
+    if repeated.size:
+        a, a_values = pd.factorize(h1[repeated], sort=False)
+        b, b_values = pd.factorize(h2[repeated], sort=False)
+        group, _ = pd.factorize(a.astype(np.int64) * max(len(b_values), 1) + b, sort=False)
+        order = np.argsort(group, kind="stable")  # rows of each group, in file order
+        sorted_group = group[order]
+        starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+        sizes = np.diff(np.r_[starts, len(order)])
+        rank = np.arange(len(order), dtype=np.int64) - np.repeat(starts, sizes)
+        index[repeated[order]] = rank
+    return index
 
 
 def _categorical(values: pd.Series) -> pd.Series:
@@ -161,11 +218,30 @@ def attribute_dicts(frame: pd.DataFrame) -> ObjArray:
     return out
 
 
+def attribute_columns(columns: dict[str, ObjArray]) -> dict[str, ObjArray]:
+    """Attribute cells as ``attr:<key>`` columns: the value, or ``None`` where it is empty.
+
+    The columnar form of :func:`attribute_dicts` (see
+    :func:`spatial.events.attribute_dicts_of`): a cell that is missing or ""
+    is ``None`` (absent from the row's dict), any other keeps its value.
+    """
+    out = {}
+    for key, cells in columns.items():
+        values = np.array(cells, dtype=object)  # a copy: the caller's array is not changed
+        absent = pd.isna(values) | (values == "")
+        values[absent] = None
+        out[ATTR_PREFIX + str(key)] = values
+    return out
+
+
 def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Rejector,
                   roles: dict[str, str], mapping: ColumnMapping, coords: Coords,
-                  keysrc: pd.DataFrame, options: ReadOptions, t0: float, t1: float,
+                  keysrc: pd.DataFrame | list[Coded], options: ReadOptions, t0: float, t1: float,
                   text: bool, context: FileContext | None = None) -> ReadResult:
     """Shared tail of the mapped readers: locate, time, category, keys, attributes.
+
+    ``keysrc``: the cells the content key hashes, as a frame or as coded
+    columns (the same keys either way).
 
     ``context``: the file is read in chunks and this is one of them.
     """
@@ -182,7 +258,9 @@ def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Reject
         reject_long(rej, category, roles["category"], MAX_CATEGORY)
     else:
         category = np.full(n, options.category_default, dtype=object)
-    derived = derived_keys(keysrc, None if context is None else context.key_counts)
+    counts = None if context is None else context.key_counts
+    derived = (derived_keys_coded(keysrc, counts) if isinstance(keysrc, list)
+               else derived_keys(keysrc, counts))
     if "id" in roles:
         ids = cells(roles["id"])
         keys = _id_keys(ids, derived, context)
@@ -196,12 +274,18 @@ def finish_mapped(*, name: str, frame: pd.DataFrame, rows_read: int, rej: Reject
     attr_frame = frame.loc[ok, attr_cols]
     if not text:
         attr_frame = _jsonable(attr_frame)
+    attributes: ObjArray | dict[str, ObjArray]
+    if options.attribute_columns:
+        attributes = attribute_columns({c: attr_frame[c].to_numpy(dtype=object)
+                                        for c in attr_frame.columns})
+    else:
+        attributes = attribute_dicts(attr_frame)
     events = assemble_events(
         layer=options.layer, ok=ok, keys=keys, source_id=source_id, time=times,
         time_precision=precision, lon=lon, lat=lat,
         location_precision=options.location_precision, category=category,
         source=options.source_name, sensitivity=options.sensitivity,
-        attributes=attribute_dicts(attr_frame),
+        attributes=attributes,
         native=None if coords.epsg == WGS84 else (coords.a, coords.b, coords.epsg),
         context=context,
     )
@@ -245,14 +329,32 @@ def _jsonable(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def _to_metric_distinct(lon: FloatArray, lat: FloatArray, epsg: int) -> tuple[FloatArray, FloatArray]:
+    """:func:`spatial.place.crs.to_metric` of each distinct point once, spread to the rows.
+
+    Points are told apart by their bits (``-0.0`` is not ``0.0``), and a
+    projection is a function of the point, so every row gets the very bits it
+    would get alone; police.uk snaps locations to a few thousand map points per
+    file, which are projected once each.
+    """
+    first, inverse = distinct_points(lon, lat)
+    x, y = _crs.to_metric(np.ascontiguousarray(lon[first]), np.ascontiguousarray(lat[first]),
+                          epsg)
+    return np.asarray(x, dtype=np.float64).take(inverse), np.asarray(y, dtype=np.float64).take(inverse)
+
+
 def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: ObjArray,
                     time: npt.NDArray[np.datetime64], time_precision: str | ObjArray,
                     lon: FloatArray, lat: FloatArray, location_precision: str,
                     category: ObjArray, source: str,
-                    sensitivity: str, attributes: ObjArray,
+                    sensitivity: str, attributes: ObjArray | dict[str, ObjArray],
                     native: tuple[FloatArray, FloatArray, int] | None = None,
                     context: FileContext | None = None) -> pd.DataFrame:
     """The events frame of the accepted rows, x/y in one metric CRS for the file.
+
+    ``attributes`` (accepted rows only): one dict per row (the frame's
+    ``attributes`` column), or ``attr:<key>`` columns
+    (:func:`attribute_columns`), which replace the ``attributes`` column.
 
     ``native`` is the input's own projected ``(x, y, epsg)``: when the file's
     metric CRS is that one, its values are kept instead of a round trip.
@@ -265,6 +367,9 @@ def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: Obj
     if count == 0:
         empty = empty_events_frame()
         empty["time"] = empty["time"].astype("datetime64[ns]")  # pandas 3 infers [s] when empty
+        if isinstance(attributes, dict):
+            empty = empty.drop(columns="attributes").assign(
+                **{k: pd.Series(dtype=object) for k in attributes})
         return empty
     lon_ok = np.ascontiguousarray(lon[ok], dtype=np.float64)
     lat_ok = np.ascontiguousarray(lat[ok], dtype=np.float64)
@@ -277,28 +382,37 @@ def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: Obj
     if native is not None and native[2] == epsg:
         x, y = native[0][ok].astype(np.float64), native[1][ok].astype(np.float64)
     else:
-        x, y = _crs.to_metric(lon_ok, lat_ok, epsg)
+        x, y = _to_metric_distinct(lon_ok, lat_ok, epsg)
 
-    def obj(v: Any) -> pd.Series:
-        arr = np.full(count, v, dtype=object) if isinstance(v, str) or v is None else v[ok]
-        return pd.Series(np.asarray(arr, dtype=object), dtype=object)
-
-    columns: dict[str, pd.Series] = {
-        "layer": obj(layer),
-        "event_key": obj(keys),
-        "source_id": obj(source_id),
-        "time": pd.Series(np.asarray(time[ok], dtype="datetime64[ns]")),
-        "time_precision": obj(time_precision),
-        "lon": pd.Series(lon_ok, dtype=np.float64),
-        "lat": pd.Series(lat_ok, dtype=np.float64),
-        "x": pd.Series(x, dtype=np.float64),
-        "y": pd.Series(y, dtype=np.float64),
-        "crs_epsg": pd.Series(np.full(count, epsg, dtype=np.int64)),
-        "location_precision": obj(location_precision),
-        "category": obj(category),
-        "source": obj(source),
-        "sensitivity": obj(sensitivity),
-        "attributes": pd.Series(attributes, dtype=object),
+    # The text columns are written straight into one 2-D object block (what
+    # pandas would consolidate them into, with a copy), then the typed columns
+    # are inserted at their places: the frame of EVENT_COLUMNS, in order.
+    texts: dict[str, Any] = {
+        "layer": layer, "event_key": keys, "source_id": source_id,
+        "time_precision": time_precision, "location_precision": location_precision,
+        "category": category, "source": source, "sensitivity": sensitivity,
     }
-    frame = pd.DataFrame(columns)
-    return frame.loc[:, list(EVENT_COLUMNS)]
+    if isinstance(attributes, dict):
+        texts.update(attributes)
+        given = set(attributes)
+    else:
+        texts["attributes"] = attributes
+        given = {"attributes"}
+    block = np.empty((len(texts), count), dtype=object)
+    for row, (name, values) in zip(block, texts.items(), strict=True):
+        if isinstance(values, str) or values is None:
+            row.fill(values)
+        elif name in given:  # attributes: already the accepted rows
+            row[:] = values
+        else:
+            np.compress(ok, values, out=row)
+    frame = pd.DataFrame(block.T, columns=list(texts), dtype=object, copy=False)
+    typed = {
+        "time": np.asarray(time[ok], dtype="datetime64[ns]"),
+        "lon": lon_ok, "lat": lat_ok,
+        "x": np.asarray(x, dtype=np.float64), "y": np.asarray(y, dtype=np.float64),
+        "crs_epsg": np.full(count, epsg, dtype=np.int64),
+    }
+    for name, values in typed.items():
+        frame.insert(list(EVENT_COLUMNS).index(name), name, values)
+    return frame

@@ -1,10 +1,24 @@
 """CSV tokenising: text cells, spreadsheet row numbers and field counts.
 
-CSV text is tokenised by the pandas C parser; record boundaries and field
-counts come from one numpy pass over the bytes (:func:`_field_counts_fast`),
-with the ``csv`` module as the fallback for irregular quoting. ``row`` is the
-row number a spreadsheet shows (header = 1, first data row = 2; a quoted
-field spanning lines is still one row).
+Two tokenisers give the same :class:`CsvTable`:
+
+* **Arrow** (:func:`_arrow_table`, the fast path): ``pyarrow.csv`` reads a
+  *regular* UTF-8 file, one whose every record has the header's number of
+  fields, with no blank line and no quote other than those enclosing a
+  field, and the columns stay Arrow strings. A column is then used as its
+  distinct values and one code per row (:meth:`CsvTable.coded`, Arrow's
+  ``dictionary_encode``): police.uk columns have few distinct values (one
+  ``Month``, a few thousand snap points), so parsing, hashing and checking
+  are done once per distinct value, not per row.
+* **pandas** (any other file: blank lines, ragged rows, irregular quoting,
+  other encodings): the pandas C parser, with record boundaries and field
+  counts from one numpy pass over the bytes (:func:`_field_counts_fast`) and
+  the ``csv`` module as the fallback for irregular quoting.
+
+Both give the same cells, so every reader downstream sees the same table
+whichever read it; ``tests/spatial/io/test_arrow_csv.py`` checks the two
+against each other. ``row`` is the row number a spreadsheet shows (header = 1,
+first data row = 2; a quoted field spanning lines is still one row).
 """
 
 from __future__ import annotations
@@ -12,25 +26,69 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from spatial.errors import InputFormatError, ParameterError
-from spatial.io.result import BoolArray, IntArray
+from spatial.io.result import BoolArray, IntArray, ObjArray
 from spatial.io.source import BOM, sniff
 from spatial.io.validation import Rejector, join
+
+#: A quote that neither opens nor closes a field (inside a field, or doubled): the
+#: files where Arrow and pandas might tokenise differently go to pandas.
+_INNER_QUOTE: Final = re.compile(rb'(?<=[^,\r\n])"(?=[^,\r\n])')
 
 
 @dataclass
 class CsvTable:
-    """A CSV as text cells: header names, data rows (blank lines dropped)."""
+    """A CSV as text cells: header names, data rows (blank lines dropped).
+
+    Cells are ``str`` (missing cells ""). Built from Arrow (``arrow``) or from
+    pandas (``frame`` given); either way :attr:`frame`, :meth:`text` and
+    :meth:`coded` give the same cells.
+    """
 
     header: list[str]
-    frame: pd.DataFrame  # columns = header, object dtype, missing cells ""
     rows: IntArray       # spreadsheet row number of each frame row
     nfields: IntArray    # fields in each row as written
+    arrow: pa.Table | None = None          # Arrow strings, columns = header
+    _frame: pd.DataFrame | None = None     # object dtype, columns = header
+    _coded: dict[str, tuple[IntArray, ObjArray]] = field(default_factory=dict)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Every column as ``str`` cells (object dtype), columns = header."""
+        if self._frame is None:
+            self._frame = pd.DataFrame({c: pd.Series(self.text(c), dtype=object)
+                                        for c in self.header}, columns=self.header)
+        return self._frame
+
+    def coded(self, name: str) -> tuple[IntArray, ObjArray]:
+        """Column ``name`` as ``(codes, values)``: ``values[codes]`` are its cells.
+
+        ``values`` are the distinct cells (``str``) in order of first appearance.
+        """
+        if name not in self._coded:
+            if self.arrow is not None:
+                self._coded[name] = _arrow_codes(self.arrow.column(self.header.index(name)))
+            else:
+                codes, uniques = pd.factorize(self.frame[name].to_numpy(dtype=object), sort=False)
+                self._coded[name] = (codes.astype(np.int64, copy=False),
+                                     np.asarray(uniques, dtype=object))
+        return self._coded[name]
+
+    def text(self, name: str) -> ObjArray:
+        """Column ``name`` as an object array of ``str``."""
+        if self._frame is not None:
+            return np.asarray(self._frame[name].to_numpy(dtype=object), dtype=object)
+        codes, values = self.coded(name)
+        return np.asarray(values.take(codes), dtype=object)
 
 
 def read_csv_table(data: bytes, name: str, *, encoding: str, what: str,
@@ -47,6 +105,97 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str,
     body = data[3:] if data.startswith(BOM) else data
     if not continuation and body.lstrip().startswith((b"{", b"[")):
         raise InputFormatError(f"{name} looks like JSON (GeoJSON?), not {what}", file=name)
+    fast = _arrow_table(body, encoding, row_offset)
+    if fast is not None:
+        return fast
+    return _pandas_table(body, name, encoding=encoding, row_offset=row_offset)
+
+
+def _arrow_table(body: bytes, encoding: str, row_offset: int) -> CsvTable | None:
+    """The table of a regular UTF-8 CSV read by Arrow; ``None`` for any other file.
+
+    Regular: every record has the header's number of fields (at least two, so
+    that a blank line cannot pass for a record), no blank or whitespace-only
+    line, no quote inside a field, valid UTF-8. Anything else, including any
+    error Arrow reports, is left to the pandas path, which reads every file
+    and reports its problems.
+    """
+    if codecs_name(encoding) != "utf-8":
+        return None
+    newline = body.find(b"\n")
+    first_line = body if newline < 0 else body[:newline]
+    if not first_line.strip() or first_line.count(b",") < 1:
+        return None  # leading blank lines, or a one-column file: pandas path
+    if not body.isascii():
+        try:  # checked here so that bad UTF-8 goes to the pandas path, which says where
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    quoted = b'"' in body
+    if quoted and _INNER_QUOTE.search(body) is not None:
+        return None
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False,
+                                           block_size=max(1 << 20, min(len(body) + 1, 1 << 30))),
+            parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True,
+                                             escape_char=False, newlines_in_values=quoted,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(first_line.count(b",") + 1)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                check_utf8=True))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # e.g. a record with another number of fields
+    if table.num_rows == 0 or table.num_columns < 2:
+        return None
+    if any(t != pa.string() for t in table.schema.types):
+        return None
+    if _has_empty_record(table):
+        return None  # a blank line (Arrow gives it as a row of empty cells), or ",,,"
+    head = table.slice(0, 1).to_pylist()[0]
+    header = _dedupe([str(head[c]).strip() for c in table.column_names])
+    data = table.slice(1).rename_columns(header)
+    n = data.num_rows
+    m = len(header)
+    return CsvTable(header=header, rows=np.arange(2, n + 2, dtype=np.int64) + row_offset,
+                    nfields=np.full(n, m, dtype=np.int64), arrow=data)
+
+
+def _has_empty_record(table: pa.Table) -> bool:
+    """Whether a record has every cell empty (a blank line read by Arrow looks like one)."""
+    length = None
+    for column in table.columns:
+        cells = pc.binary_length(column)
+        length = cells if length is None else pc.add(length, cells)
+    return length is not None and bool(pc.any(pc.equal(length, 0)).as_py())
+
+
+def codecs_name(encoding: str) -> str:
+    """The codec name of ``encoding`` (``"utf-8"`` for ``"UTF8"``, ``"utf_8"``...); the
+    name itself when unknown (the pandas path reports it)."""
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding
+
+
+def _arrow_codes(column: pa.ChunkedArray) -> tuple[IntArray, ObjArray]:
+    """An Arrow string column as ``(codes, distinct values)`` (first-appearance order)."""
+    encoded = pc.dictionary_encode(column)
+    chunks = pa.table({"c": encoded}).unify_dictionaries().column(0).chunks
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    values = np.asarray(chunks[0].dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+    return codes.astype(np.int64, copy=False), values
+
+
+def _pandas_table(body: bytes, name: str, *, encoding: str, row_offset: int) -> CsvTable:
+    """The table of any CSV, by the pandas C parser (see the module docstring)."""
     try:
         body.decode(encoding)  # checked here; decoded again only by the csv-module fallback
     except UnicodeDecodeError as exc:
@@ -90,8 +239,8 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str,
     else:
         frame = raw.iloc[data_idx, :m]
     frame = frame.set_axis(header, axis=1).reset_index(drop=True)
-    return CsvTable(header=header, frame=frame, rows=(data_idx + 1 + row_offset).astype(np.int64),
-                    nfields=counts[data_idx].astype(np.int64))
+    return CsvTable(header=header, rows=(data_idx + 1 + row_offset).astype(np.int64),
+                    nfields=counts[data_idx].astype(np.int64), _frame=frame)
 
 
 def require_rows(table: CsvTable, name: str) -> None:

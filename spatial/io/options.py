@@ -20,11 +20,14 @@ class ReadOptions:
     aoi: Bounds | None
     timezone: str
     category_default: str | None
+    #: attributes as ``attr:<key>`` columns instead of dicts (see
+    #: :func:`spatial.events.attribute_dicts_of`)
+    attribute_columns: bool = False
 
     @classmethod
     def make(cls, layer: str, source_name: str, sensitivity: str | None,
              location_precision: str, aoi: Bounds | None, timezone: str,
-             category_default: str | None) -> ReadOptions:
+             category_default: str | None, attribute_columns: bool = False) -> ReadOptions:
         check_layer(layer)
         sens = sensitivity or layer_spec(layer).sensitivity
         if sens not in SENSITIVITIES:
@@ -40,8 +43,11 @@ class ReadOptions:
                 raise ParameterError("timezone", f"unknown time zone {timezone!r}") from None
         if category_default is not None:
             check_length(category_default, "category_default", MAX_CATEGORY)
+        if not isinstance(attribute_columns, bool):
+            raise ParameterError("attribute_columns", f"must be true or false, not "
+                                                      f"{attribute_columns!r}")
         return cls(layer, source_name, sens, location_precision, check_bounds(aoi), timezone,
-                   category_default)
+                   category_default, attribute_columns)
 
 
 def check_layer(layer: str) -> None:

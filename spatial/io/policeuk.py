@@ -16,17 +16,18 @@ from time import perf_counter
 from typing import Final
 
 import numpy as np
+import pandas as pd
 
 from spatial.errors import InputFormatError
-from spatial.events import layer_spec
-from spatial.io.assemble import assemble_events, attribute_dicts, derived_keys
+from spatial.events import ATTR_PREFIX, layer_spec
+from spatial.io.assemble import assemble_events, attribute_dicts, derived_keys_coded
 from spatial.io.context import FileContext
-from spatial.io.csvtable import read_csv_table, reject_shape, require_rows
+from spatial.io.csvtable import CsvTable, read_csv_table, reject_shape, require_rows
 from spatial.io.options import check_bounds, check_layer
-from spatial.io.result import Bounds, ReadResult, Source, empty_result
+from spatial.io.result import Bounds, ObjArray, ReadResult, Source, empty_result
 from spatial.io.source import load_source
 from spatial.io.times import parse_month
-from spatial.io.validation import Rejector, check_wgs84, column_text, numeric_pair, reject_long
+from spatial.io.validation import Coded, Rejector, check_wgs84, numeric_pair, reject_long
 from spatial.limits import MAX_CATEGORY
 from spatial.place.crs import UK_BOUNDS
 
@@ -47,7 +48,8 @@ POLICEUK_KEY_COLUMNS: Final = tuple(c for c in POLICEUK_COLUMNS
 
 def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = "crime",
                   area_of_interest: Bounds | None = UK_BOUNDS,
-                  context: FileContext | None = None) -> ReadResult:
+                  context: FileContext | None = None,
+                  attribute_columns: bool = False) -> ReadResult:
     """Read a police.uk street-level crime CSV exactly as downloaded.
 
     Parameters
@@ -64,6 +66,10 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
         ``source`` is one chunk of a larger file (:mod:`spatial.io.stream`):
         row numbers, keys and the metric CRS continue the file's earlier
         chunks, and the whole-file checks wait for :meth:`FileContext.finish`.
+    attribute_columns : bool
+        Give the attributes as ``attr:<column>`` columns (``None`` where the
+        cell is empty) instead of the ``attributes`` column of dicts; the
+        dicts are :func:`spatial.events.attribute_dicts_of` of the frame.
 
     Returns
     -------
@@ -93,41 +99,54 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     else:
         context.rows_read += len(table.rows)
         if not len(table.rows):
-            return empty_result(name, layer)
+            return empty_result(name, layer, [ATTR_PREFIX + c for c in POLICEUK_ATTRIBUTES]
+                                if attribute_columns else None)
     t1 = perf_counter()
 
-    frame = table.frame
+    # Every column is used coded (distinct values + one code per row, see
+    # spatial.io.validation.Coded): each rule runs once per distinct value.
     rej = Rejector(name, table.rows)
     reject_shape(rej, table)
-    raw_lon = column_text(frame, "Longitude")
-    raw_lat = column_text(frame, "Latitude")
-    lon, lat = numeric_pair(rej, raw_lon, raw_lat, "Longitude", "Latitude")
+    lon, lat = numeric_pair(rej, _coded(table, "Longitude"), _coded(table, "Latitude"),
+                            "Longitude", "Latitude")
     check_wgs84(rej, lon, lat, lon_field="Longitude", lat_field="Latitude",
                 pair_field="Longitude/Latitude", aoi=aoi,
                 crs_hint="police.uk downloads are WGS84; to read this file anyway, read it as a "
                          "mapped CSV with easting=Longitude,northing=Latitude,crs=27700",
                 context=context)
-    times = parse_month(rej, column_text(frame, "Month"), "Month")
-    category = column_text(frame, "Crime type")
-    rej.add(category == "", "Crime type", "Crime type is empty")
+    times = parse_month(rej, _coded(table, "Month"), "Month")
+    category = _coded(table, "Crime type")
+    rej.add(category.map(lambda v: v == "").astype(bool), "Crime type", "Crime type is empty")
     reject_long(rej, category, "Crime type", MAX_CATEGORY)
 
-    keys = derived_keys(frame.loc[:, list(POLICEUK_KEY_COLUMNS)],
-                        None if context is None else context.key_counts)
-    crime_id = column_text(frame, "Crime ID")
-    source_id = np.where(crime_id != "", crime_id, keys)
+    keys = derived_keys_coded([_coded(table, c) for c in POLICEUK_KEY_COLUMNS],
+                              None if context is None else context.key_counts)
+    crime_id = _coded(table, "Crime ID")
+    source_id = np.where(crime_id.map(lambda v: v != "").astype(bool), crime_id.text(), keys)
 
     ok = rej.ok
+    attributes: ObjArray | dict[str, ObjArray]
+    if attribute_columns:  # "" -> None once per distinct value
+        attributes = {ATTR_PREFIX + c: _coded(table, c).rows(ok, empty=None)
+                      for c in POLICEUK_ATTRIBUTES}
+    else:
+        attributes = attribute_dicts(pd.DataFrame({c: pd.Series(_coded(table, c).rows(ok),
+                                                                dtype=object)
+                                                   for c in POLICEUK_ATTRIBUTES}))
     events = assemble_events(
         layer=layer, ok=ok, keys=keys, source_id=source_id, time=times,
         time_precision="month", lon=lon, lat=lat, location_precision="snapped",
-        category=category, source="police.uk", sensitivity=layer_spec(layer).sensitivity,
-        attributes=attribute_dicts(frame.loc[ok, list(POLICEUK_ATTRIBUTES)]),
-        context=context,
+        category=category.text(), source="police.uk", sensitivity=layer_spec(layer).sensitivity,
+        attributes=attributes, context=context,
     )
     t2 = perf_counter()
     return ReadResult(file=name, layer=layer, rows_read=len(table.rows), events=events,
                       rejections=rej.rejections(), timings={"parse": t1 - t0, "validate": t2 - t1})
+
+
+def _coded(table: CsvTable, column: str) -> Coded:
+    codes, values = table.coded(column)
+    return Coded(codes, values)
 
 
 def _check_policeuk_header(header: list[str], name: str) -> None:

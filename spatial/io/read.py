@@ -10,9 +10,10 @@ missing columns, coordinates that are plainly in the wrong CRS) raises
 Design
 ------
 * Pure functions: bytes in, frame out. No database, no web.
-* Vectorised. CSV text is tokenised by the pandas C parser; record boundaries
-  and field counts come from one numpy pass over the bytes; every validation
-  rule and the idempotency key are array operations. (GeoJSON features are
+* Vectorised. CSV text is tokenised by ``pyarrow.csv`` (regular files) or
+  the pandas C parser (any other, :mod:`spatial.io.csvtable`); every
+  validation rule and the idempotency key are array operations, run once per
+  distinct cell value where the rule depends on the cell only. (GeoJSON features are
   Python objects once ``json`` has parsed them, so turning them into arrays
   is a comprehension; validation after that is vectorised too.)
 * One rejection per rejected row: the first rule it fails, in the order
@@ -62,7 +63,10 @@ def read_events(source: Source, *, fmt: str, layer: str,
         Required for ``csv`` unless the columns are auto-detected; not
         allowed for ``policeuk``.
     **kw
-        Keyword options of the chosen reader.
+        Keyword options of the chosen reader. ``attribute_columns`` (police.uk
+        and CSV: ``attr:<key>`` columns instead of dicts) is accepted for
+        every format; GeoJSON and GeoPackage always give dicts, so read any
+        frame's attributes with :func:`spatial.events.attribute_dicts_of`.
     """
     fmt_n = str(fmt).strip().lower()
     fmt_n = {"police.uk": "policeuk", "police_uk": "policeuk", "geopackage": "gpkg",
@@ -78,6 +82,8 @@ def read_events(source: Source, *, fmt: str, layer: str,
         return read_policeuk(source, layer=layer, **kw)
     if fmt_n == "csv":
         return read_mapped_csv(source, layer=layer, mapping=mapping or ColumnMapping(), **kw)
+    if fmt_n in ("geojson", "gpkg"):
+        kw.pop("attribute_columns", None)
     if fmt_n == "geojson":
         return read_geojson(source, layer=layer, mapping=mapping, **kw)
     if fmt_n == "gpkg":

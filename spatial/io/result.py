@@ -62,8 +62,16 @@ class ReadResult:
         return len(self.rejections)
 
 
-def empty_result(file: str, layer: str) -> ReadResult:
-    """A read of no data rows (a chunk of only blank lines)."""
+def empty_result(file: str, layer: str,
+                 attribute_columns: list[str] | None = None) -> ReadResult:
+    """A read of no data rows (a chunk of only blank lines).
+
+    ``attribute_columns``: the ``attr:<key>`` columns the reader gives in
+    place of ``attributes`` (``None``: the ``attributes`` column).
+    """
     events = empty_events_frame()
     events["time"] = events["time"].astype("datetime64[ns]")
+    if attribute_columns is not None:
+        events = events.drop(columns="attributes").assign(
+            **{c: pd.Series(dtype=object) for c in attribute_columns})
     return ReadResult(file=file, layer=layer, rows_read=0, events=events, rejections=[])

@@ -8,7 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-from spatial.geocode.locate import Geocoder, attach_geocoding, geocode_rows, uses_geocoding
+from spatial.events import ATTR_PREFIX
+from spatial.geocode.locate import (
+    MATCH_COLUMNS,
+    Geocoder,
+    attach_geocoding,
+    geocode_rows,
+    uses_geocoding,
+)
 from spatial.io.assemble import finish_mapped
 from spatial.io.context import FileContext
 from spatial.io.csvtable import read_csv_table, reject_shape, require_rows
@@ -16,7 +23,7 @@ from spatial.io.mapping import ColumnMapping, resolve_roles
 from spatial.io.options import ReadOptions
 from spatial.io.result import Bounds, ReadResult, Source, empty_result
 from spatial.io.source import load_source
-from spatial.io.validation import Coords, Rejector, column_text, numeric_pair
+from spatial.io.validation import Coded, Coords, Rejector, column_text, numeric_pair
 from spatial.place.crs import UK_BOUNDS, WGS84
 
 
@@ -28,7 +35,8 @@ def read_mapped_csv(source: Source, *, layer: str,
                     na_values: tuple[str, ...] = (), timezone: str = "UTC",
                     category_default: str | None = None,
                     geocoder: Geocoder | None = None,
-                    context: FileContext | None = None) -> ReadResult:
+                    context: FileContext | None = None,
+                    attribute_columns: bool = False) -> ReadResult:
     """Read a generic CSV whose columns are named by a :class:`ColumnMapping`.
 
     Parameters
@@ -63,6 +71,9 @@ def read_mapped_csv(source: Source, *, layer: str,
     context : FileContext, optional
         ``source`` is one chunk of a larger file (see
         :func:`spatial.io.policeuk.read_policeuk`).
+    attribute_columns : bool
+        Give the attributes as ``attr:<column>`` columns (``None`` where the
+        cell is empty) instead of the ``attributes`` column of dicts.
 
     Returns
     -------
@@ -79,7 +90,7 @@ def read_mapped_csv(source: Source, *, layer: str,
     """
     mapping = ColumnMapping.parse(mapping)
     options = ReadOptions.make(layer, source_name, sensitivity, location_precision,
-                               area_of_interest, timezone, category_default)
+                               area_of_interest, timezone, category_default, attribute_columns)
     t0 = perf_counter()
     data, name = load_source(source, file_name)
     table = read_csv_table(data, name, encoding=encoding, what="a CSV file",
@@ -91,25 +102,40 @@ def read_mapped_csv(source: Source, *, layer: str,
     else:
         context.rows_read += len(table.rows)
         if not len(table.rows):
-            return empty_result(name, options.layer)
+            return empty_result(name, options.layer, _attribute_names(mapping, table.header, roles)
+                                if attribute_columns else None)
     t1 = perf_counter()
 
     frame = table.frame
+    keysrc: pd.DataFrame | list[Coded]
     if na_values:
         frame = frame.mask(frame.isin([v for v in na_values if v != ""]), "")
+        keysrc = frame
+    else:  # the table's coded columns: each distinct cell hashed once
+        keysrc = [Coded(*table.coded(c)) for c in table.header]
     rej = Rejector(name, table.rows)
     reject_shape(rej, table)
     if uses_geocoding(roles):
         placed = geocode_rows(geocoder, rej, frame, roles)
         result = finish_mapped(name=name, frame=placed.with_columns(frame),
                                rows_read=len(table.rows), rej=rej, roles=roles,
-                               mapping=mapping, coords=placed.coords, keysrc=frame,
+                               mapping=mapping, coords=placed.coords, keysrc=keysrc,
                                options=options, t0=t0, t1=t1, text=True, context=context)
         return attach_geocoding(result, placed, rej)
     coords = _coords(rej, frame, roles, mapping)
     return finish_mapped(name=name, frame=frame, rows_read=len(table.rows), rej=rej,
-                         roles=roles, mapping=mapping, coords=coords, keysrc=frame,
+                         roles=roles, mapping=mapping, coords=coords, keysrc=keysrc,
                          options=options, t0=t0, t1=t1, text=True, context=context)
+
+
+def _attribute_names(mapping: ColumnMapping, header: list[str],
+                     roles: dict[str, str]) -> list[str]:
+    """The ``attr:<key>`` columns of a read of this file (see ``finish_mapped``)."""
+    used = set(roles.values())
+    columns = [*header, *MATCH_COLUMNS] if uses_geocoding(roles) else header
+    keys = (list(mapping.attributes) if mapping.attributes is not None
+            else [c for c in columns if c not in used])
+    return [ATTR_PREFIX + c for c in keys]
 
 
 def _coords(rej: Rejector, frame: pd.DataFrame, roles: dict[str, str],

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from spatial.io.result import ObjArray
-from spatial.io.validation import Rejector, join, quoted
+from spatial.io.validation import Coded, Rejector, join, quoted
 
 _TIME_MIN: Final = pd.Timestamp("1678-01-01")
 _TIME_MAX: Final = pd.Timestamp("2261-12-31")
@@ -23,14 +23,20 @@ _TIME_MAX: Final = pd.Timestamp("2261-12-31")
 _AWARE_RE: Final = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
 
 
-def parse_month(rej: Rejector, raw: ObjArray, field: str) -> npt.NDArray[np.datetime64]:
-    """``YYYY-MM`` text to the first instant of the month (naive, ns)."""
-    empty = raw == ""
+def parse_month(rej: Rejector, raw: ObjArray | Coded, field: str) -> npt.NDArray[np.datetime64]:
+    """``YYYY-MM`` text to the first instant of the month (naive, ns).
+
+    Parsed once per distinct value (a police.uk file has one month).
+    """
+    cells = Coded.of(raw)
+    empty = cells.map(lambda v: v == "").astype(bool)
     rej.add(empty, field, f"{field} is empty")
-    parsed = pd.to_datetime(pd.Series(raw, dtype=object), format="%Y-%m", errors="coerce")
-    rej.add(parsed.isna().to_numpy() & ~empty, field,
-            lambda m: join(f"{field} ", quoted(raw[m]), " is not a month (expected YYYY-MM)"))
-    return np.asarray(parsed.to_numpy(dtype="datetime64[ns]"))
+    parsed = cells.map(lambda v: pd.to_datetime(pd.Series(v, dtype=object), format="%Y-%m",
+                                                errors="coerce").to_numpy(dtype="datetime64[ns]"))
+    parsed = np.asarray(parsed, dtype="datetime64[ns]")
+    rej.add(np.isnat(parsed) & ~empty, field,
+            lambda m: join(f"{field} ", quoted(cells.rows(m)), " is not a month (expected YYYY-MM)"))
+    return parsed
 
 
 def _format_precision(fmt: str) -> str:
