@@ -1,0 +1,433 @@
+"""Events in a column store inside the database: Parquet segments in ``event_segments``.
+
+Each row of ``event_segments`` holds one Parquet file (zstd) of the events of
+one layer, one calendar month of their time and one import batch, with the
+segment's id, time and lon/lat ranges beside it so that a read skips whole
+segments; ``event_segment_units`` holds, per segment and boundary-set version,
+one Parquet column of unit ids aligned with the segment's rows (null: outside
+every polygon of the set). Everything stays in the ONE database, so an import
+is still one transaction (all or nothing, safe against SIGKILL), backups are
+still the database's, and PostgreSQL still serves many users.
+
+Why: a row store pays, per event, a B-tree insert into each of four indexes
+and the text of 18 columns; here an import writes one ``INSERT`` of a few MB
+per segment (see ``benchmarks/RESULTS.md``, "Events as Parquet segments").
+
+Payload columns (:data:`PAYLOAD_COLUMNS`): ``id`` (int64), ``event_key``,
+``key_hash`` (uint64, :func:`key_hashes`), ``source_id``, ``time`` (timestamp,
+microseconds), ``time_precision``, ``lon``, ``lat``, ``x``, ``y``,
+``crs_epsg`` (int32), ``location_precision``, ``category``, ``source``,
+``sensitivity``, ``h3`` (text), ``geocode_precision`` (text, null for
+"point"); then either ``attributes`` (the JSON text the row store kept) or
+one text column ``attr:<key>`` per attribute key (null: key absent). The
+layer and the import id are the segment's, not repeated per row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from service.store.tables import event_segment_units, event_segments
+
+#: Columns of every segment's Parquet file, in order (then the attribute columns).
+PAYLOAD_COLUMNS = ("id", "event_key", "key_hash", "source_id", "time", "time_precision",
+                   "lon", "lat", "x", "y", "crs_epsg", "location_precision", "category",
+                   "source", "sensitivity", "h3", "geocode_precision")
+#: Columns a read can ask for that are the segment's (metadata), not the payload's.
+SEGMENT_COLUMNS = ("layer", "import_id")
+ATTR_PREFIX = "attr:"
+_STRINGS = ("event_key", "source_id", "time_precision", "location_precision", "category",
+            "source", "sensitivity", "h3")
+_COMPRESSION = "zstd"
+
+#: PostgreSQL advisory lock namespace of the per-layer import lock (with the layer's hash).
+LAYER_LOCK_CLASS = 7270017
+
+
+def key_hashes(keys: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """A stable 64-bit hash of each event key (BLAKE2b, 8 bytes, little-endian): the
+    same in every process and version, so it can be stored and compared later."""
+    blake = hashlib.blake2b
+    digest = b"".join(blake(k.encode("utf-8"), digest_size=8).digest() for k in keys)
+    return np.frombuffer(digest, dtype="<u8").astype(np.uint64, copy=False)
+
+
+def _text(values: Any) -> pa.Array:
+    arr = np.asarray(values, dtype=object)
+    return pa.array(arr, type=pa.string(), from_pandas=True)
+
+
+def encode_segment(frame: pd.DataFrame, ids: npt.NDArray[np.int64],
+                   hashes: npt.NDArray[np.uint64], attributes: pd.DataFrame | list[str]
+                   ) -> bytes:
+    """The Parquet file of one segment: ``frame``'s events (EVENT_COLUMNS + ``h3``,
+    ``geocode_precision`` optional) with their ``ids`` and key ``hashes``;
+    ``attributes`` is either the JSON texts (one per row) or a frame of ``attr:``
+    columns (str or None)."""
+    cols: dict[str, pa.Array] = {
+        "id": pa.array(ids.astype(np.int64)),
+        "key_hash": pa.array(hashes.astype(np.uint64)),
+        "time": pa.array(frame["time"].to_numpy(dtype="datetime64[us]")),
+        "crs_epsg": pa.array(frame["crs_epsg"].to_numpy(dtype=np.int32)),
+    }
+    for name in ("lon", "lat", "x", "y"):
+        cols[name] = pa.array(frame[name].to_numpy(dtype=np.float64))
+    for name in _STRINGS:
+        cols[name] = _text(frame[name].astype(str).to_numpy(dtype=object))
+    geo = frame["geocode_precision"] if "geocode_precision" in frame else None
+    cols["geocode_precision"] = (pa.nulls(len(frame), pa.string()) if geo is None
+                                 else _text(geo.astype(object).where(geo.notna(), None)))
+    table = pa.table({name: cols[name] for name in PAYLOAD_COLUMNS})
+    if isinstance(attributes, pd.DataFrame):
+        for name in attributes.columns:
+            col = attributes[name]
+            table = table.append_column(
+                name, _text(col.astype(object).where(col.notna(), None).to_numpy()))
+    else:
+        table = table.append_column("attributes", _text(attributes))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression=_COMPRESSION, use_dictionary=True,
+                   write_statistics=False)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def encode_units(units: Sequence[str | None]) -> bytes:
+    """The Parquet file of one segment's placements in one set (null: outside)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table({"unit_id": _text(list(units))}), sink,
+                   compression=_COMPRESSION)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def decode(payload: bytes, columns: Sequence[str] | None = None) -> pa.Table:
+    """A segment's Parquet file, only ``columns`` read (all when ``None``); a column
+    the file lacks (an ``attr:`` key it never had) comes back as nulls."""
+    reader = pq.ParquetFile(pa.BufferReader(payload))
+    if columns is None:
+        return reader.read()
+    have = set(reader.schema_arrow.names)
+    table = reader.read(columns=[c for c in columns if c in have])
+    for c in columns:
+        if c not in have:
+            table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
+    return table.select(list(columns))
+
+
+@dataclass(frozen=True)
+class SegmentPrune:
+    """Which segments a read may skip, by their stored ranges (coarse: rows are still
+    masked one by one after reading)."""
+
+    layers: tuple[str, ...] = ()             # empty: every layer
+    start: datetime | None = None           # inclusive
+    end: datetime | None = None             # exclusive
+    bbox: tuple[float, float, float, float] | None = None
+    after_id: int | None = None
+    event_id: int | None = None
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        s = event_segments.c
+        cond: list[sa.ColumnElement[bool]] = []
+        if self.layers:
+            cond.append(s.layer.in_(sorted(set(self.layers))))
+        if self.start is not None:
+            cond.append(s.time_max >= self.start)
+        if self.end is not None:
+            cond.append(s.time_min < self.end)
+        if self.bbox is not None:
+            minlon, minlat, maxlon, maxlat = self.bbox
+            cond += [s.lon_max >= minlon, s.lon_min <= maxlon,
+                     s.lat_max >= minlat, s.lat_min <= maxlat]
+        if self.after_id is not None:
+            cond.append(s.id_hi > self.after_id)
+        if self.event_id is not None:
+            cond += [s.id_lo <= self.event_id, s.id_hi >= self.event_id]
+        return cond
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    """A decoded table as a pandas frame: text as python objects, time as ns."""
+    out: dict[str, Any] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_timestamp(col.type):
+            out[name] = col.to_numpy().astype("datetime64[ns]")
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type) \
+                or pa.types.is_null(col.type):
+            out[name] = np.asarray(col.to_pylist(), dtype=object)
+        elif pa.types.is_dictionary(col.type):
+            out[name] = np.asarray(col.to_pylist(), dtype=object)
+        elif name == "crs_epsg":
+            out[name] = col.to_numpy().astype(np.int64)
+        else:
+            out[name] = col.to_numpy()
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    id: int
+    layer: str
+    import_id: int | None
+    n_rows: int
+    id_lo: int
+    id_hi: int
+    attribute_columns: tuple[str, ...]
+
+
+def segment_infos(conn: Connection, prune: SegmentPrune) -> list[SegmentInfo]:
+    """The metadata of the segments ``prune`` keeps, in order of their lowest id."""
+    s = event_segments.c
+    q = (sa.select(s.id, s.layer, s.import_id, s.n_rows, s.id_lo, s.id_hi,
+                   s.attribute_columns).where(*prune.where()).order_by(s.id_lo, s.id))
+    return [SegmentInfo(int(r.id), str(r.layer), None if r.import_id is None
+                        else int(r.import_id), int(r.n_rows), int(r.id_lo), int(r.id_hi),
+                        tuple(json.loads(r.attribute_columns)))
+            for r in conn.execute(q)]
+
+
+def _payloads(conn: Connection, infos: Sequence[SegmentInfo], set_id: int | None
+              ) -> Any:
+    """``(info, payload, units payload or None)`` of each segment, in the order given,
+    fetched a few at a time (memory: a few segments' bytes)."""
+    s = event_segments.c
+    step = 16
+    for k in range(0, len(infos), step):
+        part = infos[k:k + step]
+        ids = [i.id for i in part]
+        got = {int(r[0]): r[1] for r in conn.execute(
+            sa.select(s.id, s.payload).where(s.id.in_(ids)))}
+        units: dict[int, bytes] = {}
+        if set_id is not None:
+            u = event_segment_units.c
+            units = {int(r[0]): r[1] for r in conn.execute(
+                sa.select(u.segment_id, u.payload).where(u.segment_id.in_(ids),
+                                                         u.set_id == set_id))}
+        for info in part:
+            yield info, got[info.id], units.get(info.id)
+
+
+def _segment_frame(info: SegmentInfo, payload: bytes, units: bytes | None,
+                   wanted: Sequence[str], with_units: bool) -> pd.DataFrame:
+    """One segment's rows: ``wanted`` columns (``attributes`` always as the JSON text the
+    row store kept; ``attr:<key>`` one key's value, from either storage)."""
+    stored_json = "attributes" in info.attribute_columns
+    attr_cols = [c for c in info.attribute_columns if c.startswith(ATTR_PREFIX)]
+    need: list[str] = []
+    for c in wanted:
+        if c in SEGMENT_COLUMNS:
+            continue
+        if c == "attributes":
+            need += ["attributes"] if stored_json else attr_cols
+        elif c.startswith(ATTR_PREFIX):
+            if stored_json:
+                need.append("attributes")
+            elif c in attr_cols:
+                need.append(c)
+        else:
+            need.append(c)
+    need = list(dict.fromkeys(need))
+    frame = _to_frame(decode(payload, need))
+    n = info.n_rows
+    out: dict[str, Any] = {}
+    for c in wanted:
+        if c == "layer":
+            out[c] = np.full(n, info.layer, dtype=object)
+        elif c == "import_id":
+            out[c] = np.full(n, info.import_id, dtype=object)
+        elif c == "attributes":
+            if stored_json:
+                out[c] = frame["attributes"].to_numpy(dtype=object)
+            else:
+                from service.store.events import attributes_json
+
+                out[c] = np.asarray(attributes_json(attribute_dicts(frame[attr_cols])),
+                                    dtype=object)
+        elif c.startswith(ATTR_PREFIX):
+            key = c[len(ATTR_PREFIX):]
+            if stored_json:
+                out[c] = np.asarray([json.loads(t).get(key) for t in frame["attributes"]],
+                                    dtype=object)
+            elif c in frame:
+                out[c] = frame[c].to_numpy(dtype=object)
+            else:
+                out[c] = np.full(n, None, dtype=object)
+        else:
+            out[c] = frame[c].to_numpy()
+    if with_units:
+        out["unit_id"] = (np.full(n, None, dtype=object) if units is None
+                          else np.asarray(decode(units)["unit_id"].to_pylist(), dtype=object))
+    return pd.DataFrame(out)
+
+
+def iter_segments(conn: Connection, infos: Sequence[SegmentInfo], columns: Sequence[str],
+                  *, set_id: int | None = None) -> Any:
+    """``(info, frame)`` per segment of ``infos``, in their order (see :func:`read_segments`)."""
+    wanted = ["id", *[c for c in dict.fromkeys(columns) if c != "id"]]
+    for info, payload, units in _payloads(conn, infos, set_id):
+        yield info, _segment_frame(info, payload, units, wanted, set_id is not None)
+
+
+def read_segments(conn: Connection, prune: SegmentPrune, columns: Sequence[str], *,
+                  set_id: int | None = None) -> pd.DataFrame:
+    """The events of the segments ``prune`` keeps, only ``columns`` (``id`` always; the
+    segment's ``layer``/``import_id``; ``attributes`` as the row store's JSON text;
+    ``attr:<key>`` one attribute's value, None where absent), with ``unit_id`` of
+    boundary-set version ``set_id`` when given (None: outside, or never placed),
+    ordered by id. Rows are not filtered beyond the segments: callers mask them."""
+    wanted = ["id", *[c for c in dict.fromkeys(columns) if c != "id"]]
+    frames = [f for _, f in iter_segments(conn, segment_infos(conn, prune), wanted,
+                                          set_id=set_id)]
+    out_cols = wanted + (["unit_id"] if set_id is not None else [])
+    return concat_by_id(frames, out_cols)
+
+
+def concat_by_id(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    """Segment frames as one, ordered by id (segments' id ranges may interleave)."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty(columns)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    ids = frame["id"].to_numpy()
+    if ids.size > 1 and np.any(ids[1:] < ids[:-1]):
+        frame = frame.iloc[np.argsort(ids, kind="stable")].reset_index(drop=True)
+    return frame[list(columns)]
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    dtypes: dict[str, Any] = {"id": np.int64, "lon": np.float64, "lat": np.float64,
+                              "x": np.float64, "y": np.float64, "crs_epsg": np.int32,
+                              "time": "datetime64[ns]", "key_hash": np.uint64}
+    return pd.DataFrame({c: np.zeros(0, dtype=dtypes.get(c, object)) for c in columns})
+
+
+def attribute_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The attribute dicts of a frame read with its attribute columns: parsed from the
+    ``attributes`` JSON text, or rebuilt from ``attr:`` columns (keys with a value),
+    or merged where a read spans segments stored either way."""
+    n = len(frame)
+    out: list[dict[str, Any]] = [{} for _ in range(n)]
+    if "attributes" in frame:
+        for i, text in enumerate(frame["attributes"].tolist()):
+            if text is not None:
+                out[i] = json.loads(text)
+    for name in frame.columns:
+        if not name.startswith(ATTR_PREFIX):
+            continue
+        key = name[len(ATTR_PREFIX):]
+        values = frame[name].to_numpy(dtype=object)
+        for i in np.flatnonzero(pd.notna(values)).tolist():
+            out[i][key] = values[i]
+    return out
+
+
+def attribute_payload(frame: pd.DataFrame) -> pd.DataFrame | list[str]:
+    """What a frame's attributes are stored as: its ``attr:`` columns as they are, or
+    the JSON text of its ``attributes`` dicts (the row store's text)."""
+    attr = [c for c in frame.columns if c.startswith(ATTR_PREFIX)]
+    if attr:
+        return frame[attr]
+    if "attributes" not in frame:
+        raise ValueError("an events frame needs 'attributes' or 'attr:<key>' columns")
+    from service.store.events import attributes_json
+
+    return attributes_json(frame["attributes"].tolist())
+
+
+def write_segments(conn: Connection, *, layer: str, import_id: int | None,
+                   frame: pd.DataFrame, ids: npt.NDArray[np.int64],
+                   hashes: npt.NDArray[np.uint64],
+                   attributes: pd.DataFrame | list[str] | None = None
+                   ) -> list[tuple[int, npt.NDArray[np.intp]]]:
+    """Store ``frame``'s events (one layer) as one segment per calendar month of their
+    time: one Parquet encode and one INSERT each. Returns ``(segment id, row
+    positions in frame)`` per segment, for the placements."""
+    n = len(frame)
+    if n == 0:
+        return []
+    attrs = attribute_payload(frame) if attributes is None else attributes
+    attr_names = (list(attrs.columns) if isinstance(attrs, pd.DataFrame) else ["attributes"])
+    times = frame["time"].to_numpy(dtype="datetime64[ns]")
+    months = times.astype("datetime64[M]")
+    uniq, inverse = np.unique(months, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
+    lon, lat = frame["lon"].to_numpy(dtype=np.float64), frame["lat"].to_numpy(dtype=np.float64)
+    out: list[tuple[int, npt.NDArray[np.intp]]] = []
+    for k in range(len(uniq)):
+        pos = order[bounds[k]:bounds[k + 1]]
+        part = frame.iloc[pos] if len(uniq) > 1 else frame
+        seg_attrs: pd.DataFrame | list[str]
+        if isinstance(attrs, pd.DataFrame):
+            seg_attrs = attrs.iloc[pos] if len(uniq) > 1 else attrs
+        else:
+            seg_attrs = [attrs[i] for i in pos.tolist()] if len(uniq) > 1 else attrs
+        seg_ids = ids[pos]
+        payload = encode_segment(part, seg_ids, hashes[pos], seg_attrs)
+        res = conn.execute(event_segments.insert().values(
+            layer=layer, import_id=import_id, n_rows=len(pos),
+            id_lo=int(seg_ids.min()), id_hi=int(seg_ids.max()),
+            time_min=pd.Timestamp(times[pos].min()).to_pydatetime(),
+            time_max=pd.Timestamp(times[pos].max()).to_pydatetime(),
+            lon_min=float(lon[pos].min()), lon_max=float(lon[pos].max()),
+            lat_min=float(lat[pos].min()), lat_max=float(lat[pos].max()),
+            attribute_columns=json.dumps(attr_names), payload=payload))
+        key = res.inserted_primary_key
+        assert key is not None
+        out.append((int(key[0]), pos))
+    return out
+
+
+def write_units(conn: Connection, segment_id: int, set_id: int,
+                units: Sequence[str | None]) -> None:
+    """One segment's placements in one boundary-set version."""
+    conn.execute(event_segment_units.insert().values(
+        segment_id=segment_id, set_id=set_id, payload=encode_units(units)))
+
+
+def segment_ids_of(conn: Connection, event_ids: npt.NDArray[np.int64]
+                   ) -> list[tuple[int, npt.NDArray[np.intp]]]:
+    """Which segments hold ``event_ids`` (every one of them: a segment's placements are
+    written whole): ``(segment id, positions in event_ids in the segment's row
+    order)`` per segment."""
+    ids = np.asarray(event_ids, dtype=np.int64)
+    if ids.size == 0:
+        return []
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    s = event_segments.c
+    infos = [SegmentInfo(int(r.id), "", None, int(r.n_rows), int(r.id_lo), int(r.id_hi), ())
+             for r in conn.execute(sa.select(s.id, s.n_rows, s.id_lo, s.id_hi).where(
+                 s.id_hi >= int(sorted_ids[0]), s.id_lo <= int(sorted_ids[-1]))
+                 .order_by(s.id))]
+    out: list[tuple[int, npt.NDArray[np.intp]]] = []
+    covered = 0
+    for info in infos:
+        payload = conn.execute(sa.select(s.payload).where(s.id == info.id)).scalar_one()
+        seg_ids = decode(payload, ["id"]).column("id").to_numpy()
+        at = np.searchsorted(sorted_ids, seg_ids)
+        at_ok = np.minimum(at, sorted_ids.size - 1)
+        found = sorted_ids[at_ok] == seg_ids
+        if not found.any():
+            continue
+        if not found.all():
+            raise ValueError(f"placements of segment {info.id} must cover all of its "
+                             f"{info.n_rows} events, not {int(found.sum())}")
+        out.append((info.id, order[at_ok]))
+        covered += seg_ids.size
+    if covered != ids.size:
+        raise ValueError(f"{ids.size - covered} of the event ids given are in no segment")
+    return out
