@@ -226,19 +226,16 @@ def slice_mask(cols: ScanColumns, s: ScanSlice) -> npt.NDArray[np.bool_]:
 
 def layer_summaries(engine: sa.Engine, layers: Sequence[str]) -> dict[str, dict[str, datetime]]:
     """``layer -> {category: time of its first event}`` for each named layer (empty for
-    a layer without events): the ``category`` and ``time`` columns of its segments.
+    a layer without events), from its segments' metadata (no payload is opened).
 
     The same categories as :meth:`Store.layer_categories` and, per layer, the same
     first time as :meth:`Store.first_event_times` (its minimum over the categories).
     """
-    out: dict[str, dict[str, datetime]] = {}
     with engine.connect() as conn:
-        for layer in sorted(set(layers)):
-            frame = seg.read_segments(conn, seg.SegmentPrune(layers=(layer,)),
-                                      ["category", "time"])
-            firsts = frame.groupby("category", sort=True)["time"].min() if len(frame) \
-                else pd.Series(dtype="datetime64[ns]")
-            out[layer] = {str(c): pd.Timestamp(t).to_pydatetime() for c, t in firsts.items()}
+        summaries = seg.category_summaries(conn, layers)
+    out: dict[str, dict[str, datetime]] = {}
+    for layer in sorted(set(layers)):
+        out[layer] = {c: t for c, (_, t) in sorted(summaries.get(layer, {}).items())}
     return out
 
 
@@ -590,5 +587,5 @@ class EventScanRepository(StoreBase):
                            attributes_layer=attributes_layer, usual=usual)
 
     def layer_summaries(self, layers: Sequence[str]) -> dict[str, dict[str, datetime]]:
-        """:func:`layer_summaries` on this store: categories and first times by index seeks."""
+        """:func:`layer_summaries` on this store: categories and first times (metadata)."""
         return layer_summaries(self.engine, layers)

@@ -40,8 +40,8 @@ class LayersRepository(StoreBase):
             index_elements=[layers.c.name]))
 
     def list_layers(self) -> list[dict[str, Any]]:
-        """Every layer with its event count, time range and categories (counts, ranges
-        from the segments' metadata; categories from their ``category`` columns)."""
+        """Every layer with its event count, time range and categories (from the
+        segments' metadata: no payload is opened)."""
         s = event_segments.c
         stats = (sa.select(s.layer, sa.func.sum(s.n_rows).label("count"),
                            sa.func.min(s.time_min).label("time_min"),
@@ -53,12 +53,9 @@ class LayersRepository(StoreBase):
              .order_by(layers.c.name))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
-            frame = seg.read_segments(conn, seg.SegmentPrune(), ["layer", "category"])
-        cats: dict[str, dict[str, int]] = {}
-        if len(frame):
-            sizes = frame.groupby(["layer", "category"]).size()
-            for (layer, cat), n in zip(sizes.index.tolist(), sizes.tolist(), strict=True):
-                cats.setdefault(str(layer), {})[str(cat)] = int(n)
+            summaries = seg.category_summaries(conn)
+        cats = {layer: {c: n for c, (n, _) in by_cat.items()}
+                for layer, by_cat in summaries.items()}
         out = []
         for name, sens, desc, n, tmin, tmax in rows:
             out.append({
@@ -97,8 +94,6 @@ def _timestamp(value: Any) -> Any:
 
 
 def layer_categories(engine: sa.Engine, name: str) -> list[str]:
-    """The distinct categories of layer ``name``'s events, sorted (its segments'
-    ``category`` columns only)."""
+    """The distinct categories of layer ``name``'s events, sorted (segment metadata)."""
     with engine.connect() as conn:
-        frame = seg.read_segments(conn, seg.SegmentPrune(layers=(name,)), ["category"])
-    return sorted(str(c) for c in pd.unique(frame["category"].to_numpy()))
+        return sorted(seg.category_summaries(conn, [name]).get(name, {}))

@@ -204,9 +204,11 @@ def _payloads(conn: Connection, infos: Sequence[SegmentInfo], set_id: int | None
     """``(info, payload, units payload or None)`` of each segment, in the order given,
     fetched a few at a time (memory: a few segments' bytes)."""
     s = event_segments.c
-    step = 16
-    for k in range(0, len(infos), step):
+    k, step = 0, 1
+    while k < len(infos):
+        # one first (a page often needs no more), then more per round trip
         part = infos[k:k + step]
+        k, step = k + step, min(step * 2, 16)
         ids = [i.id for i in part]
         got = {int(r[0]): r[1] for r in conn.execute(
             sa.select(s.id, s.payload).where(s.id.in_(ids)))}
@@ -377,6 +379,11 @@ def write_segments(conn: Connection, *, layer: str, import_id: int | None,
             seg_attrs = [attrs[i] for i in pos.tolist()] if len(uniq) > 1 else attrs
         seg_ids = ids[pos]
         payload = encode_segment(part, seg_ids, hashes[pos], seg_attrs)
+        cats = pd.DataFrame({"c": part["category"].astype(str).to_numpy(dtype=object),
+                             "t": times[pos]}).groupby("c", sort=True)["t"].agg(["size", "min"])
+        categories = {str(c): [int(n), pd.Timestamp(t).to_pydatetime().isoformat()]
+                      for c, n, t in zip(cats.index.tolist(), cats["size"].tolist(),
+                                         cats["min"].tolist(), strict=True)}
         res = conn.execute(event_segments.insert().values(
             layer=layer, import_id=import_id, n_rows=len(pos),
             id_lo=int(seg_ids.min()), id_hi=int(seg_ids.max()),
@@ -384,7 +391,8 @@ def write_segments(conn: Connection, *, layer: str, import_id: int | None,
             time_max=pd.Timestamp(times[pos].max()).to_pydatetime(),
             lon_min=float(lon[pos].min()), lon_max=float(lon[pos].max()),
             lat_min=float(lat[pos].min()), lat_max=float(lat[pos].max()),
-            attribute_columns=json.dumps(attr_names), payload=payload))
+            attribute_columns=json.dumps(attr_names),
+            categories=json.dumps(categories, sort_keys=True), payload=payload))
         key = res.inserted_primary_key
         assert key is not None
         out.append((int(key[0]), pos))
@@ -430,4 +438,22 @@ def segment_ids_of(conn: Connection, event_ids: npt.NDArray[np.int64]
         covered += seg_ids.size
     if covered != ids.size:
         raise ValueError(f"{ids.size - covered} of the event ids given are in no segment")
+    return out
+
+
+def category_summaries(conn: Connection, layers: Sequence[str] | None = None
+                       ) -> dict[str, dict[str, tuple[int, datetime]]]:
+    """``layer -> {category: (events, time of the first)}`` from the segments' metadata
+    (no payload is opened); ``layers``: only these (all when ``None``)."""
+    s = event_segments.c
+    q = sa.select(s.layer, s.categories)
+    if layers is not None:
+        q = q.where(s.layer.in_(sorted(set(layers))))
+    out: dict[str, dict[str, tuple[int, datetime]]] = {}
+    for layer, text in conn.execute(q):
+        mine = out.setdefault(str(layer), {})
+        for cat, (n, first) in json.loads(text).items():
+            t = datetime.fromisoformat(first)
+            had = mine.get(cat)
+            mine[cat] = (n, t) if had is None else (had[0] + n, min(had[1], t))
     return out

@@ -300,6 +300,8 @@ event_segments = sa.Table(
     sa.Column("lat_max", sa.Float(precision=53), nullable=False),
     # JSON list of the payload's attribute columns ("attributes" or "attr:<key>")
     sa.Column("attribute_columns", sa.Text, nullable=False),
+    # JSON {category: [events, first time ISO]}: layers' categories without opening payloads
+    sa.Column("categories", sa.Text, nullable=False),
     sa.Column("payload", sa.LargeBinary, nullable=False),
 )
 sa.Index("ix_event_segments_layer_time", event_segments.c.layer, event_segments.c.time_min)
