@@ -30,6 +30,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -66,8 +67,18 @@ def key_hashes(keys: Sequence[str]) -> npt.NDArray[np.uint64]:
 
 
 def _text(values: Any) -> pa.Array:
+    """Text values (str, or None/NaN for null) as an Arrow string array; anything else
+    (a number in a text column) as its ``str``. A pandas text column held by Arrow
+    is handed over without a copy."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        return pa.array(values, from_pandas=True).cast(pa.string())
     arr = np.asarray(values, dtype=object)
-    return pa.array(arr, type=pa.string(), from_pandas=True)
+    try:
+        return pa.array(arr, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        shown = [None if v is None or (isinstance(v, float) and v != v) else str(v)
+                 for v in arr.tolist()]
+        return pa.array(shown, type=pa.string())
 
 
 def encode_segment(frame: pd.DataFrame, ids: npt.NDArray[np.int64],
@@ -86,7 +97,7 @@ def encode_segment(frame: pd.DataFrame, ids: npt.NDArray[np.int64],
     for name in ("lon", "lat", "x", "y"):
         cols[name] = pa.array(frame[name].to_numpy(dtype=np.float64))
     for name in _STRINGS:
-        cols[name] = _text(frame[name].astype(str).to_numpy(dtype=object))
+        cols[name] = _text(frame[name])
     geo = frame["geocode_precision"] if "geocode_precision" in frame else None
     cols["geocode_precision"] = (pa.nulls(len(frame), pa.string()) if geo is None
                                  else _text(geo.astype(object).where(geo.notna(), None)))
@@ -94,8 +105,7 @@ def encode_segment(frame: pd.DataFrame, ids: npt.NDArray[np.int64],
     if isinstance(attributes, pd.DataFrame):
         for name in attributes.columns:
             col = attributes[name]
-            table = table.append_column(
-                name, _text(col.astype(object).where(col.notna(), None).to_numpy()))
+            table = table.append_column(name, _text(col))
     else:
         table = table.append_column("attributes", _text(attributes))
     sink = pa.BufferOutputStream()
@@ -165,11 +175,11 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
         col = table.column(name)
         if pa.types.is_timestamp(col.type):
             out[name] = col.to_numpy().astype("datetime64[ns]")
+        elif pa.types.is_null(col.type):
+            out[name] = np.full(len(col), None, dtype=object)
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type) \
-                or pa.types.is_null(col.type):
-            out[name] = np.asarray(col.to_pylist(), dtype=object)
-        elif pa.types.is_dictionary(col.type):
-            out[name] = np.asarray(col.to_pylist(), dtype=object)
+                or pa.types.is_dictionary(col.type):
+            out[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
         elif name == "crs_epsg":
             out[name] = col.to_numpy().astype(np.int64)
         else:
@@ -344,9 +354,44 @@ def attribute_payload(frame: pd.DataFrame) -> pd.DataFrame | list[str]:
         return frame[attr]
     if "attributes" not in frame:
         raise ValueError("an events frame needs 'attributes' or 'attr:<key>' columns")
+    dicts = frame["attributes"].tolist()
+    columns = attribute_columns(dicts)
+    if columns is not None:
+        return columns
     from service.store.events import attributes_json
 
-    return attributes_json(frame["attributes"].tolist())
+    return attributes_json(dicts)
+
+
+def attribute_columns(dicts: Sequence[Any]) -> pd.DataFrame | None:
+    """Attribute dicts as ``attr:<key>`` text columns (None: key absent), keys sorted;
+    ``None`` when they are not all text-to-text (numbers, nested values: those keep
+    their JSON, so that every value reads back as it was given).
+
+    Rows are grouped by their key tuple (police.uk has a handful of patterns) and
+    each group's values taken out a key at a time, so the work is per pattern and
+    key, in C, not per row in Python."""
+    n = len(dicts)
+    if n == 0 or not all(map(dict.__instancecheck__, dicts)):
+        return None
+    codes, patterns = pd.factorize(pd.Series(list(map(tuple, dicts)), dtype=object))
+    keys = sorted({k for p in patterns for k in p}) if len(patterns) else []
+    if not all(isinstance(k, str) for k in keys):
+        return None
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(patterns) + 1))
+    out = {k: np.full(n, None, dtype=object) for k in keys}
+    for p, names in enumerate(patterns):
+        if not names:
+            continue
+        rows = order[bounds[p]:bounds[p + 1]]
+        group = [dicts[i] for i in rows.tolist()]
+        for name in names:
+            values = list(map(itemgetter(name), group))
+            if not all(map(str.__instancecheck__, values)):
+                return None
+            out[name][rows] = values
+    return pd.DataFrame({ATTR_PREFIX + k: out[k] for k in keys}, index=range(n))
 
 
 def write_segments(conn: Connection, *, layer: str, import_id: int | None,
