@@ -25,7 +25,6 @@ layer and the import id are the segment's, not repeated per row.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,12 +57,42 @@ _COMPRESSION = "zstd"
 LAYER_LOCK_CLASS = 7270017
 
 
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
 def key_hashes(keys: Sequence[str]) -> npt.NDArray[np.uint64]:
-    """A stable 64-bit hash of each event key (BLAKE2b, 8 bytes, little-endian): the
-    same in every process and version, so it can be stored and compared later."""
-    blake = hashlib.blake2b
-    digest = b"".join(blake(k.encode("utf-8"), digest_size=8).digest() for k in keys)
-    return np.frombuffer(digest, dtype="<u8").astype(np.uint64, copy=False)
+    """A stable 64-bit hash of each event key: FNV-1a over its UTF-8 bytes, then its
+    length mixed in (splitmix64's finaliser). Defined here, byte by byte, so it is the
+    same in every process and version and can be stored; computed for all keys at
+    once, one byte position at a time (no per-key Python).
+
+    Not a cryptographic hash: a match is always confirmed on the keys themselves
+    (:class:`service.store.events.LayerKeys`)."""
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    arr = pa.array(keys, type=pa.string()) if not isinstance(keys, pa.Array) else keys
+    if arr.null_count:
+        raise ValueError("an event key is missing")
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None \
+        else np.zeros(0, dtype=np.uint8)
+    starts = offsets[:-1].astype(np.int64)
+    lengths = (offsets[1:] - offsets[:-1]).astype(np.int64)
+    h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(int(lengths.max()) if n else 0):
+            live = lengths > j
+            if not live.all():
+                idx = np.flatnonzero(live)
+                h[idx] = (h[idx] ^ data[starts[idx] + j].astype(np.uint64)) * _FNV_PRIME
+            else:
+                h = (h ^ data[starts + j].astype(np.uint64)) * _FNV_PRIME
+        z = h ^ (lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
 
 
 def _text(values: Any) -> pa.Array:
