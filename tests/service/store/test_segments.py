@@ -121,3 +121,14 @@ def test_keyset_pages_in_id_order_across_interleaved_segments(store: Store) -> N
         after = int(page["id"].iloc[-1])
     assert pages == all_ids and len(pages) == 10
     assert store.count_feature_events(FeatureFilter("crime")) == 10
+
+
+def test_a_frame_with_attr_columns_is_stored_as_given(store: Store) -> None:
+    """The reader's columnar attributes (``attr:<key>``, None: absent) instead of dicts."""
+    frame = _frame(3).drop(columns="attributes")
+    frame["attr:Location"] = ["On or near A", None, "On or near C"]
+    frame["attr:Crime ID"] = pd.Series([None, "id2", None], dtype="str")
+    assert _store(store, frame).inserted == 3
+    got = store.query_events(EventFilter(layers=("crime",)))
+    assert got["attributes"].tolist() == [{"Location": "On or near A"}, {"Crime ID": "id2"},
+                                          {"Location": "On or near C"}]
