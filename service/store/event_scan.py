@@ -115,21 +115,21 @@ def _prune(layer: str, slices: Sequence[ScanSlice]) -> seg.SegmentPrune:
     return seg.SegmentPrune(layers=(layer,), start=start, end=end, bbox=bbox)
 
 
-def _frame_mask(frame: pd.DataFrame, layer: str, s: ScanSlice) -> npt.NDArray[np.bool_]:
+def _frame_mask(frame: Mapping[str, Any], layer: str, s: ScanSlice) -> npt.NDArray[np.bool_]:
     """Which rows of one layer's segment ``s`` selects (:func:`slice_mask`'s conditions)."""
-    n = len(frame)
+    n = int(frame["id"].size)
     cats = s.layers.get(layer)
     m = np.ones(n, dtype=bool)
     if cats:
-        m &= np.isin(frame["category"].to_numpy(), np.asarray(sorted(cats), dtype=object))
-    t = frame["time"].to_numpy(dtype="datetime64[ns]")
+        m &= np.isin(frame["category"], np.asarray(sorted(cats), dtype=object))
+    t = np.asarray(frame["time"], dtype="datetime64[ns]")
     if s.start is not None:
         m &= t >= np.datetime64(s.start, "ns")
     if s.end is not None:
         m &= t < np.datetime64(s.end, "ns")
     if s.bbox is not None:
         minlon, minlat, maxlon, maxlat = s.bbox
-        lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
+        lon, lat = frame["lon"], frame["lat"]
         m &= (lon >= minlon) & (lon <= maxlon) & (lat >= minlat) & (lat <= maxlat)
     return m
 
@@ -153,7 +153,7 @@ def scan_events(engine: sa.Engine, slices: Sequence[ScanSlice], *,
         for layer in s.layers:
             wanted.setdefault(layer, []).append(s)
     names = [c for c in SCAN_COLUMNS if c != "layer"]
-    frames: list[pd.DataFrame] = []
+    parts: dict[str, list[Any]] = {c: [] for c in COLUMN_FIELDS}
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -167,36 +167,33 @@ def scan_events(engine: sa.Engine, slices: Sequence[ScanSlice], *,
                 if attributes_layer == layer:
                     cols.append("attributes")
                 infos = seg.segment_infos(conn, _prune(layer, wanted[layer]))
-                for _, frame in seg.iter_segments(conn, infos, cols):
-                    m = np.zeros(len(frame), dtype=bool)
+                for _, arrays in seg.iter_segment_arrays(conn, infos, cols):
+                    m = np.zeros(arrays["id"].size, dtype=bool)
                     for s in wanted[layer]:
-                        m |= _frame_mask(frame, layer, s)
-                    part = frame.loc[m]
-                    n = len(part)
+                        m |= _frame_mask(arrays, layer, s)
+                    n = int(m.sum())
                     none = np.full(n, None, dtype=object)
-                    frames.append(pd.DataFrame({
-                        **{c: part[c].to_numpy() for c in names},
-                        "layer": np.full(n, layer, dtype=object),
-                        "attribute": (part[seg.ATTR_PREFIX + key].to_numpy(dtype=object)
-                                      if key is not None else none),
-                        "attributes": (part["attributes"].to_numpy(dtype=object)
-                                       if attributes_layer == layer else none)}))
+                    for c in names:
+                        parts[c].append(arrays[c][m])
+                    parts["layer"].append(np.full(n, layer, dtype=object))
+                    parts["attribute"].append(arrays[seg.ATTR_PREFIX + key][m]
+                                              if key is not None else none)
+                    parts["attributes"].append(arrays["attributes"][m]
+                                               if attributes_layer == layer else none)
     finally:
         if paused:
             gc.enable()
-    frame = seg.concat_by_id(frames, list(COLUMN_FIELDS))
-    return ScanColumns(
-        id=frame["id"].to_numpy(dtype=np.int64),
-        layer=frame["layer"].to_numpy(dtype=object),
-        category=frame["category"].to_numpy(dtype=object),
-        time=frame["time"].to_numpy(dtype="datetime64[ns]"),
-        lon=frame["lon"].to_numpy(dtype=np.float64), lat=frame["lat"].to_numpy(dtype=np.float64),
-        x=frame["x"].to_numpy(dtype=np.float64), y=frame["y"].to_numpy(dtype=np.float64),
-        crs_epsg=frame["crs_epsg"].to_numpy(dtype=np.int64),
-        location_precision=frame["location_precision"].to_numpy(dtype=object),
-        time_precision=frame["time_precision"].to_numpy(dtype=object),
-        attribute=frame["attribute"].to_numpy(dtype=object),
-        attributes=frame["attributes"].to_numpy(dtype=object))
+    dtypes: dict[str, Any] = {"id": np.int64, "time": "datetime64[ns]", "lon": np.float64,
+                              "lat": np.float64, "x": np.float64, "y": np.float64,
+                              "crs_epsg": np.int64}
+    joined = {c: (np.concatenate(parts[c]).astype(dtypes.get(c, object), copy=False)
+                  if parts[c] else np.zeros(0, dtype=dtypes.get(c, object)))
+              for c in COLUMN_FIELDS}
+    ids = joined["id"]
+    if ids.size > 1 and np.any(ids[1:] < ids[:-1]):
+        order = np.argsort(ids, kind="stable")
+        joined = {c: v[order] for c, v in joined.items()}
+    return ScanColumns(**cast(dict[str, Any], joined))
 
 
 def slice_mask(cols: ScanColumns, s: ScanSlice) -> npt.NDArray[np.bool_]:

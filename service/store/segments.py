@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -197,8 +198,19 @@ class SegmentPrune:
         return cond
 
 
-def _to_frame(table: pa.Table) -> pd.DataFrame:
-    """A decoded table as a pandas frame: text as python objects, time as ns."""
+def _objects(col: Any) -> npt.NDArray[np.object_]:
+    """A text column as an object array whose equal values share one str (one Python
+    object per distinct value, not per row); null as None."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    values = np.asarray(arr.dictionary.to_pylist() + [None], dtype=object)
+    codes = arr.indices.fill_null(len(arr.dictionary)).to_numpy(zero_copy_only=False)
+    return values[codes]
+
+
+def _to_arrays(table: pa.Table) -> dict[str, Any]:
+    """A decoded table as NumPy columns: text as object arrays, time as ns."""
     out: dict[str, Any] = {}
     for name in table.column_names:
         col = table.column(name)
@@ -208,12 +220,17 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
             out[name] = np.full(len(col), None, dtype=object)
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type) \
                 or pa.types.is_dictionary(col.type):
-            out[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+            out[name] = _objects(col)
         elif name == "crs_epsg":
             out[name] = col.to_numpy().astype(np.int64)
         else:
             out[name] = col.to_numpy()
-    return pd.DataFrame(out)
+    return out
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    """A decoded table as a pandas frame (see :func:`_to_arrays`)."""
+    return pd.DataFrame(_to_arrays(table))
 
 
 @dataclass(frozen=True)
@@ -261,8 +278,8 @@ def _payloads(conn: Connection, infos: Sequence[SegmentInfo], set_id: int | None
             yield info, got[info.id], units.get(info.id)
 
 
-def _segment_frame(info: SegmentInfo, payload: bytes, units: bytes | None,
-                   wanted: Sequence[str], with_units: bool) -> pd.DataFrame:
+def _segment_arrays(info: SegmentInfo, payload: bytes, units: bytes | None,
+                    wanted: Sequence[str], with_units: bool) -> dict[str, Any]:
     """One segment's rows: ``wanted`` columns (``attributes`` always as the JSON text the
     row store kept; ``attr:<key>`` one key's value, from either storage)."""
     stored_json = "attributes" in info.attribute_columns
@@ -281,7 +298,7 @@ def _segment_frame(info: SegmentInfo, payload: bytes, units: bytes | None,
         else:
             need.append(c)
     need = list(dict.fromkeys(need))
-    frame = _to_frame(decode(payload, need))
+    frame = _to_arrays(decode(payload, need))
     n = info.n_rows
     out: dict[str, Any] = {}
     for c in wanted:
@@ -291,27 +308,43 @@ def _segment_frame(info: SegmentInfo, payload: bytes, units: bytes | None,
             out[c] = np.full(n, info.import_id, dtype=object)
         elif c == "attributes":
             if stored_json:
-                out[c] = frame["attributes"].to_numpy(dtype=object)
+                out[c] = frame["attributes"]
             else:
                 from service.store.events import attributes_json
 
-                out[c] = np.asarray(attributes_json(attribute_dicts(frame[attr_cols])),
-                                    dtype=object)
+                out[c] = np.asarray(attributes_json(attribute_dicts(
+                    pd.DataFrame({k: pd.Series(frame[k], dtype=object) for k in attr_cols}))),
+                    dtype=object)
         elif c.startswith(ATTR_PREFIX):
             key = c[len(ATTR_PREFIX):]
             if stored_json:
                 out[c] = np.asarray([json.loads(t).get(key) for t in frame["attributes"]],
                                     dtype=object)
             elif c in frame:
-                out[c] = frame[c].to_numpy(dtype=object)
+                out[c] = frame[c]
             else:
                 out[c] = np.full(n, None, dtype=object)
         else:
-            out[c] = frame[c].to_numpy()
+            out[c] = frame[c]
     if with_units:
         out["unit_id"] = (np.full(n, None, dtype=object) if units is None
-                          else np.asarray(decode(units)["unit_id"].to_pylist(), dtype=object))
-    return pd.DataFrame(out)
+                          else _objects(decode(units)["unit_id"]))
+    return out
+
+
+def _segment_frame(info: SegmentInfo, payload: bytes, units: bytes | None,
+                   wanted: Sequence[str], with_units: bool) -> pd.DataFrame:
+    """One segment's rows as a frame (:func:`_segment_arrays`)."""
+    return pd.DataFrame(_segment_arrays(info, payload, units, wanted, with_units))
+
+
+def iter_segment_arrays(conn: Connection, infos: Sequence[SegmentInfo],
+                        columns: Sequence[str]) -> Any:
+    """``(info, columns)`` per segment of ``infos`` as NumPy arrays, no pandas in
+    between (the scans of analysis)."""
+    wanted = ["id", *[c for c in dict.fromkeys(columns) if c != "id"]]
+    for info, payload, units in _payloads(conn, infos, None):
+        yield info, _segment_arrays(info, payload, units, wanted, False)
 
 
 def iter_segments(conn: Connection, infos: Sequence[SegmentInfo], columns: Sequence[str],
