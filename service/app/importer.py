@@ -15,9 +15,10 @@ occurrence index, :mod:`spatial.io.context`).
 Duplicates: a key already stored, or given earlier in the same import, counts
 as a duplicate and is not written. The import locks its layer at its first
 write (no other import adds to it until the commit) and holds the 64-bit
-hashes of the layer's stored keys and of those it wrote since (8 bytes an
-event; :class:`service.store.events.LayerKeys`), so duplicates across chunks
-and files are caught; a hash match is confirmed on the keys themselves.
+hashes of the layer's stored keys and of those it wrote since, each with its
+segment (12 bytes an event; :class:`service.store.events.LayerKeys`), so
+duplicates across chunks and files are caught; a hash match is confirmed on
+the keys of the matched segments.
 
 Rejections: every one is counted; the report keeps the first
 ``REMAP_IMPORT_REJECTIONS_KEPT`` (in row order per file, files in order).

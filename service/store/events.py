@@ -95,47 +95,67 @@ def _encoded_values(values: list[Any]) -> list[str]:
 
 class LayerKeys:
     """The key hashes of one layer's stored events, and of those an import has written
-    since (8 bytes an event), for the duplicate check of an import.
+    since, each with the segment holding it (12 bytes an event), for the duplicate
+    check of an import.
 
     Made by :meth:`EventsRepository.layer_keys` inside the import's transaction,
     once the layer is locked for it (PostgreSQL: an advisory lock per layer until
     the commit; SQLite: its single writer), so no other import adds keys to the
-    layer meanwhile. A hash match is confirmed on the stored keys themselves, so a
-    hash collision never drops an event.
+    layer meanwhile. A hash match is confirmed on the stored keys themselves, read
+    from the matched segments only, so a hash collision never drops an event and a
+    re-import opens the segments of its own rows, not the whole layer per batch.
     """
 
     MERGE_AT = 16
 
-    def __init__(self, conn: Connection, layer: str, hashes: np.ndarray) -> None:
+    def __init__(self, conn: Connection, layer: str, hashes: np.ndarray,
+                 segments: np.ndarray) -> None:
         self.conn = conn
         self.layer = layer
-        self._sorted: list[np.ndarray] = [np.sort(hashes)] if hashes.size else []
+        self._sorted: list[tuple[np.ndarray, np.ndarray]] = []
+        self.add(hashes, segments)
 
-    def add(self, hashes: np.ndarray) -> None:
+    def add(self, hashes: np.ndarray, segments: np.ndarray) -> None:
+        """Keys now stored: their ``hashes`` and the ids of the ``segments`` holding them."""
         if hashes.size:
-            self._sorted.append(np.sort(hashes))
+            order = np.argsort(hashes, kind="stable")
+            self._sorted.append((hashes[order], segments[order].astype(np.int32)))
         if len(self._sorted) > self.MERGE_AT:
-            self._sorted = [np.sort(np.concatenate(self._sorted))]
+            h = np.concatenate([p[0] for p in self._sorted])
+            order = np.argsort(h, kind="stable")
+            self._sorted = [(h[order], np.concatenate([p[1] for p in self._sorted])[order])]
 
-    def _maybe(self, hashes: np.ndarray) -> np.ndarray:
+    def _candidates(self, hashes: np.ndarray) -> tuple[np.ndarray, set[int]]:
+        """Which ``hashes`` are stored, and the segments holding them."""
         hit = np.zeros(hashes.size, dtype=bool)
-        for arr in self._sorted:
-            at = np.minimum(np.searchsorted(arr, hashes), arr.size - 1)
-            hit |= arr[at] == hashes
-        return hit
+        where: set[int] = set()
+        for arr, segs in self._sorted:
+            lo = np.searchsorted(arr, hashes, side="left")
+            hi = np.searchsorted(arr, hashes, side="right")
+            found = hi > lo
+            hit |= found
+            if found.any():
+                # every stored event of a matched hash (a hash may repeat: a collision)
+                spans = np.concatenate([np.arange(a, b) for a, b in
+                                        zip(lo[found].tolist(), hi[found].tolist(),
+                                            strict=True)]) if found.sum() < 1024 else \
+                    np.flatnonzero(np.isin(arr, hashes[found]))
+                where.update(np.unique(segs[spans]).tolist())
+        return hit, where
 
     def stored(self, keys: Sequence[str], hashes: np.ndarray) -> np.ndarray:
         """Which of ``keys`` (with their ``hashes``) the layer holds already."""
-        maybe = self._maybe(hashes)
+        maybe, segments = self._candidates(hashes)
         if not maybe.any():
             return maybe
-        # confirm on the keys: read the stored keys whose hash matched (one pass)
+        # confirm on the keys: read the keys of the matched segments only
         wanted = np.unique(hashes[maybe])
         found: set[str] = set()
-        infos = seg.segment_infos(self.conn, seg.SegmentPrune(layers=(self.layer,)))
-        for _, frame in seg.iter_segments(self.conn, infos, ["event_key", "key_hash"]):
-            hit = np.isin(frame["key_hash"].to_numpy(), wanted)
-            found.update(frame["event_key"].to_numpy()[hit].tolist())
+        infos = [i for i in seg.segment_infos(self.conn, seg.SegmentPrune(layers=(self.layer,)))
+                 if i.id in segments]
+        for _, arrays in seg.iter_segment_arrays(self.conn, infos, ["event_key", "key_hash"]):
+            hit = np.isin(arrays["key_hash"], wanted)
+            found.update(arrays["event_key"][hit].tolist())
         keys_arr = np.asarray(keys, dtype=object)
         out = np.zeros(len(keys_arr), dtype=bool)
         idx = np.flatnonzero(maybe)
@@ -193,10 +213,13 @@ class EventsRepository(BoundariesRepository):
         each segment is read)."""
         self.lock_layer(conn, layer)
         infos = seg.segment_infos(conn, seg.SegmentPrune(layers=(layer,)))
-        parts = [f["key_hash"].to_numpy(dtype=np.uint64)
-                 for _, f in seg.iter_segments(conn, infos, ["key_hash"])]
+        parts, owners = [], []
+        for info, arrays in seg.iter_segment_arrays(conn, infos, ["key_hash"]):
+            parts.append(np.asarray(arrays["key_hash"], dtype=np.uint64))
+            owners.append(np.full(info.n_rows, info.id, dtype=np.int32))
         hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-        return LayerKeys(conn, layer, hashes)
+        segments = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int32)
+        return LayerKeys(conn, layer, hashes, segments)
 
     def existing_keys(self, conn: Connection, layer: str, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` the layer already holds (by their hashes, confirmed on the
@@ -253,7 +276,10 @@ class EventsRepository(BoundariesRepository):
         ids = self._allocate_ids(conn, len(frame))
         written = seg.write_segments(conn, layer=layer, import_id=import_id, frame=frame,
                                      ids=ids, hashes=all_hashes)
-        index.add(all_hashes)
+        owners = np.zeros(len(frame), dtype=np.int32)
+        for segment_id, positions in written:
+            owners[positions] = segment_id
+        index.add(all_hashes, owners)
         return ids, written
 
     def _allocate_ids(self, conn: Connection, n: int) -> np.ndarray:
