@@ -132,3 +132,26 @@ def test_a_frame_with_attr_columns_is_stored_as_given(store: Store) -> None:
     got = store.query_events(EventFilter(layers=("crime",)))
     assert got["attributes"].tolist() == [{"Location": "On or near A"}, {"Crime ID": "id2"},
                                           {"Location": "On or near C"}]
+
+
+def test_two_imports_of_the_same_rows_at_once_add_each_row_once(store: Store) -> None:
+    """The layer lock: the second import waits for the first's commit, then finds every
+    row stored (PostgreSQL); SQLite's single writer serialises them the same way, or
+    refuses the second cleanly. Never a row twice."""
+    from spatial.errors import ConflictError
+    from tests.service.store.race import at_once
+
+    frame = _frame(200)
+    reports: dict[str, ImportReport] = {}
+
+    def one(name: str) -> None:
+        reports[name] = ImportReport(layer="crime", format="test")
+        store_events(store, frame.copy(), reports[name], timings={}, file_names=[name],
+                     actor="test")
+
+    outcomes = at_once(one, ["a", "b"])
+    assert all(e is None or isinstance(e, ConflictError) for e in outcomes.values()), outcomes
+    done = [n for n, e in outcomes.items() if e is None]
+    assert done
+    assert sorted(reports[n].inserted for n in done) == ([0, 200] if len(done) == 2 else [200])
+    assert store.count_events(EventFilter(layers=("crime",))) == 200
