@@ -210,12 +210,14 @@ def _objects(col: Any) -> npt.NDArray[np.object_]:
 
 
 def _to_arrays(table: pa.Table) -> dict[str, Any]:
-    """A decoded table as NumPy columns: text as object arrays, time as ns."""
+    """A decoded table as NumPy columns: text as object arrays, time as stored
+    (``datetime64[us]``: what pandas made of the row store's times, so frames keep
+    their unit; the scans convert to ns as they always did)."""
     out: dict[str, Any] = {}
     for name in table.column_names:
         col = table.column(name)
         if pa.types.is_timestamp(col.type):
-            out[name] = col.to_numpy().astype("datetime64[ns]")
+            out[name] = col.to_numpy().astype("datetime64[us]")
         elif pa.types.is_null(col.type):
             out[name] = np.full(len(col), None, dtype=object)
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type) \
@@ -313,7 +315,8 @@ def _segment_arrays(info: SegmentInfo, payload: bytes, units: bytes | None,
                 from service.store.events import attributes_json
 
                 out[c] = np.asarray(attributes_json(attribute_dicts(
-                    pd.DataFrame({k: pd.Series(frame[k], dtype=object) for k in attr_cols}))),
+                    pd.DataFrame({k: pd.Series(frame[k], dtype=object) for k in attr_cols},
+                                 index=range(n)))),
                     dtype=object)
         elif c.startswith(ATTR_PREFIX):
             key = c[len(ATTR_PREFIX):]
@@ -384,7 +387,7 @@ def concat_by_id(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.D
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
     dtypes: dict[str, Any] = {"id": np.int64, "lon": np.float64, "lat": np.float64,
                               "x": np.float64, "y": np.float64, "crs_epsg": np.int32,
-                              "time": "datetime64[ns]", "key_hash": np.uint64}
+                              "time": "datetime64[us]", "key_hash": np.uint64}
     return pd.DataFrame({c: np.zeros(0, dtype=dtypes.get(c, object)) for c in columns})
 
 
@@ -469,7 +472,7 @@ def write_segments(conn: Connection, *, layer: str, import_id: int | None,
         return []
     attrs = attribute_payload(frame) if attributes is None else attributes
     attr_names = (list(attrs.columns) if isinstance(attrs, pd.DataFrame) else ["attributes"])
-    times = frame["time"].to_numpy(dtype="datetime64[ns]")
+    times = frame["time"].to_numpy(dtype="datetime64[us]")
     months = times.astype("datetime64[M]")
     uniq, inverse = np.unique(months, return_inverse=True)
     order = np.argsort(inverse, kind="stable")

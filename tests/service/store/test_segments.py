@@ -155,3 +155,11 @@ def test_two_imports_of_the_same_rows_at_once_add_each_row_once(store: Store) ->
     assert done
     assert sorted(reports[n].inserted for n in done) == ([0, 200] if len(done) == 2 else [200])
     assert store.count_events(EventFilter(layers=("crime",))) == 200
+
+
+def test_events_without_attributes_read_back_as_empty_dicts(store: Store) -> None:
+    _store(store, _frame(3, attributes=[{}, {}, {}]))
+    got = store.query_events(EventFilter(layers=("crime",)), columns=["attributes", "time"])
+    assert got["attributes"].tolist() == [{}, {}, {}]
+    # times in the unit the row store's reads gave (pandas made microseconds of them)
+    assert got["time"].dtype == np.dtype("datetime64[us]")
