@@ -36,6 +36,8 @@ EVENT_COLUMNS: Final[dict[str, str]] = {
     "category": "e.g. police.uk Crime type",
     "source": "where the row came from (e.g. 'police.uk')",
     "sensitivity": "open | restricted | health",
+    # or, instead of "attributes", one column "attr:<key>" per key (str, None: key absent);
+    # the store keeps either (service.store.segments) and reads back the same dicts
     "attributes": "dict of free attributes (JSON-serialisable)",
 }
 

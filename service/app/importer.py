@@ -13,8 +13,12 @@ not the input (plus about 20 bytes per row of the largest file for the key
 occurrence index, :mod:`spatial.io.context`).
 
 Duplicates: a key already stored, or given earlier in the same import, counts
-as a duplicate and is not written; the store lookup sees the earlier batches
-of the same transaction, so duplicates across chunks and files are caught.
+as a duplicate and is not written. The import locks its layer at its first
+write (no other import adds to it until the commit) and holds the 64-bit
+hashes of the layer's stored keys and of those it wrote since, each with its
+segment (12 bytes an event; :class:`service.store.events.LayerKeys`), so
+duplicates across chunks and files are caught; a hash match is confirmed on
+the keys of the matched segments.
 
 Rejections: every one is counted; the report keeps the first
 ``REMAP_IMPORT_REJECTIONS_KEPT`` (in row order per file, files in order).
@@ -37,6 +41,8 @@ import shapely
 
 from service.app import geocoding
 from service.store import Store
+from service.store.events import LayerKeys
+from service.store.segments import key_hashes
 from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.io.boundaries import read_boundaries
 from spatial.io.mapping import ColumnMapping
@@ -222,6 +228,7 @@ class ImportWriter:
         self._import_id = 0
         self._sets: list[tuple[int, str, np.ndarray, Any]] | None = None
         self._duplicates = np.zeros(len(file_names), dtype=np.int64)
+        self._keys: LayerKeys | None = None
 
     def __enter__(self) -> ImportWriter:
         return self
@@ -267,25 +274,29 @@ class ImportWriter:
 
         t0 = time.perf_counter()
         conn = self._connection()
+        if self._keys is None:  # the layer locked for this import, its stored key hashes
+            self._keys = store.layer_keys(conn, report.layer)
         # the same row given twice in one request counts as a duplicate too: within this
-        # batch here, in earlier batches through the store (same transaction)
+        # batch here, in earlier batches through the import's key index
+        keys = batch["event_key"].astype(str).tolist()
+        hashes = key_hashes(keys)
         in_batch_dup = batch.duplicated("event_key", keep="first").to_numpy()
-        existing = store.existing_keys(conn, report.layer, batch["event_key"].tolist())
-        dup = in_batch_dup | batch["event_key"].isin(existing).to_numpy()
+        dup = in_batch_dup | self._keys.stored(keys, hashes)
         new = batch.loc[~dup]
         self._duplicates += np.bincount(batch["_file"].to_numpy()[dup],
                                         minlength=len(self.file_names))[:len(self.file_names)]
         report.duplicates += int(dup.sum())
         if self.progress:
             self.progress("write", report.inserted, report.inserted + len(new))
-        ids = store.insert_events(conn, new.drop(columns="_file"), self._import_id)
+        ids, segments = store.write_events(conn, new.drop(columns="_file"), self._import_id,
+                                           keys=self._keys, hashes=hashes[~dup])
         report.inserted += len(ids)
         timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
         t1 = time.perf_counter()
-        report.boundary_sets_placed = self._place_in_all_sets(conn, ids, new)
+        report.boundary_sets_placed = self._place_in_all_sets(conn, segments, new)
         timings["place"] += time.perf_counter() - t1
 
-    def _place_in_all_sets(self, conn: Any, event_ids: np.ndarray,
+    def _place_in_all_sets(self, conn: Any, segments: list[tuple[int, np.ndarray]],
                            frame: pd.DataFrame) -> list[str]:
         """Place new events in every stored boundary-set version (NULL: outside all); the
         polygons are read and parsed once per import."""
@@ -298,7 +309,12 @@ class ImportWriter:
                                    shapely.from_wkb(units["wkb"].to_numpy())))
         lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
         for set_id, _, unit_ids, polygons in self._sets:
-            _write_placements(self.store, conn, set_id, unit_ids, polygons, event_ids, lon, lat)
+            if not segments:
+                continue
+            index = placement.assign_polygons(lon, lat, polygons)
+            # index -1 (outside every polygon) picks the trailing None
+            assigned = np.append(unit_ids, np.array([None], dtype=object))[index]
+            self.store.write_segment_placements(conn, set_id, segments, assigned)
         return [label for _, label, _, _ in self._sets]
 
     def finish(self) -> None:

@@ -49,8 +49,19 @@ def remap_tables(conn: Connection) -> list[str]:
 
 
 def _counts(conn: Connection) -> dict[str, int]:
-    return {t: int(conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar_one())
-            for t in remap_tables(conn)}
+    """Rows per table; in a store of events as segments (migration 17) also ``events``
+    and ``event_units``: the events and placements the segments hold, so that a backup
+    made before the migration and restored (so migrated) after it is checked as well."""
+    tables = remap_tables(conn)
+    out = {t: int(conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar_one())
+           for t in tables}
+    if "event_segments" in tables and "events" not in tables:
+        out["events"] = int(conn.execute(sa.text(
+            "SELECT coalesce(sum(n_rows), 0) FROM event_segments")).scalar_one())
+        out["event_units"] = int(conn.execute(sa.text(
+            "SELECT coalesce(sum(s.n_rows), 0) FROM event_segment_units u "
+            "JOIN event_segments s ON s.id = u.segment_id")).scalar_one())
+    return out
 
 
 def _version(conn: Connection) -> int:

@@ -13,8 +13,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from service.store import segments as seg
 from service.store.base import StoreBase, inserted_id, now
-from service.store.tables import boundary_sets, boundary_units, event_units, events
+from service.store.tables import boundary_sets, boundary_units, event_segment_units
 from spatial.errors import NotFoundError
 from spatial.limits import check_name
 
@@ -53,7 +54,8 @@ def _set_info(r: Any) -> BoundarySetInfo:
 
 
 class BoundariesRepository(StoreBase):
-    """Reads and writes of ``boundary_sets``, ``boundary_units`` and ``event_units``."""
+    """Reads and writes of ``boundary_sets``, ``boundary_units`` and the events' placements
+    (``event_segment_units``)."""
 
     def add_boundary_set(self, conn: Connection, *, name: str, id_field: str,
                          label_field: str | None, effective_date: date | None,
@@ -110,21 +112,35 @@ class BoundariesRepository(StoreBase):
 
     def write_placements(self, conn: Connection, set_id: int, event_ids: np.ndarray,
                          unit_ids: Sequence[str | None]) -> None:
-        pg = self.dialect == "postgresql"
-        ids = np.asarray(event_ids, dtype=np.int64)
-        columns = {
-            "event_id": ids if pg else ids.tolist(),
-            "set_id": np.full(len(ids), set_id, dtype=np.int64) if pg else [set_id] * len(ids),
-            "unit_id": list(unit_ids)}
-        with self._bulk_load(conn, event_units.name, len(ids)):
-            self._bulk_insert_columns(conn, event_units.name, columns)
+        """Store the unit of each of ``event_ids`` in set ``set_id`` (None: outside every
+        polygon): one Parquet column per segment, so ``event_ids`` must cover whole
+        segments (an import's new events, or every stored event)."""
+        units = np.asarray(list(unit_ids), dtype=object)
+        for segment_id, positions in seg.segment_ids_of(conn, np.asarray(event_ids)):
+            seg.write_units(conn, segment_id, set_id, units[positions].tolist())
+
+    def write_segment_placements(self, conn: Connection, set_id: int,
+                                 segments: Sequence[tuple[int, np.ndarray]],
+                                 unit_ids: np.ndarray) -> None:
+        """Placements of segments just written: ``(segment id, row positions)`` into
+        ``unit_ids`` (one per event of the batch, None: outside)."""
+        for segment_id, positions in segments:
+            seg.write_units(conn, segment_id, set_id, unit_ids[positions].tolist())
 
     def all_event_positions(self, conn: Connection) -> pd.DataFrame:
-        q = sa.select(events.c.id, events.c.lon, events.c.lat).order_by(events.c.id)
-        return pd.DataFrame(conn.execute(q).all(), columns=["id", "lon", "lat"])
+        """``id``, ``lon``, ``lat`` of every stored event, ordered by id."""
+        return seg.read_segments(conn, seg.SegmentPrune(), ["lon", "lat"])
 
     def placement_counts(self, set_id: int) -> dict[str | None, int]:
-        q = (sa.select(event_units.c.unit_id, sa.func.count())
-             .where(event_units.c.set_id == set_id).group_by(event_units.c.unit_id))
+        """Events per unit of set version ``set_id`` (``None``: outside every unit)."""
+        u = event_segment_units.c
+        counts: dict[str | None, int] = {}
         with self.engine.connect() as conn:
-            return {u: int(n) for u, n in conn.execute(q)}
+            for (payload,) in conn.execution_options(yield_per=64).execute(
+                    sa.select(u.payload).where(u.set_id == set_id)):
+                values = pd.Series(seg.decode(payload)["unit_id"].to_pylist(), dtype=object)
+                sizes = values.value_counts(dropna=False)
+                for unit, n in zip(sizes.index.tolist(), sizes.tolist(), strict=True):
+                    key = None if unit is None or unit != unit else str(unit)  # NaN: None
+                    counts[key] = counts.get(key, 0) + int(n)
+        return counts

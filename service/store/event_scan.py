@@ -28,8 +28,9 @@ import numpy.typing as npt
 import pandas as pd
 import sqlalchemy as sa
 
+from service.store import segments as seg
 from service.store.base import StoreBase
-from service.store.tables import events
+from service.store.tables import event_segments
 
 #: Columns every scan returns (with ``id``), as stored.
 SCAN_COLUMNS = ("id", "layer", "category", "time", "lon", "lat", "x", "y", "crs_epsg",
@@ -98,128 +99,101 @@ class ScanColumns:
 COLUMN_FIELDS = (*SCAN_COLUMNS, "attribute", "attributes")
 
 
-def _slice_where(s: ScanSlice) -> sa.ColumnElement[bool]:
-    by_layer = []
-    for layer, cats in sorted(s.layers.items()):
-        cond = events.c.layer == layer
-        if cats:
-            cond = sa.and_(cond, events.c.category.in_(sorted(cats)))
-        by_layer.append(cond)
-    parts: list[sa.ColumnElement[bool]] = [sa.or_(*by_layer) if by_layer else sa.false()]
+def _prune(layer: str, slices: Sequence[ScanSlice]) -> seg.SegmentPrune:
+    """The segments of ``layer`` any of ``slices`` may need: the union of their time
+    spans and boxes (open when any slice is open)."""
+    starts = [s.start for s in slices]
+    ends = [s.end for s in slices]
+    boxes = [s.bbox for s in slices]
+    start = None if any(t is None for t in starts) else min(t for t in starts if t)
+    end = None if any(t is None for t in ends) else max(t for t in ends if t)
+    bbox = None
+    if boxes and all(b is not None for b in boxes):
+        known = [b for b in boxes if b is not None]
+        bbox = (min(b[0] for b in known), min(b[1] for b in known),
+                max(b[2] for b in known), max(b[3] for b in known))
+    return seg.SegmentPrune(layers=(layer,), start=start, end=end, bbox=bbox)
+
+
+def _frame_mask(frame: Mapping[str, Any], layer: str, s: ScanSlice) -> npt.NDArray[np.bool_]:
+    """Which rows of one layer's segment ``s`` selects (:func:`slice_mask`'s conditions)."""
+    n = int(frame["id"].size)
+    cats = s.layers.get(layer)
+    m = np.ones(n, dtype=bool)
+    if cats:
+        m &= np.isin(frame["category"], np.asarray(sorted(cats), dtype=object))
+    t = np.asarray(frame["time"], dtype="datetime64[ns]")
     if s.start is not None:
-        parts.append(events.c.time >= s.start)
+        m &= t >= np.datetime64(s.start, "ns")
     if s.end is not None:
-        parts.append(events.c.time < s.end)
+        m &= t < np.datetime64(s.end, "ns")
     if s.bbox is not None:
         minlon, minlat, maxlon, maxlat = s.bbox
-        parts += [events.c.lon >= minlon, events.c.lon <= maxlon,
-                  events.c.lat >= minlat, events.c.lat <= maxlat]
-    return sa.and_(*parts)
-
-
-def _attribute_value(dialect: str, key: str) -> Any:
-    """One attribute's value, read by the database's JSON functions (as
-    :meth:`Store.event_attribute` reads it)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        return sa.cast(events.c.attributes, JSONB)[key].astext
-    return sa.func.json_extract(events.c.attributes, "$." + json.dumps(key))
+        lon, lat = frame["lon"], frame["lat"]
+        m &= (lon >= minlon) & (lon <= maxlon) & (lat >= minlat) & (lat <= maxlat)
+    return m
 
 
 def scan_events(engine: sa.Engine, slices: Sequence[ScanSlice], *,
                 attribute: tuple[str, str] | None = None,
                 attributes_layer: str | None = None,
                 usual: Mapping[str, Any] | None = None) -> ScanColumns:
-    """Every event in any of ``slices``, in **one** query, as NumPy columns ordered by id.
+    """Every event in any of ``slices`` as NumPy columns ordered by id: per layer, the
+    segments the slices' time spans and boxes may touch are opened (only the
+    columns analysis uses), and their rows masked with each slice's conditions.
 
     ``attribute = (layer, key)`` also reads attribute ``key`` of that layer's events;
-    ``attributes_layer`` the whole stored attributes (JSON text) of that layer's
-    events. ``usual`` names the value most rows are expected to hold for any of
-    ``layer``, ``time_precision``, ``location_precision`` and ``crs_epsg`` (e.g.
-    ``{"crs_epsg": 27700}``); see the notes.
-
-    Notes
-    -----
-    Most of the cost of reading many rows through a Python driver is one Python
-    object per value, and the garbage collector walking the rows while they are
-    built. The query reads only the columns analysis uses; a column's usual value
-    comes back as SQL ``NULL`` (``NULLIF``; the columns are ``NOT NULL``, so a
-    ``NULL`` can only mean that value), which the driver hands over as the one
-    ``None`` object, not a new string per row; the collector is paused while the
-    rows are fetched and turned into columns (they hold no cycles). Times are
-    parsed once per distinct value and come back as ``datetime64[ns]``.
+    ``attributes_layer`` the whole attributes (JSON text) of that layer's events.
+    ``usual`` (values most rows hold) is accepted for the callers of the row
+    store's scan, where it saved per-row objects; segments have no such cost.
     """
-    usual = dict(usual or {})
-    cols: list[Any] = []
-    for name in SCAN_COLUMNS:
-        col: Any = events.c[name]
-        if name == "time":
-            # the stored text: no per-row datetime objects (parsed below, once per value)
-            col = sa.cast(col, sa.String)
-        if name in usual:
-            col = sa.func.nullif(col, usual[name])
-        cols.append(col.label(name))
-    null = sa.null()
-    if attribute is not None:
-        cols.append(sa.case((events.c.layer == attribute[0],
-                             _attribute_value(engine.dialect.name, attribute[1])),
-                            else_=null).label("attribute"))
-    if attributes_layer is not None:
-        cols.append(sa.case((events.c.layer == attributes_layer, events.c.attributes),
-                            else_=null).label("attributes"))
-    q = sa.select(*cols).where(sa.or_(*[_slice_where(s) for s in slices]) if slices
-                               else sa.false())
+    del usual
+    wanted: dict[str, list[ScanSlice]] = {}
+    for s in slices:
+        for layer in s.layers:
+            wanted.setdefault(layer, []).append(s)
+    names = [c for c in SCAN_COLUMNS if c != "layer"]
+    parts: dict[str, list[Any]] = {c: [] for c in COLUMN_FIELDS}
     paused = gc.isenabled()
     gc.disable()
     try:
         with engine.connect() as conn:
-            result = conn.execute(q)
-            # the driver's rows as they are: no row objects, no per-value type processing
-            rows = result.cursor.fetchall() if result.cursor is not None else result.all()
-        n = len(rows)
-        table = np.empty((n, len(cols)), dtype=object)
-        if n:
-            table[:] = rows  # one C pass over the driver's tuples
-        del rows
-
-        def objects(k: int) -> npt.NDArray[np.object_]:
-            out = table[:, k].copy()
-            name = SCAN_COLUMNS[k] if k < len(SCAN_COLUMNS) else None
-            if name in usual:
-                out[pd.isna(out)] = usual[name]
-            return out
-
-        ids = table[:, 0].astype(np.int64)
-        floats = {name: table[:, SCAN_COLUMNS.index(name)].astype(float)
-                  for name in ("lon", "lat", "x", "y")}
-        text = {name: objects(SCAN_COLUMNS.index(name))
-                for name in ("layer", "category", "time", "location_precision",
-                             "time_precision", "crs_epsg")}
-        k = len(SCAN_COLUMNS)
-        none = np.full(n, None, dtype=object)
-        extra = objects(k) if attribute is not None else none
-        whole = objects(k + (attribute is not None)) if attributes_layer is not None else none
+            for layer in sorted(wanted):
+                cols = list(names)
+                key = attribute[1] if attribute is not None and attribute[0] == layer \
+                    else None
+                if key is not None:
+                    cols.append(seg.ATTR_PREFIX + key)
+                if attributes_layer == layer:
+                    cols.append("attributes")
+                infos = seg.segment_infos(conn, _prune(layer, wanted[layer]))
+                for _, arrays in seg.iter_segment_arrays(conn, infos, cols):
+                    m = np.zeros(arrays["id"].size, dtype=bool)
+                    for s in wanted[layer]:
+                        m |= _frame_mask(arrays, layer, s)
+                    n = int(m.sum())
+                    none = np.full(n, None, dtype=object)
+                    for c in names:
+                        parts[c].append(arrays[c][m])
+                    parts["layer"].append(np.full(n, layer, dtype=object))
+                    parts["attribute"].append(arrays[seg.ATTR_PREFIX + key][m]
+                                              if key is not None else none)
+                    parts["attributes"].append(arrays["attributes"][m]
+                                               if attributes_layer == layer else none)
     finally:
         if paused:
             gc.enable()
-    if n:
-        codes, uniq = pd.factorize(text["time"])
-        time = (pd.to_datetime(pd.Series(uniq, dtype=object), format="ISO8601")
-                .to_numpy(dtype="datetime64[ns]")[codes])
-    else:
-        time = np.zeros(0, dtype="datetime64[ns]")
-    scanned = ScanColumns(
-        id=ids, time=time, layer=text["layer"], category=text["category"],
-        time_precision=text["time_precision"], location_precision=text["location_precision"],
-        crs_epsg=np.asarray(text["crs_epsg"], dtype=np.int64) if n
-        else np.zeros(0, dtype=np.int64),
-        attribute=extra, attributes=whole, lon=floats["lon"], lat=floats["lat"],
-        x=floats["x"], y=floats["y"])
-    order = np.argsort(ids, kind="stable")
-    if n and np.any(order != np.arange(n)):
-        scanned = scanned.reordered(order)
-    return scanned
+    dtypes: dict[str, Any] = {"id": np.int64, "time": "datetime64[ns]", "lon": np.float64,
+                              "lat": np.float64, "x": np.float64, "y": np.float64,
+                              "crs_epsg": np.int64}
+    joined = {c: (np.concatenate(parts[c]).astype(dtypes.get(c, object), copy=False)
+                  if parts[c] else np.zeros(0, dtype=dtypes.get(c, object)))
+              for c in COLUMN_FIELDS}
+    ids = joined["id"]
+    if ids.size > 1 and np.any(ids[1:] < ids[:-1]):
+        order = np.argsort(ids, kind="stable")
+        joined = {c: v[order] for c, v in joined.items()}
+    return ScanColumns(**cast(dict[str, Any], joined))
 
 
 def slice_mask(cols: ScanColumns, s: ScanSlice) -> npt.NDArray[np.bool_]:
@@ -247,34 +221,18 @@ def slice_mask(cols: ScanColumns, s: ScanSlice) -> npt.NDArray[np.bool_]:
     return np.asarray(mask, dtype=bool)
 
 
-#: The distinct categories of a layer by skipping through the (layer, category, time)
-#: index (one seek per category, not a walk over every event of the layer), each with
-#: its first time (one more seek).
-_CATEGORIES_SQL = """
-WITH RECURSIVE c(cat) AS (
-    SELECT (SELECT MIN(category) FROM events WHERE layer = :layer)
-    UNION ALL
-    SELECT (SELECT MIN(category) FROM events WHERE layer = :layer AND category > c.cat)
-    FROM c WHERE c.cat IS NOT NULL
-)
-SELECT cat, (SELECT MIN(time) FROM events WHERE layer = :layer AND category = c.cat)
-FROM c WHERE cat IS NOT NULL
-"""
-
-
 def layer_summaries(engine: sa.Engine, layers: Sequence[str]) -> dict[str, dict[str, datetime]]:
     """``layer -> {category: time of its first event}`` for each named layer (empty for
-    a layer without events), by index seeks only.
+    a layer without events), from its segments' metadata (no payload is opened).
 
     The same categories as :meth:`Store.layer_categories` and, per layer, the same
-    first time as :meth:`Store.first_event_times` (its minimum over the categories),
-    without reading every index entry of a million-event layer.
+    first time as :meth:`Store.first_event_times` (its minimum over the categories).
     """
-    out: dict[str, dict[str, datetime]] = {}
     with engine.connect() as conn:
-        for layer in sorted(set(layers)):
-            rows = conn.execute(sa.text(_CATEGORIES_SQL), {"layer": layer}).all()
-            out[layer] = {str(r[0]): pd.Timestamp(r[1]).to_pydatetime() for r in rows}
+        summaries = seg.category_summaries(conn, layers)
+    out: dict[str, dict[str, datetime]] = {}
+    for layer in sorted(set(layers)):
+        out[layer] = {c: t for c, (_, t) in sorted(summaries.get(layer, {}).items())}
     return out
 
 
@@ -457,8 +415,9 @@ class EventCache:
 
 def _layer_rows(engine: sa.Engine, layer: str) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(events)
-                                .where(events.c.layer == layer)).scalar() or 0)
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(
+            event_segments.c.n_rows), 0)).where(event_segments.c.layer == layer)).scalar()
+            or 0)
 
 
 def _slice_rows(parts: Sequence[tuple[str, LayerColumns, npt.NDArray[np.intp]]],
@@ -496,7 +455,6 @@ def cached_scan(engine: sa.Engine, cache: EventCache, version: Callable[[], str]
         if kept is not None:
             per_layer[layer] = kept
             continue
-        # counting a million-event layer walks its index: only before building it
         if _layer_rows(engine, layer) * _ROW_BYTES > cache.max_bytes:
             with cache._lock:
                 cache.stats.too_large += 1
@@ -626,5 +584,5 @@ class EventScanRepository(StoreBase):
                            attributes_layer=attributes_layer, usual=usual)
 
     def layer_summaries(self, layers: Sequence[str]) -> dict[str, dict[str, datetime]]:
-        """:func:`layer_summaries` on this store: categories and first times by index seeks."""
+        """:func:`layer_summaries` on this store: categories and first times (metadata)."""
         return layer_summaries(self.engine, layers)

@@ -1,4 +1,6 @@
-"""Events: bulk inserts of placed events, and reads by filter (layers, time, area, cells)."""
+"""Events: writes of placed events as Parquet segments, and reads by filter (layers,
+time, area, cells) as NumPy masks over the segments' columns
+(:mod:`service.store.segments`)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from service.store import segments as seg
 from service.store.boundaries import BoundariesRepository
-from service.store.tables import event_units, events, imports
-from spatial.errors import ParameterError
+from service.store.tables import event_segments, imports
+from spatial.errors import ConflictError, ParameterError
 from spatial.events import EVENT_COLUMNS
 
 
@@ -89,158 +92,256 @@ def _encoded_values(values: list[Any]) -> list[str]:
     return list(map(_ATTRIBUTES_ENCODER.encode, values))
 
 
-def _time_texts(times: pd.Series, dialect: str) -> list[Any]:
-    """Times as the drivers take them, each distinct time converted once.
 
-    SQLite keeps times as text and SQLAlchemy compares them as text in its own
-    format; anything else would sort midnight before the window it starts.
+class LayerKeys:
+    """The key hashes of one layer's stored events, and of those an import has written
+    since, each with the segment holding it (12 bytes an event), for the duplicate
+    check of an import.
+
+    Made by :meth:`EventsRepository.layer_keys` inside the import's transaction,
+    once the layer is locked for it (PostgreSQL: an advisory lock per layer until
+    the commit; SQLite: its single writer), so no other import adds keys to the
+    layer meanwhile. A hash match is confirmed on the stored keys themselves, read
+    from the matched segments only, so a hash collision never drops an event and a
+    re-import opens the segments of its own rows, not the whole layer per batch.
     """
-    codes, uniques = pd.factorize(pd.to_datetime(times))
-    if dialect in ("sqlite", "postgresql"):  # PostgreSQL: the COPY text of a timestamp
-        shown = np.asarray(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d %H:%M:%S.%f"),
-                           dtype=object)
-    else:
-        shown = np.asarray(pd.DatetimeIndex(uniques).to_pydatetime(), dtype=object)
-    return list(shown[codes])
+
+    MERGE_AT = 16
+
+    def __init__(self, conn: Connection, layer: str, hashes: np.ndarray,
+                 segments: np.ndarray) -> None:
+        self.conn = conn
+        self.layer = layer
+        self._sorted: list[tuple[np.ndarray, np.ndarray]] = []
+        self.add(hashes, segments)
+
+    def add(self, hashes: np.ndarray, segments: np.ndarray) -> None:
+        """Keys now stored: their ``hashes`` and the ids of the ``segments`` holding them."""
+        if hashes.size:
+            order = np.argsort(hashes, kind="stable")
+            self._sorted.append((hashes[order], segments[order].astype(np.int32)))
+        if len(self._sorted) > self.MERGE_AT:
+            h = np.concatenate([p[0] for p in self._sorted])
+            order = np.argsort(h, kind="stable")
+            self._sorted = [(h[order], np.concatenate([p[1] for p in self._sorted])[order])]
+
+    def _candidates(self, hashes: np.ndarray) -> tuple[np.ndarray, set[int]]:
+        """Which ``hashes`` are stored, and the segments holding them."""
+        hit = np.zeros(hashes.size, dtype=bool)
+        where: set[int] = set()
+        for arr, segs in self._sorted:
+            lo = np.searchsorted(arr, hashes, side="left")
+            hi = np.searchsorted(arr, hashes, side="right")
+            found = hi > lo
+            hit |= found
+            if found.any():
+                # every stored event of a matched hash (a hash may repeat: a collision)
+                spans = np.concatenate([np.arange(a, b) for a, b in
+                                        zip(lo[found].tolist(), hi[found].tolist(),
+                                            strict=True)]) if found.sum() < 1024 else \
+                    np.flatnonzero(np.isin(arr, hashes[found]))
+                where.update(np.unique(segs[spans]).tolist())
+        return hit, where
+
+    def stored(self, keys: Sequence[str], hashes: np.ndarray) -> np.ndarray:
+        """Which of ``keys`` (with their ``hashes``) the layer holds already."""
+        maybe, segments = self._candidates(hashes)
+        if not maybe.any():
+            return maybe
+        # confirm on the keys: read the keys of the matched segments only
+        wanted = np.unique(hashes[maybe])
+        found: set[str] = set()
+        infos = [i for i in seg.segment_infos(self.conn, seg.SegmentPrune(layers=(self.layer,)))
+                 if i.id in segments]
+        for _, arrays in seg.iter_segment_arrays(self.conn, infos, ["event_key", "key_hash"]):
+            hit = np.isin(arrays["key_hash"], wanted)
+            found.update(arrays["event_key"][hit].tolist())
+        keys_arr = np.asarray(keys, dtype=object)
+        out = np.zeros(len(keys_arr), dtype=bool)
+        idx = np.flatnonzero(maybe)
+        out[idx] = [k in found for k in keys_arr[idx].tolist()]
+        return out
 
 
-def _event_columns(frame: pd.DataFrame, import_id: int | None, ids: np.ndarray,
-                   dialect: str) -> dict[str, Any]:
-    """The insert columns: numeric numpy arrays, text as lists of python str."""
-    n = len(frame)
+@dataclass(frozen=True)
+class _Select:
+    """A read of events: which segments to open, then which of their rows to keep."""
 
-    def text(col: str) -> list[str]:
-        return frame[col].astype(str).tolist()
-
-    def floats(col: str) -> Any:
-        arr = frame[col].to_numpy(dtype=np.float64)
-        return arr if dialect == "postgresql" else arr.tolist()
-
-    return {
-        "id": ids.astype(np.int64) if dialect == "postgresql" else ids.tolist(),
-        "layer": text("layer"),
-        "event_key": text("event_key"),
-        "source_id": text("source_id"),
-        "time": _time_texts(frame["time"], dialect),
-        "time_precision": text("time_precision"),
-        "lon": floats("lon"), "lat": floats("lat"), "x": floats("x"), "y": floats("y"),
-        "crs_epsg": frame["crs_epsg"].astype(int).tolist(),
-        "location_precision": text("location_precision"),
-        "category": text("category"),
-        "source": text("source"),
-        "sensitivity": text("sensitivity"),
-        "h3": text("h3"),
-        "attributes": attributes_json(frame["attributes"].tolist()),
-        "import_id": [import_id] * n,
-        "geocode_precision": _geocode_precision(frame),
-    }
+    prune: seg.SegmentPrune
+    needs: tuple[str, ...]
+    mask: Any  # (frame) -> bool array
+    set_id: int | None = None
 
 
-def _geocode_precision(frame: pd.DataFrame) -> list[str | None]:
-    """How geocoded rows were placed (spatial.geocode); None (read as "point") otherwise."""
-    if "geocode_precision" not in frame:
-        return [None] * len(frame)
-    col = frame["geocode_precision"]
-    return col.astype(object).where(col.notna(), None).tolist()
+def _time_mask(frame: pd.DataFrame, start: datetime | None, end: datetime | None
+               ) -> np.ndarray:
+    t = frame["time"].to_numpy(dtype="datetime64[ns]")
+    m = np.ones(t.size, dtype=bool)
+    if start is not None:
+        m &= t >= np.datetime64(pd.Timestamp(start).tz_localize(None), "ns")
+    if end is not None:
+        m &= t < np.datetime64(pd.Timestamp(end).tz_localize(None), "ns")
+    return m
+
+
+def _box_mask(a: np.ndarray, b: np.ndarray, box: tuple[float, float, float, float]
+              ) -> np.ndarray:
+    lo_a, lo_b, hi_a, hi_b = box
+    return np.asarray((a >= lo_a) & (a <= hi_a) & (b >= lo_b) & (b <= hi_b), dtype=bool)
+
+
+def _in(values: np.ndarray, allowed: Sequence[Any]) -> np.ndarray:
+    return np.isin(values, np.asarray(list(allowed), dtype=object))
 
 
 class EventsRepository(BoundariesRepository):
-    """Writes and filtered reads of ``events`` (a boundary filter reads the placements)."""
+    """Writes and filtered reads of the events (Parquet segments; a boundary filter reads
+    the segments' placements)."""
 
     MAX_FILTER_CELLS = 500
 
     # ----------------------------------------------------------------- writing
+    def lock_layer(self, conn: Connection, layer: str) -> None:
+        """Hold ``layer`` for this transaction's writes: no other import adds events to
+        it until the commit (PostgreSQL: an advisory lock; SQLite has one writer)."""
+        if self.dialect == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:c, hashtext(:layer))"),
+                         {"c": seg.LAYER_LOCK_CLASS, "layer": layer})
+
+    def layer_keys(self, conn: Connection, layer: str) -> LayerKeys:
+        """The layer locked for ``conn`` and its stored key hashes (only that column of
+        each segment is read)."""
+        self.lock_layer(conn, layer)
+        infos = seg.segment_infos(conn, seg.SegmentPrune(layers=(layer,)))
+        parts, owners = [], []
+        for info, arrays in seg.iter_segment_arrays(conn, infos, ["key_hash"]):
+            parts.append(np.asarray(arrays["key_hash"], dtype=np.uint64))
+            owners.append(np.full(info.n_rows, info.id, dtype=np.int32))
+        hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+        segments = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int32)
+        return LayerKeys(conn, layer, hashes, segments)
+
     def existing_keys(self, conn: Connection, layer: str, keys: Sequence[str]) -> set[str]:
-        """Which of ``keys`` the layer already holds: one statement for any number of keys
-        (PostgreSQL: ``= ANY(array)``; SQLite: ``IN json_each(...)``), none when the layer
-        is empty."""
+        """Which of ``keys`` the layer already holds (by their hashes, confirmed on the
+        keys)."""
         if not len(keys):
             return set()
-        has_any = conn.execute(sa.select(events.c.id).where(events.c.layer == layer)
-                               .limit(1)).first()
-        if has_any is None:
-            return set()
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        cur = dbapi.cursor()
-        try:
-            if self.dialect == "postgresql":
-                cur.execute("SELECT event_key FROM events WHERE layer = %s "
-                            "AND event_key = ANY(%s::text[])", (layer, list(keys)))
-            else:
-                cur.execute("SELECT event_key FROM events WHERE layer = ? AND event_key IN "
-                            "(SELECT value FROM json_each(?))", (layer, json.dumps(list(keys))))
-            return {r[0] for r in cur.fetchall()}
-        finally:
-            cur.close()
+        index = self.layer_keys(conn, layer)
+        found = index.stored(list(keys), seg.key_hashes(keys))
+        return {k for k, f in zip(keys, found.tolist(), strict=True) if f}
 
-    def insert_events(self, conn: Connection, frame: pd.DataFrame,
-                      import_id: int | None) -> np.ndarray:
-        """Insert placed events (EVENT_COLUMNS + ``h3``); returns their new ids.
+    def insert_events(self, conn: Connection, frame: pd.DataFrame, import_id: int | None,
+                      *, keys: LayerKeys | None = None,
+                      hashes: np.ndarray | None = None) -> np.ndarray:
+        """Store placed events (EVENT_COLUMNS or ``attr:`` columns, + ``h3``) as Parquet
+        segments (one per layer and month); returns their new ids, in frame order.
 
-        Ids are allocated in one step (PostgreSQL sequence / SQLite's single
-        writer) and rows go in by COPY (PostgreSQL) or a bulk executemany
-        (SQLite): the ORM-free path is ~5x faster on 180k rows. A key added
-        concurrently by another writer fails the whole transaction rather than
-        being lost.
+        Every key must be new to its layer: one already stored (given twice, or
+        added by another writer) fails the whole transaction with a
+        :class:`ConflictError`, as the row store's unique key did. ``keys``: the
+        import's :class:`LayerKeys` (checked against, then extended); ``hashes``:
+        the frame's key hashes when already computed.
         """
+        return self.write_events(conn, frame, import_id, keys=keys, hashes=hashes)[0]
+
+    def write_events(self, conn: Connection, frame: pd.DataFrame, import_id: int | None,
+                     *, keys: LayerKeys | None = None, hashes: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
+        """:meth:`insert_events`, also returning ``(segment id, row positions in
+        frame)`` of each segment written (for the placements)."""
         if frame.empty:
-            return np.empty(0, dtype=np.int64)
+            return np.empty(0, dtype=np.int64), []
+        frame = frame.reset_index(drop=True)
+        layer_col = frame["layer"].astype(str).to_numpy(dtype=object)
+        key_list = frame["event_key"].astype(str).tolist()
+        all_hashes = seg.key_hashes(key_list) if hashes is None else hashes
+        layers_given = pd.unique(layer_col)
+        if len(layers_given) > 1:
+            ids = np.empty(len(frame), dtype=np.int64)
+            written: list[tuple[int, np.ndarray]] = []
+            for layer in layers_given:
+                pos = np.flatnonzero(layer_col == layer)
+                got, parts = self.write_events(conn, frame.iloc[pos], import_id,
+                                               hashes=all_hashes[pos])
+                ids[pos] = got
+                written += [(sid, pos[p]) for sid, p in parts]
+            return ids, written
+        layer = str(layers_given[0])
+        index = keys if keys is not None and keys.layer == layer else \
+            self.layer_keys(conn, layer)
+        if pd.Series(key_list).duplicated().any() or index.stored(key_list, all_hashes).any():
+            raise ConflictError(
+                "another import stored some of these events at the same time; nothing "
+                "was written, run the import again")
         ids = self._allocate_ids(conn, len(frame))
-        columns = _event_columns(frame, import_id, ids, self.dialect)
-        with self._bulk_load(conn, events.name, len(frame)):
-            self._bulk_insert_columns(conn, events.name, columns)
-        return ids
+        written = seg.write_segments(conn, layer=layer, import_id=import_id, frame=frame,
+                                     ids=ids, hashes=all_hashes)
+        owners = np.zeros(len(frame), dtype=np.int32)
+        for segment_id, positions in written:
+            owners[positions] = segment_id
+        index.add(all_hashes, owners)
+        return ids, written
 
     def _allocate_ids(self, conn: Connection, n: int) -> np.ndarray:
+        """``n`` new event ids, above every stored one."""
         if self.dialect == "postgresql":
-            seq = conn.execute(sa.text(
-                "SELECT pg_get_serial_sequence('events', 'id')")).scalar()
-            # one statement: its values are consecutive unless another writer drew from
-            # the sequence at the same moment, and only then are they all fetched
             lo, hi = conn.execute(sa.text(
-                "SELECT min(v), max(v) FROM (SELECT nextval(:s) AS v "
-                "FROM generate_series(1, :n)) AS s"), {"s": seq, "n": n}).one()
+                "SELECT min(v), max(v) FROM (SELECT nextval('event_ids') AS v "
+                "FROM generate_series(1, :n)) AS s"), {"n": n}).one()
             if int(hi) - int(lo) + 1 == n:
                 return np.arange(int(lo), int(hi) + 1, dtype=np.int64)
-            got = conn.execute(sa.text("SELECT nextval(:s) FROM generate_series(1, :n)"),
-                               {"s": seq, "n": n}).scalars().all()
+            got = conn.execute(sa.text("SELECT nextval('event_ids') FROM generate_series(1, :n)"),
+                               {"n": n}).scalars().all()
             return np.asarray(got, dtype=np.int64)
-        # SQLite: the transaction holds the only write lock, so max(id) is stable
-        conn.execute(sa.text("SELECT 1"))  # begin
-        start = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.id), 0)))
-                    .scalar() or 0) + 1
+        # SQLite: the transaction holds the only write lock, so max(id_hi) is stable
+        start = int(conn.execute(sa.select(sa.func.coalesce(
+            sa.func.max(event_segments.c.id_hi), 0))).scalar() or 0) + 1
         return np.arange(start, start + n, dtype=np.int64)
 
     # ----------------------------------------------------------------- filtering
-    def _event_where(self, f: EventFilter) -> list[sa.ColumnElement[bool]]:
-        cond: list[sa.ColumnElement[bool]] = []
-        if f.layers:
-            cond.append(events.c.layer.in_(f.layers))
-        if f.categories:
-            cond.append(events.c.category.in_(f.categories))
-        if f.start is not None:
-            cond.append(events.c.time >= f.start)
-        if f.end is not None:
-            cond.append(events.c.time < f.end)
-        if f.bbox is not None:
-            minlon, minlat, maxlon, maxlat = f.bbox
-            cond += [events.c.lon >= minlon, events.c.lon <= maxlon,
-                     events.c.lat >= minlat, events.c.lat <= maxlat]
+    def _event_where(self, f: EventFilter) -> _Select:
+        set_id = None
         if f.boundary_set is not None:
-            info = self.boundary_set(f.boundary_set)
-            sub = sa.select(event_units.c.event_id).where(event_units.c.set_id == info.id)
-            if f.units:
-                sub = sub.where(event_units.c.unit_id.in_(f.units))
-            else:
-                sub = sub.where(event_units.c.unit_id.is_not(None))
-            cond.append(events.c.id.in_(sub))
-        if f.h3_cells:
-            cond.append(events.c.id.in_(self._ids_in_cells(f.h3_cells)))
-        return cond
+            set_id = self.boundary_set(f.boundary_set).id
+        cells = self._checked_cells(f.h3_cells) if f.h3_cells else []
+        needs = ["layer", "category", "time", "lon", "lat"]
 
-    def _ids_in_cells(self, cells: Sequence[str]) -> list[int]:
-        """Ids of events whose position lies in one of ``cells`` (any resolution).
+        def mask(frame: pd.DataFrame) -> np.ndarray:
+            m = np.ones(len(frame), dtype=bool)
+            if f.layers:
+                m &= _in(frame["layer"].to_numpy(), f.layers)
+            if f.categories:
+                m &= _in(frame["category"].to_numpy(), f.categories)
+            if f.start is not None or f.end is not None:
+                m &= _time_mask(frame, f.start, f.end)
+            if f.bbox is not None:
+                m &= _box_mask(frame["lon"].to_numpy(), frame["lat"].to_numpy(), f.bbox)
+            if set_id is not None:
+                units = frame["unit_id"].to_numpy()
+                m &= _in(units, f.units) if f.units else pd.notna(units)
+            if cells:
+                m &= self._in_cells(frame, cells, m)
+            return m
+
+        return _Select(seg.SegmentPrune(layers=f.layers, start=f.start, end=f.end,
+                                        bbox=f.bbox), tuple(needs), mask, set_id)
+
+    def _checked_cells(self, cells: Sequence[str]) -> list[str]:
+        import h3
+
+        if len(cells) > self.MAX_FILTER_CELLS:
+            raise ParameterError("h3", f"at most {self.MAX_FILTER_CELLS} cells per request")
+        for cell in cells:
+            # 15 hex digits, then H3's own check (which overflows on longer strings)
+            if not (len(cell) == 15 and all(c in "0123456789abcdefABCDEF" for c in cell)
+                    and h3.is_valid_cell(cell.lower())):
+                shown = cell if len(cell) <= 40 else cell[:40] + "..."
+                raise ParameterError("h3", f"{shown!r} is not a valid H3 cell (15 hex digits)")
+        return [c.lower() for c in cells]
+
+    @staticmethod
+    def _in_cells(frame: pd.DataFrame, cells: Sequence[str], among: np.ndarray) -> np.ndarray:
+        """Which events lie in one of ``cells`` (any resolution).
 
         Membership is geometric, as in the counts (the point is indexed at the
         cell's own resolution): an H3 parent does not contain all of its
@@ -251,65 +352,66 @@ class EventsRepository(BoundariesRepository):
 
         from spatial.place import placement
 
-        if len(cells) > self.MAX_FILTER_CELLS:
-            raise ParameterError("h3", f"at most {self.MAX_FILTER_CELLS} cells per request")
+        out = np.zeros(len(frame), dtype=bool)
+        idx = np.flatnonzero(among)
+        if not idx.size:
+            return out
+        lon = frame["lon"].to_numpy(dtype=np.float64)[idx]
+        lat = frame["lat"].to_numpy(dtype=np.float64)[idx]
+        by_res: dict[int, list[int]] = {}
         for cell in cells:
-            # 15 hex digits, then H3's own check (which overflows on longer strings)
-            if not (len(cell) == 15 and all(c in "0123456789abcdefABCDEF" for c in cell)
-                    and h3.is_valid_cell(cell.lower())):
-                shown = cell if len(cell) <= 40 else cell[:40] + "..."
-                raise ParameterError("h3", f"{shown!r} is not a valid H3 cell (15 hex digits)")
-        cells = [c.lower() for c in cells]
-        ids: list[int] = []
-        with self.engine.connect() as conn:
-            for cell in cells:
-                ring = np.array(h3.cell_to_boundary(cell))  # (lat, lng) pairs
-                # pad: cell edges are arcs, bulging slightly beyond their vertices
-                pad = 0.05 * (ring.max(axis=0) - ring.min(axis=0))
-                lat_lo, lng_lo = ring.min(axis=0) - pad
-                lat_hi, lng_hi = ring.max(axis=0) + pad
-                rows = conn.execute(sa.select(events.c.id, events.c.lon, events.c.lat).where(
-                    events.c.lon >= lng_lo, events.c.lon <= lng_hi,
-                    events.c.lat >= lat_lo, events.c.lat <= lat_hi)).all()
-                if not rows:
-                    continue
-                arr = np.asarray(rows, dtype=np.float64)
-                found = placement.h3_cells(arr[:, 1], arr[:, 2], h3.get_resolution(cell))
-                keep = found == np.uint64(int(cell, 16))
-                ids.extend(int(i) for i in arr[keep, 0])
-        return ids
+            by_res.setdefault(h3.get_resolution(cell), []).append(int(cell, 16))
+        for res, wanted in by_res.items():
+            found = placement.h3_cells(lon, lat, res)
+            out[idx[np.isin(found, np.asarray(wanted, dtype=np.uint64))]] = True
+        return out
 
     def check_filter(self, f: EventFilter) -> None:
         """Raise on a malformed filter (bad H3 cell, unknown boundary set)."""
         self._event_where(f)
 
     # ----------------------------------------------------------------- reading
-    def _select_events(self, cond: Sequence[sa.ColumnElement[bool]], *,
-                       limit: int | None = None, offset: int = 0,
+    def _select_events(self, sel: _Select, *, limit: int | None = None, offset: int = 0,
                        columns: Sequence[str] | None = None,
                        parse_attributes: bool = True) -> pd.DataFrame:
-        """Events matching ``cond``, ordered by id, as a frame (``attributes`` parsed, or
-        left as their stored JSON text)."""
-        cols = [events.c.id] + [events.c[c] for c in (columns or [*EVENT_COLUMNS, "h3"])]
-        q = sa.select(*cols).where(*cond).order_by(events.c.id)
-        if limit is not None:
-            q = q.limit(limit)
-        if offset:
-            q = q.offset(offset)
+        """Events ``sel`` keeps, ordered by id, as a frame (``attributes`` parsed, or
+        left as their stored JSON text).
+
+        With ``limit``, segments are opened in order of their lowest id and the
+        read stops once the page is certain (no later segment can hold a lower id
+        than the page's last): a page costs a few segments at any depth."""
+        out_cols = ["id", *(columns or [*EVENT_COLUMNS, "h3"])]
+        read_cols = list(dict.fromkeys([*out_cols, *sel.needs]))
         with self.engine.connect() as conn:
-            # plain tuples: pandas is several times slower on SQLAlchemy Row objects
-            rows = [tuple(r) for r in conn.execute(q)]
-        frame = pd.DataFrame(rows, columns=[c.name for c in cols])
+            infos = seg.segment_infos(conn, sel.prune)
+            kept: list[pd.DataFrame] = []
+            held = 0
+            want = None if limit is None else offset + limit
+            for k, (_, frame) in enumerate(seg.iter_segments(conn, infos, read_cols,
+                                                             set_id=sel.set_id)):
+                frame = frame.loc[sel.mask(frame)]
+                if len(frame):
+                    kept.append(frame)
+                    held += len(frame)
+                if want is not None and held >= want and k + 1 < len(infos):
+                    top = np.sort(np.concatenate([f["id"].to_numpy() for f in kept]))
+                    if top[want - 1] < infos[k + 1].id_lo:
+                        break
+        frame = seg.concat_by_id(kept, read_cols)
+        if offset:
+            frame = frame.iloc[offset:]
+        if limit is not None:
+            frame = frame.iloc[:limit]
+        frame = frame[out_cols].reset_index(drop=True)
         if "attributes" in frame and parse_attributes:
             frame["attributes"] = [json.loads(a) for a in frame["attributes"]]
-        if "time" in frame:
-            frame["time"] = pd.to_datetime(frame["time"])
         return frame
 
-    def _count_where(self, cond: Sequence[sa.ColumnElement[bool]]) -> int:
-        q = sa.select(sa.func.count()).select_from(events).where(*cond)
+    def _count_where(self, sel: _Select) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(q).scalar() or 0)
+            infos = seg.segment_infos(conn, sel.prune)
+            return int(sum(int(sel.mask(frame).sum()) for _, frame in
+                           seg.iter_segments(conn, infos, list(sel.needs), set_id=sel.set_id)))
 
     def query_events(self, f: EventFilter, *, limit: int | None = None, offset: int = 0,
                      columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -330,7 +432,7 @@ class EventsRepository(BoundariesRepository):
                   .where(imports.c.accepted > imports.c.duplicates)
                   .order_by(imports.c.id.desc()).limit(1))
         with self.engine.connect() as conn:
-            top = conn.execute(sa.select(sa.func.max(events.c.id))).scalar()
+            top = conn.execute(sa.select(sa.func.max(event_segments.c.id_hi))).scalar()
             row = conn.execute(latest).first()
         stamp = f"{row[0]}@{pd.Timestamp(row[1]).isoformat()}" if row else "none"
         return f"{int(top or 0)}:{stamp}"
@@ -339,31 +441,19 @@ class EventsRepository(BoundariesRepository):
         return self._count_where(self._event_where(f))
 
     def event_extent(self, f: EventFilter) -> tuple[float, float, float, float] | None:
-        """``(minlon, minlat, maxlon, maxlat)`` of the events matching ``f`` (one query)."""
-        q = (sa.select(sa.func.min(events.c.lon), sa.func.min(events.c.lat),
-                       sa.func.max(events.c.lon), sa.func.max(events.c.lat))
-             .where(*self._event_where(f)))
-        with self.engine.connect() as conn:
-            row = conn.execute(q).one()
-        if row[0] is None:
+        """``(minlon, minlat, maxlon, maxlat)`` of the events matching ``f``."""
+        frame = self._select_events(self._event_where(f), columns=["lon", "lat"])
+        if frame.empty:
             return None
-        return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+        lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
+        return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
 
     def event_attribute(self, f: EventFilter, key: str) -> pd.DataFrame:
         """``id`` and ``value``: one attribute (e.g. police.uk ``Location``) of the events
-        matching ``f``, read by the database's JSON functions (no per-event parsing);
-        ``value`` is None where the event lacks it."""
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import JSONB
-
-            value: Any = sa.cast(events.c.attributes, JSONB)[key].astext
-        else:
-            value = sa.func.json_extract(events.c.attributes, "$." + json.dumps(key))
-        q = (sa.select(events.c.id, value.label("value")).where(*self._event_where(f))
-             .order_by(events.c.id))
-        with self.engine.connect() as conn:
-            rows = [tuple(r) for r in conn.execute(q)]
-        return pd.DataFrame(rows, columns=["id", "value"])
+        matching ``f``; ``value`` is None where the event lacks it."""
+        frame = self._select_events(self._event_where(f), columns=[seg.ATTR_PREFIX + key])
+        return pd.DataFrame({"id": frame["id"].to_numpy(),
+                             "value": frame[seg.ATTR_PREFIX + key].to_numpy(dtype=object)})
 
     def event_arrays(self, f: EventFilter) -> pd.DataFrame:
         """The columns analysis needs (no attributes), for fast bulk reads."""

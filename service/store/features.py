@@ -4,9 +4,10 @@ A box given in a projected CRS is matched exactly on the stored x/y of events
 stored in that CRS (every event in Great Britain, in British National Grid),
 after an indexed lon/lat pre-selection by the box's CRS84 envelope.
 
-Pages are read by keyset (``id > after ORDER BY id LIMIT n``): the primary key
-index finds the start, so page 1,000 costs what page 1 does, where an
-``OFFSET`` reads and throws away every row before it.
+Pages are read by keyset (``id > after``, in id order, ``n`` rows): segments
+whose ids all lie at or below ``after`` are skipped unopened, so page 1,000
+costs what page 1 does, where an ``OFFSET`` reads and throws away every row
+before it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from service.store.events import EventsRepository
-from service.store.tables import events
+from service.store import segments as seg
+from service.store.events import EventsRepository, _box_mask, _in, _Select, _time_mask
+from service.store.layers import layer_categories
+from service.store.tables import event_segments
 
 Box = tuple[float, float, float, float]
 
@@ -38,70 +42,71 @@ class FeatureFilter:
     after_id: int | None = None       # keyset: only ids above this one
 
 
-def _feature_where(f: FeatureFilter, *, in_id_order: bool = False
-                   ) -> list[sa.ColumnElement[bool]]:
-    """The conditions of ``f``. ``in_id_order``: for a page read in id order, where the
-    primary key must drive the scan (see :meth:`FeaturesRepository.feature_events`)."""
-    t = events.c
-    layer: sa.ColumnElement[str] = t.layer
-    if in_id_order and not f.categories and f.event_id is None:
-        # an expression hides the layer from the planners: SQLite would otherwise read
-        # every event of the layer through the layer/category/time index and sort them
-        # all by id for each page; by the primary key a page reads only its own rows
-        layer = t.layer + sa.literal("")
-    cond: list[sa.ColumnElement[bool]] = [layer == f.layer]
-    if f.event_id is not None:
-        cond.append(t.id == f.event_id)
-    if f.after_id is not None:
-        cond.append(t.id > f.after_id)
-    if f.categories:
-        cond.append(t.category.in_(f.categories))
-    if f.start is not None:
-        cond.append(t.time >= f.start)
-    if f.end is not None:
-        cond.append(t.time < f.end)
-    if f.envelope is not None:
-        minlon, minlat, maxlon, maxlat = f.envelope
-        cond += [t.lon.between(minlon, maxlon), t.lat.between(minlat, maxlat)]
-    if f.box is not None:
-        minx, miny, maxx, maxy = f.box
-        cond += [t.crs_epsg == f.box_epsg, t.x.between(minx, maxx), t.y.between(miny, maxy)]
-    return cond
+def _feature_select(f: FeatureFilter) -> _Select:
+    """The read of ``f``: segments by layer, time, envelope and id range, then the exact
+    conditions on each row (inclusive boxes, half-open time span)."""
+    needs = ["layer", "category", "time", "lon", "lat"] + (
+        ["crs_epsg", "x", "y"] if f.box is not None else [])
+
+    def mask(frame: pd.DataFrame) -> np.ndarray:
+        m = frame["layer"].to_numpy() == f.layer
+        ids = frame["id"].to_numpy()
+        if f.event_id is not None:
+            m &= ids == f.event_id
+        if f.after_id is not None:
+            m &= ids > f.after_id
+        if f.categories:
+            m &= _in(frame["category"].to_numpy(), f.categories)
+        if f.start is not None or f.end is not None:
+            m &= _time_mask(frame, f.start, f.end)
+        if f.envelope is not None:
+            m &= _box_mask(frame["lon"].to_numpy(), frame["lat"].to_numpy(), f.envelope)
+        if f.box is not None:
+            m &= frame["crs_epsg"].to_numpy() == f.box_epsg
+            m &= _box_mask(frame["x"].to_numpy(), frame["y"].to_numpy(), f.box)
+        return np.asarray(m, dtype=bool)
+
+    return _Select(seg.SegmentPrune(layers=(f.layer,), start=f.start, end=f.end,
+                                    bbox=f.envelope, after_id=f.after_id,
+                                    event_id=f.event_id), tuple(needs), mask)
 
 
 class FeaturesRepository(EventsRepository):
-    """Reads of ``events`` for the OGC API collections ``events-<layer>``."""
+    """Reads of the events for the OGC API collections ``events-<layer>``."""
 
     def feature_events(self, f: FeatureFilter, *, limit: int | None = None,
                        offset: int = 0, parse_attributes: bool = True) -> pd.DataFrame:
         """Events matching ``f`` ordered by id, as a frame like :meth:`query_events`.
 
-        A page (``limit`` given) without a category filter is read along the primary key
-        from ``f.after_id``: it costs the same at any depth. With a category the
-        layer/category index selects the rows (a category is a small part of a layer).
+        A page (``limit`` given) opens the layer's segments from ``f.after_id`` on, in
+        id order, and stops once the page is complete: it costs the same at any depth.
         """
-        return self._select_events(_feature_where(f, in_id_order=limit is not None),
-                                   limit=limit, offset=offset,
+        return self._select_events(_feature_select(f), limit=limit, offset=offset,
                                    parse_attributes=parse_attributes)
 
     def count_feature_events(self, f: FeatureFilter) -> int:
-        """Events matching ``f``, the keyset position ``after_id`` ignored (all pages)."""
-        return self._count_where(_feature_where(replace(f, after_id=None)))
+        """Events matching ``f``, the keyset position ``after_id`` ignored (all pages); a
+        whole layer is counted from its segments' row counts, opening none."""
+        if (f.event_id is None and not f.categories and f.start is None and f.end is None
+                and f.envelope is None and f.box is None):
+            s = event_segments.c
+            with self.engine.connect() as conn:
+                return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(s.n_rows), 0))
+                                        .where(s.layer == f.layer)).scalar() or 0)
+        return self._count_where(_feature_select(replace(f, after_id=None)))
 
     def layer_category_names(self, layer: str) -> list[str]:
-        """The distinct categories of ``layer``'s events, sorted (read from the
-        layer/category/time index)."""
-        q = (sa.select(events.c.category).where(events.c.layer == layer).distinct()
-             .order_by(events.c.category))
-        with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(q)]
+        """The distinct categories of ``layer``'s events, sorted."""
+        return layer_categories(self.engine, layer)
 
     def layer_extents(self) -> dict[str, tuple[Box, tuple[datetime, datetime]]]:
-        """Per layer with events: CRS84 bbox and first/last event time."""
-        t = events.c
-        q = (sa.select(t.layer, sa.func.min(t.lon), sa.func.min(t.lat), sa.func.max(t.lon),
-                       sa.func.max(t.lat), sa.func.min(t.time), sa.func.max(t.time))
-             .group_by(t.layer))
+        """Per layer with events: CRS84 bbox and first/last event time (from the
+        segments' ranges, which are exact)."""
+        s = event_segments.c
+        q = (sa.select(s.layer, sa.func.min(s.lon_min), sa.func.min(s.lat_min),
+                       sa.func.max(s.lon_max), sa.func.max(s.lat_max),
+                       sa.func.min(s.time_min), sa.func.max(s.time_max))
+             .group_by(s.layer))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         return {r[0]: ((float(r[1]), float(r[2]), float(r[3]), float(r[4])),

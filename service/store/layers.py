@@ -10,8 +10,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from service.store import segments as seg
 from service.store.base import StoreBase, iso, now
-from service.store.tables import events, layers
+from service.store.tables import event_segments, layers
 from spatial.events import layer_spec
 from spatial.limits import check_name
 
@@ -39,40 +40,41 @@ class LayersRepository(StoreBase):
             index_elements=[layers.c.name]))
 
     def list_layers(self) -> list[dict[str, Any]]:
-        """Every layer with its event count, time range and categories."""
-        stats = (sa.select(events.c.layer, sa.func.count().label("count"),
-                           sa.func.min(events.c.time).label("time_min"),
-                           sa.func.max(events.c.time).label("time_max"))
-                 .group_by(events.c.layer).subquery())
+        """Every layer with its event count, time range and categories (from the
+        segments' metadata: no payload is opened)."""
+        s = event_segments.c
+        stats = (sa.select(s.layer, sa.func.sum(s.n_rows).label("count"),
+                           sa.func.min(s.time_min).label("time_min"),
+                           sa.func.max(s.time_max).label("time_max"))
+                 .group_by(s.layer).subquery())
         q = (sa.select(layers.c.name, layers.c.sensitivity, layers.c.description,
                        stats.c.count, stats.c.time_min, stats.c.time_max)
              .select_from(layers.outerjoin(stats, stats.c.layer == layers.c.name))
              .order_by(layers.c.name))
-        cats_q = (sa.select(events.c.layer, events.c.category, sa.func.count())
-                  .group_by(events.c.layer, events.c.category))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
-            cats: dict[str, dict[str, int]] = {}
-            for layer, cat, n in conn.execute(cats_q):
-                cats.setdefault(layer, {})[cat] = int(n)
+            summaries = seg.category_summaries(conn)
+        cats = {layer: {c: n for c, (n, _) in by_cat.items()}
+                for layer, by_cat in summaries.items()}
         out = []
         for name, sens, desc, n, tmin, tmax in rows:
             out.append({
                 "name": name, "sensitivity": sens, "description": desc,
                 "count": int(n or 0),
-                "time_min": iso(tmin), "time_max": iso(tmax),
+                "time_min": iso(_timestamp(tmin)), "time_max": iso(_timestamp(tmax)),
                 "categories": dict(sorted(cats.get(name, {}).items())),
             })
         return out
 
     def first_event_times(self, names: Iterable[str]) -> dict[str, datetime]:
-        """Time of the first event of each named layer that has events (a search of the
-        layer/category/time index, no table scan)."""
+        """Time of the first event of each named layer that has events (the segments'
+        exact time ranges: no event is read)."""
         wanted = sorted(set(names))
         if not wanted:
             return {}
-        q = (sa.select(events.c.layer, sa.func.min(events.c.time))
-             .where(events.c.layer.in_(wanted)).group_by(events.c.layer))
+        s = event_segments.c
+        q = (sa.select(s.layer, sa.func.min(s.time_min))
+             .where(s.layer.in_(wanted)).group_by(s.layer))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         return {r[0]: pd.Timestamp(r[1]).to_pydatetime() for r in rows if r[1] is not None}
@@ -82,7 +84,16 @@ class LayersRepository(StoreBase):
             return {r[0] for r in conn.execute(sa.select(layers.c.name))}
 
     def layer_categories(self, name: str) -> list[str]:
-        """The distinct categories of layer ``name``'s events (the layer/category index)."""
-        q = sa.select(events.c.category).where(events.c.layer == name).distinct()
-        with self.engine.connect() as conn:
-            return sorted(str(r[0]) for r in conn.execute(q))
+        """The distinct categories of layer ``name``'s events."""
+        return layer_categories(self.engine, name)
+
+
+def _timestamp(value: Any) -> Any:
+    """A stored time as the row store's reads gave it (SQLite: text of the datetime)."""
+    return None if value is None else pd.Timestamp(value).to_pydatetime()
+
+
+def layer_categories(engine: sa.Engine, name: str) -> list[str]:
+    """The distinct categories of layer ``name``'s events, sorted (segment metadata)."""
+    with engine.connect() as conn:
+        return sorted(seg.category_summaries(conn, [name]).get(name, {}))

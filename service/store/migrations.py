@@ -22,6 +22,8 @@ from service.store.tables import (
     CORE_TABLES,
     audit_head,
     audit_log,
+    event_segment_units,
+    event_segments,
     gazetteer_addresses,
     gazetteer_postcodes,
     gazetteers_table,
@@ -129,6 +131,74 @@ def _m16_street_networks(conn: Connection) -> None:
                          "USING gist (geom)"))
 
 
+#: Events moved by migration 17 at a time (bounded memory on a store of any size).
+_M17_CHUNK = 200_000
+
+
+def _m17_event_segments(conn: Connection) -> None:
+    """Events as Parquet segments (:mod:`service.store.segments`): every row of
+    ``events`` moves into ``event_segments`` (per layer, import and month; the same
+    ids, keys, values and attribute text), every placement of ``event_units`` into
+    ``event_segment_units``; then both row tables are dropped. On PostgreSQL ids come
+    from the sequence ``event_ids`` from then on, above every stored one."""
+    import numpy as np
+    import pandas as pd
+
+    from service.store import segments as seg
+
+    metadata.create_all(conn, tables=[event_segments, event_segment_units])
+    cols = ("id", "layer", "event_key", "source_id", "time", "time_precision", "lon", "lat",
+            "x", "y", "crs_epsg", "location_precision", "category", "source", "sensitivity",
+            "h3", "attributes", "import_id", "geocode_precision")
+    groups = conn.execute(sa.text(
+        "SELECT DISTINCT layer, import_id FROM events ORDER BY layer, import_id")).all()
+    for layer, import_id in groups:
+        same_import = "import_id IS NULL" if import_id is None else "import_id = :imp"
+        after = 0
+        while True:
+            rows = conn.execute(sa.text(
+                f"SELECT {', '.join(cols)} FROM events WHERE layer = :layer AND "
+                f"{same_import} AND id > :after ORDER BY id LIMIT :n"),
+                {"layer": layer, "imp": import_id, "after": after, "n": _M17_CHUNK}).all()
+            if not rows:
+                break
+            frame = pd.DataFrame([tuple(r) for r in rows], columns=list(cols))
+            frame["time"] = pd.to_datetime(frame["time"])
+            ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+            after = int(ids.max())
+            written = seg.write_segments(
+                conn, layer=layer, import_id=import_id, frame=frame, ids=ids,
+                hashes=seg.key_hashes(frame["event_key"].astype(str).tolist()),
+                attributes=frame["attributes"].astype(str).tolist())
+            placed = conn.execute(sa.text(
+                "SELECT event_id, set_id, unit_id FROM event_units "
+                "WHERE event_id >= :lo AND event_id <= :hi"),
+                {"lo": int(ids.min()), "hi": after}).all()
+            if not placed:
+                continue
+            units = pd.DataFrame([tuple(r) for r in placed],
+                                 columns=["event_id", "set_id", "unit_id"])
+            for set_id in sorted(set(units["set_id"].tolist())):
+                part = units.loc[units["set_id"] == set_id]
+                by_id = dict(zip(part["event_id"].tolist(), part["unit_id"].tolist(),
+                                 strict=True))
+                for segment_id, positions in written:
+                    seg_ids = ids[positions].tolist()
+                    if not any(i in by_id for i in seg_ids):
+                        continue
+                    # an event never placed in the set reads as outside it, as a missing
+                    # row of event_units did for the boundary filters
+                    seg.write_units(conn, segment_id, int(set_id),
+                                    [by_id.get(i) for i in seg_ids])
+    top = conn.execute(sa.text("SELECT max(id) FROM events")).scalar()
+    conn.execute(sa.text("DROP TABLE event_units"))
+    conn.execute(sa.text("DROP TABLE events"))
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("CREATE SEQUENCE event_ids AS bigint"))
+        if top is not None:
+            conn.execute(sa.text("SELECT setval('event_ids', :v)"), {"v": int(top)})
+
+
 def ordered(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
     """``migrations`` as given, checked: each version greater than the one before."""
     out = tuple(migrations)
@@ -155,6 +225,9 @@ MIGRATIONS: tuple[Migration, ...] = ordered([
     Migration(15, "geocoding: gazetteers, postcodes, addresses; events.geocode_precision",
               _m15_geocoding),
     Migration(16, "street networks and their segments (street units)", _m16_street_networks),
+    Migration(17, "events as Parquet segments in the database (event_segments, "
+                  "event_segment_units); the row tables events and event_units dropped",
+              _m17_event_segments),
 ])
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -19,7 +19,7 @@ from service.store.results import ResultsRepository
 from service.store.streets import StreetsRepository
 from service.store.tables import (
     boundary_sets,
-    events,
+    event_segments,
     imports,
     layers,
     operations_table,
@@ -105,7 +105,7 @@ class Store(FeaturesRepository, LayersRepository, ImportsRepository, KeysReposit
         latest_at = (sa.select(imports.c.imported_at).where(adding)
                      .order_by(imports.c.id.desc()).limit(1).scalar_subquery())
         scalars = sa.select(
-            _max(events.c.id), latest_id, latest_at,
+            _max(event_segments.c.id_hi), latest_id, latest_at,
             _max(boundary_sets.c.id),
             _max(operations_table.c.id), _count(operations_table.c.started_at),
             _max(operations_table.c.started_at),

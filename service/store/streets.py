@@ -112,25 +112,19 @@ class StreetsRepository(StoreBase):
                            bbox: tuple[float, float, float, float] | None = None
                            ) -> pd.DataFrame:
         """Distinct (``lon``, ``lat``, ``value``) of a layer's events, ``value`` being the
-        attribute ``key`` (police.uk ``Location``), inside ``bbox`` (WGS84) when given:
-        the database does the distinct, so a layer of many events reads its few snap
-        points only."""
-        from service.store.tables import events
+        attribute ``key`` (police.uk ``Location``), inside ``bbox`` (WGS84) when given
+        (segments outside it are not opened)."""
+        from service.store import segments as seg
 
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import JSONB
-
-            value: Any = sa.cast(events.c.attributes, JSONB)[key].astext
-        else:
-            value = sa.func.json_extract(events.c.attributes, "$." + json.dumps(key))
-        cond = [events.c.layer == layer]
-        if bbox is not None:
-            cond += [events.c.lon >= bbox[0], events.c.lon <= bbox[2],
-                     events.c.lat >= bbox[1], events.c.lat <= bbox[3]]
-        q = (sa.select(events.c.lon, events.c.lat, value.label("value")).where(*cond)
-             .distinct())
         with self.engine.connect() as conn:
-            rows = [tuple(r) for r in conn.execute(q)]
-        frame = pd.DataFrame(rows, columns=["lon", "lat", "value"])
+            got = seg.read_segments(conn, seg.SegmentPrune(layers=(layer,), bbox=bbox),
+                                    ["lon", "lat", seg.ATTR_PREFIX + key])
+        if bbox is not None:
+            lon, lat = got["lon"].to_numpy(), got["lat"].to_numpy()
+            got = got.loc[(lon >= bbox[0]) & (lon <= bbox[2])
+                          & (lat >= bbox[1]) & (lat <= bbox[3])]
+        frame = pd.DataFrame({"lon": got["lon"].to_numpy(), "lat": got["lat"].to_numpy(),
+                              "value": got[seg.ATTR_PREFIX + key].to_numpy(dtype=object)})
+        frame = frame.drop_duplicates(ignore_index=True)
         return frame.sort_values(["lon", "lat", "value"], na_position="last",
                                  kind="stable").reset_index(drop=True)

@@ -40,6 +40,8 @@ imports = sa.Table(
     sa.Column("duplicates", sa.Integer, nullable=False),
 )
 
+#: The row store of events (migration 1 to 16); migration 17 moves its rows into
+#: :data:`event_segments` and drops it. Kept here as the history migrations 1-16 build.
 events = sa.Table(
     "events", metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
@@ -94,6 +96,7 @@ boundary_units = sa.Table(
     sa.Column("area_m2", sa.Float(precision=53), nullable=False),
 )
 
+#: Placements of the row store (migrations 1-16; replaced by :data:`event_segment_units`).
 event_units = sa.Table(
     "event_units", metadata,
     sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
@@ -127,6 +130,9 @@ audit_log = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=True),
     sa.Column("row_hash", sa.String(64), nullable=True),
 )
+
+#: Tables migration 17 drops (their rows live on in the segments).
+LEGACY_TABLES = frozenset({"events", "event_units"})
 
 #: The tables of migration 1, as they were created then (audit_log's hash columns
 #: included; migration 11 adds them only where they are missing).
@@ -273,3 +279,42 @@ street_segments = sa.Table(
     sa.Column("length_m", sa.Float(precision=53), nullable=False),
     sa.Column("wkb", sa.Text, nullable=False),  # EPSG:27700 line, hex WKB
 )
+
+# --- events as Parquet segments (issue 13: a column store in the database; migration 17)
+
+#: One Parquet file of events per row (:mod:`service.store.segments`): one layer, one
+#: month of time, one import batch; the ranges let reads skip whole segments.
+event_segments = sa.Table(
+    "event_segments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("layer", sa.String(64), sa.ForeignKey("layers.name"), nullable=False),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=True),
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    sa.Column("id_lo", sa.BigInteger, nullable=False),
+    sa.Column("id_hi", sa.BigInteger, nullable=False),
+    sa.Column("time_min", sa.DateTime, nullable=False),
+    sa.Column("time_max", sa.DateTime, nullable=False),
+    sa.Column("lon_min", sa.Float(precision=53), nullable=False),
+    sa.Column("lon_max", sa.Float(precision=53), nullable=False),
+    sa.Column("lat_min", sa.Float(precision=53), nullable=False),
+    sa.Column("lat_max", sa.Float(precision=53), nullable=False),
+    # JSON list of the payload's attribute columns ("attributes" or "attr:<key>")
+    sa.Column("attribute_columns", sa.Text, nullable=False),
+    # JSON {category: [events, first time ISO]}: layers' categories without opening payloads
+    sa.Column("categories", sa.Text, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+sa.Index("ix_event_segments_layer_time", event_segments.c.layer, event_segments.c.time_min)
+sa.Index("ix_event_segments_id_hi", event_segments.c.id_hi)
+
+#: Per segment and boundary-set version: one Parquet column ``unit_id`` aligned with the
+#: segment's rows (null: outside every polygon of the set).
+event_segment_units = sa.Table(
+    "event_segment_units", metadata,
+    sa.Column("segment_id", sa.Integer, sa.ForeignKey("event_segments.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("set_id", sa.Integer, sa.ForeignKey("boundary_sets.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+sa.Index("ix_event_segment_units_set", event_segment_units.c.set_id)

@@ -82,7 +82,7 @@ def test_second_import_adds_nothing(loaded, shared_data: Path) -> None:
     assert again.duplicates == first["accepted"]
     after = store.table_counts()
     assert after["events"] == before["events"]
-    assert after["event_units"] == before["event_units"]
+    assert after["event_segment_units"] == before["event_segment_units"]
 
 
 def test_neighbourhood_counts_equal_geopandas_sjoin(loaded, shared_data: Path) -> None:

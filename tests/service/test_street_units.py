@@ -240,14 +240,22 @@ def test_migration_16_keeps_every_row(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = sa.create_engine(url)
     apply_pending(engine, tuple(m for m in MIGRATIONS if m.version < 16))
+    # 200 events as a remap of version 15 stored them (rows of `events`)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO layers (name, sensitivity, description, created_at) "
+                             "VALUES ('crime', 'open', '', '2024-01-01 00:00:00')"))
+        conn.execute(sa.text(
+            "INSERT INTO events (layer, event_key, source_id, time, time_precision, lon, lat, "
+            "x, y, crs_epsg, location_precision, category, source, sensitivity, h3, "
+            "attributes) VALUES ('crime', :k, :k, '2024-01-01 00:00:00', 'day', :lon, 53.38, "
+            "0, 0, 27700, 'exact', 'x', 'csv', 'open', '8b195e', '{}')"),
+            [{"k": f"k{i}", "lon": -1.47 + i * 1e-5} for i in range(200)])
     engine.dispose()
     old = Store(url, migrate=False)
     try:
-        _import_csv(old, _events_csv(tmp_path / "ev.csv", *events_near(200)))
         key = old.create_key("analyst", "kept")
-        before = old.count_events(EventFilter(layers=("crime",)))
-        assert old.migrate() == [16]
-        assert old.count_events(EventFilter(layers=("crime",))) == before == 200
+        assert old.migrate() == [16, 17]
+        assert old.count_events(EventFilter(layers=("crime",))) == 200
         assert old.authenticate(key) is not None if hasattr(old, "authenticate") else True
         assert old.street_networks_list() == []
     finally:

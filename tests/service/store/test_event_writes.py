@@ -97,46 +97,54 @@ def test_a_failed_bulk_transaction_writes_nothing(store: Store) -> None:
     assert store.table_counts() == before
 
 
-def _schema(store: Store) -> list[tuple[str, ...]]:
-    """Indexes and constraints of the two bulk-loaded tables, as the catalog has them."""
-    import sqlalchemy as sa
+def test_a_key_slipped_past_the_duplicate_check_is_refused(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The segment writer checks every key against the layer's stored ones itself (the
+    row store's unique key did): a key already stored that the import's duplicate
+    check missed fails the whole transaction, and nothing is written."""
+    from service.store.events import LayerKeys
+    from spatial.errors import ConflictError
 
-    with store.engine.connect() as conn:
-        if store.dialect == "postgresql":
-            rows = conn.execute(sa.text(
-                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-                "FROM pg_constraint WHERE conrelid IN ('events'::regclass, "
-                "'event_units'::regclass) UNION ALL SELECT tablename, indexname, indexdef "
-                "FROM pg_indexes WHERE tablename IN ('events', 'event_units') ORDER BY 1, 2, 3"))
-        else:
-            rows = conn.execute(sa.text(
-                "SELECT tbl_name, name, coalesce(sql, '') FROM sqlite_master "
-                "WHERE tbl_name IN ('events', 'event_units') ORDER BY 1, 2"))
-        return [tuple(r) for r in rows]
-
-
-def test_a_large_load_keeps_every_index_and_key(store: Store,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past the threshold PostgreSQL drops and rebuilds indexes and keys around the COPY:
-    afterwards the schema is the same, and the unique key still refuses a duplicate."""
-    import service.store.base as base
-
-    monkeypatch.setattr(base, "_BULK_REBUILD_MIN", 10)
-    before = _schema(store)
     report = ImportReport(layer="crime", format="test")
     store_events(store, _frame(50, keys=[f"k{i}" for i in range(50)]), report, timings={},
                  file_names=["a"], actor="test")
     assert report.inserted == 50
-    assert _schema(store) == before
-    # a second load of 100 into a table of 50 rebuilds again; with a key already
-    # stored slipped past the duplicate check, the rebuilt unique key refuses it
-    from spatial.errors import ConflictError
-
     counts = store.table_counts()
-    monkeypatch.setattr(type(store), "existing_keys", lambda *a, **k: set())
+    real = LayerKeys.stored
+    calls = {"n": 0}
+
+    def blind_once(self: LayerKeys, keys: list[str], hashes: np.ndarray) -> np.ndarray:
+        calls["n"] += 1  # the import's own check sees nothing; the writer's is real
+        return np.zeros(len(keys), dtype=bool) if calls["n"] == 1 else real(self, keys, hashes)
+
+    monkeypatch.setattr(LayerKeys, "stored", blind_once)
     with pytest.raises(ConflictError):
         store_events(store, _frame(100, keys=[f"k{i}" for i in range(40, 140)]),
                      ImportReport(layer="crime", format="test"), timings={},
                      file_names=["b"], actor="test")
     assert store.table_counts() == counts
-    assert _schema(store) == before
+
+
+def test_a_hash_collision_never_drops_an_event(store: Store,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two different keys with the same 64-bit hash: the second is still new (the stored
+    keys decide, not the hashes)."""
+    import service.store.events as events_module
+    import service.store.segments as segments_module
+
+    def one_hash(keys: list[str]) -> np.ndarray:
+        return np.full(len(keys), 42, dtype=np.uint64)
+
+    monkeypatch.setattr(segments_module, "key_hashes", one_hash)
+    monkeypatch.setattr(events_module.seg, "key_hashes", one_hash)
+    import service.app.importer as importer_module
+
+    monkeypatch.setattr(importer_module, "key_hashes", one_hash)
+    first = ImportReport(layer="crime", format="test")
+    store_events(store, _frame(3, keys=["a", "b", "c"]), first, timings={},
+                 file_names=["a"], actor="test")
+    again = ImportReport(layer="crime", format="test")
+    store_events(store, _frame(3, keys=["a", "d", "e"]), again, timings={},
+                 file_names=["b"], actor="test")
+    assert (first.inserted, again.inserted, again.duplicates) == (3, 2, 1)
+    assert store.count_events(EventFilter(layers=("crime",))) == 5

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from service.app.importer import import_events
 from service.store import Store
@@ -187,12 +186,12 @@ def test_occurrences_count_pairs_that_share_the_first_hash() -> None:
 # ------------------------------------------------------------------ the import itself
 
 def _events(store: Store) -> pd.DataFrame:
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT event_key, source_id, time, lon, lat, x, y, h3, "
-                                    "category, attributes FROM events ORDER BY event_key"))
-        frame = pd.DataFrame([tuple(r) for r in rows],
-                             columns=["key", "source_id", "time", "lon", "lat", "x", "y", "h3",
-                                      "category", "attributes"])
+    from service.store.events import EventFilter
+
+    got = store.query_events(EventFilter(), columns=[
+        "event_key", "source_id", "time", "lon", "lat", "x", "y", "h3", "category",
+        "attributes"]).drop(columns="id").rename(columns={"event_key": "key"})
+    frame = got.sort_values("key", kind="stable").reset_index(drop=True)
     # the same values whatever the backend's types (timestamps, JSON text)
     frame["time"] = pd.to_datetime(frame["time"]).astype("datetime64[ns]")
     frame["attributes"] = [a if isinstance(a, dict) else json.loads(a)
