@@ -189,6 +189,8 @@ def _read(source: str | Path | IO[bytes], *, name: str, fmt: str, layer: str,
     kwargs: dict[str, Any] = dict(fmt=fmt, layer=layer, file_name=name,
                                   area_of_interest=area_of_interest, chunk_rows=chunk_rows,
                                   **reader_options)
+    # attr:<key> columns, stored as they are (no dict per row); GeoJSON/GPKG keep dicts
+    kwargs.setdefault("attribute_columns", True)
     if fmt != "policeuk":
         kwargs["mapping"] = mapping
     for result in read_in_chunks(source, **kwargs):
