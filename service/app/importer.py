@@ -42,7 +42,7 @@ import shapely
 from service.app import geocoding
 from service.store import Store
 from service.store.events import LayerKeys
-from service.store.segments import key_hashes
+from service.store.segments import key_hashes, repeated_keys
 from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.io.boundaries import read_boundaries
 from spatial.io.mapping import ColumnMapping
@@ -263,9 +263,13 @@ class ImportWriter:
         if not self._frames:
             self._buffered = 0
             return
-        batch = pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 \
-            else self._frames[0].reset_index(drop=True)
-        self._frames, self._buffered = [], 0
+        frames, self._frames, self._buffered = self._frames, [], 0
+        # a frame at a time (a file, or a chunk of one): no copy into one frame; repeats
+        # across frames are found through the import's key index like earlier batches'
+        for frame in frames:
+            self._write_frame(frame.reset_index(drop=True))
+
+    def _write_frame(self, batch: pd.DataFrame) -> None:
         report, store, timings = self.report, self.store, self.timings
         t0 = time.perf_counter()
         report.accepted += len(batch)
@@ -280,10 +284,9 @@ class ImportWriter:
             self._keys = store.layer_keys(conn, report.layer)
         # the same row given twice in one request counts as a duplicate too: within this
         # batch here, in earlier batches through the import's key index
-        keys = batch["event_key"].astype(str).tolist()
-        hashes = key_hashes(keys)
-        in_batch_dup = batch.duplicated("event_key", keep="first").to_numpy()
-        dup = in_batch_dup | self._keys.stored(keys, hashes)
+        keys = batch["event_key"].to_numpy(dtype=object)
+        hashes = key_hashes(keys.tolist())
+        dup = repeated_keys(keys, hashes) | self._keys.stored(keys, hashes)
         new = batch.loc[~dup]
         self._duplicates += np.bincount(batch["_file"].to_numpy()[dup],
                                         minlength=len(self.file_names))[:len(self.file_names)]

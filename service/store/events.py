@@ -106,24 +106,26 @@ class LayerKeys:
     re-import opens the segments of its own rows, not the whole layer per batch.
     """
 
-    MERGE_AT = 16
-
     def __init__(self, conn: Connection, layer: str, hashes: np.ndarray,
                  segments: np.ndarray) -> None:
         self.conn = conn
         self.layer = layer
+        # sorted runs, each at most half the size of the one before (merged as a binary
+        # counter): O(log n) runs to search, each key merged O(log n) times
         self._sorted: list[tuple[np.ndarray, np.ndarray]] = []
         self.add(hashes, segments)
 
     def add(self, hashes: np.ndarray, segments: np.ndarray) -> None:
         """Keys now stored: their ``hashes`` and the ids of the ``segments`` holding them."""
-        if hashes.size:
-            order = np.argsort(hashes, kind="stable")
-            self._sorted.append((hashes[order], segments[order].astype(np.int32)))
-        if len(self._sorted) > self.MERGE_AT:
-            h = np.concatenate([p[0] for p in self._sorted])
-            order = np.argsort(h, kind="stable")
-            self._sorted = [(h[order], np.concatenate([p[1] for p in self._sorted])[order])]
+        if not hashes.size:
+            return
+        order = np.argsort(hashes, kind="stable")
+        self._sorted.append((hashes[order], segments[order].astype(np.int32)))
+        while len(self._sorted) > 1 and 2 * self._sorted[-1][0].size >= self._sorted[-2][0].size:
+            (h1, s1), (h2, s2) = self._sorted[-2], self._sorted[-1]
+            h = np.concatenate([h1, h2])
+            order = np.argsort(h, kind="stable")  # two sorted runs: timsort merges in O(n)
+            self._sorted[-2:] = [(h[order], np.concatenate([s1, s2])[order])]
 
     def _candidates(self, hashes: np.ndarray) -> tuple[np.ndarray, set[int]]:
         """Which ``hashes`` are stored, and the segments holding them."""
@@ -131,16 +133,19 @@ class LayerKeys:
         where: set[int] = set()
         for arr, segs in self._sorted:
             lo = np.searchsorted(arr, hashes, side="left")
-            hi = np.searchsorted(arr, hashes, side="right")
-            found = hi > lo
+            inside = np.flatnonzero(lo < arr.size)
+            found = np.zeros(hashes.size, dtype=bool)
+            found[inside] = arr[lo[inside]] == hashes[inside]
+            if not found.any():
+                continue
             hit |= found
-            if found.any():
-                # every stored event of a matched hash (a hash may repeat: a collision)
-                spans = np.concatenate([np.arange(a, b) for a, b in
-                                        zip(lo[found].tolist(), hi[found].tolist(),
-                                            strict=True)]) if found.sum() < 1024 else \
-                    np.flatnonzero(np.isin(arr, hashes[found]))
-                where.update(np.unique(segs[spans]).tolist())
+            # every stored event of a matched hash (a hash may repeat: a collision)
+            hi = np.searchsorted(arr, hashes[found], side="right")
+            starts = lo[found]
+            lengths = hi - starts
+            before = np.cumsum(lengths) - lengths
+            spans = np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))
+            where.update(np.unique(segs[spans]).tolist())
         return hit, where
 
     def stored(self, keys: Sequence[str], hashes: np.ndarray) -> np.ndarray:
@@ -253,8 +258,8 @@ class EventsRepository(BoundariesRepository):
             return np.empty(0, dtype=np.int64), []
         frame = frame.reset_index(drop=True)
         layer_col = frame["layer"].astype(str).to_numpy(dtype=object)
-        key_list = frame["event_key"].astype(str).tolist()
-        all_hashes = seg.key_hashes(key_list) if hashes is None else hashes
+        key_arr = frame["event_key"].to_numpy(dtype=object)
+        all_hashes = seg.key_hashes(key_arr.tolist()) if hashes is None else hashes
         layers_given = pd.unique(layer_col)
         if len(layers_given) > 1:
             ids = np.empty(len(frame), dtype=np.int64)
@@ -269,7 +274,8 @@ class EventsRepository(BoundariesRepository):
         layer = str(layers_given[0])
         index = keys if keys is not None and keys.layer == layer else \
             self.layer_keys(conn, layer)
-        if pd.Series(key_list).duplicated().any() or index.stored(key_list, all_hashes).any():
+        if seg.repeated_keys(key_arr, all_hashes).any() or index.stored(key_arr,
+                                                                         all_hashes).any():
             raise ConflictError(
                 "another import stored some of these events at the same time; nothing "
                 "was written, run the import again")

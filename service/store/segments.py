@@ -96,6 +96,29 @@ def key_hashes(keys: Sequence[str]) -> npt.NDArray[np.uint64]:
         return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
 
 
+def repeated_keys(keys: npt.NDArray[np.object_], hashes: npt.NDArray[np.uint64]
+                  ) -> npt.NDArray[np.bool_]:
+    """True where a key equals an earlier one in ``keys`` (the first of each kept), as
+    ``pandas.Series.duplicated``: found by sorting the 64-bit ``hashes``, then confirmed
+    on the keys of the rows whose hash repeats only (so a collision is never taken for a
+    repeat, and the keys of a batch without repeats are never compared)."""
+    out = np.zeros(len(hashes), dtype=bool)
+    if len(hashes) < 2:
+        return out
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return out
+    in_group = np.zeros(len(order), dtype=bool)
+    in_group[1:] |= same
+    in_group[:-1] |= same
+    rows = np.sort(order[in_group])
+    repeated = pd.Series(np.asarray(keys, dtype=object)[rows]).duplicated().to_numpy()
+    out[rows[repeated]] = True
+    return out
+
+
 def _text(values: Any) -> pa.Array:
     """Text values (str, or None/NaN for null) as an Arrow string array; anything else
     (a number in a text column) as its ``str``. A pandas text column held by Arrow
