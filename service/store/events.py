@@ -148,7 +148,7 @@ class LayerKeys:
             where.update(np.unique(segs[spans]).tolist())
         return hit, where
 
-    def stored(self, keys: Sequence[str], hashes: np.ndarray) -> np.ndarray:
+    def stored(self, keys: Sequence[str] | np.ndarray, hashes: np.ndarray) -> np.ndarray:
         """Which of ``keys`` (with their ``hashes``) the layer holds already."""
         maybe, segments = self._candidates(hashes)
         if not maybe.any():
