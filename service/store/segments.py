@@ -441,7 +441,9 @@ def attribute_payload(frame: pd.DataFrame) -> pd.DataFrame | list[str]:
     if attr:
         return frame[attr]
     if "attributes" not in frame:
-        raise ValueError("an events frame needs 'attributes' or 'attr:<key>' columns")
+        # a reader asked for attr: columns found none to give (a mapping without
+        # attribute columns): every event's attributes are empty
+        return pd.DataFrame(index=range(len(frame)))
     dicts = frame["attributes"].tolist()
     columns = attribute_columns(dicts)
     if columns is not None:
