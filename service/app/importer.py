@@ -240,7 +240,7 @@ class ImportWriter:
 
     def _connection(self) -> Any:
         if self._conn is None:
-            self._conn = self._stack.enter_context(self.store.begin(bulk=True))
+            self._conn = self._stack.enter_context(self.store.begin())
             self.store.ensure_layer(self._conn, self.report.layer)
             self._import_id = self.store.record_import(
                 self._conn, layer=self.report.layer,

@@ -93,6 +93,21 @@ def _encoded_values(values: list[Any]) -> list[str]:
 
 
 
+def _merge_runs(h1: np.ndarray, s1: np.ndarray, h2: np.ndarray, s2: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted hash runs (with their segments) as one, the first's before equal
+    hashes of the second; no sort and no index array of the whole (memory: the result
+    and one position per element of the second run)."""
+    at = np.searchsorted(h1, h2, side="right") + np.arange(h2.size)
+    first = np.ones(h1.size + h2.size, dtype=bool)
+    first[at] = False
+    hashes = np.empty(h1.size + h2.size, dtype=h1.dtype)
+    segments = np.empty(h1.size + h2.size, dtype=s1.dtype)
+    hashes[at], segments[at] = h2, s2
+    hashes[first], segments[first] = h1, s1
+    return hashes, segments
+
+
 class LayerKeys:
     """The key hashes of one layer's stored events, and of those an import has written
     since, each with the segment holding it (12 bytes an event), for the duplicate
@@ -122,10 +137,7 @@ class LayerKeys:
         order = np.argsort(hashes, kind="stable")
         self._sorted.append((hashes[order], segments[order].astype(np.int32)))
         while len(self._sorted) > 1 and 2 * self._sorted[-1][0].size >= self._sorted[-2][0].size:
-            (h1, s1), (h2, s2) = self._sorted[-2], self._sorted[-1]
-            h = np.concatenate([h1, h2])
-            order = np.argsort(h, kind="stable")  # two sorted runs: timsort merges in O(n)
-            self._sorted[-2:] = [(h[order], np.concatenate([s1, s2])[order])]
+            self._sorted[-2:] = [_merge_runs(*self._sorted[-2], *self._sorted[-1])]
 
     def _candidates(self, hashes: np.ndarray) -> tuple[np.ndarray, set[int]]:
         """Which ``hashes`` are stored, and the segments holding them."""

@@ -163,3 +163,32 @@ def test_events_without_attributes_read_back_as_empty_dicts(store: Store) -> Non
     assert got["attributes"].tolist() == [{}, {}, {}]
     # times in the unit the row store's reads gave (pandas made microseconds of them)
     assert got["time"].dtype == np.dtype("datetime64[us]")
+
+
+def test_key_index_runs_find_every_stored_hash_and_its_segments() -> None:
+    """The import's key index (sorted runs merged as a binary counter) answers as a
+    brute-force look-up over everything added, repeated hashes included."""
+    from service.store.events import LayerKeys, _merge_runs
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):  # the merge keeps the first run's entries before equal ones
+        a = np.sort(rng.integers(0, 30, int(rng.integers(0, 40)), dtype=np.uint64))
+        b = np.sort(rng.integers(0, 30, int(rng.integers(0, 40)), dtype=np.uint64))
+        sa = rng.integers(0, 9, a.size).astype(np.int32)
+        sb = rng.integers(0, 9, b.size).astype(np.int32)
+        h, s = _merge_runs(a, sa, b, sb)
+        order = np.argsort(np.concatenate([a, b]), kind="stable")
+        assert (h == np.concatenate([a, b])[order]).all()
+        assert (s == np.concatenate([sa, sb])[order]).all()
+    stored = rng.integers(0, 60, 300, dtype=np.uint64)
+    owners = (np.arange(300) % 7).astype(np.int32)
+    index = LayerKeys(None, "crime", stored, owners)  # type: ignore[arg-type]
+    for batch in range(9):
+        h = rng.integers(0, 120, 40, dtype=np.uint64)
+        index.add(h, np.full(40, 100 + batch, dtype=np.int32))
+        stored, owners = np.concatenate([stored, h]), np.concatenate([owners, np.full(40, 100 + batch)])
+    assert len(index._sorted) <= 4  # O(log n) runs
+    query = rng.integers(0, 200, 500, dtype=np.uint64)
+    hit, where = index._candidates(query)
+    assert (hit == np.isin(query, stored)).all()
+    assert where == set(np.unique(owners[np.isin(stored, query)]).tolist())
