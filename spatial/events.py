@@ -118,20 +118,34 @@ def attribute_dicts_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     cells = np.empty((n, len(keys)), dtype=object)
     for j, key in enumerate(keys):
         cells[:, j] = frame[ATTR_PREFIX + key].to_numpy(dtype=object)
-    present = ~pd.isna(cells)
-    out: list[dict[str, Any]] = [{}] * n
+    return list(dicts_of_cells(cells, ~pd.isna(cells), keys))
+
+
+def dicts_of_cells(cells: np.ndarray, present: np.ndarray, names: list[str]) -> np.ndarray:
+    """One dict per row of ``cells`` (rows x ``names``) of its ``present`` cells, keys in
+    ``names`` order, as an object array.
+
+    Rows are grouped by which cells are present (police.uk has a handful of such
+    patterns); each group's dicts are then built by C-level ``map``/``zip`` over the
+    group's cells, with no Python-level loop over rows.
+    """
+    n = cells.shape[0]
+    out = np.empty(n, dtype=object)
     if n == 0:
         return out
+    if present.shape[1] == 0:
+        present = np.zeros((n, 1), dtype=bool)
     packed = np.packbits(present, axis=1)
     patterns, inverse = np.unique(packed, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    holder = np.empty(n, dtype=object)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(patterns) + 1))
     for p in range(len(patterns)):
-        rows = np.flatnonzero(inverse == p)
-        on = np.flatnonzero(np.unpackbits(patterns[p])[:len(keys)])
-        names = [keys[i] for i in on]
+        rows = order[bounds[p]:bounds[p + 1]]
+        on = np.flatnonzero(np.unpackbits(patterns[p])[:len(names)])
+        picked = [names[i] for i in on]
         values = cells[np.ix_(rows, on)].tolist()
-        part = np.empty(len(rows), dtype=object)
-        part[:] = list(map(dict, map(zip, repeat(names), values)))
-        holder[rows] = part
-    return list(holder)
+        holder = np.empty(len(rows), dtype=object)
+        holder[:] = list(map(dict, map(zip, repeat(picked), values)))
+        out[rows] = holder
+    return out

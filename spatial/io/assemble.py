@@ -22,7 +22,6 @@ second and later occurrences in the file.
 
 from __future__ import annotations
 
-from itertools import repeat
 from time import perf_counter
 from typing import Any, Final
 
@@ -30,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from spatial.events import ATTR_PREFIX, EVENT_COLUMNS, empty_events_frame
+from spatial.events import ATTR_PREFIX, EVENT_COLUMNS, dicts_of_cells, empty_events_frame
 from spatial.io.context import FileContext, Occurrences, hash_text
 from spatial.io.mapping import ColumnMapping, resolve_roles
 from spatial.io.options import ReadOptions
@@ -193,29 +192,9 @@ def attribute_dicts(frame: pd.DataFrame) -> ObjArray:
     handful of such patterns); each group's dicts are then built by C-level
     ``map``/``zip`` over the group's cells, with no Python-level loop over rows.
     """
-    n = len(frame)
-    out = np.empty(n, dtype=object)
-    if n == 0:
-        return out
     columns = [str(c) for c in frame.columns]
     cells = frame.to_numpy(dtype=object)
-    present = ~(pd.isna(cells) | (cells == ""))
-    if present.shape[1] == 0:
-        present = np.zeros((n, 1), dtype=bool)
-    packed = np.packbits(present, axis=1)
-    patterns, inverse = np.unique(packed, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(patterns) + 1))
-    for p in range(len(patterns)):
-        rows = order[bounds[p]:bounds[p + 1]]
-        on = np.flatnonzero(np.unpackbits(patterns[p])[:len(columns)])
-        names = [columns[i] for i in on]
-        values = cells[np.ix_(rows, on)].tolist()
-        holder = np.empty(len(rows), dtype=object)
-        holder[:] = list(map(dict, map(zip, repeat(names), values)))
-        out[rows] = holder
-    return out
+    return dicts_of_cells(cells, ~(pd.isna(cells) | (cells == "")), columns)
 
 
 def attribute_columns(columns: dict[str, ObjArray]) -> dict[str, ObjArray]:
