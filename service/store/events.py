@@ -211,6 +211,22 @@ def _in(values: np.ndarray, allowed: Sequence[Any]) -> np.ndarray:
     return np.isin(values, np.asarray(list(allowed), dtype=object))
 
 
+def _category_time_box_mask(frame: pd.DataFrame, categories: Sequence[str],
+                            start: datetime | None, end: datetime | None,
+                            lonlat_box: tuple[float, float, float, float] | None
+                            ) -> np.ndarray:
+    """The conditions event and feature reads share: categories (exact spellings), the
+    half-open time span and an inclusive WGS84 box; all rows where none is given."""
+    m = np.ones(len(frame), dtype=bool)
+    if categories:
+        m &= _in(frame["category"].to_numpy(), categories)
+    if start is not None or end is not None:
+        m &= _time_mask(frame, start, end)
+    if lonlat_box is not None:
+        m &= _box_mask(frame["lon"].to_numpy(), frame["lat"].to_numpy(), lonlat_box)
+    return m
+
+
 class EventsRepository(BoundariesRepository):
     """Writes and filtered reads of the events (Parquet segments; a boundary filter reads
     the segments' placements)."""
@@ -325,15 +341,9 @@ class EventsRepository(BoundariesRepository):
         needs = ["layer", "category", "time", "lon", "lat"]
 
         def mask(frame: pd.DataFrame) -> np.ndarray:
-            m = np.ones(len(frame), dtype=bool)
+            m = _category_time_box_mask(frame, f.categories, f.start, f.end, f.bbox)
             if f.layers:
                 m &= _in(frame["layer"].to_numpy(), f.layers)
-            if f.categories:
-                m &= _in(frame["category"].to_numpy(), f.categories)
-            if f.start is not None or f.end is not None:
-                m &= _time_mask(frame, f.start, f.end)
-            if f.bbox is not None:
-                m &= _box_mask(frame["lon"].to_numpy(), frame["lat"].to_numpy(), f.bbox)
             if set_id is not None:
                 units = frame["unit_id"].to_numpy()
                 m &= _in(units, f.units) if f.units else pd.notna(units)

@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from service.store import segments as seg
-from service.store.events import EventsRepository, _box_mask, _in, _Select, _time_mask
+from service.store.events import EventsRepository, _box_mask, _category_time_box_mask, _Select
 from service.store.layers import layer_categories
 from service.store.tables import event_segments
 
@@ -49,18 +49,13 @@ def _feature_select(f: FeatureFilter) -> _Select:
         ["crs_epsg", "x", "y"] if f.box is not None else [])
 
     def mask(frame: pd.DataFrame) -> np.ndarray:
-        m = frame["layer"].to_numpy() == f.layer
+        m = _category_time_box_mask(frame, f.categories, f.start, f.end, f.envelope)
+        m &= frame["layer"].to_numpy() == f.layer
         ids = frame["id"].to_numpy()
         if f.event_id is not None:
             m &= ids == f.event_id
         if f.after_id is not None:
             m &= ids > f.after_id
-        if f.categories:
-            m &= _in(frame["category"].to_numpy(), f.categories)
-        if f.start is not None or f.end is not None:
-            m &= _time_mask(frame, f.start, f.end)
-        if f.envelope is not None:
-            m &= _box_mask(frame["lon"].to_numpy(), frame["lat"].to_numpy(), f.envelope)
         if f.box is not None:
             m &= frame["crs_epsg"].to_numpy() == f.box_epsg
             m &= _box_mask(frame["x"].to_numpy(), frame["y"].to_numpy(), f.box)
