@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,6 +41,7 @@ import pandas as pd
 import shapely
 
 from service.app import geocoding
+from service.settings import get_settings
 from service.store import Store
 from service.store.events import LayerKeys
 from service.store.segments import key_hashes, repeated_keys
@@ -137,8 +139,6 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
         raise ParameterError("files", "no input files given")
     check_name(layer, "layer")
     if chunk_rows is None or rejections_kept is None:
-        from service.settings import get_settings
-
         settings = get_settings()
         chunk_rows = chunk_rows or settings.import_chunk_rows
         rejections_kept = (settings.import_rejections_kept if rejections_kept is None
@@ -154,23 +154,30 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
     reader_options = geocoding.reader_options(store, fmt, mapping, reader_options)
     try:
         with ImportWriter(store, report, timings=timings, file_names=file_names, actor=actor,
-                          batch_rows=chunk_rows, progress=progress) as writer:
-            for i, (name, source) in enumerate(sources):
-                if progress:
-                    progress("read", i, len(sources))
-                file_report = FileReport(file=name, rows=0, accepted=0, rejected=0)
-                report.files.append(file_report)
-                for result in _read(source, name=name, fmt=fmt, layer=layer, mapping=mapping,
-                                    area_of_interest=area_of_interest, chunk_rows=chunk_rows,
-                                    reader_options=reader_options):
-                    for stage in ("parse", "validate"):
-                        timings[stage] += result.timings.get(stage, 0.0)
-                    file_report.rows += result.rows_read
-                    file_report.accepted += len(result.events)
-                    file_report.rejected += len(result.rejections)
-                    report.add_rejections(result.rejections)
-                    report.warnings.extend(result.warnings)
-                    writer.add(result.events, file_index=i, rows_read=result.rows_read)
+                          progress=progress) as writer:
+            # the next chunk is read and placed while this one is written (one ahead)
+            reads = _read_ahead(
+                (i, result, writer.place(result.events, file_index=i))
+                for i, result in _read_all(sources, fmt=fmt, layer=layer, mapping=mapping,
+                                           area_of_interest=area_of_interest,
+                                           chunk_rows=chunk_rows,
+                                           reader_options=reader_options))
+            file_report = None
+            for i, result, placed in reads:
+                if file_report is None or len(report.files) == i:
+                    if progress:
+                        progress("read", i, len(sources))
+                    file_report = FileReport(file=file_names[i], rows=0, accepted=0,
+                                             rejected=0)
+                    report.files.append(file_report)
+                for stage in ("parse", "validate"):
+                    timings[stage] += result.timings.get(stage, 0.0)
+                file_report.rows += result.rows_read
+                file_report.accepted += len(result.events)
+                file_report.rejected += len(result.rejections)
+                report.add_rejections(result.rejections)
+                report.warnings.extend(result.warnings)
+                writer.add(placed)
             if progress:
                 progress("read", len(sources), len(sources))
             writer.finish()
@@ -180,6 +187,35 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
             tracemalloc.stop()
     report.timings_s = timings
     return report
+
+
+_DONE = object()
+
+
+def _read_ahead(results: Iterator[Any]) -> Iterator[Any]:
+    """The items of ``results``, each next one computed in a worker thread while the
+    caller works on the one before: reading (Arrow, hashing) overlaps placing and
+    writing (Parquet, the database), which release the GIL. Two items at most are held
+    (the caller's and the next); an error comes out where it would have without the
+    thread, after the items before it."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="remap-read") as pool:
+        try:
+            ahead = pool.submit(next, results, _DONE)
+            while (item := ahead.result()) is not _DONE:
+                ahead = pool.submit(next, results, _DONE)
+                yield item
+        finally:
+            pool.shutdown(wait=True)  # the generator is not running when it is closed
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+
+
+def _read_all(sources: Sequence[Source], **kwargs: Any) -> Iterator[tuple[int, Any]]:
+    """``(index of the source, read result)`` of every chunk of every source, in order."""
+    for i, (name, source) in enumerate(sources):
+        for result in _read(source, name=name, **kwargs):
+            yield i, result
 
 
 def _read(source: str | Path | IO[bytes], *, name: str, fmt: str, layer: str,
@@ -203,32 +239,50 @@ def _read(source: str | Path | IO[bytes], *, name: str, fmt: str, layer: str,
         yield result
 
 
-class ImportWriter:
-    """Places and writes events a batch at a time inside one transaction (a context manager).
+@dataclass
+class PlacedFrame:
+    """Accepted events of one read, placed and hashed (:meth:`ImportWriter.place`)."""
 
-    :meth:`add` buffers accepted events and writes a batch once ``batch_rows``
-    are buffered; :meth:`finish` writes the rest and the import's record and
-    audit entry; leaving the ``with`` block commits, or rolls everything back
-    when an exception leaves it. The transaction opens at the first write, so a
-    file rejected while reading never takes the store's write lock.
+    frame: pd.DataFrame          # the events, ``_file`` and ``h3``
+    hashes: np.ndarray           # key hashes (:func:`service.store.segments.key_hashes`)
+    units: list[np.ndarray]      # per stored boundary-set version: each row's unit id or None
+    seconds: float               # time spent placing
+
+
+class ImportWriter:
+    """Places and writes events a frame at a time inside one transaction (a context manager).
+
+    :meth:`place` places one read's accepted events (H3 cells, key hashes, the
+    units of every stored boundary-set version: no database access, so it may
+    run in the reading thread); :meth:`add` writes them at once, so that the
+    next read overlaps the write and memory holds two reads at most;
+    :meth:`finish` writes the import's record and audit entry; leaving the
+    ``with`` block commits, or rolls everything back when an exception leaves
+    it. The transaction opens at the first write, so an import whose first file
+    is rejected while reading never takes the store's write lock.
     """
 
     def __init__(self, store: Store, report: ImportReport, *, timings: dict[str, float],
-                 file_names: list[str], actor: str, batch_rows: int,
+                 file_names: list[str], actor: str,
                  progress: Progress | None = None) -> None:
         self.store = store
         self.report = report
         self.timings = timings
         self.file_names = file_names
         self.actor = actor
-        self.batch_rows = batch_rows
         self.progress = progress
-        self._frames: list[pd.DataFrame] = []
-        self._buffered = 0
         self._stack = ExitStack()
         self._conn: Any = None
         self._import_id = 0
-        self._sets: list[tuple[int, str, np.ndarray, Any]] | None = None
+        # every stored boundary-set version, its polygons parsed once per import
+        self._sets: list[tuple[int, str, np.ndarray, Any]] = []
+        for info in store.boundary_sets_list():
+            units = store.boundary_units_frame(info.id)
+            self._sets.append((info.id, f"{info.name} v{info.version}",
+                               np.append(units["unit_id"].to_numpy(dtype=object),
+                                         np.array([None], dtype=object)),
+                               shapely.from_wkb(units["wkb"].to_numpy())))
+        report.boundary_sets_placed = [label for _, label, _, _ in self._sets]
         self._duplicates = np.zeros(len(file_names), dtype=np.int64)
         self._keys: LayerKeys | None = None
 
@@ -248,44 +302,42 @@ class ImportWriter:
                 actor=self.actor)
         return self._conn
 
-    def add(self, events: pd.DataFrame, *, file_index: int = 0, rows_read: int = 0) -> None:
-        """Buffer the accepted ``events`` of input ``file_index``; write once the rows read
-        (``rows_read``, at least the events) since the last write reach ``batch_rows``: a
-        full chunk of a large file is written before the next one is read."""
-        self._buffered += max(rows_read, len(events))
-        if not events.empty:
-            self._frames.append(events if "_file" in events
-                                else events.assign(_file=file_index))
-        if self._buffered >= self.batch_rows:
-            self._write_batch()
+    def place(self, events: pd.DataFrame, *, file_index: int = 0) -> PlacedFrame:
+        """H3 cells, key hashes and units of ``events`` (of input ``file_index``).
 
-    def _write_batch(self) -> None:
-        if not self._frames:
-            self._buffered = 0
-            return
-        frames, self._frames, self._buffered = self._frames, [], 0
-        # a frame at a time (a file, or a chunk of one): no copy into one frame; repeats
-        # across frames are found through the import's key index like earlier batches'
-        for frame in frames:
-            self._write_frame(frame.reset_index(drop=True))
-
-    def _write_frame(self, batch: pd.DataFrame) -> None:
-        report, store, timings = self.report, self.store, self.timings
+        Placement is a function of the point, so it is done once per distinct
+        point (police.uk snaps a file to a few thousand) and spread to the rows;
+        exact point-in-polygon (index -1, outside every polygon, picks the
+        trailing None of each set's unit ids)."""
         t0 = time.perf_counter()
-        report.accepted += len(batch)
-        cells = placement.h3_cells(batch["lon"].to_numpy(), batch["lat"].to_numpy(),
-                                   store.h3_resolution)
-        batch["h3"] = placement.cells_to_str(cells)
-        timings["place"] = timings.get("place", 0.0) + time.perf_counter() - t0
+        frame = (events if "_file" in events
+                 else events.assign(_file=file_index)).reset_index(drop=True)
+        lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
+        first, point_of_row = placement.distinct_points(lon, lat)
+        cells = placement.h3_cells(lon[first], lat[first], self.store.h3_resolution)
+        frame["h3"] = placement.cells_to_str(cells).take(point_of_row)
+        hashes = key_hashes(frame["event_key"].to_numpy(dtype=object).tolist())
+        units = [unit_ids[placement.assign_polygons(lon[first], lat[first], polygons)]
+                 .take(point_of_row) for _, _, unit_ids, polygons in self._sets]
+        return PlacedFrame(frame, hashes, units, time.perf_counter() - t0)
 
+    def add(self, events: pd.DataFrame | PlacedFrame, *, file_index: int = 0) -> None:
+        """Write the accepted events of one read (placed by :meth:`place` when given as a
+        frame) that are new: a key stored before, or given earlier in this import or
+        this frame, counts as a duplicate."""
+        placed = (events if isinstance(events, PlacedFrame)
+                  else self.place(events, file_index=file_index))
+        report, store, timings = self.report, self.store, self.timings
+        timings["place"] = timings.get("place", 0.0) + placed.seconds
+        batch, hashes = placed.frame, placed.hashes
+        report.accepted += len(batch)
+        if batch.empty:
+            return
         t0 = time.perf_counter()
         conn = self._connection()
         if self._keys is None:  # the layer locked for this import, its stored key hashes
             self._keys = store.layer_keys(conn, report.layer)
-        # the same row given twice in one request counts as a duplicate too: within this
-        # batch here, in earlier batches through the import's key index
         keys = batch["event_key"].to_numpy(dtype=object)
-        hashes = key_hashes(keys.tolist())
         dup = repeated_keys(keys, hashes) | self._keys.stored(keys, hashes)
         new = batch.loc[~dup]
         self._duplicates += np.bincount(batch["_file"].to_numpy()[dup],
@@ -296,35 +348,13 @@ class ImportWriter:
         ids, segments = store.write_events(conn, new.drop(columns="_file"), self._import_id,
                                            keys=self._keys, hashes=hashes[~dup])
         report.inserted += len(ids)
+        if segments:
+            for (set_id, _, _, _), assigned in zip(self._sets, placed.units, strict=True):
+                store.write_segment_placements(conn, set_id, segments, assigned[~dup])
         timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
-        t1 = time.perf_counter()
-        report.boundary_sets_placed = self._place_in_all_sets(conn, segments, new)
-        timings["place"] += time.perf_counter() - t1
-
-    def _place_in_all_sets(self, conn: Any, segments: list[tuple[int, np.ndarray]],
-                           frame: pd.DataFrame) -> list[str]:
-        """Place new events in every stored boundary-set version (NULL: outside all); the
-        polygons are read and parsed once per import."""
-        if self._sets is None:
-            self._sets = []
-            for info in self.store.boundary_sets_list():
-                units = self.store.boundary_units_frame(info.id)
-                self._sets.append((info.id, f"{info.name} v{info.version}",
-                                   units["unit_id"].to_numpy(dtype=object),
-                                   shapely.from_wkb(units["wkb"].to_numpy())))
-        lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
-        for set_id, _, unit_ids, polygons in self._sets:
-            if not segments:
-                continue
-            index = placement.assign_polygons(lon, lat, polygons)
-            # index -1 (outside every polygon) picks the trailing None
-            assigned = np.append(unit_ids, np.array([None], dtype=object))[index]
-            self.store.write_segment_placements(conn, set_id, segments, assigned)
-        return [label for _, label, _, _ in self._sets]
 
     def finish(self) -> None:
-        """Write what is buffered, then the import's counts and audit entry."""
-        self._write_batch()
+        """Write the import's counts and audit entry."""
         t0 = time.perf_counter()
         report = self.report
         conn = self._connection()
@@ -351,7 +381,7 @@ def store_events(store: Store, batch: pd.DataFrame, report: ImportReport, *,
     ``file_names``). Fills the counts of ``report``.
     """
     with ImportWriter(store, report, timings=timings, file_names=file_names, actor=actor,
-                      batch_rows=max(len(batch), 1), progress=progress) as writer:
+                      progress=progress) as writer:
         writer.add(batch)
         writer.finish()
 

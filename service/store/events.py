@@ -143,6 +143,11 @@ class LayerKeys:
         """Which ``hashes`` are stored, and the segments holding them."""
         hit = np.zeros(hashes.size, dtype=bool)
         where: set[int] = set()
+        if not self._sorted:
+            return hit, where
+        # searched in sorted order: each search starts near the last (cache-friendly)
+        order = np.argsort(hashes)
+        hashes = hashes[order]
         for arr, segs in self._sorted:
             lo = np.searchsorted(arr, hashes, side="left")
             inside = np.flatnonzero(lo < arr.size)
@@ -158,7 +163,9 @@ class LayerKeys:
             before = np.cumsum(lengths) - lengths
             spans = np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))
             where.update(np.unique(segs[spans]).tolist())
-        return hit, where
+        unsorted = np.empty_like(hit)
+        unsorted[order] = hit
+        return unsorted, where
 
     def stored(self, keys: Sequence[str] | np.ndarray, hashes: np.ndarray) -> np.ndarray:
         """Which of ``keys`` (with their ``hashes``) the layer holds already."""

@@ -60,7 +60,7 @@ class CsvChunk:
     data: bytes
     row_offset: int
     continuation: bool
-    records: int
+    whole: bool = False  # the whole file: read as a file is read whole
 
 
 def read_in_chunks(source: Source, *, fmt: str, layer: str, chunk_rows: int | None,
@@ -86,6 +86,10 @@ def read_in_chunks(source: Source, *, fmt: str, layer: str, chunk_rows: int | No
         context = FileContext(name)
         for chunk in csv_chunks(stream, name, chunk_rows=chunk_rows,
                                 encoding=str(kw.get("encoding", "utf-8"))):
+            if chunk.whole:  # one piece: the whole-file read, whole-file checks included
+                yield read_events(chunk.data, fmt=fmt, layer=layer, mapping=mapping,
+                                  file_name=name, **kw)
+                return
             context.row_offset = chunk.row_offset
             context.continuation = chunk.continuation
             yield read_events(chunk.data, fmt=fmt, layer=layer, mapping=mapping,
@@ -218,6 +222,12 @@ class _RecordEnds:
         return np.asarray(ends, dtype=np.int64)
 
 
+def _line_ends(data: bytes) -> int:
+    """How many LF and CR bytes ``data`` holds (an upper bound of its line ends)."""
+    b = np.frombuffer(data, dtype=np.uint8)
+    return int(np.count_nonzero(b == 0x0A)) + int(np.count_nonzero(b == 0x0D))
+
+
 def _blank(record: bytes) -> bool:
     """A record the CSV readers skip as a blank line (whitespace only, one field)."""
     text = record.removeprefix(BOM).strip()
@@ -230,11 +240,23 @@ def csv_chunks(stream: IO[bytes], name: str, *, chunk_rows: int,
     as they do in spreadsheet row numbers); the first chunk also holds the header."""
     if not _ascii_compatible(encoding):
         data = stream.read()
-        yield CsvChunk(data, 0, False, 0)
+        yield CsvChunk(data, 0, False, whole=True)
         return
     pending = b""
-    finder = _RecordEnds(encoding)
     eof = False
+    while len(pending) < _FIRST_READ and not eof:
+        block = stream.read(_FIRST_READ)
+        if isinstance(block, str):
+            raise ParameterError("source", "expected a binary file, not a text stream")
+        eof = not block
+        pending += block
+    # records <= line ends + 1 (a quoted line break only joins lines): a file with fewer
+    # line ends than a chunk's records is one chunk, and its records need no scan
+    if eof and _line_ends(pending) < chunk_rows:
+        yield CsvChunk(pending, 0, False, whole=True)
+        return
+    finder = _RecordEnds(encoding)
+    finder.scan(pending, eof)
     header: bytes | None = None
     header_records = 0         # records up to and including the header (first chunk)
     records_before = 0         # records of the file before ``pending``
@@ -269,10 +291,10 @@ def csv_chunks(stream: IO[bytes], name: str, *, chunk_rows: int,
                 return
         body = pending[:cut]
         if first:
-            yield CsvChunk(body, 0, False, records)
+            yield CsvChunk(body, 0, False)
         else:
             assert header is not None
-            yield CsvChunk(header + body, records_before - 1, True, records)
+            yield CsvChunk(header + body, records_before - 1, True)
         records_before += records
         pending = pending[cut:]
         finder.shift(cut)
