@@ -38,6 +38,7 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from service.app import geocoding
@@ -46,6 +47,7 @@ from service.store import Store
 from service.store.events import LayerKeys
 from service.store.segments import key_hashes, repeated_keys
 from spatial.errors import InputFormatError, ParameterError, Rejection
+from spatial.io.assemble import dictionary_array
 from spatial.io.boundaries import read_boundaries
 from spatial.io.mapping import ColumnMapping
 from spatial.io.read import FORMATS
@@ -155,29 +157,30 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
     try:
         with ImportWriter(store, report, timings=timings, file_names=file_names, actor=actor,
                           progress=progress) as writer:
-            # the next chunk is read and placed while this one is written (one ahead)
-            reads = _read_ahead(
-                (i, result, writer.place(result.events, file_index=i))
+            # the next chunk is read while this one is placed and written (one ahead)
+            with _ReadAhead(
+                (i, result, writer.hash(result.events, file_index=i, arrow=result.arrow))
                 for i, result in _read_all(sources, fmt=fmt, layer=layer, mapping=mapping,
                                            area_of_interest=area_of_interest,
                                            chunk_rows=chunk_rows,
-                                           reader_options=reader_options))
-            file_report = None
-            for i, result, placed in reads:
-                if file_report is None or len(report.files) == i:
-                    if progress:
-                        progress("read", i, len(sources))
-                    file_report = FileReport(file=file_names[i], rows=0, accepted=0,
-                                             rejected=0)
-                    report.files.append(file_report)
-                for stage in ("parse", "validate"):
-                    timings[stage] += result.timings.get(stage, 0.0)
-                file_report.rows += result.rows_read
-                file_report.accepted += len(result.events)
-                file_report.rejected += len(result.rejections)
-                report.add_rejections(result.rejections)
-                report.warnings.extend(result.warnings)
-                writer.add(placed)
+                                           reader_options=reader_options)) as reads:
+                writer.load_boundaries()  # while the first chunk is read
+                file_report = None
+                for i, result, placed in reads:
+                    if file_report is None or len(report.files) == i:
+                        if progress:
+                            progress("read", i, len(sources))
+                        file_report = FileReport(file=file_names[i], rows=0, accepted=0,
+                                                 rejected=0)
+                        report.files.append(file_report)
+                    for stage in ("parse", "validate"):
+                        timings[stage] += result.timings.get(stage, 0.0)
+                    file_report.rows += result.rows_read
+                    file_report.accepted += len(result.events)
+                    file_report.rejected += len(result.rejections)
+                    report.add_rejections(result.rejections)
+                    report.warnings.extend(result.warnings)
+                    writer.add(placed)
             if progress:
                 progress("read", len(sources), len(sources))
             writer.finish()
@@ -192,23 +195,32 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
 _DONE = object()
 
 
-def _read_ahead(results: Iterator[Any]) -> Iterator[Any]:
+class _ReadAhead:
     """The items of ``results``, each next one computed in a worker thread while the
     caller works on the one before: reading (Arrow, hashing) overlaps placing and
-    writing (Parquet, the database), which release the GIL. Two items at most are held
-    (the caller's and the next); an error comes out where it would have without the
-    thread, after the items before it."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="remap-read") as pool:
-        try:
-            ahead = pool.submit(next, results, _DONE)
-            while (item := ahead.result()) is not _DONE:
-                ahead = pool.submit(next, results, _DONE)
-                yield item
-        finally:
-            pool.shutdown(wait=True)  # the generator is not running when it is closed
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()
+    writing (Parquet, the database), which release the GIL. The first item is started
+    at once. Two items at most are held (the caller's and the next); an error comes
+    out where it would have without the thread, after the items before it. A context
+    manager: leaving it waits for the worker and closes ``results``."""
+
+    def __init__(self, results: Iterator[Any]) -> None:
+        self._results = results
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="remap-read")
+        self._ahead = self._pool.submit(next, results, _DONE)
+
+    def __iter__(self) -> Iterator[Any]:
+        while (item := self._ahead.result()) is not _DONE:
+            self._ahead = self._pool.submit(next, self._results, _DONE)
+            yield item
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._pool.shutdown(wait=True)  # the generator is not running when it is closed
+        close = getattr(self._results, "close", None)
+        if close is not None:
+            close()
 
 
 def _read_all(sources: Sequence[Source], **kwargs: Any) -> Iterator[tuple[int, Any]]:
@@ -240,26 +252,29 @@ def _read(source: str | Path | IO[bytes], *, name: str, fmt: str, layer: str,
 
 
 @dataclass
-class PlacedFrame:
-    """Accepted events of one read, placed and hashed (:meth:`ImportWriter.place`)."""
+class HashedFrame:
+    """Accepted events of one read with their H3 cells and key hashes
+    (:meth:`ImportWriter.hash`), ready for :meth:`ImportWriter.add`."""
 
     frame: pd.DataFrame          # the events, ``_file`` and ``h3``
     hashes: np.ndarray           # key hashes (:func:`service.store.segments.key_hashes`)
-    units: list[np.ndarray]      # per stored boundary-set version: each row's unit id or None
-    seconds: float               # time spent placing
+    first: np.ndarray            # the first row of each distinct point
+    point_of_row: np.ndarray     # each row's distinct point
+    arrow: dict[str, pa.Array]   # Arrow forms of text columns of ``frame`` (ReadResult.arrow)
+    seconds: float               # time spent
 
 
 class ImportWriter:
     """Places and writes events a frame at a time inside one transaction (a context manager).
 
-    :meth:`place` places one read's accepted events (H3 cells, key hashes, the
-    units of every stored boundary-set version: no database access, so it may
-    run in the reading thread); :meth:`add` writes them at once, so that the
-    next read overlaps the write and memory holds two reads at most;
-    :meth:`finish` writes the import's record and audit entry; leaving the
-    ``with`` block commits, or rolls everything back when an exception leaves
-    it. The transaction opens at the first write, so an import whose first file
-    is rejected while reading never takes the store's write lock.
+    :meth:`hash` gives one read's accepted events their H3 cells and key hashes
+    (no database access, so it may run in the reading thread); :meth:`add`
+    places them in every stored boundary-set version and writes the new ones at
+    once, so that the next read overlaps the write and memory holds two reads at
+    most; :meth:`finish` writes the import's record and audit entry; leaving the
+    ``with`` block commits, or rolls everything back when an exception leaves it.
+    The transaction opens at the first write, so an import whose first file is
+    rejected while reading never takes the store's write lock.
     """
 
     def __init__(self, store: Store, report: ImportReport, *, timings: dict[str, float],
@@ -274,15 +289,7 @@ class ImportWriter:
         self._stack = ExitStack()
         self._conn: Any = None
         self._import_id = 0
-        # every stored boundary-set version, its polygons parsed once per import
-        self._sets: list[tuple[int, str, np.ndarray, Any]] = []
-        for info in store.boundary_sets_list():
-            units = store.boundary_units_frame(info.id)
-            self._sets.append((info.id, f"{info.name} v{info.version}",
-                               np.append(units["unit_id"].to_numpy(dtype=object),
-                                         np.array([None], dtype=object)),
-                               shapely.from_wkb(units["wkb"].to_numpy())))
-        report.boundary_sets_placed = [label for _, label, _, _ in self._sets]
+        self._sets: list[tuple[int, str, np.ndarray, Any]] | None = None
         self._duplicates = np.zeros(len(file_names), dtype=np.int64)
         self._keys: LayerKeys | None = None
 
@@ -302,37 +309,61 @@ class ImportWriter:
                 actor=self.actor)
         return self._conn
 
-    def place(self, events: pd.DataFrame, *, file_index: int = 0) -> PlacedFrame:
-        """H3 cells, key hashes and units of ``events`` (of input ``file_index``).
+    def load_boundaries(self) -> None:
+        """Read every stored boundary-set version and parse its polygons, once per import
+        (unit ids with a trailing None: index -1, outside every polygon, picks it)."""
+        if self._sets is not None:
+            return
+        t0 = time.perf_counter()
+        self._sets = []
+        for info in self.store.boundary_sets_list():
+            units = self.store.boundary_units_frame(info.id)
+            self._sets.append((info.id, f"{info.name} v{info.version}",
+                               np.append(units["unit_id"].to_numpy(dtype=object),
+                                         np.array([None], dtype=object)),
+                               shapely.from_wkb(units["wkb"].to_numpy())))
+        self.report.boundary_sets_placed = [label for _, label, _, _ in self._sets]
+        self.timings["place"] = self.timings.get("place", 0.0) + time.perf_counter() - t0
+
+    def hash(self, events: pd.DataFrame, *, file_index: int = 0,
+             arrow: dict[str, pa.Array] | None = None) -> HashedFrame:
+        """H3 cells and key hashes of ``events`` (of input ``file_index``); ``arrow``:
+        Arrow forms of its text columns (:attr:`spatial.io.result.ReadResult.arrow`).
 
         Placement is a function of the point, so it is done once per distinct
-        point (police.uk snaps a file to a few thousand) and spread to the rows;
-        exact point-in-polygon (index -1, outside every polygon, picks the
-        trailing None of each set's unit ids)."""
+        point (police.uk snaps a file to a few thousand) and spread to the rows."""
         t0 = time.perf_counter()
         frame = (events if "_file" in events
                  else events.assign(_file=file_index)).reset_index(drop=True)
         lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
         first, point_of_row = placement.distinct_points(lon, lat)
         cells = placement.h3_cells(lon[first], lat[first], self.store.h3_resolution)
-        frame["h3"] = placement.cells_to_str(cells).take(point_of_row)
-        hashes = key_hashes(frame["event_key"].to_numpy(dtype=object).tolist())
-        units = [unit_ids[placement.assign_polygons(lon[first], lat[first], polygons)]
-                 .take(point_of_row) for _, _, unit_ids, polygons in self._sets]
-        return PlacedFrame(frame, hashes, units, time.perf_counter() - t0)
+        cell_text = placement.cells_to_str(cells)
+        frame["h3"] = cell_text.take(point_of_row)
+        arrow = {**(arrow or {}), "h3": dictionary_array(point_of_row, cell_text)}
+        hashes = key_hashes(arrow["event_key"] if "event_key" in arrow
+                            else frame["event_key"].to_numpy(dtype=object).tolist())
+        return HashedFrame(frame, hashes, first, point_of_row, arrow, time.perf_counter() - t0)
 
-    def add(self, events: pd.DataFrame | PlacedFrame, *, file_index: int = 0) -> None:
-        """Write the accepted events of one read (placed by :meth:`place` when given as a
-        frame) that are new: a key stored before, or given earlier in this import or
-        this frame, counts as a duplicate."""
-        placed = (events if isinstance(events, PlacedFrame)
-                  else self.place(events, file_index=file_index))
+    def add(self, events: pd.DataFrame | HashedFrame, *, file_index: int = 0) -> None:
+        """Place the accepted events of one read (hashed by :meth:`hash` when given as a
+        frame) and write the new ones: a key stored before, or given earlier in this
+        import or this frame, counts as a duplicate."""
+        hashed = (events if isinstance(events, HashedFrame)
+                  else self.hash(events, file_index=file_index))
         report, store, timings = self.report, self.store, self.timings
-        timings["place"] = timings.get("place", 0.0) + placed.seconds
-        batch, hashes = placed.frame, placed.hashes
+        timings["place"] = timings.get("place", 0.0) + hashed.seconds
+        batch, hashes = hashed.frame, hashed.hashes
         report.accepted += len(batch)
         if batch.empty:
             return
+        self.load_boundaries()
+        assert self._sets is not None
+        t0 = time.perf_counter()
+        lon, lat = batch["lon"].to_numpy()[hashed.first], batch["lat"].to_numpy()[hashed.first]
+        units = [unit_ids[placement.assign_polygons(lon, lat, polygons)]
+                 .take(hashed.point_of_row) for _, _, unit_ids, polygons in self._sets]
+        timings["place"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         conn = self._connection()
         if self._keys is None:  # the layer locked for this import, its stored key hashes
@@ -345,11 +376,14 @@ class ImportWriter:
         report.duplicates += int(dup.sum())
         if self.progress:
             self.progress("write", report.inserted, report.inserted + len(new))
+        keep = pa.array(~dup)
         ids, segments = store.write_events(conn, new.drop(columns="_file"), self._import_id,
-                                           keys=self._keys, hashes=hashes[~dup])
+                                           keys=self._keys, hashes=hashes[~dup],
+                                           arrow={k: v.filter(keep)
+                                                  for k, v in hashed.arrow.items()})
         report.inserted += len(ids)
         if segments:
-            for (set_id, _, _, _), assigned in zip(self._sets, placed.units, strict=True):
+            for (set_id, _, _, _), assigned in zip(self._sets, units, strict=True):
                 store.write_segment_placements(conn, set_id, segments, assigned[~dup])
         timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -285,14 +286,17 @@ class EventsRepository(BoundariesRepository):
         return self.write_events(conn, frame, import_id, keys=keys, hashes=hashes)[0]
 
     def write_events(self, conn: Connection, frame: pd.DataFrame, import_id: int | None,
-                     *, keys: LayerKeys | None = None, hashes: np.ndarray | None = None
+                     *, keys: LayerKeys | None = None, hashes: np.ndarray | None = None,
+                     arrow: dict[str, pa.Array] | None = None
                      ) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
         """:meth:`insert_events`, also returning ``(segment id, row positions in
-        frame)`` of each segment written (for the placements)."""
+        frame)`` of each segment written (for the placements). ``arrow``: Arrow forms
+        of some of ``frame``'s text columns (same rows), stored instead of converting
+        the frame's (:attr:`spatial.io.result.ReadResult.arrow`)."""
         if frame.empty:
             return np.empty(0, dtype=np.int64), []
         frame = frame.reset_index(drop=True)
-        layer_col = frame["layer"].astype(str).to_numpy(dtype=object)
+        layer_col = frame["layer"].to_numpy(dtype=object)
         key_arr = frame["event_key"].to_numpy(dtype=object)
         all_hashes = seg.key_hashes(key_arr.tolist()) if hashes is None else hashes
         layers_given = pd.unique(layer_col)
@@ -301,8 +305,9 @@ class EventsRepository(BoundariesRepository):
             written: list[tuple[int, np.ndarray]] = []
             for layer in layers_given:
                 pos = np.flatnonzero(layer_col == layer)
-                got, parts = self.write_events(conn, frame.iloc[pos], import_id,
-                                               hashes=all_hashes[pos])
+                got, parts = self.write_events(
+                    conn, frame.iloc[pos], import_id, hashes=all_hashes[pos],
+                    arrow={k: v.take(pa.array(pos)) for k, v in (arrow or {}).items()})
                 ids[pos] = got
                 written += [(sid, pos[p]) for sid, p in parts]
             return ids, written
@@ -316,7 +321,7 @@ class EventsRepository(BoundariesRepository):
                 "was written, run the import again")
         ids = self._allocate_ids(conn, len(frame))
         written = seg.write_segments(conn, layer=layer, import_id=import_id, frame=frame,
-                                     ids=ids, hashes=all_hashes)
+                                     ids=ids, hashes=all_hashes, arrow=arrow)
         owners = np.zeros(len(frame), dtype=np.int32)
         for segment_id, positions in written:
             owners[positions] = segment_id

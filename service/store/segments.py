@@ -139,12 +139,15 @@ def _text(values: Any) -> pa.Array:
 
 
 def encode_segment(frame: pd.DataFrame, ids: npt.NDArray[np.int64],
-                   hashes: npt.NDArray[np.uint64], attributes: pd.DataFrame | list[str]
-                   ) -> bytes:
+                   hashes: npt.NDArray[np.uint64], attributes: pd.DataFrame | list[str],
+                   arrow: dict[str, pa.Array] | None = None) -> bytes:
     """The Parquet file of one segment: ``frame``'s events (EVENT_COLUMNS + ``h3``,
     ``geocode_precision`` optional) with their ``ids`` and key ``hashes``;
     ``attributes`` is either the JSON texts (one per row) or a frame of ``attr:``
-    columns (str or None)."""
+    columns (str or None). ``arrow``: text columns (payload or ``attr:``) already
+    in Arrow form, string or dictionary of string, the same values as ``frame``'s
+    (a dictionary column is stored as one and read back as the same text)."""
+    given = arrow or {}
     cols: dict[str, pa.Array] = {
         "id": pa.array(ids.astype(np.int64)),
         "key_hash": pa.array(hashes.astype(np.uint64)),
@@ -154,15 +157,15 @@ def encode_segment(frame: pd.DataFrame, ids: npt.NDArray[np.int64],
     for name in ("lon", "lat", "x", "y"):
         cols[name] = pa.array(frame[name].to_numpy(dtype=np.float64))
     for name in _STRINGS:
-        cols[name] = _text(frame[name])
+        cols[name] = given[name] if name in given else _text(frame[name])
     geo = frame["geocode_precision"] if "geocode_precision" in frame else None
     cols["geocode_precision"] = (pa.nulls(len(frame), pa.string()) if geo is None
                                  else _text(geo.astype(object).where(geo.notna(), None)))
     table = pa.table({name: cols[name] for name in PAYLOAD_COLUMNS})
     if isinstance(attributes, pd.DataFrame):
         for name in attributes.columns:
-            col = attributes[name]
-            table = table.append_column(name, _text(col))
+            table = table.append_column(name, given[name] if name in given
+                                        else _text(attributes[name]))
     else:
         table = table.append_column("attributes", _text(attributes))
     sink = pa.BufferOutputStream()
@@ -492,11 +495,13 @@ def attribute_columns(dicts: Sequence[Any]) -> pd.DataFrame | None:
 def write_segments(conn: Connection, *, layer: str, import_id: int | None,
                    frame: pd.DataFrame, ids: npt.NDArray[np.int64],
                    hashes: npt.NDArray[np.uint64],
-                   attributes: pd.DataFrame | list[str] | None = None
+                   attributes: pd.DataFrame | list[str] | None = None,
+                   arrow: dict[str, pa.Array] | None = None
                    ) -> list[tuple[int, npt.NDArray[np.intp]]]:
     """Store ``frame``'s events (one layer) as one segment per calendar month of their
     time: one Parquet encode and one INSERT each. Returns ``(segment id, row
-    positions in frame)`` per segment, for the placements."""
+    positions in frame)`` per segment, for the placements. ``arrow``: see
+    :func:`encode_segment`."""
     n = len(frame)
     if n == 0:
         return []
@@ -504,9 +509,12 @@ def write_segments(conn: Connection, *, layer: str, import_id: int | None,
     attr_names = (list(attrs.columns) if isinstance(attrs, pd.DataFrame) else ["attributes"])
     times = frame["time"].to_numpy(dtype="datetime64[us]")
     months = times.astype("datetime64[M]")
-    uniq, inverse = np.unique(months, return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
+    if months.min() == months.max():  # one month (a police.uk file): no sort
+        uniq, order, bounds = months[:1], np.arange(n), np.array([0, n])
+    else:
+        uniq, inverse = np.unique(months, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
     lon, lat = frame["lon"].to_numpy(dtype=np.float64), frame["lat"].to_numpy(dtype=np.float64)
     out: list[tuple[int, npt.NDArray[np.intp]]] = []
     for k in range(len(uniq)):
@@ -518,12 +526,12 @@ def write_segments(conn: Connection, *, layer: str, import_id: int | None,
         else:
             seg_attrs = [attrs[i] for i in pos.tolist()] if len(uniq) > 1 else attrs
         seg_ids = ids[pos]
-        payload = encode_segment(part, seg_ids, hashes[pos], seg_attrs)
-        cats = pd.DataFrame({"c": part["category"].astype(str).to_numpy(dtype=object),
-                             "t": times[pos]}).groupby("c", sort=True)["t"].agg(["size", "min"])
-        categories = {str(c): [int(n), pd.Timestamp(t).to_pydatetime().isoformat()]
-                      for c, n, t in zip(cats.index.tolist(), cats["size"].tolist(),
-                                         cats["min"].tolist(), strict=True)}
+        seg_arrow = ({k: v.take(pa.array(pos)) for k, v in (arrow or {}).items()}
+                     if len(uniq) > 1 else arrow)
+        payload = encode_segment(part, seg_ids, hashes[pos], seg_attrs, seg_arrow)
+        categories = _category_summary(
+            seg_arrow["category"] if seg_arrow and "category" in seg_arrow
+            else part["category"].to_numpy(dtype=object), times[pos])
         res = conn.execute(event_segments.insert().values(
             layer=layer, import_id=import_id, n_rows=len(pos),
             id_lo=int(seg_ids.min()), id_hi=int(seg_ids.max()),
@@ -536,6 +544,27 @@ def write_segments(conn: Connection, *, layer: str, import_id: int | None,
         key = res.inserted_primary_key
         assert key is not None
         out.append((int(key[0]), pos))
+    return out
+
+
+def _category_summary(categories: Any, times: npt.NDArray[np.datetime64]
+                      ) -> dict[str, list[Any]]:
+    """``{category: [events, ISO time of the first]}`` of one segment's rows;
+    ``categories`` as text values, or as an Arrow dictionary (counted by code)."""
+    if isinstance(categories, pa.DictionaryArray):
+        codes = categories.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        values = categories.dictionary.to_pylist()
+    else:
+        codes, distinct = pd.factorize(np.asarray(categories, dtype=object), sort=False)
+        values = list(distinct)
+    counts = np.bincount(codes, minlength=len(values))
+    first = np.full(len(values), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, codes, times.astype("datetime64[us]").view(np.int64))
+    out: dict[str, list[Any]] = {}
+    for value, n, t in zip(values, counts.tolist(), first.tolist(), strict=True):
+        if n:
+            out[str(value)] = [n, pd.Timestamp(np.datetime64(t, "us")).to_pydatetime()
+                               .isoformat()]
     return out
 
 

@@ -28,6 +28,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from spatial.events import ATTR_PREFIX, EVENT_COLUMNS, dicts_of_cells, empty_events_frame
 from spatial.io.context import FileContext, Occurrences, hash_text
@@ -76,7 +78,7 @@ def derived_keys(frame: pd.DataFrame, counts: Occurrences | None = None) -> ObjA
     coded = pd.DataFrame({i: _categorical(frame.iloc[:, i]) for i in range(frame.shape[1])})
     h1 = pd.util.hash_pandas_object(coded, index=False, hash_key=_HASH_KEYS[0]).to_numpy(np.uint64)
     h2 = pd.util.hash_pandas_object(coded, index=False, hash_key=_HASH_KEYS[1]).to_numpy(np.uint64)
-    return _keys_of(h1, h2, counts)
+    return _keys_of(h1, h2, counts)[0]
 
 
 def derived_keys_coded(columns: list[Coded], counts: Occurrences | None = None) -> ObjArray:
@@ -89,6 +91,13 @@ def derived_keys_coded(columns: list[Coded], counts: Occurrences | None = None) 
     ``combine_hash_arrays`` as in ``hash_pandas_object``. Only the distinct
     values are hashed.
     """
+    return derived_key_columns(columns, counts)[0]
+
+
+def derived_key_columns(columns: list[Coded], counts: Occurrences | None = None
+                        ) -> tuple[ObjArray, pa.Array]:
+    """:func:`derived_keys_coded`, as ``str`` objects and as an Arrow string array (made
+    from the same bytes, with no ``str`` per row: for writers that store Arrow)."""
     from pandas.core.util.hashing import combine_hash_arrays  # type: ignore[attr-defined]
 
     if not columns:
@@ -103,8 +112,10 @@ def derived_keys_coded(columns: list[Coded], counts: Occurrences | None = None) 
     return _keys_of(row_hashes(_HASH_KEYS[0]), row_hashes(_HASH_KEYS[1]), counts)
 
 
-def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None) -> ObjArray:
-    """Keys from the two row hashes: 32 hex digits, ``-`` and the occurrence index."""
+def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None
+             ) -> tuple[ObjArray, pa.Array]:
+    """Keys from the two row hashes: 32 hex digits, ``-`` and the occurrence index; as
+    ``str`` objects and as an Arrow string array."""
     n = len(h1)
     pair = np.empty((n, 2), dtype=">u8")
     pair[:, 0] = h1
@@ -127,7 +138,58 @@ def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None) -> ObjA
     if again.size:  # "<digest>-0" for nearly every row: only repeats are spelt out
         digest = text[again, :32].copy().view("S32").reshape(again.size).astype("U32")
         keys[again] = digest.astype(object) + "-" + index[again].astype(str).astype(object)
-    return np.asarray(keys, dtype=object)
+        return np.asarray(keys, dtype=object), pa.array(keys, type=pa.string())
+    # every key is the 34 bytes before a line end: the Arrow array is those bytes
+    offsets = np.arange(0, 34 * n + 1, 34, dtype=np.int32)
+    data = np.ascontiguousarray(text[:, :34])
+    return (np.asarray(keys, dtype=object),
+            pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data)))
+
+
+def dictionary_array(codes: npt.NDArray[np.integer], values: ObjArray) -> pa.DictionaryArray:
+    """``values[codes]`` as an Arrow dictionary of text (a ``None`` value: a null row; Parquet
+    takes nulls in the indices, not in the dictionary)."""
+    missing = pd.isna(values)
+    if missing.any():
+        values = np.where(missing, "", values).astype(object)
+    indices = np.asarray(codes, dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, mask=missing[indices] if missing.any() else None),
+        pa.array(values, type=pa.string()))
+
+
+def arrow_text(ok: BoolArray, *, constants: dict[str, str] | None = None,
+               coded: dict[str, Coded | pa.DictionaryArray] | None = None,
+               plain: dict[str, pa.Array] | None = None,
+               empty_is_null: tuple[str, ...] = ()) -> dict[str, pa.Array]:
+    """Arrow forms of text columns of an events frame (its rows: the ``ok`` rows), made
+    from what the reader holds without a ``str`` per row: a ``constants`` column is a
+    one-value dictionary; a ``coded`` one (every row of the read: a :class:`Coded`,
+    or Arrow's dictionary encoding of the column) a dictionary of its distinct values,
+    or plain text when most of its values are distinct, ``""`` as null where the
+    column is in ``empty_is_null`` (as :meth:`Coded.rows` with ``empty=None``); a
+    ``plain`` one (every row of the read) filtered. See :attr:`ReadResult.arrow`."""
+    count = int(ok.sum())
+    keep = pa.array(ok)
+    out: dict[str, pa.Array] = {}
+    for name, value in (constants or {}).items():
+        out[name] = pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(count, dtype=np.int32)), pa.array([value], type=pa.string()))
+    for name, column in (coded or {}).items():
+        encoded = (column if isinstance(column, pa.DictionaryArray)
+                   else dictionary_array(column.codes, column.values)).filter(keep)
+        if name in empty_is_null:
+            blank = pc.index(encoded.dictionary, "").as_py()
+            if blank >= 0:
+                indices = pc.if_else(pc.equal(encoded.indices, blank),
+                                     pa.scalar(None, encoded.indices.type), encoded.indices)
+                encoded = pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
+        # a dictionary of mostly distinct values (ids) only adds its indices
+        out[name] = (encoded.cast(pa.string()) if 2 * len(encoded.dictionary) > count
+                     else encoded)
+    for name, array in (plain or {}).items():
+        out[name] = array.filter(keep)
+    return out
 
 
 def _occurrence(h1: np.ndarray, h2: np.ndarray) -> IntArray:

@@ -60,6 +60,7 @@ class CsvTable:
     arrow: pa.Table | None = None          # Arrow strings, columns = header
     _frame: pd.DataFrame | None = None     # object dtype, columns = header
     _coded: dict[str, tuple[IntArray, ObjArray]] = field(default_factory=dict)
+    _dictionaries: dict[str, pa.DictionaryArray] = field(default_factory=dict)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -76,12 +77,28 @@ class CsvTable:
         """
         if name not in self._coded:
             if self.arrow is not None:
-                self._coded[name] = _arrow_codes(self.arrow.column(self.header.index(name)))
+                encoded = self.arrow_dictionary(name)
+                assert encoded is not None
+                self._coded[name] = _arrow_codes(encoded)
             else:
                 codes, uniques = pd.factorize(self.frame[name].to_numpy(dtype=object), sort=False)
                 self._coded[name] = (codes.astype(np.int64, copy=False),
                                      np.asarray(uniques, dtype=object))
         return self._coded[name]
+
+    def arrow_dictionary(self, name: str) -> pa.DictionaryArray | None:
+        """Column ``name`` dictionary-encoded by Arrow (the same codes and distinct values
+        as :meth:`coded`); ``None`` for a table the pandas path read."""
+        if self.arrow is None:
+            return None
+        if name not in self._dictionaries:
+            encoded = pc.dictionary_encode(self.arrow.column(self.header.index(name)))
+            chunks = pa.table({"c": encoded}).unify_dictionaries().column(0).chunks
+            self._dictionaries[name] = (
+                chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks) if chunks
+                else pa.DictionaryArray.from_arrays(pa.array([], pa.int32()),
+                                                    pa.array([], pa.string())))
+        return self._dictionaries[name]
 
     def text(self, name: str) -> ObjArray:
         """Column ``name`` as an object array of ``str``."""
@@ -183,14 +200,12 @@ def codecs_name(encoding: str) -> str:
         return encoding
 
 
-def _arrow_codes(column: pa.ChunkedArray) -> tuple[IntArray, ObjArray]:
-    """An Arrow string column as ``(codes, distinct values)`` (first-appearance order)."""
-    encoded = pc.dictionary_encode(column)
-    chunks = pa.table({"c": encoded}).unify_dictionaries().column(0).chunks
-    if not chunks:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-    values = np.asarray(chunks[0].dictionary.to_numpy(zero_copy_only=False), dtype=object)
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+def _arrow_codes(encoded: pa.DictionaryArray) -> tuple[IntArray, ObjArray]:
+    """A dictionary-encoded Arrow column as ``(codes, distinct values)``."""
+    if not len(encoded.dictionary):
+        return np.zeros(len(encoded), dtype=np.int64), np.zeros(0, dtype=object)
+    values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
     return codes.astype(np.int64, copy=False), values
 
 

@@ -17,10 +17,18 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from spatial.errors import InputFormatError
 from spatial.events import ATTR_PREFIX, layer_spec
-from spatial.io.assemble import assemble_events, attribute_dicts, derived_keys_coded
+from spatial.io.assemble import (
+    arrow_text,
+    assemble_events,
+    attribute_dicts,
+    derived_key_columns,
+    dictionary_array,
+)
 from spatial.io.context import FileContext
 from spatial.io.csvtable import CsvTable, read_csv_table, reject_shape, require_rows
 from spatial.io.options import check_bounds, check_layer
@@ -119,16 +127,31 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     rej.add(category.map(lambda v: v == "").astype(bool), "Crime type", "Crime type is empty")
     reject_long(rej, category, "Crime type", MAX_CATEGORY)
 
-    keys = derived_keys_coded([_coded(table, c) for c in POLICEUK_KEY_COLUMNS],
-                              None if context is None else context.key_counts)
+    keys, keys_arrow = derived_key_columns([_coded(table, c) for c in POLICEUK_KEY_COLUMNS],
+                                           None if context is None else context.key_counts)
     crime_id = _coded(table, "Crime ID")
-    source_id = np.where(crime_id.map(lambda v: v != "").astype(bool), crime_id.text(), keys)
+    has_id = crime_id.map(lambda v: v != "").astype(bool)
+    source_id = np.where(has_id, crime_id.text(), keys)
 
     ok = rej.ok
     attributes: ObjArray | dict[str, ObjArray]
+    arrow: dict[str, pa.Array] = {}
+    sensitivity = layer_spec(layer).sensitivity
     if attribute_columns:  # "" -> None once per distinct value
         attributes = {ATTR_PREFIX + c: _coded(table, c).rows(ok, empty=None)
                       for c in POLICEUK_ATTRIBUTES}
+        crime_text = (table.arrow_dictionary("Crime ID")
+                      or dictionary_array(crime_id.codes, crime_id.values)).cast(pa.string())
+        source_arrow = pc.if_else(pa.array(has_id), crime_text, keys_arrow)
+        arrow = arrow_text(
+            ok, constants={"layer": layer, "time_precision": "month",
+                           "location_precision": "snapped", "source": "police.uk",
+                           "sensitivity": sensitivity},
+            coded={"category": category,
+                   **{ATTR_PREFIX + c: table.arrow_dictionary(c) or _coded(table, c)
+                      for c in POLICEUK_ATTRIBUTES}},
+            plain={"event_key": keys_arrow, "source_id": source_arrow},
+            empty_is_null=tuple(ATTR_PREFIX + c for c in POLICEUK_ATTRIBUTES))
     else:
         attributes = attribute_dicts(pd.DataFrame({c: pd.Series(_coded(table, c).rows(ok),
                                                                 dtype=object)
@@ -136,12 +159,13 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     events = assemble_events(
         layer=layer, ok=ok, keys=keys, source_id=source_id, time=times,
         time_precision="month", lon=lon, lat=lat, location_precision="snapped",
-        category=category.text(), source="police.uk", sensitivity=layer_spec(layer).sensitivity,
+        category=category.text(), source="police.uk", sensitivity=sensitivity,
         attributes=attributes, context=context,
     )
     t2 = perf_counter()
     return ReadResult(file=name, layer=layer, rows_read=len(table.rows), events=events,
-                      rejections=rej.rejections(), timings={"parse": t1 - t0, "validate": t2 - t1})
+                      rejections=rej.rejections(), timings={"parse": t1 - t0, "validate": t2 - t1},
+                      arrow=arrow)
 
 
 def _coded(table: CsvTable, column: str) -> Coded:

@@ -9,6 +9,7 @@ from typing import IO
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 from spatial.errors import Rejection
 from spatial.events import empty_events_frame
@@ -43,6 +44,11 @@ class ReadResult:
         (everything after).
     warnings : list of Rejection
         Accepted rows with something to check (e.g. a corrected postcode).
+    arrow : dict of str to pyarrow.Array
+        Arrow forms of some text columns of ``events`` (the same rows and
+        values; string or dictionary of string, null where ``events`` has
+        None), made without a ``str`` per row, for writers that store Arrow;
+        a column not here is taken from ``events``. May be empty.
     """
 
     file: str
@@ -52,6 +58,7 @@ class ReadResult:
     rejections: list[Rejection]
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[Rejection] = field(default_factory=list)
+    arrow: dict[str, pa.Array] = field(default_factory=dict)
 
     @property
     def rows_accepted(self) -> int:

@@ -192,3 +192,42 @@ def test_key_index_runs_find_every_stored_hash_and_its_segments() -> None:
     hit, where = index._candidates(query)
     assert (hit == np.isin(query, stored)).all()
     assert where == set(np.unique(owners[np.isin(stored, query)]).tolist())
+
+
+def test_arrow_columns_are_stored_as_the_frame_would_be(store: Store) -> None:
+    """A segment written from Arrow text columns (dictionaries, nulls in the indices)
+    reads back exactly as one written from the frame's objects."""
+    import pyarrow as pa
+
+    from spatial.io.assemble import dictionary_array
+
+    frame = _frame(6).drop(columns="attributes")
+    frame["attr:Location"] = ["A", None, "C", "A", None, "C"]
+    frame["h3"] = "8b195a2a5dfffff"
+    ids = np.arange(1, 7, dtype=np.int64)
+    hashes = seg.key_hashes(frame["event_key"].tolist())
+    attrs = frame[["attr:Location"]]
+    arrow = {"category": dictionary_array(np.zeros(6, dtype=np.int64),
+                                          np.array(["Drugs"], dtype=object)),
+             "attr:Location": dictionary_array(np.array([0, 1, 2, 0, 1, 2]),
+                                               np.array(["A", None, "C"], dtype=object)),
+             "event_key": pa.array(frame["event_key"].tolist())}
+    plain = seg._to_arrays(seg.decode(seg.encode_segment(frame, ids, hashes, attrs)))
+    fast = seg._to_arrays(seg.decode(seg.encode_segment(frame, ids, hashes, attrs, arrow)))
+    assert plain.keys() == fast.keys()
+    for name, values in plain.items():
+        assert np.asarray(values).tolist() == np.asarray(fast[name]).tolist(), name
+
+
+def test_category_summary_counts_and_first_times() -> None:
+    import pyarrow as pa
+
+    times = np.array(["2019-01-03", "2019-01-01", "2019-01-02", "2019-01-05"],
+                     dtype="datetime64[us]")
+    cats = np.array(["b", "a", "b", "a"], dtype=object)
+    want = {"a": [2, "2019-01-01T00:00:00"], "b": [2, "2019-01-02T00:00:00"]}
+    assert seg._category_summary(cats, times) == want
+    # as a dictionary with a value no row has (a rejected row's): left out
+    encoded = pa.DictionaryArray.from_arrays(pa.array([1, 0, 1, 0], pa.int32()),
+                                             pa.array(["a", "b", "unused"]))
+    assert seg._category_summary(encoded, times) == want

@@ -325,3 +325,57 @@ def test_field_counts_are_the_same_whatever_the_scan_piece(monkeypatch: pytest.M
         assert got[0].tolist() == counts.tolist(), text
         checked += 1
     assert checked > 150
+
+
+def test_a_file_that_fits_one_chunk_is_read_whole_without_a_scan(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fewer line ends than a chunk's records: one chunk, the whole-file read, and the
+    record scan never runs; more records than a chunk's and the scan cuts it."""
+    data = policeuk_text(40).encode()
+    lines = data.count(b"\n") + data.count(b"\r")  # CR LF: two line ends each
+
+    def no_scan(*_a: object, **_k: object) -> None:
+        raise AssertionError("the record scan ran")
+
+    monkeypatch.setattr(stream._RecordEnds, "scan", no_scan)
+    chunks = list(csv_chunks(io.BytesIO(data), "f.csv", chunk_rows=lines + 1))
+    assert [(c.data, c.whole) for c in chunks] == [(data, True)]
+    whole = read_events(data, fmt="policeuk", layer="crime", file_name="f.csv")
+    assert_same_read(whole, list(read_in_chunks(io.BytesIO(data), fmt="policeuk",
+                                                layer="crime", file_name="f.csv",
+                                                chunk_rows=lines + 1)))
+    monkeypatch.undo()
+    cut = list(csv_chunks(io.BytesIO(data), "f.csv", chunk_rows=lines // 2 - 5))
+    assert len(cut) >= 2 and not any(c.whole for c in cut)
+
+
+def test_read_ahead_keeps_order_and_errors_and_closes_the_reads() -> None:
+    """The import's read-ahead thread gives the items in order, raises a reader's error
+    after the items before it, and closes the reads when the caller stops early."""
+    from service.app.importer import _ReadAhead
+
+    closed: list[str] = []
+
+    def reads(fail_at: int | None) -> object:
+        try:
+            for i in range(5):
+                if i == fail_at:
+                    raise InputFormatError(f"bad file {i}", file=f"f{i}")
+                yield i
+        finally:
+            closed.append("closed")
+
+    with _ReadAhead(reads(None)) as items:
+        assert list(items) == [0, 1, 2, 3, 4]
+    got: list[int] = []
+    with pytest.raises(InputFormatError, match="bad file 3"):
+        with _ReadAhead(reads(3)) as items:
+            for item in items:
+                got.append(item)
+    assert got == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="writer failed"):
+        with _ReadAhead(reads(None)) as items:
+            for item in items:
+                if item == 1:
+                    raise RuntimeError("writer failed")
+    assert closed == ["closed"] * 3

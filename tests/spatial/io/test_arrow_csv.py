@@ -242,3 +242,62 @@ def test_every_chunk_has_the_same_columns() -> None:
         shapes = {tuple(r.events.columns) for r in results}
         assert len(shapes) == 1, (fmt, shapes)
         assert not any(c == "attributes" for c in shapes.pop())
+
+
+def _assert_arrow_matches_frame(result: Any) -> None:
+    """Every Arrow column of a read holds exactly the frame's values (None where the
+    frame has None), row for row."""
+    assert result.arrow, "the police.uk reader gives Arrow text columns"
+    for name, array in result.arrow.items():
+        assert len(array) == len(result.events), name
+        assert array.to_pylist() == result.events[name].tolist(), name
+
+
+def test_arrow_text_columns_are_the_frame_columns(policeuk_files) -> None:  # noqa: ANN001
+    """ReadResult.arrow (stored instead of the frame's text, with no str per row) equals
+    the frame on every real file, whole and in chunks."""
+    from spatial.io.stream import read_in_chunks
+
+    for path in policeuk_files:
+        _assert_arrow_matches_frame(read_policeuk(path, attribute_columns=True))
+    for result in read_in_chunks(policeuk_files[0], fmt="policeuk", layer="crime",
+                                 chunk_rows=3000, attribute_columns=True):
+        _assert_arrow_matches_frame(result)
+
+
+def test_arrow_text_columns_of_crafted_files() -> None:
+    """Repeated rows (keys with -1), empty attribute cells, a rejected row, and a file the
+    pandas path reads (a blank line): the Arrow columns still equal the frame's."""
+    header = ",".join(POLICEUK_COLUMNS)
+    row = "id1,2019-01,Force,Force,-1.47,53.38,On or near X,E01,Sheff 1,Drugs,,"
+    same = ",2019-01,Force,Force,-1.47,53.38,On or near X,E01,Sheff 1,Drugs,,"
+    bad = ",2019-01,Force,Force,,,On or near Y,E01,Sheff 1,Drugs,,"
+    for body in ([row, same, same, bad], [row, "", same, same]):
+        data = ("\n".join([header, *body]) + "\n").encode()
+        result = read_policeuk(data, file_name="f.csv", attribute_columns=True)
+        assert len(result.events) == 3
+        _assert_arrow_matches_frame(result)
+        assert result.events["event_key"].str.endswith("-1").sum() == 1
+
+
+def test_dictionary_array_and_arrow_text() -> None:
+    import pyarrow as pa
+
+    from spatial.io.assemble import arrow_text, dictionary_array
+
+    values = np.array(["a", None, "b"], dtype=object)
+    got = dictionary_array(np.array([0, 1, 2, 2, 1]), values)
+    assert got.to_pylist() == ["a", None, "b", "b", None]
+    ok = np.array([True, False, True, True])
+    coded = Coded(np.array([0, 1, 2, 0]), np.array(["x", "", "z"], dtype=object))
+    out = arrow_text(ok, constants={"layer": "crime"}, coded={"c": coded, "d": coded},
+                     plain={"p": pa.array(["1", "2", "3", "4"])}, empty_is_null=("d",))
+    assert out["layer"].to_pylist() == ["crime"] * 3
+    assert out["c"].to_pylist() == ["x", "z", "x"]
+    assert out["p"].to_pylist() == ["1", "3", "4"]
+    blank = Coded(np.array([1, 1, 0, 1]), np.array(["x", ""], dtype=object))
+    assert arrow_text(ok, coded={"d": blank}, empty_is_null=("d",))["d"].to_pylist() == \
+        [None, "x", None]
+    # mostly distinct values (ids): plain text, not a dictionary
+    ids = Coded(np.arange(4), np.array(["i0", "i1", "i2", "i3"], dtype=object))
+    assert arrow_text(ok, coded={"i": ids})["i"].type == pa.string()
