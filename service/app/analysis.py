@@ -21,6 +21,7 @@ from service.render.geojson import feature_collection, geometry_features
 from service.store import EventFilter, Store
 from spatial.categories import match_categories
 from spatial.errors import NotFoundError, ParameterError
+from spatial.io.polygons import geometries_from_wkb
 from spatial.limits import MAX_CATEGORY, check_length
 from spatial.place import units as unitsmod
 from spatial.timewindow import TimeWindow, parse_window
@@ -257,7 +258,7 @@ def boundary_frame(store: Store, name: str, version: int | None,
         frame = frame[frame["unit_id"].isin(resolve_unit_ids(frame, subset, param, name))]
     return gpd.GeoDataFrame({"unit_id": frame["unit_id"].to_numpy(),
                              "label": frame["label"].to_numpy()},
-                            geometry=shapely.from_wkb(frame["wkb"].to_numpy()), crs=4326)
+                            geometry=geometries_from_wkb(frame["wkb"].to_numpy()), crs=4326)
 
 
 def study_area_geometry(store: Store, area: AreaSpec, events: pd.DataFrame

@@ -50,6 +50,7 @@ from spatial.errors import InputFormatError, ParameterError, Rejection
 from spatial.io.assemble import dictionary_array
 from spatial.io.boundaries import read_boundaries
 from spatial.io.mapping import ColumnMapping
+from spatial.io.polygons import geometries_from_wkb
 from spatial.io.read import FORMATS
 from spatial.io.stream import read_in_chunks
 from spatial.limits import MAX_LABEL, check_length, check_name
@@ -256,7 +257,7 @@ class HashedFrame:
     """Accepted events of one read with their H3 cells and key hashes
     (:meth:`ImportWriter.hash`), ready for :meth:`ImportWriter.add`."""
 
-    frame: pd.DataFrame          # the events, ``_file`` and ``h3``
+    frame: pd.DataFrame          # the events and ``_file``
     hashes: np.ndarray           # key hashes (:func:`service.store.segments.key_hashes`)
     first: np.ndarray            # the first row of each distinct point
     point_of_row: np.ndarray     # each row's distinct point
@@ -321,7 +322,7 @@ class ImportWriter:
             self._sets.append((info.id, f"{info.name} v{info.version}",
                                np.append(units["unit_id"].to_numpy(dtype=object),
                                          np.array([None], dtype=object)),
-                               shapely.from_wkb(units["wkb"].to_numpy())))
+                               geometries_from_wkb(units["wkb"].to_numpy())))
         self.report.boundary_sets_placed = [label for _, label, _, _ in self._sets]
         self.timings["place"] = self.timings.get("place", 0.0) + time.perf_counter() - t0
 
@@ -338,9 +339,9 @@ class ImportWriter:
         lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
         first, point_of_row = placement.distinct_points(lon, lat)
         cells = placement.h3_cells(lon[first], lat[first], self.store.h3_resolution)
-        cell_text = placement.cells_to_str(cells)
-        frame["h3"] = cell_text.take(point_of_row)
-        arrow = {**(arrow or {}), "h3": dictionary_array(point_of_row, cell_text)}
+        # the cells go to the store as Arrow only (a column of the frame would be converted)
+        arrow = {**(arrow or {}),
+                 "h3": dictionary_array(point_of_row, placement.cells_to_str(cells))}
         hashes = key_hashes(arrow["event_key"] if "event_key" in arrow
                             else frame["event_key"].to_numpy(dtype=object).tolist())
         return HashedFrame(frame, hashes, first, point_of_row, arrow, time.perf_counter() - t0)
@@ -361,8 +362,10 @@ class ImportWriter:
         assert self._sets is not None
         t0 = time.perf_counter()
         lon, lat = batch["lon"].to_numpy()[hashed.first], batch["lat"].to_numpy()[hashed.first]
-        units = [unit_ids[placement.assign_polygons(lon, lat, polygons)]
-                 .take(hashed.point_of_row) for _, _, unit_ids, polygons in self._sets]
+        # index -1 (outside every polygon) picks the trailing None: a null unit
+        units = [dictionary_array(placement.assign_polygons(lon, lat, polygons)
+                                  .take(hashed.point_of_row) % len(unit_ids), unit_ids)
+                 for _, _, unit_ids, polygons in self._sets]
         timings["place"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         conn = self._connection()
@@ -384,7 +387,7 @@ class ImportWriter:
         report.inserted += len(ids)
         if segments:
             for (set_id, _, _, _), assigned in zip(self._sets, units, strict=True):
-                store.write_segment_placements(conn, set_id, segments, assigned[~dup])
+                store.write_segment_placements(conn, set_id, segments, assigned.filter(keep))
         timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
 
     def finish(self) -> None:
@@ -434,7 +437,7 @@ def place_events_in_set(store: Store, conn: Any, set_id: int, units: pd.DataFram
                         event_ids: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> None:
     """Exact point-in-polygon of events into one set's polygons (WGS84 both)."""
     _write_placements(store, conn, set_id, units["unit_id"].to_numpy(dtype=object),
-                      shapely.from_wkb(units["wkb"].to_numpy()), event_ids, lon, lat)
+                      geometries_from_wkb(units["wkb"].to_numpy()), event_ids, lon, lat)
 
 
 @dataclass

@@ -25,6 +25,7 @@ import shapely
 from service.store import EventFilter, Store
 from service.store.streets import POLICEUK
 from spatial.errors import InputFormatError, ParameterError, Rejection
+from spatial.io.polygons import geometries_from_wkb
 from spatial.limits import MAX_LABEL, check_length, check_name
 from spatial.place import crs
 from spatial.place import streets as st
@@ -154,7 +155,7 @@ def network_segments(store: Store, name: str, version: int | None = None
     info = store.street_network(name, version)
     frame = store.street_segments_frame(info.id)
     gdf = gpd.GeoDataFrame(frame.drop(columns=["wkb"]),
-                           geometry=gpd.GeoSeries(shapely.from_wkb(frame["wkb"].to_numpy()),
+                           geometry=gpd.GeoSeries(geometries_from_wkb(frame["wkb"].to_numpy()),
                                                   crs=f"EPSG:{crs.BNG}"))
     return info, gdf
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -121,11 +122,14 @@ class BoundariesRepository(StoreBase):
 
     def write_segment_placements(self, conn: Connection, set_id: int,
                                  segments: Sequence[tuple[int, np.ndarray]],
-                                 unit_ids: np.ndarray) -> None:
+                                 unit_ids: np.ndarray | pa.Array) -> None:
         """Placements of segments just written: ``(segment id, row positions)`` into
-        ``unit_ids`` (one per event of the batch, None: outside)."""
+        ``unit_ids`` (one per event of the batch, None or null: outside; an object
+        array, or Arrow)."""
         for segment_id, positions in segments:
-            seg.write_units(conn, segment_id, set_id, unit_ids[positions].tolist())
+            seg.write_units(conn, segment_id, set_id,
+                            unit_ids.take(pa.array(positions)) if isinstance(unit_ids, pa.Array)
+                            else unit_ids[positions].tolist())
 
     def all_event_positions(self, conn: Connection) -> pd.DataFrame:
         """``id``, ``lon``, ``lat`` of every stored event, ordered by id."""

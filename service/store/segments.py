@@ -175,11 +175,12 @@ def encode_segment(frame: pd.DataFrame, ids: npt.NDArray[np.int64],
     return bytes(sink.getvalue().to_pybytes())
 
 
-def encode_units(units: Sequence[str | None]) -> bytes:
-    """The Parquet file of one segment's placements in one set (null: outside)."""
+def encode_units(units: Sequence[str | None] | pa.Array) -> bytes:
+    """The Parquet file of one segment's placements in one set (null: outside); ``units``
+    text, or Arrow (a dictionary of the set's unit ids)."""
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.table({"unit_id": _text(list(units))}), sink,
-                   compression=_COMPRESSION)
+    pq.write_table(pa.table({"unit_id": units if isinstance(units, pa.Array)
+                             else _text(list(units))}), sink, compression=_COMPRESSION)
     return bytes(sink.getvalue().to_pybytes())
 
 
@@ -569,7 +570,7 @@ def _category_summary(categories: Any, times: npt.NDArray[np.datetime64]
 
 
 def write_units(conn: Connection, segment_id: int, set_id: int,
-                units: Sequence[str | None]) -> None:
+                units: Sequence[str | None] | pa.Array) -> None:
     """One segment's placements in one boundary-set version."""
     conn.execute(event_segment_units.insert().values(
         segment_id=segment_id, set_id=set_id, payload=encode_units(units)))

@@ -138,12 +138,18 @@ def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None
     if again.size:  # "<digest>-0" for nearly every row: only repeats are spelt out
         digest = text[again, :32].copy().view("S32").reshape(again.size).astype("U32")
         keys[again] = digest.astype(object) + "-" + index[again].astype(str).astype(object)
-        return np.asarray(keys, dtype=object), pa.array(keys, type=pa.string())
-    # every key is the 34 bytes before a line end: the Arrow array is those bytes
+    # the Arrow array from the same bytes: "<digest>-0" is the 34 bytes before a line
+    # end; a repeat joins its digest and its index in Arrow
     offsets = np.arange(0, 34 * n + 1, 34, dtype=np.int32)
-    data = np.ascontiguousarray(text[:, :34])
-    return (np.asarray(keys, dtype=object),
-            pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data)))
+    arrow = pa.StringArray.from_buffers(n, pa.py_buffer(offsets),
+                                        pa.py_buffer(np.ascontiguousarray(text[:, :34])))
+    if again.size:
+        digests = pa.StringArray.from_buffers(
+            n, pa.py_buffer(np.arange(0, 32 * n + 1, 32, dtype=np.int32)),
+            pa.py_buffer(np.ascontiguousarray(text[:, :32])))
+        arrow = pc.if_else(pa.array(index != 0), pc.binary_join_element_wise(
+            digests, pa.array(index).cast(pa.string()), "-"), arrow)
+    return np.asarray(keys, dtype=object), arrow
 
 
 def dictionary_array(codes: npt.NDArray[np.integer], values: ObjArray) -> pa.DictionaryArray:

@@ -43,6 +43,8 @@ from spatial.io.validation import Rejector, join
 #: A quote that neither opens nor closes a field (inside a field, or doubled): the
 #: files where Arrow and pandas might tokenise differently go to pandas.
 _INNER_QUOTE: Final = re.compile(rb'(?<=[^,\r\n])"(?=[^,\r\n])')
+#: what ``body.lstrip().startswith((b"{", b"["))`` finds, without copying the body
+_JSON_START: Final = re.compile(rb"[ \t\n\r\x0b\x0c]*[{\[]")
 
 
 @dataclass
@@ -120,7 +122,7 @@ def read_csv_table(data: bytes, name: str, *, encoding: str, what: str,
     if not continuation:
         sniff(data, name, what)
     body = data[3:] if data.startswith(BOM) else data
-    if not continuation and body.lstrip().startswith((b"{", b"[")):
+    if not continuation and _JSON_START.match(body) is not None:
         raise InputFormatError(f"{name} looks like JSON (GeoJSON?), not {what}", file=name)
     fast = _arrow_table(body, encoding, row_offset)
     if fast is not None:

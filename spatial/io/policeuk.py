@@ -170,7 +170,8 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
 
 def _coded(table: CsvTable, column: str) -> Coded:
     codes, values = table.coded(column)
-    return Coded(codes, values)
+    encoded = table.arrow_dictionary(column)
+    return Coded(codes, values, None if encoded is None else encoded.dictionary)
 
 
 def _check_policeuk_header(header: list[str], name: str) -> None:

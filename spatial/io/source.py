@@ -56,7 +56,7 @@ def load_source(source: Source, file_name: str | None) -> tuple[bytes, str]:
 def sniff(data: bytes, name: str, what: str, *, allow_sqlite: bool = False) -> None:
     """Fatal checks every text reader shares: empty, binary, HTML."""
     body = data[3:] if data.startswith(BOM) else data
-    if not body.strip():
+    if not body or body.isspace():  # (no copy of the body, unlike strip)
         raise InputFormatError(f"{name} is empty", file=name)
     for magic, label in _MAGIC:
         if body.startswith(magic) and not (allow_sqlite and magic.startswith(b"SQLite")):

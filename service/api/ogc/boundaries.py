@@ -18,6 +18,7 @@ from service.api.ogc.providers import (
 )
 from service.store import BoundarySetInfo, Store
 from spatial.errors import NotFoundError
+from spatial.io.polygons import geometries_from_wkb
 from spatial.place import crs
 
 
@@ -61,7 +62,7 @@ class BoundarySetProvider:
     @staticmethod
     def _geoms(store: Store, info: BoundarySetInfo) -> tuple[pd.DataFrame, np.ndarray]:
         units = store.boundary_units_frame(info.id)
-        return units, np.asarray(shapely.from_wkb(units["wkb"].to_numpy()), dtype=object)
+        return units, np.asarray(geometries_from_wkb(units["wkb"].to_numpy()), dtype=object)
 
     @staticmethod
     def _features(info: BoundarySetInfo, units: pd.DataFrame, geoms: np.ndarray,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import shapely
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
 from service.api.auth import Principal, expensive, get_store, principal
@@ -22,6 +21,7 @@ from service.app.unit_names import boundary_unit_list
 from service.render.geojson import feature_collection, geometry_features
 from service.settings import Settings
 from service.store import Store
+from spatial.io.polygons import geometries_from_wkb
 from spatial.roles import ANALYST_ROLES
 from spatial.timewindow import parse_effective_date
 
@@ -71,7 +71,7 @@ def boundary_set_units(name: str, version: int | None = Query(None, ge=1, le=2**
                        _who: Principal = Depends(principal)) -> dict[str, Any]:
     info = store.boundary_set(name, version)
     units = store.boundary_units_frame(info.id)
-    geoms = shapely.from_wkb(units["wkb"].to_numpy())
+    geoms = geometries_from_wkb(units["wkb"].to_numpy())
     props = [{"unit_id": u, "label": lab, "area_m2": a}
              for u, lab, a in zip(units["unit_id"], units["label"], units["area_m2"],
                                   strict=True)]
