@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         description="Largest compression ratio of any zip member (zip-bomb guard).")
     # streaming import (issue 13): chunked reading and writing in one transaction
     import_chunk_rows: int = Field(
-        default=250_000, ge=1,
+        default=100_000, ge=1,
         description="Records of a police.uk/CSV file read, and events placed and written, at a "
                     "time by an import (all in one transaction): peak memory follows it.")
     import_rejections_kept: int = Field(

@@ -109,6 +109,11 @@ def _merge_runs(h1: np.ndarray, s1: np.ndarray, h2: np.ndarray, s2: np.ndarray
     return hashes, segments
 
 
+#: hashes of the largest run :class:`LayerKeys` builds by merging (a merge holds twice
+#: that, 12 bytes a hash: bounded however many events the layer has)
+KEY_RUN_CAP = 4_000_000
+
+
 class LayerKeys:
     """The key hashes of one layer's stored events, and of those an import has written
     since, each with the segment holding it (12 bytes an event), for the duplicate
@@ -127,7 +132,7 @@ class LayerKeys:
         self.conn = conn
         self.layer = layer
         # sorted runs, each at most half the size of the one before (merged as a binary
-        # counter): O(log n) runs to search, each key merged O(log n) times
+        # counter) up to KEY_RUN_CAP: O(log n + n / cap) runs to search
         self._sorted: list[tuple[np.ndarray, np.ndarray]] = []
         self.add(hashes, segments)
 
@@ -137,7 +142,9 @@ class LayerKeys:
             return
         order = np.argsort(hashes, kind="stable")
         self._sorted.append((hashes[order], segments[order].astype(np.int32)))
-        while len(self._sorted) > 1 and 2 * self._sorted[-1][0].size >= self._sorted[-2][0].size:
+        while (len(self._sorted) > 1
+               and 2 * self._sorted[-1][0].size >= self._sorted[-2][0].size
+               and self._sorted[-1][0].size + self._sorted[-2][0].size <= KEY_RUN_CAP):
             self._sorted[-2:] = [_merge_runs(*self._sorted[-2], *self._sorted[-1])]
 
     def _candidates(self, hashes: np.ndarray) -> tuple[np.ndarray, set[int]]:

@@ -14,8 +14,9 @@ chunk to chunk here:
   at the end of the file (:meth:`FileContext.suspect_crs`).
 
 Memory: an :class:`Occurrences` holds 20 bytes per distinct value (two
-64-bit hashes and a count), so about 400 MB for a 20-million-row file;
-everything else is bounded by the chunk.
+64-bit hashes and a count), so about 400 MB for a 20-million-row file, and
+a merge of its runs at most 80 MB more; everything else is bounded by the
+chunk.
 """
 
 from __future__ import annotations
@@ -42,45 +43,63 @@ def hash_text(values: ObjArray) -> tuple[np.ndarray, np.ndarray]:
             pd.util.hash_array(arr, hash_key=_TEXT_KEYS[1], categorize=True))
 
 
+#: entries of the largest run :class:`Occurrences` builds by merging (memory of a merge:
+#: twice that, 20 bytes an entry)
+RUN_CAP = 2_000_000
+
+
 class Occurrences:
     """How many times each 128-bit hash ``(h1, h2)`` has been seen so far.
 
-    Sorted columns (by ``h1``, then ``h2``) searched with ``numpy.searchsorted``
-    on ``h1``: no Python per value except where two different values share
-    ``h1`` (probability about n**2 / 2**65).
+    Kept as sorted runs (by ``h1``, then ``h2``) searched with
+    ``numpy.searchsorted`` on ``h1``: no Python per value except where two
+    different values share ``h1`` (probability about n**2 / 2**65). Each
+    :meth:`add` sorts its new pairs into a run; runs are merged like a binary
+    counter up to :data:`RUN_CAP` entries, so a 20-million-row file holds about
+    ten full runs and a merge never copies more than two of them (whole-array
+    inserts copied everything held, for every chunk).
     """
 
     def __init__(self) -> None:
-        self.h1 = np.empty(0, dtype=np.uint64)
-        self.h2 = np.empty(0, dtype=np.uint64)
-        self.count = np.empty(0, dtype=np.int32)
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def __len__(self) -> int:
-        return len(self.h1)
+        return sum(len(r[0]) for r in self._runs)
 
-    def _positions(self, q1: np.ndarray, q2: np.ndarray) -> IntArray:
-        """Index of each ``(q1, q2)`` in the columns, -1 where absent."""
+    @property
+    def h1(self) -> np.ndarray:
+        """Every ``h1`` held, sorted (for tests and checks)."""
+        if not self._runs:
+            return np.empty(0, dtype=np.uint64)
+        return np.sort(np.concatenate([r[0] for r in self._runs]))
+
+    @staticmethod
+    def _positions_in(run: tuple[np.ndarray, np.ndarray, np.ndarray], q1: np.ndarray,
+                      q2: np.ndarray) -> IntArray:
+        """Index of each ``(q1, q2)`` in ``run``, -1 where absent."""
+        h1, h2, _ = run
         out = np.full(len(q1), -1, dtype=np.int64)
-        if not len(self.h1) or not len(q1):
+        if not len(h1) or not len(q1):
             return out
-        lo = np.searchsorted(self.h1, q1, side="left")
-        hi = np.searchsorted(self.h1, q1, side="right")
+        lo = np.searchsorted(h1, q1, side="left")
+        hi = np.searchsorted(h1, q1, side="right")
         one = (hi - lo) == 1
         single = np.flatnonzero(one)
-        match = self.h2[lo[single]] == q2[single]
+        match = h2[lo[single]] == q2[single]
         out[single[match]] = lo[single[match]]
         for i in np.flatnonzero((hi - lo) > 1).tolist():  # h1 shared by different values
-            found = np.flatnonzero(self.h2[lo[i]:hi[i]] == q2[i])
+            found = np.flatnonzero(h2[lo[i]:hi[i]] == q2[i])
             if found.size:
                 out[i] = lo[i] + int(found[0])
         return out
 
     def seen(self, q1: np.ndarray, q2: np.ndarray) -> IntArray:
         """How many times each ``(q1, q2)`` was added before (0 if never)."""
-        pos = self._positions(q1, q2)
         out = np.zeros(len(q1), dtype=np.int64)
-        found = pos >= 0
-        out[found] = self.count[pos[found]]
+        for run in self._runs:  # a pair is in one run only
+            pos = self._positions_in(run, q1, q2)
+            found = pos >= 0
+            out[found] = run[2][pos[found]]
         return out
 
     def add(self, q1: np.ndarray, q2: np.ndarray) -> None:
@@ -92,24 +111,26 @@ class Occurrences:
         u1 = grouped.index.get_level_values(0).to_numpy(dtype=np.uint64)
         u2 = grouped.index.get_level_values(1).to_numpy(dtype=np.uint64)
         n = grouped.to_numpy(dtype=np.int32)
-        pos = self._positions(u1, u2)
-        known = pos >= 0
-        np.add.at(self.count, pos[known], n[known])
+        known = np.zeros(len(u1), dtype=bool)
+        for run in self._runs:
+            pos = self._positions_in(run, u1, u2)
+            hit = pos >= 0
+            np.add.at(run[2], pos[hit], n[hit])
+            known |= hit
         new = ~known
         if not new.any():
             return
         order = np.lexsort((u2[new], u1[new]))
-        a, b, c = u1[new][order], u2[new][order], n[new][order]
-        # insert before the first (h1, h2) greater than the new one: keeps the lexical order
-        at = np.searchsorted(self.h1, a, side="left")
-        inside = np.flatnonzero(at < len(self.h1))
-        shared = inside[self.h1[at[inside]] == a[inside]]
-        for i in shared.tolist():  # h1 already held by another value: order by h2
-            while at[i] < len(self.h1) and self.h1[at[i]] == a[i] and self.h2[at[i]] < b[i]:
-                at[i] += 1
-        self.h1 = np.insert(self.h1, at, a)
-        self.h2 = np.insert(self.h2, at, b)
-        self.count = np.insert(self.count, at, c)
+        self._runs.append((u1[new][order], u2[new][order], n[new][order]))
+        while (len(self._runs) > 1
+               and 2 * len(self._runs[-1][0]) >= len(self._runs[-2][0])
+               and len(self._runs[-1][0]) + len(self._runs[-2][0]) <= RUN_CAP):
+            b1, b2, bc = self._runs.pop()
+            a1, a2, ac = self._runs.pop()
+            h1, h2, c = np.concatenate([a1, b1]), np.concatenate([a2, b2]), \
+                np.concatenate([ac, bc])
+            merged = np.lexsort((h2, h1))
+            self._runs.append((h1[merged], h2[merged], c[merged]))
 
 
 @dataclass

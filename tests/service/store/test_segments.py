@@ -231,3 +231,23 @@ def test_category_summary_counts_and_first_times() -> None:
     encoded = pa.DictionaryArray.from_arrays(pa.array([1, 0, 1, 0], pa.int32()),
                                              pa.array(["a", "b", "unused"]))
     assert seg._category_summary(encoded, times) == want
+
+
+def test_key_index_runs_stop_merging_at_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past KEY_RUN_CAP runs stay apart (a merge never copies the whole index) and every
+    stored hash is still found."""
+    import service.store.events as events_module
+    from service.store.events import LayerKeys
+
+    monkeypatch.setattr(events_module, "KEY_RUN_CAP", 64)
+    rng = np.random.default_rng(9)
+    index = LayerKeys(None, "crime", np.zeros(0, dtype=np.uint64),  # type: ignore[arg-type]
+                      np.zeros(0, dtype=np.int32))
+    added = []
+    for batch in range(20):
+        h = rng.integers(0, 2**63, 16, dtype=np.uint64)
+        index.add(h, np.full(16, batch, dtype=np.int32))
+        added.append(h)
+    assert all(arr.size <= 64 for arr, _ in index._sorted) and len(index._sorted) >= 5
+    hit, where = index._candidates(np.concatenate(added))
+    assert hit.all() and where == set(range(20))

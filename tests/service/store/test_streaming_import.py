@@ -379,3 +379,26 @@ def test_read_ahead_keeps_order_and_errors_and_closes_the_reads() -> None:
                 if item == 1:
                     raise RuntimeError("writer failed")
     assert closed == ["closed"] * 3
+
+
+def test_occurrences_in_capped_runs_count_as_a_plain_counter(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs merged like a binary counter up to a cap, beyond it kept apart: every count
+    is what a plain dictionary counts, pairs sharing h1 included."""
+    from collections import Counter
+
+    from spatial.io import context
+
+    monkeypatch.setattr(context, "RUN_CAP", 40)
+    rng = np.random.default_rng(11)
+    occ, plain = Occurrences(), Counter()
+    for _ in range(30):
+        q1 = rng.integers(0, 25, int(rng.integers(1, 30))).astype(np.uint64)
+        q2 = rng.integers(0, 3, q1.size).astype(np.uint64)
+        seen = occ.seen(q1, q2)
+        pairs = list(zip(q1.tolist(), q2.tolist(), strict=True))
+        assert seen.tolist() == [plain[p] for p in pairs]
+        occ.add(q1, q2)
+        plain.update(pairs)
+    assert len(occ) == len(plain)
+    assert all(len(run[0]) <= 40 for run in occ._runs) and len(occ._runs) > 1
