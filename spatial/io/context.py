@@ -81,16 +81,21 @@ class Occurrences:
         out = np.full(len(q1), -1, dtype=np.int64)
         if not len(h1) or not len(q1):
             return out
-        lo = np.searchsorted(h1, q1, side="left")
-        hi = np.searchsorted(h1, q1, side="right")
-        one = (hi - lo) == 1
-        single = np.flatnonzero(one)
-        match = h2[lo[single]] == q2[single]
-        out[single[match]] = lo[single[match]]
-        for i in np.flatnonzero((hi - lo) > 1).tolist():  # h1 shared by different values
-            found = np.flatnonzero(h2[lo[i]:hi[i]] == q2[i])
+        # searched in sorted order: each search starts near the last (cache-friendly)
+        order = np.argsort(q1)
+        ordered = q1[order]
+        lo = np.searchsorted(h1, ordered, side="left")
+        held = h1[np.minimum(lo, len(h1) - 1)] == ordered
+        hit, lo = order[held], lo[held]    # the rows whose h1 is held, and where
+        one = (lo + 1 >= len(h1)) | (h1[np.minimum(lo + 1, len(h1) - 1)] != q1[hit])
+        single, first = hit[one], lo[one]
+        match = h2[first] == q2[single]
+        out[single[match]] = first[match]
+        for i, start in zip(hit[~one].tolist(), lo[~one].tolist(), strict=True):
+            stop = int(np.searchsorted(h1, q1[i], side="right"))  # h1 shared by values
+            found = np.flatnonzero(h2[start:stop] == q2[i])
             if found.size:
-                out[i] = lo[i] + int(found[0])
+                out[i] = start + int(found[0])
         return out
 
     def seen(self, q1: np.ndarray, q2: np.ndarray) -> IntArray:
