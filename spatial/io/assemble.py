@@ -104,9 +104,15 @@ def derived_key_columns(columns: list[Coded], counts: Occurrences | None = None
         raise ValueError("derived_keys_coded needs at least one column")
     n = len(columns[0])
 
+    # pandas hashes a str by its UTF-8 bytes: values given as bytes (made once by Arrow
+    # from its own text) hash the same, without an encode per value and key
+    hashed = [c.values if c.arrow is None else
+              np.asarray(c.arrow.cast(pa.binary()).to_numpy(zero_copy_only=False), dtype=object)
+              for c in columns]
+
     def row_hashes(key: str) -> npt.NDArray[np.uint64]:
-        per_column = (pd.util.hash_array(c.values, hash_key=key, categorize=False)
-                      .take(c.codes) for c in columns)
+        per_column = (pd.util.hash_array(values, hash_key=key, categorize=False)
+                      .take(c.codes) for values, c in zip(hashed, columns, strict=True))
         return np.asarray(combine_hash_arrays(per_column, len(columns), n), dtype=np.uint64)
 
     return _keys_of(row_hashes(_HASH_KEYS[0]), row_hashes(_HASH_KEYS[1]), counts)
