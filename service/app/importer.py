@@ -240,7 +240,9 @@ def _read(source: str | Path | IO[bytes], *, name: str, fmt: str, layer: str,
                                   **reader_options)
     # attr:<key> columns, stored as they are (no dict per row); GeoJSON/GPKG keep dicts
     kwargs.setdefault("attribute_columns", True)
-    if fmt != "policeuk":
+    if fmt == "policeuk":  # text columns as the Arrow arrays they are stored from
+        kwargs.setdefault("text_as_arrow", True)
+    else:
         kwargs["mapping"] = mapping
     for result in read_in_chunks(source, **kwargs):
         if len(result.events) and result.events["category"].isna().any():
@@ -371,7 +373,9 @@ class ImportWriter:
         conn = self._connection()
         if self._keys is None:  # the layer locked for this import, its stored key hashes
             self._keys = store.layer_keys(conn, report.layer)
-        keys = batch["event_key"].to_numpy(dtype=object)
+        # Arrow keys when the reader gave them: only rows whose hash matches become str
+        keys = (hashed.arrow["event_key"] if "event_key" in hashed.arrow
+                else batch["event_key"].to_numpy(dtype=object))
         dup = repeated_keys(keys, hashes) | self._keys.stored(keys, hashes)
         new = batch.loc[~dup]
         self._duplicates += np.bincount(batch["_file"].to_numpy()[dup],

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -175,8 +176,10 @@ class LayerKeys:
         unsorted[order] = hit
         return unsorted, where
 
-    def stored(self, keys: Sequence[str] | np.ndarray, hashes: np.ndarray) -> np.ndarray:
-        """Which of ``keys`` (with their ``hashes``) the layer holds already."""
+    def stored(self, keys: Sequence[str] | np.ndarray | pa.Array, hashes: np.ndarray
+               ) -> np.ndarray:
+        """Which of ``keys`` (with their ``hashes``; text values or an Arrow string array)
+        the layer holds already."""
         maybe, segments = self._candidates(hashes)
         if not maybe.any():
             return maybe
@@ -188,10 +191,9 @@ class LayerKeys:
         for _, arrays in seg.iter_segment_arrays(self.conn, infos, ["event_key", "key_hash"]):
             hit = np.isin(arrays["key_hash"], wanted)
             found.update(arrays["event_key"][hit].tolist())
-        keys_arr = np.asarray(keys, dtype=object)
-        out = np.zeros(len(keys_arr), dtype=bool)
+        out = np.zeros(len(hashes), dtype=bool)
         idx = np.flatnonzero(maybe)
-        out[idx] = [k in found for k in keys_arr[idx].tolist()]
+        out[idx] = [k in found for k in seg.keys_at(keys, idx)]
         return out
 
 
@@ -303,11 +305,15 @@ class EventsRepository(BoundariesRepository):
         if frame.empty:
             return np.empty(0, dtype=np.int64), []
         frame = frame.reset_index(drop=True)
-        layer_col = frame["layer"].to_numpy(dtype=object)
-        key_arr = frame["event_key"].to_numpy(dtype=object)
-        all_hashes = seg.key_hashes(key_arr.tolist()) if hashes is None else hashes
-        layers_given = pd.unique(layer_col)
+        given = arrow or {}
+        key_arr: Any = (given["event_key"] if "event_key" in given
+                        else frame["event_key"].to_numpy(dtype=object))
+        all_hashes = seg.key_hashes(key_arr if isinstance(key_arr, pa.Array)
+                                    else key_arr.tolist()) if hashes is None else hashes
+        layers_given = (pc.unique(given["layer"].cast(pa.string())).to_pylist()
+                        if "layer" in given else pd.unique(frame["layer"].to_numpy(dtype=object)))
         if len(layers_given) > 1:
+            layer_col = frame["layer"].to_numpy(dtype=object)
             ids = np.empty(len(frame), dtype=np.int64)
             written: list[tuple[int, np.ndarray]] = []
             for layer in layers_given:

@@ -100,12 +100,20 @@ def key_hashes(keys: Sequence[str]) -> npt.NDArray[np.uint64]:
         return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
 
 
-def repeated_keys(keys: npt.NDArray[np.object_], hashes: npt.NDArray[np.uint64]
-                  ) -> npt.NDArray[np.bool_]:
+def keys_at(keys: Any, rows: npt.NDArray[np.intp]) -> list[str]:
+    """The keys at ``rows`` of ``keys`` (text values, or an Arrow string array: only those
+    rows become ``str``)."""
+    if isinstance(keys, (pa.Array, pa.ChunkedArray)):
+        return [str(k) for k in keys.take(pa.array(np.asarray(rows, dtype=np.int64))).to_pylist()]
+    return [str(k) for k in np.asarray(keys, dtype=object)[rows].tolist()]
+
+
+def repeated_keys(keys: Any, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
     """True where a key equals an earlier one in ``keys`` (the first of each kept), as
     ``pandas.Series.duplicated``: found by sorting the 64-bit ``hashes``, then confirmed
     on the keys of the rows whose hash repeats only (so a collision is never taken for a
-    repeat, and the keys of a batch without repeats are never compared)."""
+    repeat, and the keys of a batch without repeats are never compared). ``keys``: text
+    values or an Arrow string array."""
     out = np.zeros(len(hashes), dtype=bool)
     if len(hashes) < 2:
         return out
@@ -118,7 +126,7 @@ def repeated_keys(keys: npt.NDArray[np.object_], hashes: npt.NDArray[np.uint64]
     in_group[1:] |= same
     in_group[:-1] |= same
     rows = np.sort(order[in_group])
-    repeated = pd.Series(np.asarray(keys, dtype=object)[rows]).duplicated().to_numpy()
+    repeated = pd.Series(keys_at(keys, rows), dtype=object).duplicated().to_numpy()
     out[rows[repeated]] = True
     return out
 

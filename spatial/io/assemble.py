@@ -94,10 +94,11 @@ def derived_keys_coded(columns: list[Coded], counts: Occurrences | None = None) 
     return derived_key_columns(columns, counts)[0]
 
 
-def derived_key_columns(columns: list[Coded], counts: Occurrences | None = None
-                        ) -> tuple[ObjArray, pa.Array]:
+def derived_key_columns(columns: list[Coded], counts: Occurrences | None = None, *,
+                        objects: bool = True) -> tuple[ObjArray, pa.Array]:
     """:func:`derived_keys_coded`, as ``str`` objects and as an Arrow string array (made
-    from the same bytes, with no ``str`` per row: for writers that store Arrow)."""
+    from the same bytes, with no ``str`` per row: for writers that store Arrow);
+    ``objects=False``: the Arrow array only (the first is then empty)."""
     from pandas.core.util.hashing import combine_hash_arrays  # type: ignore[attr-defined]
 
     if not columns:
@@ -115,13 +116,14 @@ def derived_key_columns(columns: list[Coded], counts: Occurrences | None = None
                       .take(c.codes) for values, c in zip(hashed, columns, strict=True))
         return np.asarray(combine_hash_arrays(per_column, len(columns), n), dtype=np.uint64)
 
-    return _keys_of(row_hashes(_HASH_KEYS[0]), row_hashes(_HASH_KEYS[1]), counts)
+    return _keys_of(row_hashes(_HASH_KEYS[0]), row_hashes(_HASH_KEYS[1]), counts,
+                    objects=objects)
 
 
-def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None
-             ) -> tuple[ObjArray, pa.Array]:
+def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None, *,
+             objects: bool = True) -> tuple[ObjArray, pa.Array]:
     """Keys from the two row hashes: 32 hex digits, ``-`` and the occurrence index; as
-    ``str`` objects and as an Arrow string array."""
+    ``str`` objects (unless ``objects`` is false: empty) and as an Arrow string array."""
     n = len(h1)
     pair = np.empty((n, 2), dtype=">u8")
     pair[:, 0] = h1
@@ -137,11 +139,12 @@ def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None
     if counts is not None:
         index = index + counts.seen(h1, h2)
         counts.add(h1, h2)
-    keys = np.empty(n, dtype=object)
-    # one ASCII decode and a split make the n strings (faster than numpy's U -> object)
-    keys[:] = text.tobytes().decode("ascii").split("\n")[:n]
+    keys = np.empty(n if objects else 0, dtype=object)
     again = np.flatnonzero(index != 0)
-    if again.size:  # "<digest>-0" for nearly every row: only repeats are spelt out
+    if objects:
+        # one ASCII decode and a split make the n strings (faster than numpy's U -> object)
+        keys[:] = text.tobytes().decode("ascii").split("\n")[:n]
+    if objects and again.size:  # "<digest>-0" for nearly every row: only repeats spelt out
         digest = text[again, :32].copy().view("S32").reshape(again.size).astype("U32")
         keys[again] = digest.astype(object) + "-" + index[again].astype(str).astype(object)
     # the Arrow array from the same bytes: "<digest>-0" is the 34 bytes before a line
@@ -396,14 +399,20 @@ def _to_metric_distinct(lon: FloatArray, lat: FloatArray, epsg: int) -> tuple[Fl
     return np.asarray(x, dtype=np.float64).take(inverse), np.asarray(y, dtype=np.float64).take(inverse)
 
 
-def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: ObjArray,
+def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray | pa.Array,
+                    source_id: ObjArray | pa.Array,
                     time: npt.NDArray[np.datetime64], time_precision: str | ObjArray,
                     lon: FloatArray, lat: FloatArray, location_precision: str,
-                    category: ObjArray, source: str,
-                    sensitivity: str, attributes: ObjArray | dict[str, ObjArray],
+                    category: ObjArray | pa.Array, source: str,
+                    sensitivity: str,
+                    attributes: ObjArray | dict[str, ObjArray] | dict[str, ObjArray | pa.Array],
                     native: tuple[FloatArray, FloatArray, int] | None = None,
                     context: FileContext | None = None) -> pd.DataFrame:
     """The events frame of the accepted rows, x/y in one metric CRS for the file.
+
+    A text value given as an Arrow array holds the accepted rows' values already and
+    becomes a column of the pandas Arrow dtype (see ``text_as_arrow`` of
+    :func:`spatial.io.policeuk.read_policeuk`).
 
     ``attributes`` (accepted rows only): one dict per row (the frame's
     ``attributes`` column), or ``attr:<key>`` columns
@@ -451,6 +460,10 @@ def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: Obj
     else:
         texts["attributes"] = attributes
         given = {"attributes"}
+    order = list(texts)
+    # Arrow text (the accepted rows' values): a column of the pandas Arrow dtype, no copy
+    arrow = {k: v for k, v in texts.items() if isinstance(v, pa.Array)}
+    texts = {k: v for k, v in texts.items() if k not in arrow}
     block = np.empty((len(texts), count), dtype=object)
     for row, (name, values) in zip(block, texts.items(), strict=True):
         if isinstance(values, str) or values is None:
@@ -460,6 +473,10 @@ def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray, source_id: Obj
         else:
             np.compress(ok, values, out=row)
     frame = pd.DataFrame(block.T, columns=list(texts), dtype=object, copy=False)
+    if arrow:
+        for name, values in arrow.items():
+            frame[name] = pd.arrays.ArrowExtensionArray(values)
+        frame = frame[order]
     typed = {
         "time": np.asarray(time[ok], dtype="datetime64[ns]"),
         "lon": lon_ok, "lat": lat_ok,

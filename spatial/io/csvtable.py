@@ -38,7 +38,7 @@ import pyarrow.csv as pacsv
 from spatial.errors import InputFormatError, ParameterError
 from spatial.io.result import BoolArray, IntArray, ObjArray
 from spatial.io.source import BOM, sniff
-from spatial.io.validation import Rejector, join
+from spatial.io.validation import Coded, Rejector, join
 
 #: A quote that neither opens nor closes a field (inside a field, or doubled): the
 #: files where Arrow and pandas might tokenise differently go to pandas.
@@ -63,6 +63,7 @@ class CsvTable:
     _frame: pd.DataFrame | None = None     # object dtype, columns = header
     _coded: dict[str, tuple[IntArray, ObjArray]] = field(default_factory=dict)
     _dictionaries: dict[str, pa.DictionaryArray] = field(default_factory=dict)
+    _columns: dict[str, Coded] = field(default_factory=dict)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -101,6 +102,20 @@ class CsvTable:
                 else pa.DictionaryArray.from_arrays(pa.array([], pa.int32()),
                                                     pa.array([], pa.string())))
         return self._dictionaries[name]
+
+    def coded_column(self, name: str) -> Coded:
+        """Column ``name`` as a :class:`Coded` (cached); from an Arrow table its distinct
+        values stay Arrow text until they are asked for."""
+        key = "\0column:" + name
+        if key not in self._columns:
+            encoded = self.arrow_dictionary(name)
+            if encoded is None:
+                self._columns[key] = Coded(*self.coded(name))
+            else:
+                self._columns[key] = Coded(
+                    encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+                    None, encoded.dictionary)
+        return self._columns[key]
 
     def text(self, name: str) -> ObjArray:
         """Column ``name`` as an object array of ``str``."""

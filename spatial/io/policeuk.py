@@ -57,7 +57,7 @@ POLICEUK_KEY_COLUMNS: Final = tuple(c for c in POLICEUK_COLUMNS
 def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = "crime",
                   area_of_interest: Bounds | None = UK_BOUNDS,
                   context: FileContext | None = None,
-                  attribute_columns: bool = False) -> ReadResult:
+                  attribute_columns: bool = False, text_as_arrow: bool = False) -> ReadResult:
     """Read a police.uk street-level crime CSV exactly as downloaded.
 
     Parameters
@@ -78,6 +78,11 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
         Give the attributes as ``attr:<column>`` columns (``None`` where the
         cell is empty) instead of the ``attributes`` column of dicts; the
         dicts are :func:`spatial.events.attribute_dicts_of` of the frame.
+    text_as_arrow : bool
+        With ``attribute_columns``: the frame's text columns are the Arrow
+        arrays of :attr:`ReadResult.arrow` (pandas Arrow dtype, nulls as
+        ``pd.NA``) instead of ``str`` objects, for a writer that stores Arrow
+        (the import); the values are the same.
 
     Returns
     -------
@@ -96,6 +101,8 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     """
     aoi = check_bounds(area_of_interest)
     check_layer(layer)
+    if text_as_arrow and not attribute_columns:
+        raise ValueError("text_as_arrow needs attribute_columns")
     t0 = perf_counter()
     data, name = load_source(source, file_name)
     table = read_csv_table(data, name, encoding="utf-8", what="a police.uk CSV",
@@ -128,18 +135,18 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     reject_long(rej, category, "Crime type", MAX_CATEGORY)
 
     keys, keys_arrow = derived_key_columns([_coded(table, c) for c in POLICEUK_KEY_COLUMNS],
-                                           None if context is None else context.key_counts)
+                                           None if context is None else context.key_counts,
+                                           objects=not text_as_arrow)
     crime_id = _coded(table, "Crime ID")
-    has_id = crime_id.map(lambda v: v != "").astype(bool)
-    source_id = np.where(has_id, crime_id.text(), keys)
+    has_id = (crime_id.map(lambda v: v != "") if crime_id.arrow is None else
+              pc.not_equal(crime_id.arrow, "").to_numpy(zero_copy_only=False).take(
+                  crime_id.codes)).astype(bool)
 
     ok = rej.ok
-    attributes: ObjArray | dict[str, ObjArray]
+    attributes: ObjArray | dict[str, ObjArray | pa.Array]
     arrow: dict[str, pa.Array] = {}
     sensitivity = layer_spec(layer).sensitivity
-    if attribute_columns:  # "" -> None once per distinct value
-        attributes = {ATTR_PREFIX + c: _coded(table, c).rows(ok, empty=None)
-                      for c in POLICEUK_ATTRIBUTES}
+    if attribute_columns:
         crime_text = (table.arrow_dictionary("Crime ID")
                       or dictionary_array(crime_id.codes, crime_id.values)).cast(pa.string())
         source_arrow = pc.if_else(pa.array(has_id), crime_text, keys_arrow)
@@ -152,16 +159,26 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
                       for c in POLICEUK_ATTRIBUTES}},
             plain={"event_key": keys_arrow, "source_id": source_arrow},
             empty_is_null=tuple(ATTR_PREFIX + c for c in POLICEUK_ATTRIBUTES))
+    if text_as_arrow:  # the frame's text columns are the Arrow ones: no str per row
+        attributes = {ATTR_PREFIX + c: arrow[ATTR_PREFIX + c] for c in POLICEUK_ATTRIBUTES}
+        events = assemble_events(
+            layer=layer, ok=ok, keys=arrow["event_key"], source_id=arrow["source_id"],
+            time=times, time_precision="month", lon=lon, lat=lat,
+            location_precision="snapped", category=arrow["category"], source="police.uk",
+            sensitivity=sensitivity, attributes=attributes, context=context)
     else:
-        attributes = attribute_dicts(pd.DataFrame({c: pd.Series(_coded(table, c).rows(ok),
-                                                                dtype=object)
-                                                   for c in POLICEUK_ATTRIBUTES}))
-    events = assemble_events(
-        layer=layer, ok=ok, keys=keys, source_id=source_id, time=times,
-        time_precision="month", lon=lon, lat=lat, location_precision="snapped",
-        category=category.text(), source="police.uk", sensitivity=sensitivity,
-        attributes=attributes, context=context,
-    )
+        if attribute_columns:  # "" -> None once per distinct value
+            attributes = {ATTR_PREFIX + c: _coded(table, c).rows(ok, empty=None)
+                          for c in POLICEUK_ATTRIBUTES}
+        else:
+            attributes = attribute_dicts(pd.DataFrame({c: pd.Series(_coded(table, c).rows(ok),
+                                                                    dtype=object)
+                                                       for c in POLICEUK_ATTRIBUTES}))
+        events = assemble_events(
+            layer=layer, ok=ok, keys=keys, source_id=np.where(has_id, crime_id.text(), keys),
+            time=times, time_precision="month", lon=lon, lat=lat,
+            location_precision="snapped", category=category.text(), source="police.uk",
+            sensitivity=sensitivity, attributes=attributes, context=context)
     t2 = perf_counter()
     return ReadResult(file=name, layer=layer, rows_read=len(table.rows), events=events,
                       rejections=rej.rejections(), timings={"parse": t1 - t0, "validate": t2 - t1},
@@ -169,9 +186,7 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
 
 
 def _coded(table: CsvTable, column: str) -> Coded:
-    codes, values = table.coded(column)
-    encoded = table.arrow_dictionary(column)
-    return Coded(codes, values, None if encoded is None else encoded.dictionary)
+    return table.coded_column(column)
 
 
 def _check_policeuk_header(header: list[str], name: str) -> None:

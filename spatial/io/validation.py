@@ -96,8 +96,19 @@ class Coded:
     """
 
     codes: IntArray
-    values: ObjArray
+    given_values: ObjArray | None
     arrow: pa.StringArray | None = None  # ``values`` as Arrow text, when the reader has it
+
+    @property
+    def values(self) -> ObjArray:
+        """The distinct values (``str``); made from :attr:`arrow` on first use when only
+        that was given (a column the import stores as Arrow never needs them)."""
+        if self.given_values is None:
+            assert self.arrow is not None
+            object.__setattr__(self, "given_values", np.asarray(
+                self.arrow.to_numpy(zero_copy_only=False), dtype=object))
+        assert self.given_values is not None
+        return self.given_values
 
     @classmethod
     def of(cls, cells: ObjArray | Coded) -> Coded:
