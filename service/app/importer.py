@@ -342,8 +342,11 @@ class ImportWriter:
         first, point_of_row = placement.distinct_points(lon, lat)
         cells = placement.h3_cells(lon[first], lat[first], self.store.h3_resolution)
         # the cells go to the store as Arrow only (a column of the frame would be converted)
-        arrow = {**(arrow or {}),
-                 "h3": dictionary_array(point_of_row, placement.cells_to_str(cells))}
+        cell_text = placement.cells_to_arrow(cells)
+        arrow = {**(arrow or {}), "h3": (
+            pa.DictionaryArray.from_arrays(pa.array(point_of_row.astype(np.int32)), cell_text)
+            if cell_text.null_count == 0 else
+            dictionary_array(point_of_row, np.asarray(cell_text.to_pylist(), dtype=object)))}
         hashes = key_hashes(arrow["event_key"] if "event_key" in arrow
                             else frame["event_key"].to_numpy(dtype=object).tolist())
         return HashedFrame(frame, hashes, first, point_of_row, arrow, time.perf_counter() - t0)

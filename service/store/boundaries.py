@@ -108,8 +108,12 @@ class BoundariesRepository(StoreBase):
                        boundary_units.c.area_m2)
              .where(boundary_units.c.set_id == set_id).order_by(boundary_units.c.unit_id))
         with self.engine.connect() as conn:
-            return pd.DataFrame(conn.execute(q).all(),
-                                columns=["unit_id", "label", "wkb", "area_m2"])
+            frame = pd.DataFrame(conn.execute(q).all(),
+                                 columns=["unit_id", "label", "wkb", "area_m2"],
+                                 dtype=object)
+        # the WKB stays Python text (geometries are parsed from it; an Arrow copy of
+        # megabytes of hex would only be turned back), the others as pandas infers them
+        return frame.astype({"unit_id": "str", "label": "str", "area_m2": "float64"})
 
     def write_placements(self, conn: Connection, set_id: int, event_ids: np.ndarray,
                          unit_ids: Sequence[str | None]) -> None:

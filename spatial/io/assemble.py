@@ -399,12 +399,13 @@ def _to_metric_distinct(lon: FloatArray, lat: FloatArray, epsg: int) -> tuple[Fl
     return np.asarray(x, dtype=np.float64).take(inverse), np.asarray(y, dtype=np.float64).take(inverse)
 
 
-def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray | pa.Array,
+def assemble_events(*, layer: str | pa.Array, ok: BoolArray, keys: ObjArray | pa.Array,
                     source_id: ObjArray | pa.Array,
-                    time: npt.NDArray[np.datetime64], time_precision: str | ObjArray,
-                    lon: FloatArray, lat: FloatArray, location_precision: str,
-                    category: ObjArray | pa.Array, source: str,
-                    sensitivity: str,
+                    time: npt.NDArray[np.datetime64],
+                    time_precision: str | ObjArray | pa.Array,
+                    lon: FloatArray, lat: FloatArray, location_precision: str | pa.Array,
+                    category: ObjArray | pa.Array, source: str | pa.Array,
+                    sensitivity: str | pa.Array,
                     attributes: ObjArray | dict[str, ObjArray] | dict[str, ObjArray | pa.Array],
                     native: tuple[FloatArray, FloatArray, int] | None = None,
                     context: FileContext | None = None) -> pd.DataFrame:
@@ -472,17 +473,23 @@ def assemble_events(*, layer: str, ok: BoolArray, keys: ObjArray | pa.Array,
             row[:] = values
         else:
             np.compress(ok, values, out=row)
-    frame = pd.DataFrame(block.T, columns=list(texts), dtype=object, copy=False)
-    if arrow:
-        for name, values in arrow.items():
-            frame[name] = pd.arrays.ArrowExtensionArray(values)
-        frame = frame[order]
     typed = {
         "time": np.asarray(time[ok], dtype="datetime64[ns]"),
         "lon": lon_ok, "lat": lat_ok,
         "x": np.asarray(x, dtype=np.float64), "y": np.asarray(y, dtype=np.float64),
         "crs_epsg": np.full(count, epsg, dtype=np.int64),
     }
+    if not texts:  # every text column Arrow: the frame in one piece, no object block
+        final = list(order)
+        for name in typed:
+            final.insert(list(EVENT_COLUMNS).index(name), name)
+        return pd.DataFrame({c: typed[c] if c in typed else pd.arrays.ArrowExtensionArray(arrow[c])
+                             for c in final}, copy=False)
+    frame = pd.DataFrame(block.T, columns=list(texts), dtype=object, copy=False)
+    if arrow:
+        for name, values in arrow.items():
+            frame[name] = pd.arrays.ArrowExtensionArray(values)
+        frame = frame[order]
     for name, values in typed.items():
         frame.insert(list(EVENT_COLUMNS).index(name), name, values)
     return frame

@@ -162,10 +162,11 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     if text_as_arrow:  # the frame's text columns are the Arrow ones: no str per row
         attributes = {ATTR_PREFIX + c: arrow[ATTR_PREFIX + c] for c in POLICEUK_ATTRIBUTES}
         events = assemble_events(
-            layer=layer, ok=ok, keys=arrow["event_key"], source_id=arrow["source_id"],
-            time=times, time_precision="month", lon=lon, lat=lat,
-            location_precision="snapped", category=arrow["category"], source="police.uk",
-            sensitivity=sensitivity, attributes=attributes, context=context)
+            layer=arrow["layer"], ok=ok, keys=arrow["event_key"], source_id=arrow["source_id"],
+            time=times, time_precision=arrow["time_precision"], lon=lon, lat=lat,
+            location_precision=arrow["location_precision"], category=arrow["category"],
+            source=arrow["source"], sensitivity=arrow["sensitivity"], attributes=attributes,
+            context=context)
     else:
         if attribute_columns:  # "" -> None once per distinct value
             attributes = {ATTR_PREFIX + c: _coded(table, c).rows(ok, empty=None)

@@ -23,6 +23,7 @@ https://h3geo.org/docs/core-library/h3Indexing (index bit layout, resolutions).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -142,6 +143,19 @@ def cells_to_str(cells: npt.ArrayLike) -> npt.NDArray[np.object_]:
         spelt[ok] = np.asarray(h3ronpy.cells_to_string(np.ascontiguousarray(distinct[ok])),
                                dtype=object)
     return np.asarray(spelt.take(codes), dtype=object)
+
+
+def cells_to_arrow(cells: npt.ArrayLike) -> Any:
+    """:func:`cells_to_str` as an Arrow string array (h3ronpy's own output, with no
+    ``str`` per cell); null where the index is 0 or not a valid H3 cell."""
+    import h3ronpy
+    import pyarrow as pa
+
+    arr = np.ascontiguousarray(np.asarray(cells, dtype=np.uint64).ravel())
+    ok = _valid(arr) if arr.size else np.zeros(0, dtype=bool)
+    if not ok.all():
+        return pa.array(cells_to_str(arr), type=pa.string())
+    return pa.array(h3ronpy.cells_to_string(arr)).cast(pa.string())
 
 
 def cells_from_str(cells: Sequence[str | None] | npt.ArrayLike) -> UInt64Array:

@@ -301,3 +301,18 @@ def test_dictionary_array_and_arrow_text() -> None:
     # mostly distinct values (ids): plain text, not a dictionary
     ids = Coded(np.arange(4), np.array(["i0", "i1", "i2", "i3"], dtype=object))
     assert arrow_text(ok, coded={"i": ids})["i"].type == pa.string()
+
+
+def test_text_as_arrow_reads_the_same_values(policeuk_files) -> None:  # noqa: ANN001
+    """The import's read (text columns as the Arrow arrays they are stored from) has the
+    columns, values (pd.NA for None) and rejections of the ordinary read."""
+    for path in policeuk_files[:5]:
+        plain = read_policeuk(path, attribute_columns=True)
+        fast = read_policeuk(path, attribute_columns=True, text_as_arrow=True)
+        assert list(fast.events.columns) == list(plain.events.columns)
+        for column in plain.events.columns:
+            got = [None if v is pd.NA else v for v in fast.events[column].tolist()]
+            assert got == plain.events[column].tolist(), (path.name, column)
+        assert fast.rejections == plain.rejections
+    with pytest.raises(ValueError, match="attribute_columns"):
+        read_policeuk(policeuk_files[0], text_as_arrow=True)

@@ -132,3 +132,14 @@ def test_assign_polygons_matches_sjoin_on_sheffield_lsoas(shared_data: Path) -> 
     ref = joined.groupby(level=0)["k"].min().reindex(range(x.size)).fillna(-1).astype(int)
     assert (got == ref.to_numpy()).all()
     assert (got >= 0).mean() > 0.5
+
+
+def test_cells_to_arrow_spells_cells_as_cells_to_str() -> None:
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(-3, 1, 500), rng.uniform(51, 55, 500)
+    lon[::50] = np.nan  # no cell: null, as cells_to_str gives None
+    for res in (7, 11):
+        cells = placement.h3_cells(lon, lat, res)
+        assert placement.cells_to_arrow(cells).to_pylist() == placement.cells_to_str(cells).tolist()
+        ok = cells != 0
+        assert placement.cells_to_arrow(cells[ok]).null_count == 0
