@@ -380,21 +380,25 @@ class ImportWriter:
         keys = (hashed.arrow["event_key"] if "event_key" in hashed.arrow
                 else batch["event_key"].to_numpy(dtype=object))
         dup = repeated_keys(keys, hashes) | self._keys.stored(keys, hashes)
-        new = batch.loc[~dup]
+        fresh = not dup.any()  # nearly always on a first import: no copies then
+        new = batch if fresh else batch.loc[~dup]
         self._duplicates += np.bincount(batch["_file"].to_numpy()[dup],
                                         minlength=len(self.file_names))[:len(self.file_names)]
         report.duplicates += int(dup.sum())
         if self.progress:
             self.progress("write", report.inserted, report.inserted + len(new))
         keep = pa.array(~dup)
+
+        def kept(array: pa.Array) -> pa.Array:
+            return array if fresh else array.filter(keep)
+
         ids, segments = store.write_events(conn, new.drop(columns="_file"), self._import_id,
                                            keys=self._keys, hashes=hashes[~dup],
-                                           arrow={k: v.filter(keep)
-                                                  for k, v in hashed.arrow.items()})
+                                           arrow={k: kept(v) for k, v in hashed.arrow.items()})
         report.inserted += len(ids)
         if segments:
             for (set_id, _, _, _), assigned in zip(self._sets, units, strict=True):
-                store.write_segment_placements(conn, set_id, segments, assigned.filter(keep))
+                store.write_segment_placements(conn, set_id, segments, kept(assigned))
         timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
 
     def finish(self) -> None:
