@@ -284,7 +284,8 @@ class EventsRepository(BoundariesRepository):
                       *, keys: LayerKeys | None = None,
                       hashes: np.ndarray | None = None) -> np.ndarray:
         """Store placed events (EVENT_COLUMNS or ``attr:`` columns, + ``h3``) as Parquet
-        segments (one per layer and month); returns their new ids, in frame order.
+        segments (one per layer and month, or months with few events together); returns
+        their new ids, in frame order.
 
         Every key must be new to its layer: one already stored (given twice, or
         added by another writer) fails the whole transaction with a

@@ -1,7 +1,8 @@
 """Events in a column store inside the database: Parquet segments in ``event_segments``.
 
 Each row of ``event_segments`` holds one Parquet file (zstd) of the events of
-one layer, one calendar month of their time and one import batch, with the
+one layer, one calendar month of their time (or consecutive months with few
+events, :data:`MIN_SEGMENT_ROWS`) and one import batch, with the
 segment's id, time and lon/lat ranges beside it so that a read skips whole
 segments; ``event_segment_units`` holds, per segment and boundary-set version,
 one Parquet column of unit ids aligned with the segment's rows (null: outside
@@ -57,6 +58,9 @@ _COMPRESSION = "zstd"
 #: costs a fifth of the encode); ids ascend, so deltas store them in a few bits each
 _UNIQUE = ("id", "event_key", "key_hash", "source_id")
 _ENCODINGS = {"id": "DELTA_BINARY_PACKED"}
+
+#: Events below which consecutive months of one write share a segment.
+MIN_SEGMENT_ROWS = 10_000
 
 #: PostgreSQL advisory lock namespace of the per-layer import lock (with the layer's hash).
 LAYER_LOCK_CLASS = 7270017
@@ -508,9 +512,12 @@ def write_segments(conn: Connection, *, layer: str, import_id: int | None,
                    arrow: dict[str, pa.Array] | None = None
                    ) -> list[tuple[int, npt.NDArray[np.intp]]]:
     """Store ``frame``'s events (one layer) as one segment per calendar month of their
-    time: one Parquet encode and one INSERT each. Returns ``(segment id, row
-    positions in frame)`` per segment, for the placements. ``arrow``: see
-    :func:`encode_segment`."""
+    time, consecutive months of fewer than :data:`MIN_SEGMENT_ROWS` events together
+    being one segment (a frame spanning years: a Parquet file per month of a few
+    hundred rows costs more to write and to open than its rows); one Parquet encode
+    and one INSERT each. Rows keep their frame order (ascending ids) in a segment.
+    Returns ``(segment id, row positions in frame)`` per segment, for the
+    placements. ``arrow``: see :func:`encode_segment`."""
     n = len(frame)
     if n == 0:
         return []
@@ -524,10 +531,19 @@ def write_segments(conn: Connection, *, layer: str, import_id: int | None,
         uniq, inverse = np.unique(months, return_inverse=True)
         order = np.argsort(inverse, kind="stable")
         bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
+        # months taken together until a segment has MIN_SEGMENT_ROWS events
+        cuts, rows = [0], 0
+        for k, size in enumerate(np.diff(bounds).tolist()):
+            rows += size
+            if rows >= MIN_SEGMENT_ROWS or k == len(uniq) - 1:
+                cuts.append(k + 1)
+                rows = 0
+        bounds = bounds[cuts]
+        uniq = uniq[cuts[:-1]]
     lon, lat = frame["lon"].to_numpy(dtype=np.float64), frame["lat"].to_numpy(dtype=np.float64)
     out: list[tuple[int, npt.NDArray[np.intp]]] = []
     for k in range(len(uniq)):
-        pos = order[bounds[k]:bounds[k + 1]]
+        pos = np.sort(order[bounds[k]:bounds[k + 1]])
         part = frame.iloc[pos] if len(uniq) > 1 else frame
         seg_attrs: pd.DataFrame | list[str]
         if isinstance(attrs, pd.DataFrame):

@@ -283,7 +283,8 @@ street_segments = sa.Table(
 # --- events as Parquet segments (issue 13: a column store in the database; migration 17)
 
 #: One Parquet file of events per row (:mod:`service.store.segments`): one layer, one
-#: month of time, one import batch; the ranges let reads skip whole segments.
+#: month of time (or several with few events), one import batch; the ranges let reads
+#: skip whole segments.
 event_segments = sa.Table(
     "event_segments", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -166,7 +166,7 @@ def _arrow_table(body: bytes, encoding: str, row_offset: int) -> CsvTable | None
         except UnicodeDecodeError:
             return None
     quoted = b'"' in body
-    if quoted and _INNER_QUOTE.search(body) is not None:
+    if quoted and _has_inner_quote(body):
         return None
     try:
         table = pacsv.read_csv(
@@ -195,6 +195,18 @@ def _arrow_table(body: bytes, encoding: str, row_offset: int) -> CsvTable | None
     m = len(header)
     return CsvTable(header=header, rows=np.arange(2, n + 2, dtype=np.int64) + row_offset,
                     nfields=np.full(n, m, dtype=np.int64), arrow=data)
+
+
+_FIELD_EDGE: Final = np.array([0x2C, 0x0D, 0x0A], dtype=np.uint8)
+
+
+def _has_inner_quote(body: bytes) -> bool:
+    """Whether ``_INNER_QUOTE`` matches ``body``: a quote with a byte other than a comma,
+    CR or LF on both sides. By numpy over the quotes' neighbours (the regex crawled
+    at about 60 MB/s through a file that quotes every field)."""
+    b = np.frombuffer(body, dtype=np.uint8)
+    at = np.flatnonzero(b[1:-1] == 0x22) + 1  # a quote at either end has no neighbour
+    return bool((~np.isin(b[at - 1], _FIELD_EDGE) & ~np.isin(b[at + 1], _FIELD_EDGE)).any())
 
 
 def _has_empty_record(table: pa.Table) -> bool:

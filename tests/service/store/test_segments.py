@@ -83,6 +83,7 @@ def test_text_attributes_are_columns_and_others_json_both_read_back_exactly(
 
 def test_segments_per_month_and_reads_skip_the_others(store: Store,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seg, "MIN_SEGMENT_ROWS", 1)  # every month its own segment
     frame = pd.concat([_frame(4, month="2019-01"), _frame(5, month="2019-02"),
                        _frame(6, month="2019-03")], ignore_index=True)
     assert _store(store, frame).inserted == 15
@@ -106,8 +107,32 @@ def test_segments_per_month_and_reads_skip_the_others(store: Store,
     assert np.all(np.diff(ids["id"].to_numpy()) > 0)
 
 
-def test_keyset_pages_in_id_order_across_interleaved_segments(store: Store) -> None:
+def test_months_with_few_events_share_a_segment(store: Store,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Consecutive months are taken together until a segment has MIN_SEGMENT_ROWS events;
+    rows keep their order (ascending ids) and time reads still find exactly theirs."""
+    monkeypatch.setattr(seg, "MIN_SEGMENT_ROWS", 6)
+    parts = [_frame(4, month="2019-01"), _frame(5, month="2019-03"), _frame(6, month="2019-02"),
+             _frame(2, month="2019-05")]
+    frame = pd.concat(parts, ignore_index=True)
+    assert _store(store, frame).inserted == 17
+    with store.engine.connect() as conn:
+        infos = seg.segment_infos(conn, seg.SegmentPrune(layers=("crime",)))
+    # Jan+Feb (4 + 6), then Mar+May (5 + 2): the last group may be short
+    assert sorted(i.n_rows for i in infos) == [7, 10]
+    for month, n in (("2019-02", 6), ("2019-03", 5), ("2019-04", 0)):
+        start = datetime.fromisoformat(month + "-01")
+        end = datetime(start.year, start.month + 1, 1)
+        assert store.count_events(EventFilter(layers=("crime",), start=start, end=end)) == n
+    got = store.query_events(EventFilter(layers=("crime",)), columns=["event_key"])
+    assert got["event_key"].tolist() == frame["event_key"].tolist()
+    assert np.all(np.diff(got["id"].to_numpy()) > 0)
+
+
+def test_keyset_pages_in_id_order_across_interleaved_segments(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     # one import of mixed months: the month segments' id ranges interleave
+    monkeypatch.setattr(seg, "MIN_SEGMENT_ROWS", 1)
     frame = pd.concat([_frame(1, month=m, start=i) for i, m in
                        enumerate(["2019-01", "2019-02"] * 5)], ignore_index=True)
     _store(store, frame)

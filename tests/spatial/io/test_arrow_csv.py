@@ -316,3 +316,15 @@ def test_text_as_arrow_reads_the_same_values(policeuk_files) -> None:  # noqa: A
         assert fast.rejections == plain.rejections
     with pytest.raises(ValueError, match="attribute_columns"):
         read_policeuk(policeuk_files[0], text_as_arrow=True)
+
+
+def test_inner_quotes_found_as_the_regex_finds_them() -> None:
+    """The numpy test of quotes inside fields answers as the regular expression does."""
+    rng = random.Random(7)
+    alphabet = [b'"', b",", b"\n", b"\r", b"a", b" "]
+    cases = [b"", b'"', b'""', b'a"b', b'"a"', b'a,"b",c\n', b'"a""b"', b'x"', b'"x']
+    cases += [b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+              for _ in range(3000)]
+    for body in cases:
+        assert csvtable._has_inner_quote(body) == (
+            csvtable._INNER_QUOTE.search(body) is not None), body
