@@ -142,14 +142,12 @@ def numeric_pair(rej: Rejector, raw_a: ObjArray | Coded, raw_b: ObjArray | Coded
                  b_field: str) -> tuple[FloatArray, FloatArray]:
     """Two text coordinate columns as floats; empty and non-numeric cells rejected."""
     ca, cb = Coded.of(raw_a), Coded.of(raw_b)
-    a_empty = ca.map(lambda v: v == "").astype(bool)
-    b_empty = cb.map(lambda v: v == "").astype(bool)
+    a_empty, b_empty = _empty(ca), _empty(cb)
     rej.add(a_empty & b_empty, a_field, f"missing coordinates: {a_field} and {b_field} are empty")
     rej.add(a_empty, a_field, f"missing coordinates: {a_field} is empty")
     rej.add(b_empty, b_field, f"missing coordinates: {b_field} is empty")
-    a = ca.map(_to_float if ca.arrow is None else lambda v: _arrow_float(v, ca.arrow))
-    b = cb.map(_to_float if cb.arrow is None else lambda v: _arrow_float(v, cb.arrow))
-    a, b = a.astype(np.float64), b.astype(np.float64)
+    a = (ca.map(_to_float) if ca.arrow is None else _arrow_float(ca)).astype(np.float64)
+    b = (cb.map(_to_float) if cb.arrow is None else _arrow_float(cb)).astype(np.float64)
     rej.add(~np.isfinite(a), a_field, lambda m: join(f"{a_field} ", quoted(ca.rows(m)),
                                                      " is not a number"))
     rej.add(~np.isfinite(b), b_field, lambda m: join(f"{b_field} ", quoted(cb.rows(m)),
@@ -157,27 +155,39 @@ def numeric_pair(rej: Rejector, raw_a: ObjArray | Coded, raw_b: ObjArray | Coded
     return a, b
 
 
-#: an integer literal: pandas reads "-0" as the integer 0, so +0.0
+#: an integer literal (a column of only these pandas reads as integers: "-0" is +0.0)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
-def _arrow_float(raw: ObjArray, text: pa.StringArray) -> FloatArray:
-    """:func:`_to_float` of ``raw`` (distinct values), parsed by Arrow from ``text`` (the
-    same values as Arrow text) with no per-value Python; any value Arrow does not read
-    (spaces around a number, "1,5", ...) sends them all to :func:`_to_float`. Both
-    parsers round correctly; pandas reads an integer literal "-0" as +0.0, and so does
-    this."""
+def _empty(column: Coded) -> BoolArray:
+    """Rows whose cell is ""; from the Arrow values when the column has them (its
+    distinct values need not become ``str``)."""
+    if column.arrow is None:
+        return np.asarray(column.map(lambda v: v == ""), dtype=bool)
+    per_value = pc.equal(column.arrow, "").to_numpy(zero_copy_only=False)
+    return np.asarray(per_value, dtype=bool).take(column.codes)
+
+
+def _arrow_float(column: Coded) -> FloatArray:
+    """:func:`_to_float` of a column's cells, parsed by Arrow from its distinct values as
+    Arrow text, with no per-value Python; any value Arrow does not read (spaces around
+    a number, "1,5", ...) sends them all to :func:`_to_float`. Both parsers round
+    correctly; pandas reads "-0" as the integer 0 (+0.0) when every value is an
+    integer literal, and as -0.0 otherwise, and so does this."""
+    text = column.arrow
+    assert text is not None
     try:
         parsed = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text),
                          pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return _to_float(raw)
+        return column.map(_to_float)
     out = np.array(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
-    for i in np.flatnonzero((out == 0.0) & np.signbit(out)).tolist():
-        if _INTEGER.fullmatch(str(raw[i])):
-            out[i] = 0.0
+    negative_zero = (out == 0.0) & np.signbit(out)
+    # pandas gives integers, so +0.0 for "-0", only when every value is an integer literal
+    if negative_zero.any() and all(_INTEGER.fullmatch(str(v)) for v in column.values):
+        out[negative_zero] = 0.0
     out[~np.isfinite(out)] = np.nan
-    return out
+    return out.take(column.codes)
 
 
 def _to_float(raw: ObjArray) -> FloatArray:
