@@ -321,7 +321,7 @@ class EventsRepository(BoundariesRepository):
                 pos = np.flatnonzero(layer_col == layer)
                 got, parts = self.write_events(
                     conn, frame.iloc[pos], import_id, hashes=all_hashes[pos],
-                    arrow={k: v.take(pa.array(pos)) for k, v in (arrow or {}).items()})
+                    arrow={k: v.take(pa.array(pos)) for k, v in given.items()})
                 ids[pos] = got
                 written += [(sid, pos[p]) for sid, p in parts]
             return ids, written

@@ -61,9 +61,8 @@ class CsvTable:
     nfields: IntArray    # fields in each row as written
     arrow: pa.Table | None = None          # Arrow strings, columns = header
     _frame: pd.DataFrame | None = None     # object dtype, columns = header
-    _coded: dict[str, tuple[IntArray, ObjArray]] = field(default_factory=dict)
+    _coded: dict[str, Coded] = field(default_factory=dict)
     _dictionaries: dict[str, pa.DictionaryArray] = field(default_factory=dict)
-    _columns: dict[str, Coded] = field(default_factory=dict)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -78,16 +77,8 @@ class CsvTable:
 
         ``values`` are the distinct cells (``str``) in order of first appearance.
         """
-        if name not in self._coded:
-            if self.arrow is not None:
-                encoded = self.arrow_dictionary(name)
-                assert encoded is not None
-                self._coded[name] = _arrow_codes(encoded)
-            else:
-                codes, uniques = pd.factorize(self.frame[name].to_numpy(dtype=object), sort=False)
-                self._coded[name] = (codes.astype(np.int64, copy=False),
-                                     np.asarray(uniques, dtype=object))
-        return self._coded[name]
+        column = self.coded_column(name)
+        return column.codes, column.values
 
     def arrow_dictionary(self, name: str) -> pa.DictionaryArray | None:
         """Column ``name`` dictionary-encoded by Arrow (the same codes and distinct values
@@ -106,16 +97,17 @@ class CsvTable:
     def coded_column(self, name: str) -> Coded:
         """Column ``name`` as a :class:`Coded` (cached); from an Arrow table its distinct
         values stay Arrow text until they are asked for."""
-        key = "\0column:" + name
-        if key not in self._columns:
+        if name not in self._coded:
             encoded = self.arrow_dictionary(name)
             if encoded is None:
-                self._columns[key] = Coded(*self.coded(name))
+                codes, uniques = pd.factorize(self.frame[name].to_numpy(dtype=object), sort=False)
+                self._coded[name] = Coded(codes.astype(np.int64, copy=False),
+                                          np.asarray(uniques, dtype=object))
             else:
-                self._columns[key] = Coded(
+                self._coded[name] = Coded(
                     encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
                     None, encoded.dictionary)
-        return self._columns[key]
+        return self._coded[name]
 
     def text(self, name: str) -> ObjArray:
         """Column ``name`` as an object array of ``str``."""
@@ -227,15 +219,6 @@ def codecs_name(encoding: str) -> str:
         return codecs.lookup(encoding).name
     except LookupError:
         return encoding
-
-
-def _arrow_codes(encoded: pa.DictionaryArray) -> tuple[IntArray, ObjArray]:
-    """A dictionary-encoded Arrow column as ``(codes, distinct values)``."""
-    if not len(encoded.dictionary):
-        return np.zeros(len(encoded), dtype=np.int64), np.zeros(0, dtype=object)
-    values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    return codes.astype(np.int64, copy=False), values
 
 
 def _pandas_table(body: bytes, name: str, *, encoding: str, row_offset: int) -> CsvTable:

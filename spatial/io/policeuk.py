@@ -30,12 +30,12 @@ from spatial.io.assemble import (
     dictionary_array,
 )
 from spatial.io.context import FileContext
-from spatial.io.csvtable import CsvTable, read_csv_table, reject_shape, require_rows
+from spatial.io.csvtable import read_csv_table, reject_shape, require_rows
 from spatial.io.options import check_bounds, check_layer
 from spatial.io.result import Bounds, ObjArray, ReadResult, Source, empty_result
 from spatial.io.source import load_source
 from spatial.io.times import parse_month
-from spatial.io.validation import Coded, Rejector, check_wgs84, numeric_pair, reject_long
+from spatial.io.validation import Rejector, check_wgs84, numeric_pair, reject_long
 from spatial.limits import MAX_CATEGORY
 from spatial.place.crs import UK_BOUNDS
 
@@ -122,22 +122,22 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     # spatial.io.validation.Coded): each rule runs once per distinct value.
     rej = Rejector(name, table.rows)
     reject_shape(rej, table)
-    lon, lat = numeric_pair(rej, _coded(table, "Longitude"), _coded(table, "Latitude"),
+    lon, lat = numeric_pair(rej, table.coded_column("Longitude"), table.coded_column("Latitude"),
                             "Longitude", "Latitude")
     check_wgs84(rej, lon, lat, lon_field="Longitude", lat_field="Latitude",
                 pair_field="Longitude/Latitude", aoi=aoi,
                 crs_hint="police.uk downloads are WGS84; to read this file anyway, read it as a "
                          "mapped CSV with easting=Longitude,northing=Latitude,crs=27700",
                 context=context)
-    times = parse_month(rej, _coded(table, "Month"), "Month")
-    category = _coded(table, "Crime type")
+    times = parse_month(rej, table.coded_column("Month"), "Month")
+    category = table.coded_column("Crime type")
     rej.add(category.map(lambda v: v == "").astype(bool), "Crime type", "Crime type is empty")
     reject_long(rej, category, "Crime type", MAX_CATEGORY)
 
-    keys, keys_arrow = derived_key_columns([_coded(table, c) for c in POLICEUK_KEY_COLUMNS],
+    keys, keys_arrow = derived_key_columns([table.coded_column(c) for c in POLICEUK_KEY_COLUMNS],
                                            None if context is None else context.key_counts,
                                            objects=not text_as_arrow)
-    crime_id = _coded(table, "Crime ID")
+    crime_id = table.coded_column("Crime ID")
     has_id = (crime_id.map(lambda v: v != "") if crime_id.arrow is None else
               pc.not_equal(crime_id.arrow, "").to_numpy(zero_copy_only=False).take(
                   crime_id.codes)).astype(bool)
@@ -155,7 +155,7 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
                            "location_precision": "snapped", "source": "police.uk",
                            "sensitivity": sensitivity},
             coded={"category": category,
-                   **{ATTR_PREFIX + c: table.arrow_dictionary(c) or _coded(table, c)
+                   **{ATTR_PREFIX + c: table.arrow_dictionary(c) or table.coded_column(c)
                       for c in POLICEUK_ATTRIBUTES}},
             plain={"event_key": keys_arrow, "source_id": source_arrow},
             empty_is_null=tuple(ATTR_PREFIX + c for c in POLICEUK_ATTRIBUTES))
@@ -169,10 +169,10 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
             context=context)
     else:
         if attribute_columns:  # "" -> None once per distinct value
-            attributes = {ATTR_PREFIX + c: _coded(table, c).rows(ok, empty=None)
+            attributes = {ATTR_PREFIX + c: table.coded_column(c).rows(ok, empty=None)
                           for c in POLICEUK_ATTRIBUTES}
         else:
-            attributes = attribute_dicts(pd.DataFrame({c: pd.Series(_coded(table, c).rows(ok),
+            attributes = attribute_dicts(pd.DataFrame({c: pd.Series(table.coded_column(c).rows(ok),
                                                                     dtype=object)
                                                        for c in POLICEUK_ATTRIBUTES}))
         events = assemble_events(
@@ -184,10 +184,6 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     return ReadResult(file=name, layer=layer, rows_read=len(table.rows), events=events,
                       rejections=rej.rejections(), timings={"parse": t1 - t0, "validate": t2 - t1},
                       arrow=arrow)
-
-
-def _coded(table: CsvTable, column: str) -> Coded:
-    return table.coded_column(column)
 
 
 def _check_policeuk_header(header: list[str], name: str) -> None:
