@@ -55,6 +55,7 @@ from spatial.io.read import FORMATS
 from spatial.io.stream import read_in_chunks
 from spatial.limits import MAX_LABEL, check_length, check_name
 from spatial.place import crs, placement
+from spatial.place.memo import PointMemo
 
 #: (file name, path or binary stream)
 Source = tuple[str, "str | Path | IO[bytes]"]
@@ -295,6 +296,9 @@ class ImportWriter:
         self._sets: list[tuple[int, str, np.ndarray, Any]] | None = None
         self._duplicates = np.zeros(len(file_names), dtype=np.int64)
         self._keys: LayerKeys | None = None
+        # a force's snapped points come back every month: each is placed once per import
+        self._cells = PointMemo(np.uint64)
+        self._units: dict[int, PointMemo] = {}
 
     def __enter__(self) -> ImportWriter:
         return self
@@ -340,7 +344,9 @@ class ImportWriter:
                  else events.assign(_file=file_index)).reset_index(drop=True)
         lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
         first, point_of_row = placement.distinct_points(lon, lat)
-        cells = placement.h3_cells(lon[first], lat[first], self.store.h3_resolution)
+        resolution = self.store.h3_resolution
+        cells = self._cells.values(lon[first], lat[first],
+                                   lambda x, y: placement.h3_cells(x, y, resolution))
         # the cells go to the store as Arrow only (a column of the frame would be converted)
         cell_text = placement.cells_to_arrow(cells)
         arrow = {**(arrow or {}), "h3": (
@@ -368,9 +374,9 @@ class ImportWriter:
         t0 = time.perf_counter()
         lon, lat = batch["lon"].to_numpy()[hashed.first], batch["lat"].to_numpy()[hashed.first]
         # index -1 (outside every polygon) picks the trailing None: a null unit
-        units = [dictionary_array(placement.assign_polygons(lon, lat, polygons)
+        units = [dictionary_array(self._placed(set_id, polygons, lon, lat)
                                   .take(hashed.point_of_row) % len(unit_ids), unit_ids)
-                 for _, _, unit_ids, polygons in self._sets]
+                 for set_id, _, unit_ids, polygons in self._sets]
         timings["place"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         conn = self._connection()
@@ -400,6 +406,12 @@ class ImportWriter:
             for (set_id, _, _, _), assigned in zip(self._sets, units, strict=True):
                 store.write_segment_placements(conn, set_id, segments, kept(assigned))
         timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
+
+    def _placed(self, set_id: int, polygons: Any, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Index of the polygon of set ``set_id`` holding each point (-1: none), each point
+        tested once per import."""
+        memo = self._units.setdefault(set_id, PointMemo(np.int64))
+        return memo.values(lon, lat, lambda x, y: placement.assign_polygons(x, y, polygons))
 
     def finish(self) -> None:
         """Write the import's counts and audit entry."""

@@ -180,9 +180,13 @@ def encode_segment(frame: pd.DataFrame, ids: npt.NDArray[np.int64],
                                         else _text(attributes[name]))
     else:
         table = table.append_column("attributes", _text(attributes))
+    # a text column the reader gave as plain text is mostly distinct (an id, see
+    # spatial.io.assemble.arrow_text): a dictionary would only be built to be dropped
+    distinct = {name for name, array in given.items() if array.type == pa.string()}
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression=_COMPRESSION,
-                   use_dictionary=[c for c in table.column_names if c not in _UNIQUE],
+                   use_dictionary=[c for c in table.column_names
+                                   if c not in _UNIQUE and c not in distinct],
                    column_encoding=_ENCODINGS, write_statistics=False)
     return bytes(sink.getvalue().to_pybytes())
 
