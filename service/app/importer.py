@@ -260,9 +260,10 @@ class HashedFrame:
     """Accepted events of one read with their H3 cells and key hashes
     (:meth:`ImportWriter.hash`), ready for :meth:`ImportWriter.add`."""
 
-    frame: pd.DataFrame          # the events and ``_file``
+    frame: pd.DataFrame          # the events
+    files: np.ndarray            # each row's input (index into the import's files)
     hashes: np.ndarray           # key hashes (:func:`service.store.segments.key_hashes`)
-    first: np.ndarray            # the first row of each distinct point
+    points: tuple[np.ndarray, np.ndarray]  # lon, lat of each distinct point
     point_of_row: np.ndarray     # each row's distinct point
     arrow: dict[str, pa.Array]   # Arrow forms of text columns of ``frame`` (ReadResult.arrow)
     seconds: float               # time spent
@@ -340,13 +341,15 @@ class ImportWriter:
         Placement is a function of the point, so it is done once per distinct
         point (police.uk snaps a file to a few thousand) and spread to the rows."""
         t0 = time.perf_counter()
-        frame = (events if "_file" in events
-                 else events.assign(_file=file_index)).reset_index(drop=True)
-        lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
+        frame = (events if events.index.equals(pd.RangeIndex(len(events)))
+                 else events.reset_index(drop=True))
+        files = (frame["_file"].to_numpy(dtype=np.int64) if "_file" in frame
+                 else np.full(len(frame), file_index, dtype=np.int64))
+        lon, lat = frame["lon"].to_numpy(dtype=np.float64), frame["lat"].to_numpy(dtype=np.float64)
         first, point_of_row = placement.distinct_points(lon, lat)
+        points = lon[first], lat[first]
         resolution = self.store.h3_resolution
-        cells = self._cells.values(lon[first], lat[first],
-                                   lambda x, y: placement.h3_cells(x, y, resolution))
+        cells = self._cells.values(*points, lambda x, y: placement.h3_cells(x, y, resolution))
         # the cells go to the store as Arrow only (a column of the frame would be converted)
         cell_text = placement.cells_to_arrow(cells)
         arrow = {**(arrow or {}), "h3": (
@@ -355,7 +358,8 @@ class ImportWriter:
             dictionary_array(point_of_row, np.asarray(cell_text.to_pylist(), dtype=object)))}
         hashes = key_hashes(arrow["event_key"] if "event_key" in arrow
                             else frame["event_key"].to_numpy(dtype=object).tolist())
-        return HashedFrame(frame, hashes, first, point_of_row, arrow, time.perf_counter() - t0)
+        return HashedFrame(frame, files, hashes, points, point_of_row, arrow,
+                           time.perf_counter() - t0)
 
     def add(self, events: pd.DataFrame | HashedFrame, *, file_index: int = 0) -> None:
         """Place the accepted events of one read (hashed by :meth:`hash` when given as a
@@ -372,7 +376,7 @@ class ImportWriter:
         self.load_boundaries()
         assert self._sets is not None
         t0 = time.perf_counter()
-        lon, lat = batch["lon"].to_numpy()[hashed.first], batch["lat"].to_numpy()[hashed.first]
+        lon, lat = hashed.points
         # index -1 (outside every polygon) picks the trailing None: a null unit
         units = [dictionary_array(self._placed(set_id, polygons, lon, lat)
                                   .take(hashed.point_of_row) % len(unit_ids), unit_ids)
@@ -388,7 +392,7 @@ class ImportWriter:
         dup = repeated_keys(keys, hashes) | self._keys.stored(keys, hashes)
         fresh = not dup.any()  # nearly always on a first import: no copies then
         new = batch if fresh else batch.loc[~dup]
-        self._duplicates += np.bincount(batch["_file"].to_numpy()[dup],
+        self._duplicates += np.bincount(hashed.files[dup],
                                         minlength=len(self.file_names))[:len(self.file_names)]
         report.duplicates += int(dup.sum())
         if self.progress:
@@ -398,7 +402,9 @@ class ImportWriter:
         def kept(array: pa.Array) -> pa.Array:
             return array if fresh else array.filter(keep)
 
-        ids, segments = store.write_events(conn, new.drop(columns="_file"), self._import_id,
+        # a _file column (store_events) goes along: the writer stores only the event
+        # columns and attr: ones
+        ids, segments = store.write_events(conn, new, self._import_id,
                                            keys=self._keys, hashes=hashes[~dup],
                                            arrow={k: kept(v) for k, v in hashed.arrow.items()})
         report.inserted += len(ids)

@@ -463,8 +463,8 @@ def attribute_payload(frame: pd.DataFrame) -> pd.DataFrame | list[str]:
     """What a frame's attributes are stored as: its ``attr:`` columns as they are, or
     the JSON text of its ``attributes`` dicts (the row store's text)."""
     attr = [c for c in frame.columns if c.startswith(ATTR_PREFIX)]
-    if attr:
-        return frame[attr]
+    if attr:  # the columns as they are (frame[attr] would take a copy of each)
+        return pd.DataFrame({c: frame[c] for c in attr}, copy=False)
     if "attributes" not in frame:
         # a reader asked for attr: columns found none to give (a mapping without
         # attribute columns): every event's attributes are empty

@@ -210,7 +210,10 @@ def arrow_text(ok: BoolArray, *, constants: dict[str, str] | None = None,
 def _occurrence(h1: np.ndarray, h2: np.ndarray) -> IntArray:
     """How many earlier rows have the same ``(h1, h2)``; counted only where ``h1`` repeats."""
     index = np.zeros(len(h1), dtype=np.int64)
-    repeated = np.flatnonzero(pd.Series(h1).duplicated(keep=False).to_numpy(dtype=bool))
+    # a sort (numpy releases the GIL for it) finds the few repeated h1 values
+    ordered = np.sort(h1)
+    again = ordered[1:][ordered[1:] == ordered[:-1]]
+    repeated = np.flatnonzero(np.isin(h1, again)) if again.size else again[:0]
     if repeated.size:
         a, a_values = pd.factorize(h1[repeated], sort=False)
         b, b_values = pd.factorize(h2[repeated], sort=False)

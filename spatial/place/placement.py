@@ -273,10 +273,11 @@ def assign_polygons(x: npt.ArrayLike, y: npt.ArrayLike, polygons: npt.ArrayLike)
 
     Notes
     -----
-    Points are sorted by x once; each polygon then tests only the points in
-    its bounding box (a binary search on x, a comparison on y) with
-    ``shapely.intersects_xy`` on the prepared polygon. The Python loop runs
-    over polygons, never over points. Cost ~ O(n log n + sum of candidates).
+    Points are sorted by x once; each polygon whose bounding box meets the
+    points' box then tests only the points in its bounding box (a binary
+    search on x, a comparison on y) with ``shapely.intersects_xy`` on the
+    prepared polygon. The Python loop runs over those polygons, never over
+    points. Cost ~ O(n log n + sum of candidates).
 
     Kept rather than a spatial join because it is faster with the same
     answer: 8.8× faster than building a points GeoDataFrame and
@@ -300,6 +301,9 @@ def assign_polygons(x: npt.ArrayLike, y: npt.ArrayLike, polygons: npt.ArrayLike)
     assigned = np.full(order.size, -1, dtype=np.int64)
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     bounds = shapely.bounds(geoms)
+    if xs.size:  # only polygons whose box meets the points' box (a chunk covers one area)
+        usable &= ((bounds[:, 0] <= xs[-1]) & (bounds[:, 2] >= xs[0])
+                   & (bounds[:, 1] <= ys.max()) & (bounds[:, 3] >= ys.min()))
     for i in np.flatnonzero(usable):
         minx, miny, maxx, maxy = bounds[i]
         lo = int(np.searchsorted(xs, minx, side="left"))
