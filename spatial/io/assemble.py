@@ -183,7 +183,8 @@ def arrow_text(ok: BoolArray, *, constants: dict[str, str] | None = None,
     or Arrow's dictionary encoding of the column) a dictionary of its distinct values,
     or plain text when most of its values are distinct, ``""`` as null where the
     column is in ``empty_is_null`` (as :meth:`Coded.rows` with ``empty=None``); a
-    ``plain`` one (every row of the read) filtered. See :attr:`ReadResult.arrow`."""
+    ``plain`` one (every row of the read) filtered, ``""`` as null likewise. See
+    :attr:`ReadResult.arrow`."""
     count = int(ok.sum())
     keep = pa.array(ok)
     out: dict[str, pa.Array] = {}
@@ -203,7 +204,9 @@ def arrow_text(ok: BoolArray, *, constants: dict[str, str] | None = None,
         out[name] = (encoded.cast(pa.string()) if 2 * len(encoded.dictionary) > count
                      else encoded)
     for name, array in (plain or {}).items():
-        out[name] = array.filter(keep)
+        kept = array.filter(keep)
+        out[name] = (pc.if_else(pc.equal(kept, ""), pa.scalar(None, kept.type), kept)
+                     if name in empty_is_null else kept)
     return out
 
 

@@ -109,6 +109,16 @@ class CsvTable:
                     None, encoded.dictionary)
         return self._coded[name]
 
+    def plain_column(self, name: str) -> Coded:
+        """Column ``name`` as a :class:`Coded` of its cells as they are, one value per row
+        (codes ``0..n-1``): for a column of mostly distinct cells (an id), where finding
+        the distinct values costs more than the rules save; from a table the pandas path
+        read, :meth:`coded_column`."""
+        if self.arrow is None:
+            return self.coded_column(name)
+        column = self.arrow.column(self.header.index(name)).combine_chunks()
+        return Coded(np.arange(len(column), dtype=np.int64), None, column)
+
     def text(self, name: str) -> ObjArray:
         """Column ``name`` as an object array of ``str``."""
         if self._frame is not None:

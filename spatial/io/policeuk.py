@@ -35,7 +35,7 @@ from spatial.io.options import check_bounds, check_layer
 from spatial.io.result import Bounds, ObjArray, ReadResult, Source, empty_result
 from spatial.io.source import load_source
 from spatial.io.times import parse_month
-from spatial.io.validation import Rejector, check_wgs84, numeric_pair, reject_long
+from spatial.io.validation import Coded, Rejector, check_wgs84, numeric_pair, reject_long
 from spatial.limits import MAX_CATEGORY
 from spatial.place.crs import UK_BOUNDS
 
@@ -134,10 +134,15 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     rej.add(category.map(lambda v: v == "").astype(bool), "Crime type", "Crime type is empty")
     reject_long(rej, category, "Crime type", MAX_CATEGORY)
 
-    keys, keys_arrow = derived_key_columns([table.coded_column(c) for c in POLICEUK_KEY_COLUMNS],
+    # Crime IDs are (nearly) all distinct: rules and hashes run on the cells as they are
+    crime_id = table.plain_column("Crime ID")
+
+    def column(name: str) -> Coded:
+        return crime_id if name == "Crime ID" else table.coded_column(name)
+
+    keys, keys_arrow = derived_key_columns([column(c) for c in POLICEUK_KEY_COLUMNS],
                                            None if context is None else context.key_counts,
                                            objects=not text_as_arrow)
-    crime_id = table.coded_column("Crime ID")
     has_id = (crime_id.map(lambda v: v != "") if crime_id.arrow is None else
               pc.not_equal(crime_id.arrow, "").to_numpy(zero_copy_only=False).take(
                   crime_id.codes)).astype(bool)
@@ -147,18 +152,23 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
     arrow: dict[str, pa.Array] = {}
     sensitivity = layer_spec(layer).sensitivity
     if attribute_columns:
-        crime_text = (table.arrow_dictionary("Crime ID")
-                      or dictionary_array(crime_id.codes, crime_id.values)).cast(pa.string())
+        crime_text = (crime_id.arrow if crime_id.arrow is not None else
+                      dictionary_array(crime_id.codes, crime_id.values).cast(pa.string()))
         source_arrow = pc.if_else(pa.array(has_id), crime_text, keys_arrow)
+        by_row = {ATTR_PREFIX + "Crime ID": crime_text} if crime_id.arrow is not None else {}
         arrow = arrow_text(
             ok, constants={"layer": layer, "time_precision": "month",
                            "location_precision": "snapped", "source": "police.uk",
                            "sensitivity": sensitivity},
             coded={"category": category,
-                   **{ATTR_PREFIX + c: table.arrow_dictionary(c) or table.coded_column(c)
-                      for c in POLICEUK_ATTRIBUTES}},
-            plain={"event_key": keys_arrow, "source_id": source_arrow},
+                   **{ATTR_PREFIX + c: table.arrow_dictionary(c) or column(c)
+                      for c in POLICEUK_ATTRIBUTES if ATTR_PREFIX + c not in by_row}},
+            plain={"event_key": keys_arrow, "source_id": source_arrow, **by_row},
             empty_is_null=tuple(ATTR_PREFIX + c for c in POLICEUK_ATTRIBUTES))
+        arrow = {name: arrow[name] for name in (
+            "layer", "time_precision", "location_precision", "source", "sensitivity",
+            "category", *(ATTR_PREFIX + c for c in POLICEUK_ATTRIBUTES), "event_key",
+            "source_id")}
     if text_as_arrow:  # the frame's text columns are the Arrow ones: no str per row
         attributes = {ATTR_PREFIX + c: arrow[ATTR_PREFIX + c] for c in POLICEUK_ATTRIBUTES}
         events = assemble_events(
@@ -169,10 +179,10 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
             context=context)
     else:
         if attribute_columns:  # "" -> None once per distinct value
-            attributes = {ATTR_PREFIX + c: table.coded_column(c).rows(ok, empty=None)
+            attributes = {ATTR_PREFIX + c: column(c).rows(ok, empty=None)
                           for c in POLICEUK_ATTRIBUTES}
         else:
-            attributes = attribute_dicts(pd.DataFrame({c: pd.Series(table.coded_column(c).rows(ok),
+            attributes = attribute_dicts(pd.DataFrame({c: pd.Series(column(c).rows(ok),
                                                                     dtype=object)
                                                        for c in POLICEUK_ATTRIBUTES}))
         events = assemble_events(

@@ -86,7 +86,9 @@ def column_text(frame: pd.DataFrame, name: str) -> ObjArray:
 
 @dataclass(frozen=True)
 class Coded:
-    """A text column as its distinct values and one code per row (``values[codes]``).
+    """A text column as its distinct values and one code per row (``values[codes]``);
+    a column of mostly distinct cells (an id) may instead give every row's cell as
+    a value (codes ``0..n-1``), the rules' answers being the same.
 
     Rules that depend on the cell only (parse a number, a month; measure a
     length) run once per distinct value and are spread to the rows with
