@@ -165,10 +165,6 @@ def read_policeuk(source: Source, *, file_name: str | None = None, layer: str = 
                       for c in POLICEUK_ATTRIBUTES if ATTR_PREFIX + c not in by_row}},
             plain={"event_key": keys_arrow, "source_id": source_arrow, **by_row},
             empty_is_null=tuple(ATTR_PREFIX + c for c in POLICEUK_ATTRIBUTES))
-        arrow = {name: arrow[name] for name in (
-            "layer", "time_precision", "location_precision", "source", "sensitivity",
-            "category", *(ATTR_PREFIX + c for c in POLICEUK_ATTRIBUTES), "event_key",
-            "source_id")}
     if text_as_arrow:  # the frame's text columns are the Arrow ones: no str per row
         attributes = {ATTR_PREFIX + c: arrow[ATTR_PREFIX + c] for c in POLICEUK_ATTRIBUTES}
         events = assemble_events(

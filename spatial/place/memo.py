@@ -24,7 +24,7 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Points remembered at most (each costs 24 bytes and its value); later points are
 #: computed every time.
-DEFAULT_CAPACITY = 1 << 21
+DEFAULT_CAPACITY = 1 << 20
 
 
 def point_hashes(lon: FloatArray, lat: FloatArray) -> npt.NDArray[np.uint64]:
