@@ -143,7 +143,10 @@ def main() -> None:
     started = datetime.now().isoformat(timespec="minutes")
     load_before = load()
     lines = []
-    chunk = os.environ.get("REMAP_IMPORT_CHUNK_ROWS", "250000 (default)")
+    from service.settings import Settings
+
+    chunk = os.environ.get("REMAP_IMPORT_CHUNK_ROWS",
+                           f"{Settings.model_fields['import_chunk_rows'].default} (default)")
     biggest_rss: tuple[int, float] | None = None
     for rows in sizes:
         path = str(growth_file(rows))
