@@ -167,14 +167,15 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
                                            chunk_rows=chunk_rows,
                                            reader_options=reader_options)) as reads:
                 writer.load_boundaries()  # while the first chunk is read
-                file_report = None
                 for i, result, placed in reads:
-                    if file_report is None or len(report.files) == i:
+                    # an entry for every file up to this one, so that each read is
+                    # counted in its own file's entry (even after a file that gave none)
+                    while len(report.files) <= i:
                         if progress:
-                            progress("read", i, len(sources))
-                        file_report = FileReport(file=file_names[i], rows=0, accepted=0,
-                                                 rejected=0)
-                        report.files.append(file_report)
+                            progress("read", len(report.files), len(sources))
+                        report.files.append(FileReport(file=file_names[len(report.files)],
+                                                       rows=0, accepted=0, rejected=0))
+                    file_report = report.files[i]
                     for stage in ("parse", "validate"):
                         timings[stage] += result.timings.get(stage, 0.0)
                     file_report.rows += result.rows_read
@@ -183,6 +184,8 @@ def import_events(store: Store, sources: Sequence[Source], *, fmt: str, layer: s
                     report.add_rejections(result.rejections)
                     report.warnings.extend(result.warnings)
                     writer.add(placed)
+            report.files += [FileReport(file=name, rows=0, accepted=0, rejected=0)
+                             for name in file_names[len(report.files):]]
             if progress:
                 progress("read", len(sources), len(sources))
             writer.finish()

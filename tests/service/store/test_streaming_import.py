@@ -402,3 +402,35 @@ def test_occurrences_in_capped_runs_count_as_a_plain_counter(
         plain.update(pairs)
     assert len(occ) == len(plain)
     assert all(len(run[0]) <= 40 for run in occ._runs) and len(occ._runs) > 1
+
+
+def test_each_file_keeps_its_own_report_entry_when_one_gives_no_read(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # every reader yields a read or raises today; the report must not lean on it
+    import service.app.importer as importer
+
+    paths = []
+    for k in range(4):
+        path = tmp_path / f"f{k}.csv"
+        path.write_text(policeuk_text(20 + 10 * k, seed=k), newline="")
+        paths.append((path.name, path))
+    real_read = importer._read
+
+    def read(source, *, name, **kwargs):  # type: ignore[no-untyped-def]
+        if name in ("f1.csv", "f3.csv"):  # a middle and a last file give nothing
+            return iter(())
+        return real_read(source, name=name, **kwargs)
+
+    monkeypatch.setattr(importer, "_read", read)
+    report = import_events(store, paths, fmt="policeuk", layer="crime").as_dict()
+    files = {f["file"]: f for f in report["files"]}
+    assert [f["file"] for f in report["files"]] == ["f0.csv", "f1.csv", "f2.csv", "f3.csv"]
+    # the same import without the two files that gave nothing
+    other = Store(f"sqlite:///{tmp_path / 'without.db'}")
+    without = import_events(other, paths[::2], fmt="policeuk", layer="crime").as_dict()
+    other.dispose()
+    for entry in without["files"]:
+        assert entry["rows"] > 0 and files[entry["file"]] == entry
+    for name in ("f1.csv", "f3.csv"):
+        assert files[name]["rows"] == files[name]["accepted"] == files[name]["inserted"] == 0
+    assert report["accepted"] == sum(f["accepted"] for f in report["files"])
