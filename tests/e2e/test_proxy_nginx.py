@@ -200,14 +200,12 @@ def test_ogc_paging_through_next_links_behind_nginx_returns_every_feature_once(
         h for h in hrefs if not h.startswith(f"{base}/")][:5]
 
 
-def test_a_map_page_behind_nginx_loads_every_asset_and_tile_in_chromium(
-        behind_nginx: dict[str, Any]) -> None:
-    require_browser()
+def _load_in_chromium(page_url: str, key: str) -> tuple[list[str], list[str], list[str],
+                                                      list[str]]:
+    """Open ``page_url`` in headless Chromium and wait for the map and a tile: the URLs
+    requested, the requests that failed, the responses >= 400 and the page errors."""
     from playwright.sync_api import sync_playwright
 
-    base = f"{behind_nginx['proxy']}{PREFIX}"
-    page_url = (f"{base}/v1/maps/hotspots?layer=crime&category=Drugs&unit=h3:9"
-                "&area=boundary:beats&permutations=99&seed=1")
     requested: list[str] = []
     failed: list[str] = []
     bad_status: list[str] = []
@@ -216,7 +214,7 @@ def test_a_map_page_behind_nginx_loads_every_asset_and_tile_in_chromium(
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         try:
             context = browser.new_context(ignore_https_errors=True,
-                                          extra_http_headers={"X-API-Key": behind_nginx["key"]})
+                                          extra_http_headers={"X-API-Key": key})
             page = context.new_page()
             page.on("request", lambda r: requested.append(r.url))
             page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
@@ -232,6 +230,24 @@ def test_a_map_page_behind_nginx_loads_every_asset_and_tile_in_chromium(
             page.wait_for_timeout(1000)
         finally:
             browser.close()
+    return requested, failed, bad_status, errors
+
+
+def test_a_map_page_behind_nginx_loads_every_asset_and_tile_in_chromium(
+        behind_nginx: dict[str, Any]) -> None:
+    require_browser()
+    base = f"{behind_nginx['proxy']}{PREFIX}"
+    page_url = (f"{base}/v1/maps/hotspots?layer=crime&category=Drugs&unit=h3:9"
+                "&area=boundary:beats&permutations=99&seed=1")
+    requested, failed, bad_status, errors = _load_in_chromium(page_url, behind_nginx["key"])
+    if failed and not bad_status and not errors and all(
+            f.endswith("net::ERR_TOO_MANY_RETRIES") for f in failed):
+        # Chromium's own transport gave up on a request (nginx had logged it as served,
+        # 200, when this was looked into): seen a few times in full parallel test runs,
+        # never alone. Load the page once more; any failure then, or any other kind of
+        # failure the first time, fails the test
+        print("first load, Chromium transport failures (page loaded again):", failed)
+        requested, failed, bad_status, errors = _load_in_chromium(page_url, behind_nginx["key"])
     assert failed == [] and bad_status == [] and errors == [], (failed, bad_status, errors)
     static = [u for u in requested if "/static/" in u]
     tiles = [u for u in requested if "/v1/tiles/" in u]
